@@ -1,0 +1,31 @@
+"""Exceptions raised by pkpd.
+
+Every error raised on bad input names what was wrong (column, row, value) and what was expected.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PkpdError", "DatasetError", "ModelError", "ParameterError", "SimulationError"]
+
+
+class PkpdError(Exception):
+    """Base class of every exception pkpd raises on purpose."""
+
+
+class DatasetError(PkpdError, ValueError):
+    """A NONMEM-style dataset or event table is malformed.
+
+    The message names the file line (or row), the column, the offending value and what was expected.
+    """
+
+
+class ModelError(PkpdError, ValueError):
+    """A model is used in a way its structure does not allow (unknown compartment, missing output, ...)."""
+
+
+class ParameterError(PkpdError, ValueError):
+    """Model parameters are missing, unknown, non-finite or outside their bounds."""
+
+
+class SimulationError(PkpdError, RuntimeError):
+    """The integrator could not advance (step size underflow, non-finite state)."""

@@ -1,0 +1,1 @@
+"""Model library: compartmental PK models with closed forms and ODE forms."""

@@ -1,0 +1,281 @@
+"""Model base: parameters, states, outputs and the right-hand side, vectorised over subjects.
+
+A model is an immutable value. Its equations are written once with numpy over arrays whose leading
+axis is the subject (``y`` has shape ``(n_subjects, n_states)``; each parameter is an array of shape
+``(n_subjects,)``). The engine integrates a whole batch of subjects in one call.
+
+Dosing parameters follow NONMEM: ``F<k>`` (bioavailability), ``ALAG<k>`` (lag time), ``R<k>`` and
+``D<k>`` (modelled infusion rate and duration, used by ``RATE=-1`` and ``RATE=-2``) apply to doses into
+compartment number ``k`` (1-based, in the order of :attr:`Model.states`). A model declares those it
+uses; the others may still be given in ``params`` (``F`` defaults to 1 and ``ALAG`` to 0).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelError, ParameterError
+
+__all__ = ["Parameter", "Model", "DOSING_PARAMETER"]
+
+#: Names of the per-compartment dosing parameters: F1, ALAG2, R1, D3, ...
+DOSING_PARAMETER = re.compile(r"^(F|ALAG|R|D)([1-9][0-9]*)$")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model parameter: name, default value, unit, bounds and a one-line description.
+
+    Examples
+    --------
+    >>> Parameter("CL", 5.0, "L/h", lower=0.0, description="clearance")
+    Parameter(name='CL', default=5.0, unit='L/h', lower=0.0, upper=inf, description='clearance')
+    """
+
+    name: str
+    default: float
+    unit: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    description: str = ""
+
+    def __post_init__(self):
+        if not (self.lower <= self.default <= self.upper):
+            raise ParameterError(
+                f"parameter {self.name}: default {self.default} outside its bounds [{self.lower}, {self.upper}]"
+            )
+
+
+class Model:
+    """Base class of every pkpd model.
+
+    Subclasses set :attr:`states`, :attr:`parameters` and :attr:`outputs` and implement :meth:`rhs`
+    and :meth:`output`. Linear models also implement :meth:`system_matrix`, which gives them an exact
+    closed-form solution (:mod:`pkpd.models._closed_form`).
+
+    Attributes
+    ----------
+    states : tuple of str
+        State (compartment) names; compartment number ``k`` of a NONMEM dataset is ``states[k-1]``.
+    parameters : tuple of Parameter
+        Declared parameters with units, defaults and bounds.
+    outputs : tuple of str
+        Names of the derived outputs (e.g. ``"CP"``).
+    """
+
+    states: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    outputs: tuple[str, ...] = ()
+    #: a linear model has ``dy/dt = A(p) @ y + inputs`` (see :meth:`system_matrix`)
+    linear: bool = False
+
+    # -- equations -------------------------------------------------------------------------------
+    def rhs(self, t: np.ndarray, y: np.ndarray, p: Mapping[str, np.ndarray], rate: np.ndarray) -> np.ndarray:
+        """Time derivative of the states.
+
+        Parameters
+        ----------
+        t : ndarray, shape (n,)
+            Each subject's current time.
+        y : ndarray, shape (n, n_states)
+            States.
+        p : mapping of str to ndarray of shape (n,)
+            Parameter values per subject.
+        rate : ndarray, shape (n, n_states)
+            Zero-order input (infusions) into each state, amount per time.
+        """
+        if not self.linear:
+            raise NotImplementedError(f"{type(self).__name__} must implement rhs()")
+        return np.einsum("nij,nj->ni", self.system_matrix(p), y) + rate
+
+    def output(self, y: np.ndarray, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Derived outputs (e.g. concentrations) from states ``y`` of shape ``(n, ..., n_states)``.
+
+        Parameter arrays have shape ``(n,)`` and must be broadcast against the extra axes of ``y``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement output()")
+
+    def system_matrix(self, p: Mapping[str, np.ndarray]) -> np.ndarray:
+        """For linear models: the matrix ``A`` of shape ``(n, n_states, n_states)`` with ``dy/dt = A y + input``."""
+        raise ModelError(f"{type(self).__name__} is not linear: it has no system matrix")
+
+    def initial_state(self, p: Mapping[str, np.ndarray]) -> np.ndarray:
+        """States at the start and after a reset (EVID 3/4); zeros unless a model says otherwise."""
+        n = len(next(iter(p.values()))) if p else 1
+        return np.zeros((n, len(self.states)))
+
+    # -- structure -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(par.name for par in self.parameters)
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        """Default parameter values, by name."""
+        return {par.name: par.default for par in self.parameters}
+
+    def parameter(self, name: str) -> Parameter:
+        for par in self.parameters:
+            if par.name == name:
+                return par
+        raise ParameterError(f"{self.name} has no parameter {name!r}; it has {', '.join(self.parameter_names)}")
+
+    def state_index(self, cmt) -> int:
+        """0-based index of a compartment given by name (``"CENTRAL"``) or 1-based number (``2``)."""
+        if isinstance(cmt, str):
+            key = cmt.strip().upper()
+            if key.lstrip("-").isdigit():
+                return self.state_index(int(key))
+            names = [s.upper() for s in self.states]
+            if key in names:
+                return names.index(key)
+            raise ModelError(f"{self.name} has no compartment {cmt!r}; its compartments are {', '.join(self.states)}")
+        number = int(cmt)
+        if number != cmt or not 1 <= number <= len(self.states):
+            raise ModelError(
+                f"{self.name} has no compartment number {cmt!r}; expected 1..{len(self.states)} ({', '.join(self.states)})"
+            )
+        return number - 1
+
+    # -- parameters ------------------------------------------------------------------------------
+    def resolve_params(self, params=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Validate parameter values and return ``(ids, {name: array})``, one entry per subject.
+
+        ``params`` is ``None`` (defaults), a mapping (one subject; values may be scalars, or equal-length
+        arrays for a batch) or a DataFrame with one row per subject and an ``ID`` column. Missing declared
+        parameters take their default; unknown names raise unless they are dosing parameters (``F2``,
+        ``ALAG1``, ``D1`` ...). Values outside declared bounds raise :class:`~pkpd.ParameterError`.
+        """
+        if params is None:
+            params = {}
+        if isinstance(params, pd.DataFrame):
+            if "ID" not in params.columns:
+                raise ParameterError("a parameter DataFrame needs an 'ID' column (one row per subject)")
+            ids = params["ID"].to_numpy()
+            if pd.Index(ids).has_duplicates:
+                dup = pd.Index(ids)[pd.Index(ids).duplicated()][0]
+                raise ParameterError(f"parameter DataFrame: ID {dup!r} appears on more than one row")
+            given = {c: params[c].to_numpy() for c in params.columns if c != "ID"}
+        elif isinstance(params, Mapping):
+            given = {k: np.atleast_1d(np.asarray(v)) for k, v in params.items()}
+            sizes = {len(v) for v in given.values()} - {1}
+            if len(sizes) > 1:
+                raise ParameterError(f"parameter arrays have different lengths {sorted(sizes)}")
+            n = sizes.pop() if sizes else 1
+            ids = np.arange(1, n + 1)
+        else:
+            raise ParameterError(
+                f"params must be a mapping or a DataFrame with an ID column, not {type(params).__name__}"
+            )
+        n = len(ids)
+        declared = set(self.parameter_names)
+        resolved: dict[str, np.ndarray] = {}
+        for key, value in given.items():
+            if key not in declared and not DOSING_PARAMETER.match(key):
+                raise ParameterError(
+                    f"{self.name} has no parameter {key!r}; its parameters are {', '.join(self.parameter_names)}"
+                )
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"parameter {key}: values must be numbers, got {value!r}") from None
+            arr = np.broadcast_to(arr, (n,)).copy() if arr.size == 1 else arr.reshape(n)
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ParameterError(f"parameter {key} for ID {ids[i]!r}: value {arr[i]!r} is not finite")
+            resolved[key] = arr
+        for par in self.parameters:
+            arr = resolved.setdefault(par.name, np.full(n, float(par.default)))
+            out = (arr < par.lower) | (arr > par.upper)
+            if out.any():
+                i = int(np.argmax(out))
+                raise ParameterError(
+                    f"parameter {par.name} for ID {ids[i]!r}: value {arr[i]!r} outside [{par.lower}, {par.upper}] ({par.unit})"
+                )
+        for key, arr in resolved.items():
+            m = DOSING_PARAMETER.match(key)
+            if m and key not in declared:
+                kind, number = m.groups()
+                if int(number) > len(self.states):
+                    raise ParameterError(
+                        f"dosing parameter {key} refers to compartment {number}, but {self.name} has {len(self.states)}"
+                    )
+                if kind in ("R", "D") and (arr <= 0).any():
+                    raise ParameterError(f"dosing parameter {key} must be > 0")
+                if kind == "ALAG" and (arr < 0).any():
+                    raise ParameterError(f"dosing parameter {key} must be >= 0")
+                if kind == "F" and (arr < 0).any():
+                    raise ParameterError(f"dosing parameter {key} must be >= 0")
+        return ids, resolved
+
+    def dosing_matrices(self, p: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """Per-subject, per-compartment dosing parameters ``F``, ``ALAG``, ``R``, ``D`` as ``(n, n_states)`` arrays.
+
+        ``R`` and ``D`` are NaN where the model does not define them.
+        """
+        S = len(self.states)
+        mats = {
+            "F": np.ones((n, S)),
+            "ALAG": np.zeros((n, S)),
+            "R": np.full((n, S), np.nan),
+            "D": np.full((n, S), np.nan),
+        }
+        for key, arr in p.items():
+            m = DOSING_PARAMETER.match(key)
+            if m:
+                kind, number = m.groups()
+                k = int(number) - 1
+                if k < S:
+                    mats[kind][:, k] = arr
+        return mats
+
+    # -- simulation ------------------------------------------------------------------------------
+    def simulate(self, regimen, times, params=None, method: str = "auto", **options):
+        """Simulate ``regimen`` and report states and outputs at ``times``.
+
+        Parameters
+        ----------
+        regimen : Bolus, Infusion, Regimen or DataFrame
+            The doses (a NONMEM event table is accepted too).
+        times : array_like
+            Output times (h). An output at the time of a dose reports the value just after it.
+        params : mapping or DataFrame, optional
+            One subject's parameters (mapping) or one row per subject with an ``ID`` column.
+        method : {"auto", "analytic", "ode"}
+            ``"auto"`` uses the closed form when the model is linear, the ODE engine otherwise.
+        **options
+            Passed to the ODE engine (``rtol``, ``atol``, ``solver``, ``chunk_size``).
+
+        Returns
+        -------
+        SimulationResult
+        """
+        from ..simulation import simulate_regimen
+
+        return simulate_regimen(self, regimen, times, params, method=method, **options)
+
+    def __repr__(self) -> str:
+        pars = ", ".join(f"{p.name}={p.default:g}" for p in self.parameters)
+        return f"{self.name}({pars})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{p.name}</td><td>{p.default:g}</td><td>{p.unit}</td><td>[{p.lower:g}, {p.upper:g}]</td>"
+            f"<td>{p.description}</td></tr>"
+            for p in self.parameters
+        )
+        return (
+            f"<b>{self.name}</b> — states: {', '.join(self.states)}; outputs: {', '.join(self.outputs)}"
+            f"<table><tr><th>parameter</th><th>default</th><th>unit</th><th>bounds</th><th>description</th></tr>{rows}</table>"
+        )

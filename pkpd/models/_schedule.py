@@ -1,0 +1,328 @@
+"""Compile a canonical event table into dose inputs, resets and output requests (vectorised).
+
+The canonical event table is what :class:`pkpd.Dataset` and :meth:`pkpd.Regimen.to_events` produce:
+columns ``ID TIME EVID AMT RATE CMT II ADDL SS`` in record order (numeric, no missing values, CMT a
+compartment number or name). This module knows the *semantics* of those records (NONMEM/PREDPP), not
+the file format; both the closed form and the ODE engine consume its :class:`Schedule`.
+
+Ordering at equal times. Every record gets an order key equal to its position within its subject.
+Things a record implies at a later time -- additional (ADDL) doses, lagged arrivals, infusion ends --
+get the key of the last record at or before that time plus 0.5: as in NONMEM, they happen after the
+records at the same time. An item (dose input or reset) is seen by an output at ``(t, key)`` when
+``(item_time, item_key) < (t, key)``. Outputs take the key of their record plus 0.1, so that the
+prediction on a dose record includes that dose.
+
+Resets. EVID 3 and 4 and SS=1 dose records reset the system just before the record (key - 0.25). An
+item is cut by the first reset that follows its source record: contributions stop there, and doses it
+implies after the reset are cancelled. A subject whose TIME goes back after a reset is split into
+independent *units* (integration episodes).
+
+Steady state. An SS dose record at time ``T`` (arrival ``a = T + ALAG``) with ``II > 0`` yields, besides
+its own dose, a *train* item standing for the earlier copies of that dose at ``a - j*II`` for
+``j = 1, 2, ...`` (item ``time`` is the most recent copy, ``a - II``; ``period`` is ``II``), valid from
+``(T, key)``. An SS infusion with ``II = 0`` yields a constant infusion that started at ``-inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError, ParameterError
+
+__all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS"]
+
+CANONICAL_COLUMNS = ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS")
+
+IMPLIED = 0.5  # key offset of implied events (after the records at the same time)
+RESET = -0.25  # key offset of a reset relative to its record
+OUTPUT = 0.1  # key offset of an output relative to its record (after the record's own dose)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Dose inputs, resets and output requests for a batch of integration units.
+
+    All arrays are flat; ``inp_*`` rows are sorted by (unit, time, key). Times are in the model's time
+    unit. ``inp_period > 0`` marks a steady-state train (see module docstring); ``inp_time = -inf`` with
+    ``inp_duration = inf`` marks a steady-state constant infusion.
+    """
+
+    n_units: int
+    unit_subject: np.ndarray  # (n_units,) row of the parameter arrays for each unit
+    unit_start: np.ndarray  # (n_units,) time of the unit's first record
+    # dose inputs
+    inp_unit: np.ndarray
+    inp_cmt: np.ndarray
+    inp_time: np.ndarray
+    inp_key: np.ndarray
+    inp_amount: np.ndarray
+    inp_rate: np.ndarray
+    inp_duration: np.ndarray
+    inp_period: np.ndarray
+    inp_from_time: np.ndarray  # contributions start at (from_time, from_key) (SS trains; else -inf)
+    inp_from_key: np.ndarray
+    inp_until_time: np.ndarray  # ... and stop at the first following reset (inf if none)
+    inp_until_key: np.ndarray
+    # resets
+    reset_unit: np.ndarray
+    reset_time: np.ndarray
+    reset_key: np.ndarray
+    # outputs
+    out_unit: np.ndarray
+    out_time: np.ndarray
+    out_key: np.ndarray
+    out_row: np.ndarray  # position of the output in the caller's request
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.inp_unit)
+
+    @property
+    def is_bolus(self) -> np.ndarray:
+        return self.inp_duration == 0
+
+
+def grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side="left"):
+    """``searchsorted`` within groups on lexicographic keys.
+
+    ``(group, k1, k2)`` must be sorted lexicographically. For each query returns the global index of
+    the first element of the query's group whose key ``(k1, k2)`` is ``>= (q_k1, q_k2)`` (``side="left"``)
+    or ``> (q_k1, q_k2)`` (``side="right"``); the index equals the end of the group when there is none.
+    """
+    n, m = len(group), len(q_group)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return np.zeros(m, dtype=np.int64)
+    # elements before queries on ties for side="right", after them for side="left"
+    tie = np.concatenate([np.zeros(n), np.ones(m)]) if side == "right" else np.concatenate([np.ones(n), np.zeros(m)])
+    is_query = np.concatenate([np.zeros(n, bool), np.ones(m, bool)])
+    order = np.lexsort(
+        (tie, np.concatenate([k2, q_k2]), np.concatenate([k1, q_k1]), np.concatenate([group, q_group]))
+    )
+    elements_before = np.cumsum(~is_query[order])  # elements at or before each sorted position
+    result = np.empty(m, dtype=np.int64)
+    q_positions = np.nonzero(is_query[order])[0]
+    result[order[q_positions] - n] = elements_before[q_positions]
+    return result
+
+
+def _next_in_group(group, k1, k2, q_group, q_k1, q_k2, side):
+    """Keys of the first grouped element after each query (inf when none)."""
+    idx = grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side=side)
+    found = idx < len(group)
+    safe = np.minimum(idx, max(len(group) - 1, 0))
+    if len(group):
+        found &= group[safe] == q_group
+    t = np.where(found, k1[safe] if len(group) else np.inf, np.inf)
+    k = np.where(found, k2[safe] if len(group) else np.inf, np.inf)
+    return t, k
+
+
+def compile_schedule(
+    events: pd.DataFrame,
+    model,
+    subject_index: np.ndarray,
+    dosing: dict[str, np.ndarray],
+    output_mask: np.ndarray | None = None,
+    output_offset: float = OUTPUT,
+) -> Schedule:
+    """Compile a canonical event table for ``model``.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical event table (see module docstring), records of one subject contiguous, in record order.
+    model : Model
+        Resolves compartment names/numbers.
+    subject_index : ndarray of int, shape (n_records,)
+        Row of the parameter arrays for each record's subject.
+    dosing : dict
+        ``F``, ``ALAG``, ``R``, ``D`` arrays of shape ``(n_subjects, n_states)`` (:meth:`Model.dosing_matrices`).
+    output_mask : ndarray of bool, optional
+        Records at which outputs are requested (default: every record).
+    output_offset : float
+        Key offset of outputs relative to their record: 0.1 (after the record's own dose, before implied
+        doses at the same time, as NONMEM) or 0.75 (after implied doses too).
+    """
+    n_rec = len(events)
+    ids = events["ID"].to_numpy()
+    time = events["TIME"].to_numpy(dtype=float)
+    evid = events["EVID"].to_numpy(dtype=np.int64)
+    amt = events["AMT"].to_numpy(dtype=float)
+    rate = events["RATE"].to_numpy(dtype=float)
+    ii = events["II"].to_numpy(dtype=float)
+    addl = events["ADDL"].to_numpy(dtype=np.int64)
+    ss = events["SS"].to_numpy(dtype=np.int64)
+    cmt = _resolve_cmt(events["CMT"], evid, model)
+
+    # units: a new one at each new ID and wherever TIME goes back (allowed after a reset only)
+    boundary = np.ones(n_rec, dtype=bool)
+    if n_rec > 1:
+        boundary[1:] = (ids[1:] != ids[:-1]) | (time[1:] < time[:-1])
+    unit = np.cumsum(boundary) - 1
+    n_units = int(unit[-1]) + 1 if n_rec else 0
+    starts = np.nonzero(boundary)[0]
+    key = (np.arange(n_rec) - starts[unit]).astype(float)
+    unit_subject = subject_index[starts]
+    unit_start = time[starts]
+
+    # ---- dose records and their ADDL copies
+    is_dose = ((evid == 1) | (evid == 4)) & ((amt != 0) | (rate != 0) | (ss > 0))
+    d = np.nonzero(is_dose)[0]
+    d_ss_inf = d[(ss[d] > 0) & (ii[d] == 0)]  # steady-state constant infusions: no copies of their own
+    d_reg = d[~((ss[d] > 0) & (ii[d] == 0))]
+    n_copies = 1 + np.maximum(addl[d_reg], 0)
+    src = np.repeat(d_reg, n_copies)
+    j = np.arange(len(src)) - np.repeat(np.cumsum(n_copies) - n_copies, n_copies)
+    subj = subject_index[src]
+    c = cmt[src]
+    F = dosing["F"][subj, c]
+    lag = dosing["ALAG"][subj, c]
+    t_given = time[src] + j * ii[src]
+    arrival = t_given + lag
+    amount = F * amt[src]
+    r = rate[src]
+    inf_rate = np.where(r > 0, r, 0.0)
+    dur = np.zeros(len(src))
+    pos = r > 0
+    dur[pos] = amount[pos] / r[pos]
+    m1, m2 = r == -1, r == -2
+    if m1.any():
+        R = dosing["R"][subj[m1], c[m1]]
+        _require_dosing(R, "R", c[m1], events, src[m1])
+        inf_rate[m1] = R
+        dur[m1] = amount[m1] / R
+    if m2.any():
+        D = dosing["D"][subj[m2], c[m2]]
+        _require_dosing(D, "D", c[m2], events, src[m2])
+        dur[m2] = D
+        inf_rate[m2] = amount[m2] / D
+    is_own = (j == 0) & (lag == 0)
+    a_unit = unit[src]
+
+    # implied keys: last record of the unit at or before the implied time, plus 0.5
+    rec_unit, rec_time = unit, time
+    implied_key = _implied_key(rec_unit, rec_time, key, a_unit, arrival, starts)
+    inp_key = np.where(is_own, key[src], implied_key)
+
+    # ---- steady-state trains
+    t_mask = (j == 0) & (ss[src] > 0)
+    tr = np.nonzero(t_mask)[0]
+    # ---- steady-state constant infusions (SS>0, II=0, RATE>0)
+    si_unit = unit[d_ss_inf]
+
+    inp = {
+        "unit": np.concatenate([a_unit, a_unit[tr], si_unit]),
+        "cmt": np.concatenate([c, c[tr], cmt[d_ss_inf]]),
+        "time": np.concatenate([arrival, arrival[tr] - ii[src][tr], np.full(len(d_ss_inf), -np.inf)]),
+        "key": np.concatenate([inp_key, np.full(len(tr), -np.inf), np.full(len(d_ss_inf), -np.inf)]),
+        "amount": np.concatenate([amount, amount[tr], np.full(len(d_ss_inf), np.inf)]),
+        "rate": np.concatenate([inf_rate, inf_rate[tr], rate[d_ss_inf]]),
+        "duration": np.concatenate([dur, dur[tr], np.full(len(d_ss_inf), np.inf)]),
+        "period": np.concatenate([np.zeros(len(src)), ii[src][tr], np.zeros(len(d_ss_inf))]),
+        "from_time": np.concatenate([np.full(len(src), -np.inf), time[src][tr], time[d_ss_inf]]),
+        "from_key": np.concatenate([np.full(len(src), -np.inf), key[src][tr], key[d_ss_inf]]),
+        "src_time": np.concatenate([time[src], time[src][tr], time[d_ss_inf]]),
+        "src_key": np.concatenate([key[src], key[src][tr], key[d_ss_inf]]),
+    }
+    if (inp["rate"][len(src) + len(tr):] <= 0).any():
+        bad = d_ss_inf[inp["rate"][len(src) + len(tr):] <= 0][0]
+        raise DatasetError(_where(events, bad) + "a steady-state dose with II=0 must be an infusion (RATE>0)")
+
+    # ---- resets: EVID 3/4 and SS=1 doses, just before their record
+    is_reset = (evid == 3) | (evid == 4) | (is_dose & (ss == 1))
+    rr = np.nonzero(is_reset)[0]
+    reset_unit, reset_time, reset_key = unit[rr], time[rr], key[rr] + RESET
+
+    # each input is cut by the first reset after its source record
+    until_t, until_k = _next_in_group(
+        reset_unit, reset_time, reset_key, inp["unit"], inp["src_time"], inp["src_key"], side="right"
+    )
+
+    order = np.lexsort((inp["key"], inp["time"], inp["unit"]))
+    pick = {k: v[order] for k, v in inp.items()}
+    until_t, until_k = until_t[order], until_k[order]
+
+    # ---- outputs
+    if output_mask is None:
+        output_mask = np.ones(n_rec, dtype=bool)
+    o = np.nonzero(output_mask)[0]
+
+    return Schedule(
+        n_units=n_units,
+        unit_subject=unit_subject,
+        unit_start=unit_start,
+        inp_unit=pick["unit"],
+        inp_cmt=pick["cmt"],
+        inp_time=pick["time"],
+        inp_key=pick["key"],
+        inp_amount=pick["amount"],
+        inp_rate=pick["rate"],
+        inp_duration=pick["duration"],
+        inp_period=pick["period"],
+        inp_from_time=pick["from_time"],
+        inp_from_key=pick["from_key"],
+        inp_until_time=until_t,
+        inp_until_key=until_k,
+        reset_unit=reset_unit,
+        reset_time=reset_time,
+        reset_key=reset_key,
+        out_unit=unit[o],
+        out_time=time[o],
+        out_key=key[o] + output_offset,
+        out_row=o,
+    )
+
+
+def _implied_key(rec_unit, rec_time, rec_key, q_unit, q_time, starts):
+    """Key of the last record of ``q_unit`` at or before ``q_time``, plus 0.5 (-0.5 if none)."""
+    idx = grouped_searchsorted(rec_unit, rec_time, np.zeros(len(rec_time)), q_unit, q_time, np.zeros(len(q_time)),
+                               side="right")
+    # idx = first record after q_time within (or after) the unit; the one before it is the last at or before
+    last = idx - 1
+    inside = (last >= 0)
+    inside &= rec_unit[np.maximum(last, 0)] == q_unit
+    return np.where(inside, rec_key[np.maximum(last, 0)], -1.0) + IMPLIED
+
+
+def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model) -> np.ndarray:
+    """0-based state index per record (-1 where the record doses nothing)."""
+    out = np.full(len(cmt_col), -1, dtype=np.int64)
+    values = cmt_col.to_numpy()
+    dosing = (evid == 1) | (evid == 4)
+    if np.issubdtype(values.dtype, np.number):
+        num = values.astype(float)
+        # NONMEM: CMT missing/0 on a dose record means the default dose compartment (the first)
+        num = np.where(dosing & ((num == 0) | np.isnan(num)), 1, num)
+        ok = dosing & ((num < 1) | (num > len(model.states)) | (num != np.round(num)))
+        if ok.any():
+            i = int(np.argmax(ok))
+            model.state_index(values[i])  # raises a ModelError naming the compartment
+        out[dosing] = num[dosing].astype(np.int64) - 1
+        return out
+    cache: dict = {}
+    for i in np.nonzero(dosing)[0]:
+        v = values[i]
+        if v not in cache:
+            cache[v] = 0 if (v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", 0, "0")) else model.state_index(v)
+        out[i] = cache[v]
+    return out
+
+
+def _where(events: pd.DataFrame, i: int) -> str:
+    return f"record {i + 1} (ID {events['ID'].iloc[i]!r}, TIME {events['TIME'].iloc[i]!r}): "
+
+
+def _require_dosing(values, kind, c, events, rows):
+    bad = np.isnan(values)
+    if bad.any():
+        k = int(np.argmax(bad))
+        rate = -1 if kind == "R" else -2
+        raise ParameterError(
+            _where(events, int(rows[k]))
+            + f"RATE={rate} needs the modelled {'rate' if kind == 'R' else 'duration'} parameter {kind}{c[k] + 1}"
+        )
