@@ -91,12 +91,21 @@ def grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side="left"):
     ``(group, k1, k2)`` must be sorted lexicographically. For each query returns the global index of
     the first element of the query's group whose key ``(k1, k2)`` is ``>= (q_k1, q_k2)`` (``side="left"``)
     or ``> (q_k1, q_k2)`` (``side="right"``); the index equals the end of the group when there is none.
+    Exact (no arithmetic on the keys).
     """
     n, m = len(group), len(q_group)
     if m == 0:
         return np.zeros(0, dtype=np.int64)
     if n == 0:
         return np.zeros(m, dtype=np.int64)
+    if not (np.any(k2) or np.any(q_k2)):
+        # one key: replace times by their rank among the elements' distinct times, then search one
+        # exact integer key group * (U + 1) + rank
+        uniq = np.unique(k1)
+        U = len(uniq) + 1
+        e_key = np.asarray(group, np.int64) * U + np.searchsorted(uniq, k1)
+        q_key = np.asarray(q_group, np.int64) * U + np.searchsorted(uniq, q_k1, side=side)
+        return np.searchsorted(e_key, q_key, side="left")
     # elements before queries on ties for side="right", after them for side="left"
     tie = np.concatenate([np.zeros(n), np.ones(m)]) if side == "right" else np.concatenate([np.ones(n), np.zeros(m)])
     is_query = np.concatenate([np.zeros(n, bool), np.ones(m, bool)])

@@ -1,0 +1,273 @@
+"""ODE engine: turn a compiled :class:`~pkpd.models._schedule.Schedule` into breakpoints, solve steady
+states, integrate the batch and return the states at every output request.
+
+Dosing is exact: a bolus is a jump of the state at its arrival time, an infusion a rate term switched
+on and off at its start and end, and the integrator lands on each of these (never steps across them).
+Steady state (SS=1/2) is solved per dose record as the fixed point of one dosing interval, by Newton's
+method with a finite-difference Jacobian whose columns are integrated together as extra units of the
+same batch (exact in one iteration for linear models). An SS constant infusion (II=0) solves
+``rhs(x) + R = 0`` the same way.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import SimulationError
+from . import _dp5
+from ._dp5 import ADDVEC, BOLUS, OBS, RATE, RESET, Breakpoints
+from ._schedule import Schedule, grouped_searchsorted
+
+__all__ = ["ode_states"]
+
+
+def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: float = 1e-9) -> np.ndarray:
+    """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine."""
+    S = len(model.states)
+    nu = schedule.n_units
+    pu = {k: np.asarray(v)[schedule.unit_subject] for k, v in p.items()}
+    x0 = model.initial_state(pu) if nu else np.zeros((0, S))
+    sc = schedule
+
+    parts: list[dict] = []  # breakpoint columns
+    vectors: list[np.ndarray] = []
+
+    def add(unit, time, key, kind, cmt=None, value=None, ref=None):
+        m = len(unit)
+        if m:
+            parts.append(
+                dict(
+                    unit=unit,
+                    time=np.asarray(time, float),
+                    key=np.broadcast_to(np.asarray(key, float), (m,)).copy(),
+                    kind=np.full(m, kind, np.int64),
+                    cmt=np.zeros(m, np.int64) if cmt is None else cmt,
+                    value=np.zeros(m) if value is None else value,
+                    ref=np.full(m, -1, np.int64) if ref is None else ref,
+                )
+            )
+
+    until_t, until_k = sc.inp_until_time, sc.inp_until_key
+
+    def before_until(time, key, i):
+        return (time < until_t[i]) | ((time == until_t[i]) & (key < until_k[i]))
+
+    def switch_off(i, end_time):
+        """Rate-off time of infusion rows ``i`` ending at ``end_time``, cut at their reset."""
+        cut = until_t[i] < end_time
+        return np.where(cut, until_t[i], end_time), np.where(cut, until_k[i], np.inf)
+
+    # ---- single doses
+    single = (sc.inp_period == 0) & np.isfinite(sc.inp_time)
+    i = np.nonzero(single & (sc.inp_duration == 0))[0]
+    i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
+    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], BOLUS, sc.inp_cmt[i], sc.inp_amount[i])
+    i = np.nonzero(single & (sc.inp_duration > 0))[0]
+    i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
+    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], RATE, sc.inp_cmt[i], sc.inp_rate[i])
+    off_t, off_k = switch_off(i, sc.inp_time[i] + sc.inp_duration[i])
+    add(sc.inp_unit[i], off_t, off_k, RATE, sc.inp_cmt[i], -sc.inp_rate[i])
+
+    # ---- steady-state constant infusions (II=0)
+    i = np.nonzero(~np.isfinite(sc.inp_time))[0]
+    if i.size:
+        X = _steady_infusion(model, pu, sc.inp_unit[i], sc.inp_cmt[i], sc.inp_rate[i], rtol, atol)
+        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], ADDVEC,
+            ref=np.arange(len(vectors), len(vectors) + i.size))
+        vectors.append(X - x0[sc.inp_unit[i]])
+        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], RATE, sc.inp_cmt[i], sc.inp_rate[i])
+        fin = np.isfinite(until_t[i])
+        add(sc.inp_unit[i][fin], until_t[i][fin], until_k[i][fin], RATE, sc.inp_cmt[i][fin], -sc.inp_rate[i][fin])
+
+    # ---- steady-state trains (SS=1/2 with II>0)
+    i = np.nonzero(sc.inp_period > 0)[0]
+    if i.size:
+        _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rtol, atol)
+
+    # ---- resets
+    add(sc.reset_unit, sc.reset_time, sc.reset_key, RESET)
+
+    # ---- outputs: snapshots at breakpoint times (and unit starts), dense output elsewhere
+    if parts:
+        b_unit = np.concatenate([q["unit"] for q in parts])
+        b_time = np.concatenate([q["time"] for q in parts])
+    else:
+        b_unit, b_time = np.zeros(0, np.int64), np.zeros(0)
+    order = np.lexsort((b_time, b_unit))
+    su, st = b_unit[order], b_time[order]
+    pos = grouped_searchsorted(su, st, np.zeros(len(st)), sc.out_unit, sc.out_time, np.zeros(len(sc.out_time)))
+    safe = np.minimum(pos, max(len(su) - 1, 0))
+    at_bp = (pos < len(su)) & (su[safe] == sc.out_unit) & (st[safe] == sc.out_time) if len(su) else np.zeros(
+        len(sc.out_unit), bool)
+    snap = at_bp | (sc.out_time == sc.unit_start[sc.out_unit])
+    s_idx = np.nonzero(snap)[0]
+    add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], OBS, ref=np.arange(s_idx.size))
+
+    cols = {k: np.concatenate([q[k] for q in parts]) if parts else np.zeros(0) for k in
+            ("unit", "time", "key", "kind", "cmt", "value", "ref")}
+    for k in ("unit", "kind", "cmt", "ref"):
+        cols[k] = cols[k].astype(np.int64)
+    bps = Breakpoints.build(nu, **cols)
+    vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
+
+    d_idx = np.nonzero(~snap)[0]  # in record order, hence sorted by (unit, time)
+    t_end = sc.unit_start.astype(float).copy()
+    last = _last_per_group(sc.out_unit[d_idx])
+    t_end[sc.out_unit[d_idx][last]] = np.maximum(t_end[sc.out_unit[d_idx][last]], sc.out_time[d_idx][last])
+    finite_bp = np.isfinite(bps.time)
+    np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
+    _, snapshots, dense = _dp5.integrate(
+        model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
+        sc.out_unit[d_idx], sc.out_time[d_idx], rtol=rtol, atol=atol,
+    )
+    out = np.empty((len(sc.out_unit), S))
+    out[s_idx] = snapshots
+    out[d_idx] = dense
+    return out
+
+
+def _last_per_group(group_sorted):
+    """Index of the last element of each run of equal values."""
+    if not len(group_sorted):
+        return np.zeros(0, np.int64)
+    return np.append(np.nonzero(group_sorted[1:] != group_sorted[:-1])[0], len(group_sorted) - 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# steady state
+
+
+def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30):
+    """Solve ``residual(x) = 0`` per row by Newton with a forward-difference Jacobian.
+
+    ``residual`` maps (m*(S+1), S) stacked trial points to residuals; rows are
+    [x, x + e_1 d_1, ..., x + e_S d_S] for each of the m problems.
+    """
+    m, S = x.shape
+    for _ in range(max_iter):
+        d = 1e-6 * np.maximum(np.abs(x), scale)  # per-component perturbation
+        trial = np.repeat(x[:, None, :], S + 1, axis=1)
+        trial[:, np.arange(1, S + 1), np.arange(S)] += d
+        g = residual(trial.reshape(m * (S + 1), S)).reshape(m, S + 1, S)
+        g0 = g[:, 0, :]
+        J = (g[:, 1:, :] - g0[:, None, :]) / d[:, :, None]  # J[:, j, :] = d g / d x_j
+        J = np.swapaxes(J, 1, 2)
+        try:
+            step = np.linalg.solve(J, -g0[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            raise SimulationError(f"{what}: singular Jacobian; the system may have no steady state") from None
+        x = x + step
+        if np.all(np.abs(step) <= rtol * 1e-2 * (np.abs(x) + scale)):
+            return x
+    raise SimulationError(f"{what}: Newton iteration did not converge; the system may have no steady state")
+
+
+def _steady_infusion(model, pu, unit, cmt, rate, rtol, atol):
+    """Steady state of a constant infusion: ``rhs(x) + rate*e_cmt = 0``."""
+    m, S = len(unit), len(model.states)
+    sub = {k: np.repeat(v[unit], S + 1) for k, v in pu.items()}
+    r = np.zeros((m, S))
+    r[np.arange(m), cmt] = rate
+    rr = np.repeat(r, S + 1, axis=0)
+    tt = np.zeros(m * (S + 1))
+    x = model.initial_state({k: v[unit] for k, v in pu.items()}).astype(float)
+    scale = np.maximum(rate, 1e-300)[:, None] * np.ones((1, S))
+    return _newton_fixed_point(lambda z: model.rhs(tt, z, sub, rr), x, scale,
+                               "steady state of a constant infusion (SS with II=0)", rtol)
+
+
+def _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rtol, atol):
+    """Breakpoints for SS trains: periodic state at the SS record, running and in-flight copies after it."""
+    S = len(model.states)
+    unit, cmt, per = sc.inp_unit[i], sc.inp_cmt[i], sc.inp_period[i]
+    amount, R, D = sc.inp_amount[i], sc.inp_rate[i], sc.inp_duration[i]
+    T, Tk = sc.inp_from_time[i], sc.inp_from_key[i]
+    arrival = sc.inp_time[i] + per  # the SS record's own dose
+    lag = arrival - T
+    phi = np.mod(lag, per)
+    phi = np.where(np.isclose(phi, per, rtol=1e-12, atol=0), 0.0, phi)
+    infusion = D > 0
+
+    # periodic state at T: fixed point of the map over the window [T - II, T)
+    X = _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol, atol)
+    add(unit, T, Tk, ADDVEC, ref=np.arange(sum(len(v) for v in vectors), sum(len(v) for v in vectors) + i.size))
+    vectors.append(X - x0[unit])
+
+    # infusion copies started before T and still running at T: rate on at T, off at each end
+    if infusion.any():
+        f = np.nonzero(infusion)[0]
+        max_running = int(np.max(np.ceil(D[f] / per[f]))) + 1
+        for back in range(max_running):  # copy started at T - II + phi - back*II
+            end = T[f] - per[f] + phi[f] - back * per[f] + D[f]
+            run = end > T[f]
+            g = f[run]
+            if not g.size:
+                continue
+            add(unit[g], T[g], Tk[g], RATE, cmt[g], R[g])
+            off_t, off_k = switch_off(i[g], end[run])
+            add(unit[g], off_t, off_k, RATE, cmt[g], -R[g])
+
+    # copies already given before T but arriving at or after T (lag >= II)
+    n_flight = np.floor(lag / per + 1e-12).astype(np.int64)
+    for k in range(int(n_flight.max(initial=0))):
+        g = np.nonzero(n_flight > k)[0]
+        arr = T[g] + phi[g] + k * per[g]
+        key = np.full(g.size, np.inf)  # implied: after the records at that time
+        ok = before_until(arr, key, i[g])
+        g, arr, key = g[ok], arr[ok], key[ok]
+        bol = D[g] == 0
+        add(unit[g][bol], arr[bol], key[bol], BOLUS, cmt[g][bol], amount[g][bol])
+        h = ~bol
+        add(unit[g][h], arr[h], key[h], RATE, cmt[g][h], R[g][h])
+        off_t, off_k = switch_off(i[g][h], arr[h] + D[g][h])
+        add(unit[g][h], off_t, off_k, RATE, cmt[g][h], -R[g][h])
+
+
+def _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol, atol):
+    """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map)."""
+    m, S = len(unit), len(model.states)
+    # copies running at the window start (started before it, ending at or after it)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_hi = np.ceil(-phi / per) - 1
+        m_lo = np.ceil(-(phi + D) / per)
+    n0 = np.where(infusion, np.maximum(0, m_hi - m_lo + 1), 0)
+    end_phase = np.mod(phi + D, per)
+
+    def interval_map(z):
+        reps = len(z) // m
+        u = np.repeat(np.arange(m), reps)  # problem index of each trial row
+        n = len(z)
+        sub = {k: v[unit][u] for k, v in pu.items()}
+        rate0 = np.zeros((n, S))
+        rate0[np.arange(n), cmt[u]] = n0[u] * R[u]
+        b_unit, b_time, b_kind, b_cmt, b_val = [], [], [], [], []
+        rows = np.arange(n)
+        bol = ~infusion[u]
+        b_unit += [rows[bol]]; b_time += [phi[u][bol]]; b_kind += [np.full(bol.sum(), BOLUS)]
+        b_cmt += [cmt[u][bol]]; b_val += [amount[u][bol]]
+        inf = infusion[u]
+        b_unit += [rows[inf], rows[inf]]
+        b_time += [phi[u][inf], end_phase[u][inf]]
+        b_kind += [np.full(inf.sum(), RATE)] * 2
+        b_cmt += [cmt[u][inf]] * 2
+        b_val += [R[u][inf], -R[u][inf]]
+        bps = Breakpoints.build(
+            n,
+            np.concatenate(b_unit).astype(np.int64),
+            np.concatenate(b_time),
+            np.zeros(sum(len(a) for a in b_unit)),
+            np.concatenate(b_kind).astype(np.int64),
+            np.concatenate(b_cmt).astype(np.int64),
+            np.concatenate(b_val),
+        )
+        y_end, _, _ = _dp5.integrate(
+            model, sub, np.zeros(n), z, rate0, bps, per[u].astype(float), np.zeros((0, S)), 0,
+            rtol=rtol * 1e-2, atol=atol * 1e-2,
+        )
+        return y_end - z
+
+    scale = np.maximum(np.where(infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, S))
+    x = model.initial_state({k: v[unit] for k, v in pu.items()}).astype(float)
+    return _newton_fixed_point(interval_map, x, scale, "steady state over a dosing interval (SS=1/2)", rtol)

@@ -1,0 +1,218 @@
+"""Simulation entry points: a regimen at chosen times, or a dataset at its own records.
+
+Both compile the doses into a :class:`~pkpd.models._schedule.Schedule` per chunk of subjects and solve
+it with the closed form (linear models) or the batched ODE engine.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ModelError, ParameterError
+from .models._schedule import CANONICAL_COLUMNS, compile_schedule
+from .results import SimulationResult
+
+__all__ = ["simulate", "simulate_regimen"]
+
+_METHODS = ("auto", "analytic", "ode")
+
+
+def _choose_method(model, method: str) -> str:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
+    if method == "auto":
+        return "analytic" if model.linear else "ode"
+    if method == "analytic" and not model.linear:
+        raise ModelError(f"{model.name} is not linear: it has no closed form; use method='ode'")
+    return method
+
+
+def _solve(model, events, subject_index, p, output_mask, output_offset, method, options):
+    """States at the output records of one chunk."""
+    schedule = compile_schedule(
+        events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
+        output_mask=output_mask, output_offset=output_offset,
+    )
+    if method == "analytic":
+        from .models._closed_form import closed_form_states
+
+        states = closed_form_states(model, schedule, p)
+    else:
+        from .models._engine import ode_states
+
+        states = ode_states(model, schedule, p, **options)
+    return schedule, states
+
+
+def _events_of(regimen) -> pd.DataFrame:
+    if isinstance(regimen, pd.DataFrame):
+        events = regimen
+    elif hasattr(regimen, "to_events"):
+        events = regimen.to_events(id=1)
+    else:
+        raise TypeError(f"regimen must be a Bolus, Infusion, Regimen or event DataFrame, not {type(regimen).__name__}")
+    missing = [c for c in CANONICAL_COLUMNS if c not in events.columns]
+    if missing:
+        raise ValueError(f"event table lacks column(s) {missing}")
+    if events["ID"].nunique() > 1:
+        raise ValueError("a regimen event table must hold one subject; use pkpd.simulate for a dataset")
+    return events.loc[events["EVID"].isin([1, 3, 4]), list(CANONICAL_COLUMNS)].reset_index(drop=True)
+
+
+def _options(method, rtol, atol):
+    return {"rtol": rtol, "atol": atol} if method == "ode" else {}
+
+
+def simulate_regimen(
+    model,
+    regimen,
+    times: Iterable[float],
+    params=None,
+    method: str = "auto",
+    *,
+    states: bool = True,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    chunk_size: int | None = None,
+) -> SimulationResult:
+    """Simulate the same regimen for one or many subjects; see :meth:`pkpd.models.Model.simulate`."""
+    method = _choose_method(model, method)
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size == 0 or not np.all(np.isfinite(times)):
+        raise ValueError("times must be a non-empty array of finite numbers")
+    ids, p = model.resolve_params(params)
+    n = len(ids)
+    dose_events = _events_of(regimen)
+    t_order = np.argsort(times, kind="stable")
+    sorted_times = times[t_order]
+
+    # one subject's records: doses then outputs, merged by time (doses first at equal times)
+    n_d, m = len(dose_events), len(times)
+    rec = {c: np.concatenate([dose_events[c].to_numpy(), np.zeros(m)]) for c in CANONICAL_COLUMNS if c not in ("ID", "CMT")}
+    rec["TIME"] = np.concatenate([dose_events["TIME"].to_numpy(float), sorted_times])
+    rec["EVID"] = np.concatenate([dose_events["EVID"].to_numpy(), np.full(m, 2)])
+    cmt = dose_events["CMT"].to_numpy()
+    if cmt.dtype == object:
+        cmt = np.array([model.state_index(c) + 1 for c in cmt])
+    rec["CMT"] = np.concatenate([cmt.astype(float), np.zeros(m)])
+    is_out = np.concatenate([np.zeros(n_d, bool), np.ones(m, bool)])
+    order = np.lexsort((is_out, rec["TIME"]))
+    one = {c: v[order] for c, v in rec.items()}
+    is_out = is_out[order]
+
+    chunk = chunk_size or (1000 if method == "ode" else 2000)
+    names = list(model.outputs) + (list(model.states) if states else [])
+    values = {k: np.empty((n, m)) for k in names}
+    inverse = np.empty(m, dtype=np.int64)
+    inverse[t_order] = np.arange(m)
+    r = len(order)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        k = hi - lo
+        events = pd.DataFrame({c: np.tile(one[c], k) for c in one})
+        events["ID"] = np.repeat(np.arange(k), r)
+        events = events[list(CANONICAL_COLUMNS)]
+        p_chunk = {name: v[lo:hi] for name, v in p.items()}
+        schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.tile(is_out, k), 0.75,
+                              method, _options(method, rtol, atol))
+        st = st.reshape(k, m, -1)
+        outs = model.output(st, p_chunk)
+        for name in model.outputs:
+            values[name][lo:hi] = outs[name][:, inverse]
+        if states:
+            for j, name in enumerate(model.states):
+                values[name][lo:hi] = st[:, inverse, j]
+    flat = {k: v.reshape(-1) for k, v in values.items()}
+    return SimulationResult(
+        model=model.name,
+        id=np.repeat(ids, m),
+        time=np.tile(times, n),
+        values=flat,
+        method=method,
+        units=_units(model, names),
+    )
+
+
+def simulate(model, dataset, params=None, method: str = "auto", *, states: bool = False, rtol: float = 1e-6,
+             atol: float = 1e-9, chunk_size: int | None = None) -> SimulationResult:
+    """Predict ``model`` at every record of a NONMEM-style dataset.
+
+    Parameters
+    ----------
+    model : Model
+    dataset : Dataset or DataFrame
+        A :class:`pkpd.Dataset` or a canonical event table (``ID TIME EVID AMT RATE CMT II ADDL SS``).
+    params : mapping or DataFrame, optional
+        One set of parameters for every subject (mapping), or one row per subject with an ``ID`` column.
+    method : {"auto", "analytic", "ode"}
+    states : bool
+        Include the states as columns.
+
+    Returns
+    -------
+    SimulationResult
+        One row per dataset record, in the dataset's order; the prediction at a dose record includes
+        that dose, and implied (ADDL) doses at an observation's time come after it, as in NONMEM.
+    """
+    method = _choose_method(model, method)
+    events = getattr(dataset, "events", dataset)
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"dataset must be a pkpd.Dataset or a DataFrame, not {type(dataset).__name__}")
+    missing = [c for c in CANONICAL_COLUMNS if c not in events.columns]
+    if missing:
+        raise ValueError(f"event table lacks column(s) {missing}")
+    rec_ids = events["ID"].to_numpy()
+    uniq, first = np.unique(rec_ids, return_index=True)
+    subject_ids = rec_ids[np.sort(first)]
+    if isinstance(params, pd.DataFrame):
+        ids, p = model.resolve_params(params)
+        pos = pd.Index(ids)
+        missing_ids = [i for i in subject_ids if i not in pos]
+        if missing_ids:
+            raise ParameterError(f"no parameters for ID(s) {missing_ids[:5]}")
+        rows = pos.get_indexer(subject_ids)
+        p = {k: v[rows] for k, v in p.items()}
+    else:
+        _, p1 = model.resolve_params(params)
+        p = {k: np.repeat(v, len(subject_ids)) if len(v) == 1 else v for k, v in p1.items()}
+        if len(next(iter(p.values()))) != len(subject_ids):
+            raise ParameterError("a parameter mapping with arrays must have one value per subject")
+    subj_of_record = pd.Index(subject_ids).get_indexer(rec_ids)
+
+    n_subj = len(subject_ids)
+    chunk = chunk_size or (1000 if method == "ode" else 2000)
+    names = list(model.outputs) + (list(model.states) if states else [])
+    values = {k: np.empty(len(events)) for k in names}
+    frame = events[list(CANONICAL_COLUMNS)]
+    for lo in range(0, n_subj, chunk):
+        hi = min(n_subj, lo + chunk)
+        rows = np.nonzero((subj_of_record >= lo) & (subj_of_record < hi))[0]
+        sub = frame.iloc[rows]
+        p_chunk = {k: v[lo:hi] for k, v in p.items()}
+        schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, 0.1, method,
+                              _options(method, rtol, atol))
+        subj = subj_of_record[rows][schedule.out_row] - lo
+        outs = model.output(st, {k: v[subj] for k, v in p_chunk.items()})
+        target = rows[schedule.out_row]
+        for name in model.outputs:
+            values[name][target] = outs[name]
+        if states:
+            for j, name in enumerate(model.states):
+                values[name][target] = st[:, j]
+    return SimulationResult(
+        model=model.name,
+        id=rec_ids,
+        time=events["TIME"].to_numpy(float),
+        values=values,
+        method=method,
+        units=_units(model, names),
+    )
+
+
+def _units(model, names):
+    units = {"CP": "mg/L", "CM": "mg/L", "CPRO": "mg/L"}
+    units.update({s: "mg" for s in model.states})
+    return {k: units[k] for k in names if k in units}
