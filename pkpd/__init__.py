@@ -1,5 +1,44 @@
-"""pkpd: pharmacokinetic/pharmacodynamic modelling in Python."""
+"""pkpd: pharmacokinetic/pharmacodynamic modelling in Python.
 
+NONMEM-style event data in, exact dosing, closed forms and a batched ODE engine for many subjects at
+once. Internal units: time h, amount mg, volume L, concentration mg/L.
+
+Examples
+--------
+>>> import pkpd
+>>> from pkpd.models import OneCompartmentOral
+>>> regimen = pkpd.Bolus(500, cmt="DEPOT") + pkpd.Bolus(250, time=12, cmt="DEPOT", ii=12, addl=3)
+>>> result = OneCompartmentOral().simulate(regimen, [1, 12, 24], {"CL": 3, "V": 30, "KA": 1.5})
+>>> result.to_frame().round(3)[["ID", "TIME", "CP"]]
+   ID  TIME      CP
+0   1   1.0  12.173
+1   1  12.0   5.378
+2   1  24.0   4.309
+"""
+
+from . import models
+from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
+from .io import Dataset, load_dataset, read_nonmem, write_nonmem
+from .results import SimulationResult
+from .simulation import simulate
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Bolus",
+    "Infusion",
+    "Regimen",
+    "Dataset",
+    "read_nonmem",
+    "write_nonmem",
+    "load_dataset",
+    "simulate",
+    "SimulationResult",
+    "models",
+    "PkpdError",
+    "DatasetError",
+    "ModelError",
+    "ParameterError",
+    "SimulationError",
+]

@@ -62,8 +62,8 @@ def _events_of(regimen) -> pd.DataFrame:
     return events.loc[events["EVID"].isin([1, 3, 4]), list(CANONICAL_COLUMNS)].reset_index(drop=True)
 
 
-def _options(method, rtol, atol):
-    return {"rtol": rtol, "atol": atol} if method == "ode" else {}
+def _options(method, rtol, atol, solver):
+    return {"rtol": rtol, "atol": atol, "solver": solver} if method == "ode" else {}
 
 
 def simulate_regimen(
@@ -76,6 +76,7 @@ def simulate_regimen(
     states: bool = True,
     rtol: float = 1e-6,
     atol: float = 1e-9,
+    solver: str = "dp5",
     chunk_size: int | None = None,
 ) -> SimulationResult:
     """Simulate the same regimen for one or many subjects; see :meth:`pkpd.models.Model.simulate`."""
@@ -117,7 +118,7 @@ def simulate_regimen(
         events = events[list(CANONICAL_COLUMNS)]
         p_chunk = {name: v[lo:hi] for name, v in p.items()}
         schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.tile(is_out, k), 0.75,
-                              method, _options(method, rtol, atol))
+                              method, _options(method, rtol, atol, solver))
         st = st.reshape(k, m, -1)
         outs = model.output(st, p_chunk)
         for name in model.outputs:
@@ -137,7 +138,7 @@ def simulate_regimen(
 
 
 def simulate(model, dataset, params=None, method: str = "auto", *, states: bool = False, rtol: float = 1e-6,
-             atol: float = 1e-9, chunk_size: int | None = None) -> SimulationResult:
+             atol: float = 1e-9, solver: str = "dp5", chunk_size: int | None = None) -> SimulationResult:
     """Predict ``model`` at every record of a NONMEM-style dataset.
 
     Parameters
@@ -150,6 +151,12 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     method : {"auto", "analytic", "ode"}
     states : bool
         Include the states as columns.
+    rtol, atol : float
+        Tolerances of the ODE engine (relative, and absolute in amount units).
+    solver : {"dp5", "bdf", "radau", "lsoda"}
+        ODE solver: the explicit per-subject engine, or an implicit one for stiff models.
+    chunk_size : int, optional
+        Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
 
     Returns
     -------
@@ -193,7 +200,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         sub = frame.iloc[rows]
         p_chunk = {k: v[lo:hi] for k, v in p.items()}
         schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, 0.1, method,
-                              _options(method, rtol, atol))
+                              _options(method, rtol, atol, solver))
         subj = subj_of_record[rows][schedule.out_row] - lo
         outs = model.output(st, {k: v[subj] for k, v in p_chunk.items()})
         target = rows[schedule.out_row]

@@ -43,6 +43,11 @@ P = np.array(
     ]
 )
 
+A_MAT = np.zeros((6, 6))
+for _s, _row in enumerate(A):
+    A_MAT[_s, : len(_row)] = _row
+P_T = np.ascontiguousarray(P.T)
+
 # breakpoint kinds, applied in (time, key) order
 RESET, BOLUS, RATE, ADDVEC, OBS = 0, 1, 2, 3, 4
 
@@ -142,21 +147,21 @@ def integrate(
         land = hi >= remaining * (1 - 1e-12)
         hs = np.where(land, remaining, hi)
         hcol = hs[:, None]
-        K = [fi]
+        m = ti.size
+        Kb = np.empty((7, m * S))  # stages, flattened: one BLAS call combines them
+        Kb[0] = fi.reshape(-1)
         for s in range(1, 6):
-            dy = A[s][0] * K[0]
-            for j in range(1, s):
-                dy += A[s][j] * K[j]
-            dy *= hcol
-            dy += yi
-            K.append(model.rhs(ti + C[s] * hs, dy, p_sub, ri))
-        y_new = B[0] * K[0] + B[2] * K[2] + B[3] * K[3] + B[4] * K[4] + B[5] * K[5]
+            stage = (A_MAT[s, :s] @ Kb[:s]).reshape(m, S)
+            stage *= hcol
+            stage += yi
+            Kb[s] = model.rhs(ti + C[s] * hs, stage, p_sub, ri).reshape(-1)
+        y_new = (B @ Kb[:6]).reshape(m, S)
         y_new *= hcol
         y_new += yi
         t_new = np.where(land, tgt, ti + hs)
         f_new = model.rhs(t_new, y_new, p_sub, ri)
-        K.append(f_new)
-        err = E[0] * K[0] + E[2] * K[2] + E[3] * K[3] + E[4] * K[4] + E[5] * K[5] + E[6] * K[6]
+        Kb[6] = f_new.reshape(-1)
+        err = (E @ Kb).reshape(m, S)
         err *= hcol
         scale = np.maximum(np.abs(yi), np.abs(y_new))
         scale *= rtol
@@ -175,7 +180,7 @@ def integrate(
         if acc.size:
             if dense.pending:
                 sel = slice(None) if all_ok else accept
-                dense.step(acc, ti[sel], hs[sel], yi[sel], t_new[sel], K, sel)
+                dense.step(acc, ti[sel], hs[sel], yi[sel], t_new[sel], Kb, sel)
             if all_ok:
                 t[idx], y[idx], f[idx] = t_new, y_new, f_new
             else:
@@ -222,33 +227,41 @@ class _DenseOutput:
         self.pending = time is not None and len(time) > 0
         self.records: list[tuple] = []
 
-    def step(self, units, t0, h, y0, t1, K, sel):
-        Kst = np.stack(K, axis=2)
+    def step(self, units, t0, h, y0, t1, Kb, sel):
+        Q = (P_T @ Kb).reshape(4, -1, self.S)  # (4, m, S) dense-output coefficients
         if not isinstance(sel, slice):
-            Kst = Kst[sel]
-        self.records.append((units, t0.copy(), h.copy(), y0.copy(), t1.copy(), Kst @ P))
+            Q = Q[:, sel]
+        self.records.append((units, t0.copy(), h.copy(), y0.copy(), t1.copy(), Q))
 
     def evaluate(self) -> np.ndarray:
         if not self.pending:
             return np.zeros((0 if self.time is None else len(self.time), self.S))
-        unit, t0, h, y0, t1, Q = (np.concatenate(col) for col in zip(*self.records))
+        unit, t1 = (np.concatenate([r[i] for r in self.records]) for i in (0, 4))
         order = np.argsort(unit, kind="stable")  # each unit's steps were recorded in time order
-        unit, t0, h, y0, t1, Q = unit[order], t0[order], h[order], y0[order], t1[order], Q[order]
+        unit, t1 = unit[order], t1[order]
         covered = self._covered(unit, t1)  # outputs of the step's unit at or before its end
         first = np.ones(len(unit), bool)
         first[1:] = unit[1:] != unit[:-1]
         counts = covered - np.where(first, 0, np.roll(covered, 1))
         if counts.sum() != len(self.time):  # every output lies inside exactly one step
             raise SimulationError("dense output: outputs outside the integrated range")
-        theta = ((self.time - np.repeat(t0, counts)) / np.repeat(h, counts))[:, None]
-        Q = np.repeat(Q, counts, axis=0)
-        poly = Q[:, :, 3] * theta
-        for j in (2, 1, 0):
-            poly += Q[:, :, j]
+        step = order[np.repeat(np.arange(len(unit)), counts)]  # recorded step of each output
+        # component-wise (contiguous 1-D gathers): y = y0 + h θ (Q0 + θ (Q1 + θ (Q2 + θ Q3)))
+        y0 = np.concatenate([r[3] for r in self.records]).T  # (S, steps)
+        Q = np.concatenate([r[5] for r in self.records], axis=1).transpose(0, 2, 1)  # (4, S, steps)
+        hh = np.concatenate([r[2] for r in self.records])[step]
+        theta = (self.time - np.concatenate([r[1] for r in self.records])[step]) / hh
+        out = np.empty((self.S, len(self.time)))
+        for c in range(self.S):
+            poly = Q[3, c].take(step)
             poly *= theta
-        poly *= np.repeat(h, counts)[:, None]
-        poly += np.repeat(y0, counts, axis=0)
-        return poly
+            for j in (2, 1, 0):
+                poly += Q[j, c].take(step)
+                poly *= theta
+            poly *= hh
+            poly += y0[c].take(step)
+            out[c] = poly
+        return out.T
 
     def _covered(self, step_unit, t1):
         """Number of outputs of each step's unit with time <= the step's end."""

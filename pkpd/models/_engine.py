@@ -23,8 +23,18 @@ from ._schedule import Schedule, grouped_searchsorted
 __all__ = ["ode_states"]
 
 
-def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: float = 1e-9) -> np.ndarray:
-    """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine."""
+SOLVERS = ("dp5", "bdf", "radau", "lsoda")
+
+
+def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: float = 1e-9,
+               solver: str = "dp5") -> np.ndarray:
+    """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
+
+    ``solver="dp5"`` (default) is the explicit per-unit engine; ``"bdf"``, ``"radau"`` and ``"lsoda"``
+    integrate the batch as one stacked stiff system (:mod:`pkpd.models._implicit`).
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, not {solver!r}")
     S = len(model.states)
     nu = schedule.n_units
     pu = {k: np.asarray(v)[schedule.unit_subject] for k, v in p.items()}
@@ -118,9 +128,15 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     t_end[sc.out_unit[d_idx][last]] = np.maximum(t_end[sc.out_unit[d_idx][last]], sc.out_time[d_idx][last])
     finite_bp = np.isfinite(bps.time)
     np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
-    _, snapshots, dense = _dp5.integrate(
+    if solver == "dp5":
+        integrate, extra = _dp5.integrate, {}
+    else:
+        from ._implicit import integrate_implicit
+
+        integrate, extra = integrate_implicit, {"method": solver.upper()}
+    _, snapshots, dense = integrate(
         model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
-        sc.out_unit[d_idx], sc.out_time[d_idx], rtol=rtol, atol=atol,
+        sc.out_unit[d_idx], sc.out_time[d_idx], rtol=rtol, atol=atol, **extra,
     )
     out = np.empty((len(sc.out_unit), S))
     out[s_idx] = snapshots

@@ -103,7 +103,7 @@ class OneCompartmentOral(_Linear):
     >>> from pkpd import Bolus
     >>> r = OneCompartmentOral().simulate(Bolus(100, cmt="DEPOT"), [2], {"CL": 5, "V": 50, "KA": 1})
     >>> round(float(r.to_frame()["CP"][0]), 5)   # 100/50 * 1/(1-0.1) * (exp(-0.2) - exp(-2))
-    1.51113
+    1.51866
     """
 
     states = ("DEPOT", "CENTRAL")
