@@ -30,11 +30,11 @@ def _choose_method(model, method: str) -> str:
     return method
 
 
-def _solve(model, events, subject_index, p, output_mask, output_offset, method, options):
-    """States at the output records of one chunk."""
+def _solve(model, events, subject_index, p, output_mask, output_offset, method, options, extra_outputs=None):
+    """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``)."""
     schedule = compile_schedule(
         events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
-        output_mask=output_mask, output_offset=output_offset,
+        output_mask=output_mask, output_offset=output_offset, extra_outputs=extra_outputs,
     )
     if method == "analytic":
         from .models._closed_form import closed_form_states
@@ -87,38 +87,31 @@ def simulate_regimen(
     ids, p = model.resolve_params(params)
     n = len(ids)
     dose_events = _events_of(regimen)
-    t_order = np.argsort(times, kind="stable")
-    sorted_times = times[t_order]
-
-    # one subject's records: doses then outputs, merged by time (doses first at equal times)
-    n_d, m = len(dose_events), len(times)
-    rec = {c: np.concatenate([dose_events[c].to_numpy(), np.zeros(m)]) for c in CANONICAL_COLUMNS if c not in ("ID", "CMT")}
-    rec["TIME"] = np.concatenate([dose_events["TIME"].to_numpy(float), sorted_times])
-    rec["EVID"] = np.concatenate([dose_events["EVID"].to_numpy(), np.full(m, 2)])
+    if dose_events.empty:
+        raise ValueError("the regimen has no dose records")
     cmt = dose_events["CMT"].to_numpy()
     if cmt.dtype == object:
         cmt = np.array([model.state_index(c) + 1 for c in cmt])
-    rec["CMT"] = np.concatenate([cmt.astype(float), np.zeros(m)])
-    is_out = np.concatenate([np.zeros(n_d, bool), np.ones(m, bool)])
-    order = np.lexsort((is_out, rec["TIME"]))
-    one = {c: v[order] for c, v in rec.items()}
-    is_out = is_out[order]
+    one = {c: dose_events[c].to_numpy() for c in CANONICAL_COLUMNS}
+    one["CMT"] = cmt.astype(np.int64)
+    m, r = len(times), len(dose_events)
+    t_order = np.argsort(times, kind="stable")
+    inverse = np.empty(m, dtype=np.int64)
+    inverse[t_order] = np.arange(m)
 
     chunk = chunk_size or (1000 if method == "ode" else 2000)
     names = list(model.outputs) + (list(model.states) if states else [])
     values = {k: np.empty((n, m)) for k in names}
-    inverse = np.empty(m, dtype=np.int64)
-    inverse[t_order] = np.arange(m)
-    r = len(order)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         k = hi - lo
-        events = pd.DataFrame({c: np.tile(one[c], k) for c in one})
+        events = pd.DataFrame({c: np.tile(one[c], k) for c in CANONICAL_COLUMNS})
         events["ID"] = np.repeat(np.arange(k), r)
-        events = events[list(CANONICAL_COLUMNS)]
         p_chunk = {name: v[lo:hi] for name, v in p.items()}
-        schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.tile(is_out, k), 0.75,
-                              method, _options(method, rtol, atol, solver))
+        # outputs are not records: each subject's sorted times, after every dose at the same time
+        extra = (np.repeat(np.arange(k), m), np.tile(times[t_order], k))
+        schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool), 0.1,
+                              method, _options(method, rtol, atol, solver), extra_outputs=extra)
         st = st.reshape(k, m, -1)
         outs = model.output(st, p_chunk)
         for name in model.outputs:

@@ -122,7 +122,10 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     bps = Breakpoints.build(nu, **cols)
     vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
 
-    d_idx = np.nonzero(~snap)[0]  # in record order, hence sorted by (unit, time)
+    d_idx = np.nonzero(~snap)[0]
+    du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
+    if not np.all((du[1:] > du[:-1]) | ((du[1:] == du[:-1]) & (dt[1:] >= dt[:-1]))):
+        d_idx = d_idx[np.lexsort((dt, du))]  # dense output wants (unit, time) order
     t_end = sc.unit_start.astype(float).copy()
     last = _last_per_group(sc.out_unit[d_idx])
     t_end[sc.out_unit[d_idx][last]] = np.maximum(t_end[sc.out_unit[d_idx][last]], sc.out_time[d_idx][last])

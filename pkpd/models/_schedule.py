@@ -138,6 +138,7 @@ def compile_schedule(
     dosing: dict[str, np.ndarray],
     output_mask: np.ndarray | None = None,
     output_offset: float = OUTPUT,
+    extra_outputs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Schedule:
     """Compile a canonical event table for ``model``.
 
@@ -156,6 +157,11 @@ def compile_schedule(
     output_offset : float
         Key offset of outputs relative to their record: 0.1 (after the record's own dose, before implied
         doses at the same time, as NONMEM) or 0.75 (after implied doses too).
+    extra_outputs : (subject, time) arrays, optional
+        Outputs that are not records: ``subject`` indexes the subjects in order of appearance in
+        ``events`` (0, 1, ...), each of which must be a single unit (no reset going back in time).
+        They come after every record and implied event at their time, and after the record outputs in
+        the schedule's output arrays (``out_row`` continues the numbering).
     """
     n_rec = len(events)
     ids = events["ID"].to_numpy()
@@ -260,6 +266,19 @@ def compile_schedule(
     if output_mask is None:
         output_mask = np.ones(n_rec, dtype=bool)
     o = np.nonzero(output_mask)[0]
+    out_unit, out_time, out_key = unit[o], time[o], key[o] + output_offset
+    if extra_outputs is not None:
+        x_subject, x_time = extra_outputs
+        first_unit_of_subject = unit[starts][np.r_[True, ids[starts][1:] != ids[starts][:-1]]]
+        if len(first_unit_of_subject) != n_units:
+            raise DatasetError("outputs given apart from the records need subjects without resets back in time")
+        out_unit = np.concatenate([out_unit, first_unit_of_subject[x_subject]])
+        out_time = np.concatenate([out_time, np.asarray(x_time, float)])
+        out_key = np.concatenate([out_key, np.full(len(x_time), np.inf)])
+        o = np.concatenate([o, n_rec + np.arange(len(x_time))])
+        # a unit starts at its first record or its first output, whichever is earlier
+        unit_start = unit_start.astype(float).copy()
+        np.minimum.at(unit_start, out_unit, out_time)
 
     return Schedule(
         n_units=n_units,
@@ -280,9 +299,9 @@ def compile_schedule(
         reset_unit=reset_unit,
         reset_time=reset_time,
         reset_key=reset_key,
-        out_unit=unit[o],
-        out_time=time[o],
-        out_key=key[o] + output_offset,
+        out_unit=out_unit,
+        out_time=out_time,
+        out_key=out_key,
         out_row=o,
     )
 
