@@ -28,6 +28,11 @@ __all__ = ["Parameter", "Model", "DOSING_PARAMETER"]
 DOSING_PARAMETER = re.compile(r"^(F|ALAG|R|D)([1-9][0-9]*)$")
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A model parameter: name, default value, unit, bounds and a one-line description.
@@ -164,7 +169,7 @@ class Model:
             ids = params["ID"].to_numpy()
             if pd.Index(ids).has_duplicates:
                 dup = pd.Index(ids)[pd.Index(ids).duplicated()][0]
-                raise ParameterError(f"parameter DataFrame: ID {dup!r} appears on more than one row")
+                raise ParameterError(f"parameter DataFrame: ID {_plain(dup)!r} appears on more than one row")
             given = {c: params[c].to_numpy() for c in params.columns if c != "ID"}
         elif isinstance(params, Mapping):
             given = {k: np.atleast_1d(np.asarray(v)) for k, v in params.items()}
@@ -193,7 +198,7 @@ class Model:
             bad = ~np.isfinite(arr)
             if bad.any():
                 i = int(np.argmax(bad))
-                raise ParameterError(f"parameter {key} for ID {ids[i]!r}: value {arr[i]!r} is not finite")
+                raise ParameterError(f"parameter {key} for ID {_plain(ids[i])!r}: value {float(arr[i])!r} is not finite")
             resolved[key] = arr
         for par in self.parameters:
             arr = resolved.setdefault(par.name, np.full(n, float(par.default)))
@@ -201,7 +206,7 @@ class Model:
             if out.any():
                 i = int(np.argmax(out))
                 raise ParameterError(
-                    f"parameter {par.name} for ID {ids[i]!r}: value {arr[i]!r} outside [{par.lower}, {par.upper}] ({par.unit})"
+                    f"parameter {par.name} for ID {_plain(ids[i])!r}: value {float(arr[i])!r} outside [{par.lower}, {par.upper}] ({par.unit})"
                 )
         for key, arr in resolved.items():
             m = DOSING_PARAMETER.match(key)

@@ -1,0 +1,76 @@
+"""Simulation API: regimens and datasets in, tidy results out."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pkpd
+from pkpd import ModelError, ParameterError
+from pkpd.models import OneCompartment, OneCompartmentMM, OneCompartmentOral
+
+
+def test_result_is_tidy_and_read_only():
+    res = OneCompartment().simulate(pkpd.Bolus(100), [0, 1, 2], pd.DataFrame({"ID": ["a", "b"], "CL": [5, 10]}))
+    frame = res.to_frame()
+    assert list(frame.columns) == ["ID", "TIME", "CP", "CENTRAL"]
+    assert frame["ID"].tolist() == ["a"] * 3 + ["b"] * 3
+    np.testing.assert_allclose(frame["CP"], np.r_[2 * np.exp(-0.1 * np.arange(3)), 2 * np.exp(-0.2 * np.arange(3))])
+    with pytest.raises(ValueError):
+        res["CP"][0] = 1.0
+    assert "subjects=2" in repr(res) and "<table" in res._repr_html_()
+
+
+def test_times_keep_the_callers_order():
+    res = OneCompartment().simulate(pkpd.Bolus(100), [5, 0, 1], {"CL": 5, "V": 50})
+    np.testing.assert_allclose(res["CP"], 2 * np.exp(-0.1 * np.array([5, 0, 1])), rtol=1e-12)
+
+
+def test_plot_draws_each_subject_and_labels_units():
+    res = OneCompartment().simulate(pkpd.Bolus(100), np.linspace(0, 10, 11), pd.DataFrame({"ID": [1, 2], "CL": [5, 8]}))
+    ax = res.plot()
+    assert len(ax.lines) == 2 and ax.get_ylabel() == "CP (mg/L)" and ax.get_xlabel() == "time (h)"
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), res["CP"][11:])
+
+
+def test_method_choice():
+    with pytest.raises(ModelError, match="not linear"):
+        OneCompartmentMM().simulate(pkpd.Bolus(100), [1], method="analytic")
+    assert OneCompartmentMM().simulate(pkpd.Bolus(100), [1]).method == "ode"
+    assert OneCompartment().simulate(pkpd.Bolus(100), [1]).method == "analytic"
+    with pytest.raises(ValueError, match="method must be one of"):
+        OneCompartment().simulate(pkpd.Bolus(100), [1], method="euler")
+    with pytest.raises(ValueError, match="finite"):
+        OneCompartment().simulate(pkpd.Bolus(100), [np.nan])
+
+
+def test_simulate_dataset_predicts_every_record_in_order():
+    """Indometacin: 25 mg IV bolus; predictions aligned with the dataset's rows."""
+    data = pkpd.load_dataset("indometacin")
+    params = {"CL": 5.0, "V": 10.0}
+    res = pkpd.simulate(OneCompartment(), data, params)
+    events = data.events
+    assert len(res) == len(events) and (res.id == events["ID"].to_numpy()).all()
+    expected = 25 / 10 * np.exp(-0.5 * events["TIME"].to_numpy())
+    np.testing.assert_allclose(res["CP"], expected, rtol=1e-12)
+    ode = pkpd.simulate(OneCompartment(), data, params, method="ode", rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ode["CP"], expected, rtol=1e-7)
+
+
+def test_simulate_dataset_with_per_subject_parameters():
+    data = pkpd.load_dataset("theophylline")
+    ids = data.ids
+    params = pd.DataFrame({"ID": ids, "CL": np.linspace(2, 4, len(ids)), "V": 30.0, "KA": 1.5})
+    res = pkpd.simulate(OneCompartmentOral(), data, params)
+    frame = res.to_frame()
+    first = frame[frame["ID"] == ids[0]]
+    amt = data.doses.set_index("ID").loc[ids[0], "AMT"]
+    t = first["TIME"].to_numpy()
+    k = 2 / 30
+    np.testing.assert_allclose(first["CP"], amt / 30 * 1.5 / (1.5 - k) * (np.exp(-k * t) - np.exp(-1.5 * t)),
+                               rtol=1e-10)
+    with pytest.raises(ParameterError, match="no parameters for ID"):
+        pkpd.simulate(OneCompartmentOral(), data, params.iloc[1:])
