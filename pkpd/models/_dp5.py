@@ -125,92 +125,135 @@ def integrate(
     snapshots = np.full((n_out, S), np.nan)
     x0 = model.initial_state(params) if n else np.zeros((0, S))
     dense = _DenseOutput(n, S, dense_unit, dense_time)
-
-    _apply_breakpoints(np.arange(n), t, y, rate, ptr, bps, vectors, snapshots, x0)
-    target = _next_target(np.arange(n), t, ptr, bps, t_end)
+    units = np.arange(n)
+    _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0)
+    target = _next_target(units, t, ptr, bps, t_end)
     f = model.rhs(t, y, params, rate) if n else y.copy()
     h = _initial_step(model, t, y, f, params, rate, target - t, rtol, atol)
-    active = np.nonzero(target > t)[0]
 
-    idx = None
+    # The working set holds the units still integrating. Units that finish stay in it (with a zero step)
+    # until fewer than half of it is live; then it is compacted. This avoids gathering every step.
+    work = np.nonzero(target > t)[0]
     steps_done = 0
-    while active.size:
-        if idx is None or idx.size != active.size or not np.array_equal(idx, active):
-            idx = active
-            whole = idx.size == n
-            p_sub = params if whole else {k: v[idx] for k, v in params.items()}
-        if whole:  # every unit is active: work on the arrays themselves, no gathering
-            ti, yi, fi, hi, ri, tgt = t, y, f, h, rate, target
+    while work.size:
+        whole = work.size == n
+        if whole:  # work on the arrays themselves
+            pw, tw, yw, fw, hw, rw, gw = params, t, y, f, h, rate, target
         else:
-            ti, yi, fi, hi, ri, tgt = t[idx], y[idx], f[idx], h[idx], rate[idx], target[idx]
-        remaining = tgt - ti
-        land = hi >= remaining * (1 - 1e-12)
-        hs = np.where(land, remaining, hi)
-        hcol = hs[:, None]
-        m = ti.size
-        Kb = np.empty((7, m * S))  # stages, flattened: one BLAS call combines them
-        Kb[0] = fi.reshape(-1)
-        for s in range(1, 6):
-            stage = (A_MAT[s, :s] @ Kb[:s]).reshape(m, S)
-            stage *= hcol
-            stage += yi
-            Kb[s] = model.rhs(ti + C[s] * hs, stage, p_sub, ri).reshape(-1)
-        y_new = (B @ Kb[:6]).reshape(m, S)
-        y_new *= hcol
-        y_new += yi
-        t_new = np.where(land, tgt, ti + hs)
-        f_new = model.rhs(t_new, y_new, p_sub, ri)
-        Kb[6] = f_new.reshape(-1)
-        err = (E @ Kb).reshape(m, S)
-        err *= hcol
-        scale = np.maximum(np.abs(yi), np.abs(y_new))
-        scale *= rtol
-        scale += atol
-        err /= scale
-        err_norm = np.sqrt(np.einsum("ij,ij->i", err, err) / S)
-        err_norm[~np.isfinite(err_norm)] = np.inf
-        accept = err_norm <= 1.0
-        with np.errstate(divide="ignore"):
-            factor = np.where(err_norm == 0, 10.0, 0.9 * err_norm ** -0.2)
-        factor = np.where(accept, np.clip(factor, 0.2, 10.0), np.clip(factor, 0.2, 1.0))
-        h_next = hs * factor
-
-        all_ok = bool(accept.all())
-        acc = idx if all_ok else idx[accept]
-        if acc.size:
-            if dense.pending:
-                sel = slice(None) if all_ok else accept
-                dense.step(acc, ti[sel], hs[sel], yi[sel], t_new[sel], Kb, sel)
-            if all_ok:
-                t[idx], y[idx], f[idx] = t_new, y_new, f_new
-            else:
-                t[acc], y[acc], f[acc] = t_new[accept], y_new[accept], f_new[accept]
-        h[idx] = h_next
-        if not all_ok:
-            tiny = hs <= 1e-14 * np.maximum(1.0, np.abs(ti))
-            if (tiny & ~accept).any():
-                u = int(idx[np.argmax(tiny & ~accept)])
-                raise SimulationError(
-                    f"step size underflow at time {t[u]:.6g} (integration unit {u}); the model may be stiff or "
-                    "its state non-finite: try solver='bdf'"
-                )
-        landed = acc[land[accept]] if not all_ok else idx[land]
-        if landed.size:
-            _apply_breakpoints(landed, t, y, rate, ptr, bps, vectors, snapshots, x0)
-            target[landed] = _next_target(landed, t, ptr, bps, t_end)
-            going = landed[target[landed] > t[landed]]
-            if going.size:
-                p_go = {k: v[going] for k, v in params.items()}
-                f[going] = model.rhs(t[going], y[going], p_go, rate[going])
-                h[going] = _initial_step(
-                    model, t[going], y[going], f[going], p_go, rate[going], target[going] - t[going], rtol, atol
-                )
-            active = idx[target[idx] > t[idx]]
-        steps_done += 1
-        if steps_done > max_steps:
-            raise SimulationError(f"more than {max_steps} steps: loosen rtol/atol or use solver='bdf'")
+            pw = {k: v[work] for k, v in params.items()}
+            tw, yw, fw, hw, rw, gw = t[work], y[work], f[work], h[work], rate[work], target[work]
+        m = work.size
+        while True:
+            live = gw > tw
+            n_live = np.count_nonzero(live)
+            if n_live == 0 or (n_live < 0.5 * m and m > 16):
+                break
+            remaining = gw - tw
+            land = live & (hw >= remaining * (1 - 1e-12))
+            hs = np.where(land, remaining, np.where(live, hw, 0.0))
+            hcol = hs[:, None]
+            Kb = np.empty((7, m * S))  # stages, flattened: one BLAS call combines them
+            Kb[0] = fw.reshape(-1)
+            for st in range(1, 6):
+                stage = (A_MAT[st, :st] @ Kb[:st]).reshape(m, S)
+                stage *= hcol
+                stage += yw
+                Kb[st] = model.rhs(tw + C[st] * hs, stage, pw, rw).reshape(-1)
+            y_new = (B @ Kb[:6]).reshape(m, S)
+            y_new *= hcol
+            y_new += yw
+            t_new = np.where(land, gw, tw + hs)
+            f_new = model.rhs(t_new, y_new, pw, rw)
+            Kb[6] = f_new.reshape(-1)
+            err = (E @ Kb).reshape(m, S)
+            err *= hcol
+            scale = np.maximum(np.abs(yw), np.abs(y_new))
+            scale *= rtol
+            scale += atol
+            err /= scale
+            err_norm = np.sqrt(np.einsum("ij,ij->i", err, err) / S)
+            err_norm[~np.isfinite(err_norm)] = np.inf
+            accept = err_norm <= 1.0
+            with np.errstate(divide="ignore"):
+                factor = np.where(err_norm == 0, 10.0, 0.9 * err_norm ** -0.2)
+            factor = np.where(accept, np.clip(factor, 0.2, 10.0), np.clip(factor, 0.2, 1.0))
+            moved = accept & live
+            if dense.pending and moved.any():
+                dense.step(work[moved], tw[moved], hs[moved], yw[moved], t_new[moved], Kb, moved)
+            hw[live] = (hs * factor)[live]
+            tw[moved], yw[moved], fw[moved] = t_new[moved], y_new[moved], f_new[moved]
+            rejected = live & ~accept
+            if rejected.any():
+                tiny = rejected & (hs <= 1e-14 * np.maximum(1.0, np.abs(tw)))
+                if tiny.any():
+                    u = int(work[np.argmax(tiny)])
+                    raise SimulationError(
+                        f"step size underflow at time {tw[np.argmax(tiny)]:.6g} (integration unit {u}); the model "
+                        "may be stiff or its state non-finite: try solver='bdf'"
+                    )
+            landed = np.nonzero(moved & land)[0]
+            if landed.size:
+                lu = work[landed]
+                _apply_breakpoints(landed, lu, tw, yw, rw, ptr, bps, vectors, snapshots, x0)
+                gw[landed] = _next_target_at(lu, tw[landed], ptr, bps, t_end)
+                going = landed[gw[landed] > tw[landed]]
+                if going.size:
+                    pg = {k: v[going] for k, v in pw.items()}
+                    fw[going] = model.rhs(tw[going], yw[going], pg, rw[going])
+                    hw[going] = _initial_step(model, tw[going], yw[going], fw[going], pg, rw[going],
+                                              gw[going] - tw[going], rtol, atol)
+            steps_done += 1
+            if steps_done > max_steps:
+                raise SimulationError(f"more than {max_steps} steps: loosen rtol/atol or use solver='bdf'")
+        if not whole:
+            t[work], y[work], f[work], h[work], rate[work], target[work] = tw, yw, fw, hw, rw, gw
+        work = work[gw > tw]
 
     return y, snapshots, dense.evaluate()
+
+
+def _next_target(units, t, ptr, bps, t_end):
+    return _next_target_at(units, t[units], ptr, bps, t_end)
+
+
+def _next_target_at(units, t_units, ptr, bps, t_end):
+    """Each unit's next breakpoint time, or its end time when it has none left."""
+    has = ptr[units] < bps.stop[units]
+    nxt = bps.time[np.minimum(ptr[units], len(bps.time) - 1)] if len(bps.time) else np.full(len(units), np.inf)
+    return np.where(has, nxt, np.maximum(t_end[units], t_units))
+
+
+def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0):
+    """Apply, in order, every breakpoint of ``units`` at the unit's current time.
+
+    ``pos`` are the units' rows in the state arrays ``t, y, rate`` (which may be a working subset);
+    ``units`` index the breakpoint table, ``ptr`` and ``x0``.
+    """
+    keep = ptr[units] < bps.stop[units]
+    pos, units = pos[keep], units[keep]
+    while units.size:
+        k = ptr[units]
+        at = bps.time[k] == t[pos]
+        pos, units, k = pos[at], units[at], k[at]
+        if not units.size:
+            break
+        kind = bps.kind[k]
+        for code in np.unique(kind):
+            sel = kind == code
+            p, u, kk = pos[sel], units[sel], k[sel]
+            if code == RESET:
+                y[p] = x0[u]
+            elif code == BOLUS:
+                np.add.at(y, (p, bps.cmt[kk]), bps.value[kk])
+            elif code == RATE:
+                np.add.at(rate, (p, bps.cmt[kk]), bps.value[kk])
+            elif code == ADDVEC:
+                y[p] += vectors[bps.ref[kk]]
+            elif code == OBS:
+                snapshots[bps.ref[kk]] = y[p]
+        ptr[units] += 1
+        keep = ptr[units] < bps.stop[units]
+        pos, units = pos[keep], units[keep]
 
 
 class _DenseOutput:
@@ -228,10 +271,8 @@ class _DenseOutput:
         self.records: list[tuple] = []
 
     def step(self, units, t0, h, y0, t1, Kb, sel):
-        Q = (P_T @ Kb).reshape(4, -1, self.S)  # (4, m, S) dense-output coefficients
-        if not isinstance(sel, slice):
-            Q = Q[:, sel]
-        self.records.append((units, t0.copy(), h.copy(), y0.copy(), t1.copy(), Q))
+        Q = (P_T @ Kb).reshape(4, -1, self.S)[:, sel]  # (4, m, S) dense-output coefficients
+        self.records.append((units, t0, h, y0, t1, Q))
 
     def evaluate(self) -> np.ndarray:
         if not self.pending:
@@ -278,39 +319,6 @@ class _DenseOutput:
         key = unit.astype(np.int64) * U + np.searchsorted(uniq, time)
         q = step_unit.astype(np.int64) * U + np.searchsorted(uniq, t1, side="right")
         return np.searchsorted(key, q) - start[step_unit]
-
-
-def _next_target(units, t, ptr, bps, t_end):
-    has = ptr[units] < bps.stop[units]
-    nxt = np.where(has, bps.time[np.minimum(ptr[units], len(bps.time) - 1)] if len(bps.time) else np.inf, np.inf)
-    return np.where(has, nxt, np.maximum(t_end[units], t[units]))
-
-
-def _apply_breakpoints(units, t, y, rate, ptr, bps, vectors, snapshots, x0):
-    """Apply, in order, every breakpoint of ``units`` that falls at the unit's current time."""
-    units = units[ptr[units] < bps.stop[units]]
-    while units.size:
-        k = ptr[units]
-        at = bps.time[k] == t[units]
-        units, k = units[at], k[at]
-        if not units.size:
-            break
-        kind = bps.kind[k]
-        for code in np.unique(kind):
-            sel = kind == code
-            u, kk = units[sel], k[sel]
-            if code == RESET:
-                y[u] = x0[u]
-            elif code == BOLUS:
-                np.add.at(y, (u, bps.cmt[kk]), bps.value[kk])
-            elif code == RATE:
-                np.add.at(rate, (u, bps.cmt[kk]), bps.value[kk])
-            elif code == ADDVEC:
-                y[u] += vectors[bps.ref[kk]]
-            elif code == OBS:
-                snapshots[bps.ref[kk]] = y[u]
-        ptr[units] += 1
-        units = units[ptr[units] < bps.stop[units]]
 
 
 def _initial_step(model, t, y, f, p, rate, span, rtol, atol):

@@ -38,7 +38,7 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
     clock = float(stops[0]) if len(stops) else 0.0
     started = t_start <= clock
     t[:] = clock
-    _apply_breakpoints(units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
+    _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
     d_unit = np.zeros(0, np.int64) if dense_unit is None else dense_unit
     d_time = np.zeros(0) if dense_time is None else dense_time
 
@@ -61,6 +61,6 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
         y = sol.y[:, -1].reshape(n, S).copy()
         t[:] = nxt
         started = t_start <= nxt
-        _apply_breakpoints(units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
+        _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
         clock = nxt
     return y, snapshots, dense
