@@ -62,8 +62,13 @@ def _events_of(regimen) -> pd.DataFrame:
     return events.loc[events["EVID"].isin([1, 3, 4]), list(CANONICAL_COLUMNS)].reset_index(drop=True)
 
 
-def _options(method, rtol, atol, solver):
-    return {"rtol": rtol, "atol": atol, "solver": solver} if method == "ode" else {}
+def _options(model, method, rtol, atol, solver, states):
+    if method != "ode":
+        return {}
+    needed = None
+    if not states and model.output_states is not None:
+        needed = np.array([model.state_index(s) for s in model.output_states])
+    return {"rtol": rtol, "atol": atol, "solver": solver, "needed": needed}
 
 
 def simulate_regimen(
@@ -111,7 +116,7 @@ def simulate_regimen(
         # outputs are not records: each subject's sorted times, after every dose at the same time
         extra = (np.repeat(np.arange(k), m), np.tile(times[t_order], k))
         schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool), 0.1,
-                              method, _options(method, rtol, atol, solver), extra_outputs=extra)
+                              method, _options(model, method, rtol, atol, solver, states), extra_outputs=extra)
         st = st.reshape(k, m, -1)
         outs = model.output(st, p_chunk)
         for name in model.outputs:
@@ -193,7 +198,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         sub = frame.iloc[rows]
         p_chunk = {k: v[lo:hi] for k, v in p.items()}
         schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, 0.1, method,
-                              _options(method, rtol, atol, solver))
+                              _options(model, method, rtol, atol, solver, states))
         subj = subj_of_record[rows][schedule.out_row] - lo
         outs = model.output(st, {k: v[subj] for k, v in p_chunk.items()})
         target = rows[schedule.out_row]

@@ -79,6 +79,8 @@ class Model:
     outputs: tuple[str, ...] = ()
     #: a linear model has ``dy/dt = A(p) @ y + inputs`` (see :meth:`system_matrix`)
     linear: bool = False
+    #: the states :meth:`output` reads (None: all); simulations that report outputs only compute these
+    output_states: tuple[str, ...] | None = None
 
     # -- equations -------------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Mapping[str, np.ndarray], rate: np.ndarray) -> np.ndarray:
@@ -260,11 +262,22 @@ class Model:
         method : {"auto", "analytic", "ode"}
             ``"auto"`` uses the closed form when the model is linear, the ODE engine otherwise.
         **options
-            Passed to the ODE engine (``rtol``, ``atol``, ``solver``, ``chunk_size``).
+            ``states`` (bool, default True: report the states too), ``rtol`` and ``atol`` (ODE tolerances,
+            default 1e-6 and 1e-9), ``solver`` (``"dp5"``, the explicit per-subject engine, or ``"bdf"``,
+            ``"radau"``, ``"lsoda"`` for stiff models) and ``chunk_size`` (subjects solved together).
 
         Returns
         -------
         SimulationResult
+            One row per subject and time, in the order of ``params`` and ``times``.
+
+        Examples
+        --------
+        >>> from pkpd import Infusion
+        >>> from pkpd.models import OneCompartment
+        >>> r = OneCompartment().simulate(Infusion(100, duration=2), [1, 2, 4], {"CL": 5, "V": 50})
+        >>> r["CP"].round(4)          # 50 mg/h for 2 h: 50/5 (1 - exp(-0.1 t)), then first-order decline
+        array([0.9516, 1.8127, 1.4841])
         """
         from ..simulation import simulate_regimen
 

@@ -91,6 +91,7 @@ def integrate(
     n_out: int,
     dense_unit: np.ndarray | None = None,
     dense_time: np.ndarray | None = None,
+    dense_states: np.ndarray | None = None,
     *,
     rtol: float = 1e-6,
     atol: float = 1e-9,
@@ -110,6 +111,8 @@ def integrate(
         Number of snapshot outputs (OBS breakpoints fill rows ``ref`` of the returned array).
     dense_unit, dense_time : ndarray, optional
         Outputs between breakpoints, sorted by (unit, time), evaluated by dense output as the steps pass.
+    dense_states : ndarray of int, optional
+        The states evaluated at dense outputs (default all; the others are NaN there).
 
     Returns
     -------
@@ -124,7 +127,7 @@ def integrate(
     ptr = bps.start.copy()
     snapshots = np.full((n_out, S), np.nan)
     x0 = model.initial_state(params) if n else np.zeros((0, S))
-    dense = _DenseOutput(n, S, dense_unit, dense_time)
+    dense = _DenseOutput(n, S, dense_unit, dense_time, dense_states)
     units = np.arange(n)
     _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0)
     target = _next_target(units, t, ptr, bps, t_end)
@@ -264,8 +267,9 @@ class _DenseOutput:
     ``searchsorted`` into the grid.
     """
 
-    def __init__(self, n, S, unit, time):
+    def __init__(self, n, S, unit, time, states=None):
         self.n, self.S = n, S
+        self.states = range(S) if states is None else states
         self.unit, self.time = unit, time
         self.pending = time is not None and len(time) > 0
         self.records: list[tuple] = []
@@ -292,8 +296,8 @@ class _DenseOutput:
         Q = np.concatenate([r[5] for r in self.records], axis=1).transpose(0, 2, 1)  # (4, S, steps)
         hh = np.concatenate([r[2] for r in self.records])[step]
         theta = (self.time - np.concatenate([r[1] for r in self.records])[step]) / hh
-        out = np.empty((self.S, len(self.time)))
-        for c in range(self.S):
+        out = np.full((self.S, len(self.time)), np.nan)
+        for c in self.states:
             poly = Q[3, c].take(step)
             poly *= theta
             for j in (2, 1, 0):

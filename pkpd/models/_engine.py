@@ -27,11 +27,12 @@ SOLVERS = ("dp5", "bdf", "radau", "lsoda")
 
 
 def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: float = 1e-9,
-               solver: str = "dp5") -> np.ndarray:
+               solver: str = "dp5", needed: np.ndarray | None = None) -> np.ndarray:
     """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
 
     ``solver="dp5"`` (default) is the explicit per-unit engine; ``"bdf"``, ``"radau"`` and ``"lsoda"``
-    integrate the batch as one stacked stiff system (:mod:`pkpd.models._implicit`).
+    integrate the batch as one stacked stiff system (:mod:`pkpd.models._implicit`). ``needed`` lists the
+    states wanted between breakpoints (default all; the others may be NaN there).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, not {solver!r}")
@@ -132,7 +133,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     finite_bp = np.isfinite(bps.time)
     np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
     if solver == "dp5":
-        integrate, extra = _dp5.integrate, {}
+        integrate, extra = _dp5.integrate, {"dense_states": needed}
     else:
         from ._implicit import integrate_implicit
 

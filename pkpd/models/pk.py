@@ -59,6 +59,7 @@ def _col(p, name, y):
 
 class _Linear(Model):
     linear = True
+    output_states = ("CENTRAL",)
 
     def output(self, y, p):
         return {"CP": y[..., self.states.index("CENTRAL")] / _col(p, self._central_volume, y)}
@@ -355,6 +356,7 @@ class ParentMetabolite(_Linear):
     """
 
     states = ("DEPOT", "CENTRAL", "METABOLITE")
+    output_states = ("CENTRAL", "METABOLITE")
     parameters = (
         CL,
         V,
