@@ -30,11 +30,11 @@ def _choose_method(model, method: str) -> str:
     return method
 
 
-def _solve(model, events, subject_index, p, output_mask, output_offset, method, options, extra_outputs=None):
+def _solve(model, events, subject_index, p, output_mask, method, options, extra_outputs=None):
     """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``)."""
     schedule = compile_schedule(
         events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
-        output_mask=output_mask, output_offset=output_offset, extra_outputs=extra_outputs,
+        output_mask=output_mask, extra_outputs=extra_outputs,
     )
     if method == "analytic":
         from .models._closed_form import closed_form_states
@@ -115,7 +115,7 @@ def simulate_regimen(
         p_chunk = {name: v[lo:hi] for name, v in p.items()}
         # outputs are not records: each subject's sorted times, after every dose at the same time
         extra = (np.repeat(np.arange(k), m), np.tile(times[t_order], k))
-        schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool), 0.1,
+        schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool),
                               method, _options(model, method, rtol, atol, solver, states), extra_outputs=extra)
         st = st.reshape(k, m, -1)
         outs = model.output(st, p_chunk)
@@ -197,7 +197,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         rows = np.nonzero((subj_of_record >= lo) & (subj_of_record < hi))[0]
         sub = frame.iloc[rows]
         p_chunk = {k: v[lo:hi] for k, v in p.items()}
-        schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, 0.1, method,
+        schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method,
                               _options(model, method, rtol, atol, solver, states))
         subj = subj_of_record[rows][schedule.out_row] - lo
         outs = model.output(st, {k: v[subj] for k, v in p_chunk.items()})

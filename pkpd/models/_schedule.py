@@ -137,7 +137,6 @@ def compile_schedule(
     subject_index: np.ndarray,
     dosing: dict[str, np.ndarray],
     output_mask: np.ndarray | None = None,
-    output_offset: float = OUTPUT,
     extra_outputs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Schedule:
     """Compile a canonical event table for ``model``.
@@ -154,9 +153,6 @@ def compile_schedule(
         ``F``, ``ALAG``, ``R``, ``D`` arrays of shape ``(n_subjects, n_states)`` (:meth:`Model.dosing_matrices`).
     output_mask : ndarray of bool, optional
         Records at which outputs are requested (default: every record).
-    output_offset : float
-        Key offset of outputs relative to their record: 0.1 (after the record's own dose, before implied
-        doses at the same time, as NONMEM) or 0.75 (after implied doses too).
     extra_outputs : (subject, time) arrays, optional
         Outputs that are not records: ``subject`` indexes the subjects in order of appearance in
         ``events`` (0, 1, ...), each of which must be a single unit (no reset going back in time).
@@ -177,7 +173,13 @@ def compile_schedule(
     # units: a new one at each new ID and wherever TIME goes back (allowed after a reset only)
     boundary = np.ones(n_rec, dtype=bool)
     if n_rec > 1:
-        boundary[1:] = (ids[1:] != ids[:-1]) | (time[1:] < time[:-1])
+        back = (ids[1:] == ids[:-1]) & (time[1:] < time[:-1])
+        not_reset = back & (evid[1:] != 3) & (evid[1:] != 4)
+        if not_reset.any():
+            i = int(np.argmax(not_reset)) + 1
+            raise DatasetError(_where(events, i) + f"TIME goes back from {float(time[i - 1])!r} without a reset "
+                               "(only an EVID 3 or 4 record may start over at an earlier time)")
+        boundary[1:] = (ids[1:] != ids[:-1]) | back
     unit = np.cumsum(boundary) - 1
     n_units = int(unit[-1]) + 1 if n_rec else 0
     starts = np.nonzero(boundary)[0]
@@ -227,8 +229,14 @@ def compile_schedule(
     # ---- steady-state trains
     t_mask = (j == 0) & (ss[src] > 0)
     tr = np.nonzero(t_mask)[0]
-    # ---- steady-state constant infusions (SS>0, II=0, RATE>0)
+    # ---- steady-state constant infusions (SS>0, II=0, RATE>0 or RATE=-1 with a modelled rate R<k>)
     si_unit = unit[d_ss_inf]
+    si_rate = rate[d_ss_inf].copy()
+    modelled = si_rate == -1
+    if modelled.any():
+        R = dosing["R"][subject_index[d_ss_inf][modelled], cmt[d_ss_inf][modelled]]
+        _require_dosing(R, "R", cmt[d_ss_inf][modelled], events, d_ss_inf[modelled])
+        si_rate[modelled] = R
 
     inp = {
         "unit": np.concatenate([a_unit, a_unit[tr], si_unit]),
@@ -236,7 +244,7 @@ def compile_schedule(
         "time": np.concatenate([arrival, arrival[tr] - ii[src][tr], np.full(len(d_ss_inf), -np.inf)]),
         "key": np.concatenate([inp_key, np.full(len(tr), -np.inf), np.full(len(d_ss_inf), -np.inf)]),
         "amount": np.concatenate([amount, amount[tr], np.full(len(d_ss_inf), np.inf)]),
-        "rate": np.concatenate([inf_rate, inf_rate[tr], rate[d_ss_inf]]),
+        "rate": np.concatenate([inf_rate, inf_rate[tr], si_rate]),
         "duration": np.concatenate([dur, dur[tr], np.full(len(d_ss_inf), np.inf)]),
         "period": np.concatenate([np.zeros(len(src)), ii[src][tr], np.zeros(len(d_ss_inf))]),
         "from_time": np.concatenate([np.full(len(src), -np.inf), time[src][tr], time[d_ss_inf]]),
@@ -246,7 +254,7 @@ def compile_schedule(
     }
     if (inp["rate"][len(src) + len(tr):] <= 0).any():
         bad = d_ss_inf[inp["rate"][len(src) + len(tr):] <= 0][0]
-        raise DatasetError(_where(events, bad) + "a steady-state dose with II=0 must be an infusion (RATE>0)")
+        raise DatasetError(_where(events, bad) + "a steady-state dose with II=0 must be an infusion (RATE>0, or RATE=-1 with a modelled rate)")
 
     # ---- resets: EVID 3/4 and SS=1 doses, just before their record
     is_reset = (evid == 3) | (evid == 4) | (is_dose & (ss == 1))
@@ -266,7 +274,7 @@ def compile_schedule(
     if output_mask is None:
         output_mask = np.ones(n_rec, dtype=bool)
     o = np.nonzero(output_mask)[0]
-    out_unit, out_time, out_key = unit[o], time[o], key[o] + output_offset
+    out_unit, out_time, out_key = unit[o], time[o], key[o] + OUTPUT
     if extra_outputs is not None:
         x_subject, x_time = extra_outputs
         first_unit_of_subject = unit[starts][np.r_[True, ids[starts][1:] != ids[starts][:-1]]]
@@ -341,8 +349,12 @@ def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model) -> np.ndarray:
     return out
 
 
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _where(events: pd.DataFrame, i: int) -> str:
-    return f"record {i + 1} (ID {events['ID'].iloc[i]!r}, TIME {events['TIME'].iloc[i]!r}): "
+    return f"record {i + 1} (ID {_plain(events['ID'].iloc[i])!r}, TIME {_plain(events['TIME'].iloc[i])!r}): "
 
 
 def _require_dosing(values, kind, c, events, rows):
