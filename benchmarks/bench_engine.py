@@ -63,8 +63,9 @@ def lsoda_loop(params: pd.DataFrame) -> np.ndarray:
             y[0] += AMT
             last = k == len(DOSE_TIMES) - 1
             mask = (TIMES >= a) & ((TIMES <= b) if last else (TIMES < b))
-            sol = solve_ivp(rhs, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9, t_eval=np.append(TIMES[mask], b))
-            out[i, mask] = sol.y[1, :-1] / v1
+            t_eval = TIMES[mask] if last else np.append(TIMES[mask], b)  # b: the state at the next dose
+            sol = solve_ivp(rhs, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9, t_eval=t_eval)
+            out[i, mask] = sol.y[1, : mask.sum()] / v1
             y = sol.y[:, -1].copy()
     return out
 

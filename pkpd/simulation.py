@@ -103,6 +103,7 @@ def simulate_regimen(
     t_order = np.argsort(times, kind="stable")
     inverse = np.empty(m, dtype=np.int64)
     inverse[t_order] = np.arange(m)
+    in_order = bool(np.all(t_order == np.arange(m)))
 
     chunk = chunk_size or (1000 if method == "ode" else 2000)
     names = list(model.outputs) + (list(model.states) if states else [])
@@ -118,12 +119,14 @@ def simulate_regimen(
         schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool),
                               method, _options(model, method, rtol, atol, solver, states), extra_outputs=extra)
         st = st.reshape(k, m, -1)
+        if not in_order:
+            st = st[:, inverse]
         outs = model.output(st, p_chunk)
         for name in model.outputs:
-            values[name][lo:hi] = outs[name][:, inverse]
+            values[name][lo:hi] = outs[name]
         if states:
             for j, name in enumerate(model.states):
-                values[name][lo:hi] = st[:, inverse, j]
+                values[name][lo:hi] = st[:, :, j]
     flat = {k: v.reshape(-1) for k, v in values.items()}
     return SimulationResult(
         model=model.name,

@@ -181,10 +181,19 @@ def integrate(
                 factor = np.where(err_norm == 0, 10.0, 0.9 * err_norm ** -0.2)
             factor = np.where(accept, np.clip(factor, 0.2, 10.0), np.clip(factor, 0.2, 1.0))
             moved = accept & live
-            if dense.pending and moved.any():
-                dense.step(work[moved], tw[moved], hs[moved], yw[moved], t_new[moved], Kb, moved)
-            hw[live] = (hs * factor)[live]
-            tw[moved], yw[moved], fw[moved] = t_new[moved], y_new[moved], f_new[moved]
+            all_moved = n_live == m and bool(accept.all())
+            if dense.pending:
+                if all_moved:  # the common case: no gathering
+                    dense.step(work, tw.copy(), hs, yw.copy(), t_new, Kb, slice(None))
+                elif moved.any():
+                    dense.step(work[moved], tw[moved], hs[moved], yw[moved], t_new[moved], Kb, moved)
+            np.copyto(hw, hs * factor, where=live)
+            if all_moved:
+                tw[...], yw[...], fw[...] = t_new, y_new, f_new
+            else:
+                np.copyto(tw, t_new, where=moved)
+                np.copyto(yw, y_new, where=moved[:, None])
+                np.copyto(fw, f_new, where=moved[:, None])
             rejected = live & ~accept
             if rejected.any():
                 tiny = rejected & (hs <= 1e-14 * np.maximum(1.0, np.abs(tw)))

@@ -106,13 +106,19 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         b_time = np.concatenate([q["time"] for q in parts])
     else:
         b_unit, b_time = np.zeros(0, np.int64), np.zeros(0)
-    order = np.lexsort((b_time, b_unit))
-    su, st = b_unit[order], b_time[order]
-    pos = grouped_searchsorted(su, st, np.zeros(len(st)), sc.out_unit, sc.out_time, np.zeros(len(sc.out_time)))
-    safe = np.minimum(pos, max(len(su) - 1, 0))
-    at_bp = (pos < len(su)) & (su[safe] == sc.out_unit) & (st[safe] == sc.out_time) if len(su) else np.zeros(
-        len(sc.out_unit), bool)
-    snap = at_bp | (sc.out_time == sc.unit_start[sc.out_unit])
+    snap = sc.out_time == sc.unit_start[sc.out_unit]
+    # outputs at a breakpoint time of their own unit: first those at any breakpoint time at all (cheap,
+    # few distinct times), then the exact (unit, time) match for those candidates only
+    bp_times = np.unique(b_time)
+    if bp_times.size:
+        near = np.minimum(np.searchsorted(bp_times, sc.out_time), bp_times.size - 1)
+        cand = np.nonzero(bp_times[near] == sc.out_time)[0]
+        if cand.size:
+            order = np.lexsort((b_time, b_unit))
+            su, st = b_unit[order], b_time[order]
+            cu, ct = sc.out_unit[cand], sc.out_time[cand]
+            pos = np.minimum(grouped_searchsorted(su, st, np.zeros(len(st)), cu, ct, np.zeros(cand.size)), len(su) - 1)
+            snap[cand[(su[pos] == cu) & (st[pos] == ct)]] = True
     s_idx = np.nonzero(snap)[0]
     add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], OBS, ref=np.arange(s_idx.size))
 
@@ -142,6 +148,8 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
         sc.out_unit[d_idx], sc.out_time[d_idx], rtol=rtol, atol=atol, **extra,
     )
+    if not s_idx.size and np.array_equal(d_idx, np.arange(len(sc.out_unit))):
+        return dense
     out = np.empty((len(sc.out_unit), S))
     out[s_idx] = snapshots
     out[d_idx] = dense
