@@ -174,12 +174,14 @@ def integrate(
             scale *= rtol
             scale += atol
             err /= scale
-            err_norm = np.sqrt(np.einsum("ij,ij->i", err, err) / S)
-            err_norm[~np.isfinite(err_norm)] = np.inf
-            accept = err_norm <= 1.0
-            with np.errstate(divide="ignore"):
-                factor = np.where(err_norm == 0, 10.0, 0.9 * err_norm ** -0.2)
-            factor = np.where(accept, np.clip(factor, 0.2, 10.0), np.clip(factor, 0.2, 1.0))
+            sq = np.einsum("ij,ij->i", err, err)  # S * (RMS error norm)^2
+            if not np.isfinite(sq).all():
+                sq[~np.isfinite(sq)] = np.inf
+            accept = sq <= S
+            # step factor 0.9 * norm^(-1/5), within [0.2, 10] (rejected steps have norm > 1, so factor < 0.9)
+            factor = np.maximum(sq * (1.0 / S), 1e-20) ** -0.1
+            factor *= 0.9
+            np.clip(factor, 0.2, 10.0, out=factor)
             moved = accept & live
             all_moved = n_live == m and bool(accept.all())
             if dense.pending:
@@ -301,19 +303,22 @@ class _DenseOutput:
             raise SimulationError("dense output: outputs outside the integrated range")
         step = order[np.repeat(np.arange(len(unit)), counts)]  # recorded step of each output
         # component-wise (contiguous 1-D gathers): y = y0 + h θ (Q0 + θ (Q1 + θ (Q2 + θ Q3)))
-        y0 = np.concatenate([r[3] for r in self.records]).T  # (S, steps)
-        Q = np.concatenate([r[5] for r in self.records], axis=1).transpose(0, 2, 1)  # (4, S, steps)
-        hh = np.concatenate([r[2] for r in self.records])[step]
-        theta = (self.time - np.concatenate([r[1] for r in self.records])[step]) / hh
-        out = np.full((self.S, len(self.time)), np.nan)
-        for c in self.states:
-            poly = Q[3, c].take(step)
+        hh = np.concatenate([r[2] for r in self.records]).take(step)
+        theta = self.time - np.concatenate([r[1] for r in self.records]).take(step)
+        theta /= hh
+        out = np.empty((self.S, len(self.time)))
+        for c in range(self.S):
+            if c not in self.states:
+                out[c] = np.nan
+                continue
+            Q = [np.concatenate([r[5][j, :, c] for r in self.records]) for j in range(4)]
+            poly = Q[3].take(step)
             poly *= theta
             for j in (2, 1, 0):
-                poly += Q[j, c].take(step)
+                poly += Q[j].take(step)
                 poly *= theta
             poly *= hh
-            poly += y0[c].take(step)
+            poly += np.concatenate([r[3][:, c] for r in self.records]).take(step)
             out[c] = poly
         return out.T
 

@@ -129,13 +129,18 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     bps = Breakpoints.build(nu, **cols)
     vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
 
-    d_idx = np.nonzero(~snap)[0]
-    du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
+    if s_idx.size:
+        d_idx = np.nonzero(~snap)[0]
+        du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
+    else:  # every output is dense (the usual case for a regimen): no gathering
+        d_idx = np.arange(len(sc.out_unit))
+        du, dt = sc.out_unit, sc.out_time
     if not np.all((du[1:] > du[:-1]) | ((du[1:] == du[:-1]) & (dt[1:] >= dt[:-1]))):
         d_idx = d_idx[np.lexsort((dt, du))]  # dense output wants (unit, time) order
+        du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
     t_end = sc.unit_start.astype(float).copy()
-    last = _last_per_group(sc.out_unit[d_idx])
-    t_end[sc.out_unit[d_idx][last]] = np.maximum(t_end[sc.out_unit[d_idx][last]], sc.out_time[d_idx][last])
+    last = _last_per_group(du)
+    t_end[du[last]] = np.maximum(t_end[du[last]], dt[last])
     finite_bp = np.isfinite(bps.time)
     np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
     if solver == "dp5":
@@ -146,7 +151,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         integrate, extra = integrate_implicit, {"method": solver.upper()}
     _, snapshots, dense = integrate(
         model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
-        sc.out_unit[d_idx], sc.out_time[d_idx], rtol=rtol, atol=atol, **extra,
+        du, dt, rtol=rtol, atol=atol, **extra,
     )
     if not s_idx.size and np.array_equal(d_idx, np.arange(len(sc.out_unit))):
         return dense
