@@ -155,7 +155,8 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     rtol, atol : float
         Tolerances of the ODE engine (relative, and absolute in amount units).
     solver : {"dp5", "bdf", "radau", "lsoda"}
-        ODE solver: the explicit per-subject engine, or an implicit one for stiff models.
+        ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff
+        models.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
 

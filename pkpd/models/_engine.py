@@ -16,8 +16,8 @@ import warnings
 import numpy as np
 
 from ..errors import SimulationError
-from . import _dp5
-from ._dp5 import ADDVEC, BOLUS, OBS, RATE, RESET, Breakpoints
+from . import _explicit
+from ._explicit import ADDVEC, BOLUS, OBS, RATE, RESET, Breakpoints
 from ._schedule import Schedule, grouped_searchsorted
 
 __all__ = ["ode_states"]
@@ -144,7 +144,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     finite_bp = np.isfinite(bps.time)
     np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
     if solver == "dp5":
-        integrate, extra = _dp5.integrate, {"dense_states": needed}
+        integrate, extra = _explicit.integrate, {"dense_states": needed, "method": solver}
     else:
         from ._implicit import integrate_implicit
 
@@ -295,7 +295,7 @@ def _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol
             np.concatenate(b_cmt).astype(np.int64),
             np.concatenate(b_val),
         )
-        y_end, _, _ = _dp5.integrate(
+        y_end, _, _ = _explicit.integrate(
             model, sub, np.zeros(n), z, rate0, bps, per[u].astype(float), np.zeros((0, S)), 0,
             rtol=rtol * 1e-2, atol=atol * 1e-2,
         )

@@ -14,14 +14,14 @@ import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
 from ..errors import SimulationError
-from ._dp5 import _apply_breakpoints
+from ._explicit import _apply_breakpoints
 
 __all__ = ["integrate_implicit"]
 
 
 def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, vectors, n_out, dense_unit=None,
                        dense_time=None, *, rtol=1e-6, atol=1e-9, method="BDF"):
-    """Same contract as :func:`pkpd.models._dp5.integrate`, on one stacked system."""
+    """Same contract as :func:`pkpd.models._explicit.integrate`, on one stacked system."""
     n, S = y_start.shape
     t = np.array(t_start, dtype=float)
     y = np.array(y_start, dtype=float)

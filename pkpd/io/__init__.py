@@ -1,0 +1,21 @@
+"""Reading and writing NONMEM-style datasets: :func:`read_nonmem`, :func:`write_nonmem`, :class:`Dataset`.
+
+NONMEM format knowledge lives in this package alone. Every reader yields a :class:`Dataset` holding
+the canonical event table ``ID TIME EVID AMT RATE CMT II ADDL SS MDV DV`` (+ covariates) in internal
+units (h, mg, mg/L, mg/h) -- the contract with the simulation engine.
+
+Examples
+--------
+>>> from pkpd.io import load_dataset
+>>> load_dataset("indometacin").observations.head(3)
+   ID  TIME    DV  CMT
+0   1  0.25  1.50    1
+1   1  0.50  0.94    1
+2   1  0.75  0.78    1
+"""
+
+from ._dataset import CANONICAL_COLUMNS, Dataset
+from ._nonmem import read_nonmem, write_nonmem
+from ._public import DATASETS, load_dataset
+
+__all__ = ["Dataset", "read_nonmem", "write_nonmem", "load_dataset", "DATASETS", "CANONICAL_COLUMNS"]

@@ -1,0 +1,59 @@
+"""Public reference datasets shipped with pkpd (see ``datasets/README.md`` for provenance)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from ..errors import DatasetError
+from ._dataset import Dataset
+from ._nonmem import read_nonmem
+
+__all__ = ["load_dataset", "DATASETS"]
+
+#: Names accepted by :func:`load_dataset`, with a one-line description.
+DATASETS = {
+    "theophylline": "Theophylline, 12 adults, single oral dose (mg), 11 samples each; "
+    "Boeckmann, Sheiner & Beal 1994 (R datasets::Theoph). Covariates WT (kg), DOSE_MGKG (mg/kg).",
+    "indometacin": "Indometacin, 6 volunteers, 25 mg IV bolus, 11 samples each; "
+    "Kwan et al. 1976 (R datasets::Indometh).",
+}
+
+
+def load_dataset(name: str) -> Dataset:
+    """Load one of the public reference datasets shipped with pkpd.
+
+    Parameters
+    ----------
+    name : {"theophylline", "indometacin"}
+        ``"theophylline"``: 12 subjects, oral dose into CMT 1 (DEPOT) at time 0, concentrations
+        (mg/L) observed in CMT 2 (CENTRAL), covariates ``WT`` (kg) and ``DOSE_MGKG`` (mg/kg).
+        ``"indometacin"``: 6 subjects, 25 mg IV bolus into CMT 1 (CENTRAL) at time 0, concentrations
+        (mg/L) observed in CMT 1.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DatasetError
+        Unknown name.
+
+    Examples
+    --------
+    >>> from pkpd.io import load_dataset
+    >>> ds = load_dataset("theophylline")
+    >>> ds
+    Dataset(12 subjects, 144 records: 12 doses, 132 observations; covariates: WT, DOSE_MGKG; source: theophylline.csv)
+    >>> ds.doses[["ID", "TIME", "AMT", "CMT", "WT", "DOSE_MGKG"]].head(2)
+       ID  TIME      AMT  CMT    WT  DOSE_MGKG
+    0   1   0.0  319.992    1  79.6       4.02
+    1   2   0.0  318.560    1  72.4       4.40
+    >>> len(load_dataset("indometacin"))
+    6
+    """
+    key = str(name).strip().lower()
+    if key not in DATASETS:
+        raise DatasetError(f"no dataset named {name!r}; expected one of {', '.join(DATASETS)}")
+    with resources.as_file(resources.files(__package__) / "data" / f"{key}.csv") as path:
+        return read_nonmem(path)
