@@ -71,6 +71,8 @@ def lsoda_loop(params: pd.DataFrame) -> np.ndarray:
 
 
 def timed(fn, repeats):
+    """Median wall time of ``repeats`` calls after one warm-up call (imports, caches)."""
+    fn()
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()

@@ -129,20 +129,25 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     bps = Breakpoints.build(nu, **cols)
     vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
 
-    if s_idx.size:
-        d_idx = np.nonzero(~snap)[0]
-        du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
-    else:  # every output is dense (the usual case for a regimen): no gathering
-        d_idx = np.arange(len(sc.out_unit))
-        du, dt = sc.out_unit, sc.out_time
-    if not np.all((du[1:] > du[:-1]) | ((du[1:] == du[:-1]) & (dt[1:] >= dt[:-1]))):
-        d_idx = d_idx[np.lexsort((dt, du))]  # dense output wants (unit, time) order
-        du, dt = sc.out_unit[d_idx], sc.out_time[d_idx]
+    # Dense output wants its outputs in (unit, time) order. When they already are and every unit
+    # integrates past its start, evaluate it at every output (no gathering) and overwrite the snapshots.
+    ou, ot = sc.out_unit, sc.out_time
+    in_order = bool(np.all((ou[1:] > ou[:-1]) | ((ou[1:] == ou[:-1]) & (ot[1:] >= ot[:-1]))))
     t_end = sc.unit_start.astype(float).copy()
-    last = _last_per_group(du)
-    t_end[du[last]] = np.maximum(t_end[du[last]], dt[last])
     finite_bp = np.isfinite(bps.time)
     np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
+    if in_order:
+        last = _last_per_group(ou)
+        t_end[ou[last]] = np.maximum(t_end[ou[last]], ot[last])
+    if in_order and np.all(t_end > sc.unit_start):
+        d_idx = None
+        du, dt = ou, ot
+    else:
+        d_idx = np.nonzero(~snap)[0]
+        d_idx = d_idx[np.lexsort((ot[d_idx], ou[d_idx]))]
+        du, dt = ou[d_idx], ot[d_idx]
+        last = _last_per_group(du)
+        t_end[du[last]] = np.maximum(t_end[du[last]], dt[last])
     if solver == "dp5":
         integrate, extra = _explicit.integrate, {"dense_states": needed, "method": solver}
     else:
@@ -153,11 +158,12 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
         du, dt, rtol=rtol, atol=atol, **extra,
     )
-    if not s_idx.size and np.array_equal(d_idx, np.arange(len(sc.out_unit))):
-        return dense
-    out = np.empty((len(sc.out_unit), S))
+    if d_idx is None:
+        out = dense
+    else:
+        out = np.empty((len(ou), S))
+        out[d_idx] = dense
     out[s_idx] = snapshots
-    out[d_idx] = dense
     return out
 
 

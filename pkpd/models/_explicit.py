@@ -56,16 +56,15 @@ class _DP5:
         ).T
     )
 
-    def error_norm(self, Kb, hcol, scale, m, S):
+    def error_norm(self, Kb, scale, m, S):
+        """RMS over states of the scaled error estimate; ``Kb`` holds the stages times h."""
         err = (self.E @ Kb).reshape(m, S)
-        err *= hcol
         err /= scale
         return np.sqrt(np.einsum("ij,ij->i", err, err) * (1.0 / S))
 
-    def dense(self, Kb, hcol, y0, y1, t0, model, p, rate, m, S):
-        Q = (self.P_T @ Kb).reshape(4, m, S)
-        Q *= hcol
-        return Q
+    def dense(self, Kb, y0, y1, t0, model, p, rate, m, S):
+        """Coefficients of the dense-output polynomial (``Kb`` holds the stages times h)."""
+        return (self.P_T @ Kb).reshape(4, m, S)
 
     @staticmethod
     def interpolate(coef, theta):
@@ -188,25 +187,24 @@ def integrate(
             remaining = gw - tw
             land = live & (hw >= remaining * (1 - 1e-12))
             hs = np.where(land, remaining, np.where(live, hw, 0.0))
-            hcol = hs[:, None]
-            Kb = np.empty((rk.n_k, m * S))  # stages, flattened: one BLAS call combines them
-            Kb[0] = fw.reshape(-1)
+            # stages times the step size, flattened: one BLAS call combines them
+            hflat = np.repeat(hs, S)
+            Kb = np.empty((rk.n_k, m * S))
+            np.multiply(fw.reshape(-1), hflat, out=Kb[0])
             ns = rk.n_stages
             for st in range(1, ns):
                 stage = (rk.A[st, :st] @ Kb[:st]).reshape(m, S)
-                stage *= hcol
                 stage += yw
-                Kb[st] = model.rhs(tw + rk.C[st] * hs, stage, pw, rw).reshape(-1)
+                np.multiply(model.rhs(tw + rk.C[st] * hs, stage, pw, rw).reshape(-1), hflat, out=Kb[st])
             y_new = (rk.B @ Kb[:ns]).reshape(m, S)
-            y_new *= hcol
             y_new += yw
             t_new = np.where(land, gw, tw + hs)
             f_new = model.rhs(t_new, y_new, pw, rw)
-            Kb[ns] = f_new.reshape(-1)
+            np.multiply(f_new.reshape(-1), hflat, out=Kb[ns])
             scale = np.maximum(np.abs(yw), np.abs(y_new))
             scale *= rtol
             scale += atol
-            norm = rk.error_norm(Kb, hcol, scale, m, S)
+            norm = rk.error_norm(Kb, scale, m, S)
             if not np.isfinite(norm).all():
                 norm[~np.isfinite(norm)] = np.inf
             accept = norm <= 1.0
@@ -218,7 +216,7 @@ def integrate(
             all_moved = n_live == m and bool(accept.all())
             if dense.pending:
                 if all_moved or moved.any():
-                    coef = rk.dense(Kb, hcol, yw, y_new, tw, model, pw, rw, m, S)
+                    coef = rk.dense(Kb, yw, y_new, tw, model, pw, rw, m, S)
                 if all_moved:  # the common case: no gathering
                     dense.step(work, tw.copy(), hs, yw.copy(), t_new, coef)
                 elif moved.any():
