@@ -319,33 +319,34 @@ class _DenseOutput:
         self.records: list[tuple] = []
 
     def step(self, units, t0, h, y0, t1, coef):
-        self.records.append((units, t0, h, y0, t1, coef))
+        """Record accepted steps: y0 (m, S) and dense coefficients (n_coef, m, S), kept state-major."""
+        self.records.append((units, t0, h, y0.T, t1, coef.transpose(0, 2, 1)))
 
     def evaluate(self) -> np.ndarray:
         if not self.pending:
             return np.zeros((0 if self.time is None else len(self.time), self.S))
-        unit, t1 = (np.concatenate([r[i] for r in self.records]) for i in (0, 4))
+        records = self.records
+        unit = np.concatenate([r[0] for r in records])
         order = np.argsort(unit, kind="stable")  # each unit's steps were recorded in time order
-        unit, t1 = unit[order], t1[order]
+        unit = unit[order]
+        t0, h, t1 = (np.concatenate([r[i] for r in records])[order] for i in (1, 2, 4))
         covered = self._covered(unit, t1)  # outputs of the step's unit at or before its end
         first = np.ones(len(unit), bool)
         first[1:] = unit[1:] != unit[:-1]
         counts = covered - np.where(first, 0, np.roll(covered, 1))
         if counts.sum() != len(self.time):  # every output lies inside exactly one step
             raise SimulationError("dense output: outputs outside the integrated range")
-        step = order[np.repeat(np.arange(len(unit)), counts)]  # recorded step of each output
-        # component-wise, with contiguous 1-D gathers
-        theta = self.time - np.concatenate([r[1] for r in self.records]).take(step)
-        theta /= np.concatenate([r[2] for r in self.records]).take(step)
+        # per-step values repeated over the step's outputs (steps and outputs share the (unit, time) order)
+        theta = self.time - np.repeat(t0, counts)
+        theta /= np.repeat(h, counts)
         out = np.empty((self.S, len(self.time)))
-        n_coef = self.records[0][5].shape[0]
-        for c in range(self.S):
-            if c not in self.states:
-                out[c] = np.nan
-                continue
-            coef = [np.concatenate([r[5][j, :, c] for r in self.records]).take(step) for j in range(n_coef)]
-            out[c] = self.rk.interpolate(coef, theta)
-            out[c] += np.concatenate([r[3][:, c] for r in self.records]).take(step)
+        unused = [c for c in range(self.S) if c not in self.states]
+        if unused:
+            out[unused] = np.nan
+        for c in self.states:
+            coef = np.concatenate([r[5][:, c] for r in records], axis=1).take(order, axis=1)  # (n_coef, steps)
+            out[c] = self.rk.interpolate([np.repeat(q, counts) for q in coef], theta)
+            out[c] += np.repeat(np.concatenate([r[3][c] for r in records]).take(order), counts)
         return out.T
 
     def _covered(self, step_unit, t1):
