@@ -5,8 +5,9 @@ Scenario: 1000 subjects, ``TwoCompartmentOral``, 100 mg doses at 0/12/24 h, 721 
 
 1. the batched ODE engine (median of repeats) against a per-subject ``scipy.integrate.solve_ivp(
    method="LSODA", rtol=1e-6, atol=1e-9)`` loop (restarted at each dose so both are exact in dosing),
-   and the ratio;
-2. the ODE engine's maximum relative error against the closed form;
+   and the ratio -- the engine at the same rtol 1e-6, and at rtol 1e-5, the loosest of its tolerances
+   that still meets the accuracy target (max relative error <= 1e-4 against the closed form);
+2. each method's maximum relative error against the closed form (where C > 1e-6 Cmax);
 3. the closed form for 1000 subjects, and for 100 000 subjects (chunked) in a child process whose peak
    resident memory is reported.
 
@@ -108,24 +109,29 @@ def main():
           f"{len(TIMES)} output times")
 
     t_ode, ode = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", states=False), repeats)
+    t_ode5, ode5 = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", states=False, rtol=1e-5),
+                         repeats)
     t_cf, exact = timed(lambda: model.simulate(regimen(), TIMES, params, method="analytic", states=False), repeats)
     n_loop = 200 if args.quick else 1000
     start = time.perf_counter()
     loop = lsoda_loop(params.iloc[:n_loop])
     t_loop = (time.perf_counter() - start) * len(params) / n_loop
 
-    c_ode, c_exact = ode["CP"].reshape(len(params), -1), exact["CP"].reshape(len(params), -1)
-    cmax = c_exact.max(axis=1, keepdims=True)
-    mask = c_exact > 1e-6 * cmax
-    err_ode = np.max(np.abs(c_ode[mask] / c_exact[mask] - 1))
-    err_loop = np.max(np.abs(loop[mask[:n_loop]] / c_exact[:n_loop][mask[:n_loop]] - 1))
+    c_exact = exact["CP"].reshape(len(params), -1)
+    mask = c_exact > 1e-6 * c_exact.max(axis=1, keepdims=True)
 
+    def max_error(c, rows=len(params)):
+        return np.max(np.abs(c[mask[:rows]] / c_exact[:rows][mask[:rows]] - 1))
+
+    err_ode, err_ode5 = (max_error(r["CP"].reshape(len(params), -1)) for r in (ode, ode5))
     print(f"per-subject LSODA loop (rtol 1e-6){'' if n_loop == len(params) else f', {n_loop} subjects scaled'}: "
-          f"{t_loop:8.3f} s   max rel. error {err_loop:.2e}")
-    print(f"batched ODE engine (DP5, rtol 1e-6), median of {repeats}: {t_ode:8.3f} s   max rel. error {err_ode:.2e}")
-    print(f"closed form, median of {repeats}:                   {t_cf:8.3f} s")
-    print(f"ratio LSODA loop / ODE engine:   {t_loop / t_ode:6.1f}x")
-    print(f"ratio LSODA loop / closed form:  {t_loop / t_cf:6.1f}x")
+          f"{t_loop:8.3f} s   max rel. error {max_error(loop, n_loop):.2e}")
+    print(f"batched ODE engine, DP5 rtol 1e-6, median of {repeats}: {t_ode:8.3f} s   max rel. error {err_ode:.2e}")
+    print(f"batched ODE engine, DP5 rtol 1e-5, median of {repeats}: {t_ode5:8.3f} s   max rel. error {err_ode5:.2e}")
+    print(f"closed form, median of {repeats}:                    {t_cf:8.3f} s")
+    print(f"ratio LSODA loop / ODE engine (rtol 1e-6):  {t_loop / t_ode:6.1f}x")
+    print(f"ratio LSODA loop / ODE engine (rtol 1e-5):  {t_loop / t_ode5:6.1f}x")
+    print(f"ratio LSODA loop / closed form:             {t_loop / t_cf:6.1f}x")
 
     n_big = 10_000 if args.quick else 100_000
     out = subprocess.run([sys.executable, __file__, "--child", str(n_big)], capture_output=True, text=True, check=True)
