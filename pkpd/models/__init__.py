@@ -5,30 +5,7 @@ an exact closed form (``method="analytic"``, the default for them).
 """
 
 from ._base import Model, Parameter
-from .pk import (
-    OneCompartment,
-    OneCompartmentMM,
-    OneCompartmentOral,
-    OneCompartmentOralMM,
-    ParentMetabolite,
-    Prodrug,
-    ThreeCompartment,
-    ThreeCompartmentOral,
-    TwoCompartment,
-    TwoCompartmentOral,
-)
+from . import pk
+from .pk import *  # noqa: F401,F403  (the model library; its names are listed in pk.__all__)
 
-__all__ = [
-    "Model",
-    "Parameter",
-    "OneCompartment",
-    "OneCompartmentOral",
-    "TwoCompartment",
-    "TwoCompartmentOral",
-    "ThreeCompartment",
-    "ThreeCompartmentOral",
-    "OneCompartmentMM",
-    "OneCompartmentOralMM",
-    "Prodrug",
-    "ParentMetabolite",
-]
+__all__ = ["Model", "Parameter", *pk.__all__]
