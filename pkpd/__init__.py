@@ -16,7 +16,7 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import models
+from . import models, units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .io import Dataset, load_dataset, read_nonmem, write_nonmem
@@ -36,6 +36,7 @@ __all__ = [
     "simulate",
     "SimulationResult",
     "models",
+    "units",
     "PkpdError",
     "DatasetError",
     "ModelError",

@@ -27,6 +27,18 @@ class SimulationResult:
         ``"analytic"`` or ``"ode"``.
     units : mapping of str to str
         Unit of each column.
+
+    Examples
+    --------
+    >>> import pkpd
+    >>> from pkpd.models import OneCompartment
+    >>> result = OneCompartment().simulate(pkpd.Bolus(100), [0, 6], {"CL": 5, "V": 50})
+    >>> result["CP"].round(4)
+    array([2.    , 1.0976])
+    >>> result.to_frame()
+       ID  TIME        CP     CENTRAL
+    0   1   0.0  2.000000  100.000000
+    1   1   6.0  1.097623   54.881164
     """
 
     model: str

@@ -165,6 +165,18 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     SimulationResult
         One row per dataset record, in the dataset's order; the prediction at a dose record includes
         that dose, and implied (ADDL) doses at an observation's time come after it, as in NONMEM.
+
+    Examples
+    --------
+    >>> import pkpd
+    >>> from pkpd.models import OneCompartment
+    >>> data = pkpd.load_dataset("indometacin")            # 25 mg IV bolus, 6 subjects
+    >>> pred = pkpd.simulate(OneCompartment(), data, {"CL": 8.0, "V": 12.0})
+    >>> pred.to_frame().head(3).round(4)      # 25/12 * exp(-8/12 * t)
+       ID  TIME      CP
+    0   1  0.00  2.0833
+    1   1  0.25  1.7635
+    2   1  0.50  1.4928
     """
     method = _choose_method(model, method)
     events = getattr(dataset, "events", dataset)
