@@ -1,0 +1,22 @@
+"""The README's examples run as written (they are the first thing a new user copies)."""
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_examples_run_and_give_the_documented_shapes():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert len(blocks) >= 3
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+    assert list(namespace["result"].to_frame().columns) == ["ID", "TIME", "CP", "CENTRAL", "PERIPH"]
+    assert len(namespace["result"]) == 200 * 481
+    pred = namespace["pred"]
+    assert len(pred) == len(namespace["data"].events) and (pred["CP"] >= 0).all()
