@@ -40,6 +40,8 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
         from .models._closed_form import closed_form_states
 
         states = closed_form_states(model, schedule, p)
+        if model.nonnegative:
+            np.maximum(states, 0.0, out=states)
     else:
         from .models._engine import ode_states
 

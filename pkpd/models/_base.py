@@ -81,6 +81,9 @@ class Model:
     linear: bool = False
     #: the states :meth:`output` reads (None: all); simulations that report outputs only compute these
     output_states: tuple[str, ...] | None = None
+    #: states are amounts that cannot be negative (compartmental models): the closed form's roundoff
+    #: (about 1e-16 of the dose, e.g. -2e-15 mg just after an oral dose) is clipped at zero
+    nonnegative: bool = False
 
     # -- equations -------------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Mapping[str, np.ndarray], rate: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ def _col(p, name, y):
 
 class _Linear(Model):
     linear = True
+    nonnegative = True
     output_states = ("CENTRAL",)
 
     def output(self, y, p):
