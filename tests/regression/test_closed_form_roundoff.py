@@ -15,4 +15,5 @@ def test_no_negative_concentrations_from_the_closed_form():
     pred = pkpd.simulate(OneCompartmentOral(), data, params, method="analytic")
     assert pred["CP"].min() == 0.0  # exactly zero at the dose, never below
     r = TwoCompartmentOral().simulate(pkpd.Bolus(320, cmt="DEPOT"), np.linspace(0, 1e-3, 11), method="analytic")
-    assert (r["CP"] >= 0).all() and (r["CENTRAL"] >= 0).all() and r["CP"][0] == 0.0
+    assert (r["CP"] >= 0).all() and (r["CENTRAL"] >= 0).all()
+    assert r["CENTRAL"][0] < 320 * 1e-14  # exact value 0: roundoff only, relative to the dose
