@@ -16,10 +16,11 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import models, units
+from . import genetics, models, physiology, units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .io import Dataset, load_dataset, read_nonmem, write_nonmem
+from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
 
@@ -34,8 +35,12 @@ __all__ = [
     "write_nonmem",
     "load_dataset",
     "simulate",
+    "compose",
+    "Component",
     "SimulationResult",
     "models",
+    "physiology",
+    "genetics",
     "units",
     "PkpdError",
     "DatasetError",

@@ -5,7 +5,8 @@ an exact closed form (``method="analytic"``, the default for them).
 """
 
 from ._base import Model, Parameter
+from ._compose import Component, ComposedModel, compose
 from . import pk
 from .pk import *  # noqa: F401,F403  (the model library; its names are listed in pk.__all__)
 
-__all__ = ["Model", "Parameter", *pk.__all__]
+__all__ = ["Model", "Parameter", "Component", "ComposedModel", "compose", *pk.__all__]

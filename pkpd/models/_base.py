@@ -84,6 +84,18 @@ class Model:
     #: states are amounts that cannot be negative (compartmental models): the closed form's roundoff
     #: (about 1e-16 of the dose, e.g. -2e-15 mg just after an oral dose) is clipped at zero
     nonnegative: bool = False
+    #: parameters scaled by a clearance multiplier when composed (e.g. ``("CL",)``)
+    clearance_parameters: tuple[str, ...] = ()
+    #: first-order absorption as (depot state, central state, rate constant), if any
+    absorption: tuple[str, str, str] | None = None
+    #: prefix under which the model is composed with others (:func:`pkpd.compose`)
+    drug: str | None = None
+
+    def __init__(self, drug: str | None = None):
+        if drug is not None:
+            if not isinstance(drug, str) or not drug.isidentifier():
+                raise ModelError(f"drug prefix must be a name like 'MDZ', not {drug!r}")
+            self.drug = drug
 
     # -- equations -------------------------------------------------------------------------------
     def rhs(self, t: np.ndarray, y: np.ndarray, p: Mapping[str, np.ndarray], rate: np.ndarray) -> np.ndarray:
@@ -288,7 +300,8 @@ class Model:
 
     def __repr__(self) -> str:
         pars = ", ".join(f"{p.name}={p.default:g}" for p in self.parameters)
-        return f"{self.name}({pars})"
+        drug = f"drug={self.drug!r}, " if self.drug else ""
+        return f"{self.name}({drug}{pars})"
 
     def _repr_html_(self) -> str:
         rows = "".join(

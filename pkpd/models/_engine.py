@@ -122,23 +122,25 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     s_idx = np.nonzero(snap)[0]
     add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], OBS, ref=np.arange(s_idx.size))
 
+    # each unit is integrated up to its last output; breakpoints after it cannot change any output
+    ou, ot = sc.out_unit, sc.out_time
+    in_order = bool(np.all((ou[1:] > ou[:-1]) | ((ou[1:] == ou[:-1]) & (ot[1:] >= ot[:-1]))))
+    t_end = sc.unit_start.astype(float).copy()
+    if in_order:
+        last = _last_per_group(ou)
+        t_end[ou[last]] = np.maximum(t_end[ou[last]], ot[last])
+    else:
+        np.maximum.at(t_end, ou, ot)
     cols = {k: np.concatenate([q[k] for q in parts]) if parts else np.zeros(0) for k in
             ("unit", "time", "key", "kind", "cmt", "value", "ref")}
     for k in ("unit", "kind", "cmt", "ref"):
         cols[k] = cols[k].astype(np.int64)
-    bps = Breakpoints.build(nu, **cols)
+    keep = cols["time"] <= t_end[cols["unit"]]
+    bps = Breakpoints.build(nu, **{k: v[keep] for k, v in cols.items()})
     vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
 
     # Dense output wants its outputs in (unit, time) order. When they already are and every unit
     # integrates past its start, evaluate it at every output (no gathering) and overwrite the snapshots.
-    ou, ot = sc.out_unit, sc.out_time
-    in_order = bool(np.all((ou[1:] > ou[:-1]) | ((ou[1:] == ou[:-1]) & (ot[1:] >= ot[:-1]))))
-    t_end = sc.unit_start.astype(float).copy()
-    finite_bp = np.isfinite(bps.time)
-    np.maximum.at(t_end, bps.unit[finite_bp], bps.time[finite_bp])
-    if in_order:
-        last = _last_per_group(ou)
-        t_end[ou[last]] = np.maximum(t_end[ou[last]], ot[last])
     if in_order and np.all(t_end > sc.unit_start):
         d_idx = None
         du, dt = ou, ot
@@ -146,8 +148,6 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         d_idx = np.nonzero(~snap)[0]
         d_idx = d_idx[np.lexsort((ot[d_idx], ou[d_idx]))]
         du, dt = ou[d_idx], ot[d_idx]
-        last = _last_per_group(du)
-        t_end[du[last]] = np.maximum(t_end[du[last]], dt[last])
     if solver == "dp5":
         integrate, extra = _explicit.integrate, {"dense_states": needed, "method": solver}
     else:

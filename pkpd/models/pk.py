@@ -61,6 +61,7 @@ class _Linear(Model):
     linear = True
     nonnegative = True
     output_states = ("CENTRAL",)
+    clearance_parameters = ("CL",)
 
     def output(self, y, p):
         return {"CP": y[..., self.states.index("CENTRAL")] / _col(p, self._central_volume, y)}
@@ -108,6 +109,7 @@ class OneCompartmentOral(_Linear):
     1.51866
     """
 
+    absorption = ("DEPOT", "CENTRAL", "KA")
     states = ("DEPOT", "CENTRAL")
     parameters = (CL, V, KA, F1, ALAG1)
     outputs = ("CP",)
@@ -162,6 +164,7 @@ class TwoCompartment(_Linear):
 class TwoCompartmentOral(_Linear):
     """Two-compartment model with first-order absorption from ``DEPOT``."""
 
+    absorption = ("DEPOT", "CENTRAL", "KA")
     states = ("DEPOT", "CENTRAL", "PERIPH")
     parameters = (CL, V1, Q, V2, KA, F1, ALAG1)
     outputs = ("CP",)
@@ -227,6 +230,7 @@ class ThreeCompartment(_Linear):
 class ThreeCompartmentOral(_Linear):
     """Three-compartment model with first-order absorption from ``DEPOT``."""
 
+    absorption = ("DEPOT", "CENTRAL", "KA")
     states = ("DEPOT", "CENTRAL", "PERIPH1", "PERIPH2")
     parameters = (CL, V1, Q, V2, Q3, V3, KA, F1, ALAG1)
     outputs = ("CP",)
@@ -268,6 +272,8 @@ class OneCompartmentMM(Model):
     KM 5.7 mg/L; REFERENCE.md §1.2) with V = 0.7 L/kg x 70 kg [M].
     """
 
+    nonnegative = True
+    clearance_parameters = ("VMAX",)
     states = ("CENTRAL",)
     parameters = (VMAX, KM, _positive("V", 49.0, "L", "volume of distribution"))
     outputs = ("CP",)
@@ -283,6 +289,9 @@ class OneCompartmentMM(Model):
 class OneCompartmentOralMM(Model):
     """One-compartment model with first-order absorption and Michaelis-Menten elimination."""
 
+    absorption = ("DEPOT", "CENTRAL", "KA")
+    nonnegative = True
+    clearance_parameters = ("VMAX",)
     states = ("DEPOT", "CENTRAL")
     parameters = (VMAX, KM, _positive("V", 49.0, "L", "volume of distribution"), KA, F1, ALAG1)
     outputs = ("CP",)
@@ -321,6 +330,8 @@ class Prodrug(Model):
     10.0
     """
 
+    nonnegative = True
+    clearance_parameters = ("VMAX",)
     states = ("PRODRUG", "CENTRAL")
     parameters = (
         _positive("KCONV", math.log(2) / (10 / 60), "1/h", "prodrug -> drug conversion rate constant"),
@@ -356,6 +367,7 @@ class ParentMetabolite(_Linear):
     mass (include the molecular-weight ratio). Outputs ``CP = A_p/V`` and ``CM = A_m/VM``.
     """
 
+    absorption = ("DEPOT", "CENTRAL", "KA")
     states = ("DEPOT", "CENTRAL", "METABOLITE")
     output_states = ("CENTRAL", "METABOLITE")
     parameters = (
