@@ -67,6 +67,8 @@ def _events_of(regimen) -> pd.DataFrame:
 def _options(model, method, rtol, atol, solver, states):
     if method != "ode":
         return {}
+    if solver == "auto":
+        solver = "bdf" if model.stiff else "dp5"
     needed = None
     if not states and model.output_states is not None:
         needed = np.array([model.state_index(s) for s in model.output_states])
@@ -83,7 +85,7 @@ def simulate_regimen(
     states: bool = True,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    solver: str = "dp5",
+    solver: str = "auto",
     chunk_size: int | None = None,
 ) -> SimulationResult:
     """Simulate the same regimen for one or many subjects; see :meth:`pkpd.models.Model.simulate`."""
@@ -141,7 +143,7 @@ def simulate_regimen(
 
 
 def simulate(model, dataset, params=None, method: str = "auto", *, states: bool = False, rtol: float = 1e-6,
-             atol: float = 1e-9, solver: str = "dp5", chunk_size: int | None = None) -> SimulationResult:
+             atol: float = 1e-9, solver: str = "auto", chunk_size: int | None = None) -> SimulationResult:
     """Predict ``model`` at every record of a NONMEM-style dataset.
 
     Parameters
@@ -156,9 +158,9 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         Include the states as columns.
     rtol, atol : float
         Tolerances of the ODE engine (relative, and absolute in amount units).
-    solver : {"dp5", "bdf", "radau", "lsoda"}
+    solver : {"auto", "dp5", "bdf", "radau", "lsoda"}
         ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff
-        models.
+        models; ``"auto"`` takes ``"bdf"`` for models marked stiff (``Model.stiff``), else ``"dp5"``.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
 

@@ -90,6 +90,9 @@ class Model:
     absorption: tuple[str, str, str] | None = None
     #: prefix under which the model is composed with others (:func:`pkpd.compose`)
     drug: str | None = None
+    #: time scales far apart (e.g. a brain compartment equilibrating in minutes in a model run for days):
+    #: ``solver="auto"`` then integrates with the implicit BDF path instead of the explicit engine
+    stiff: bool = False
 
     def __init__(self, drug: str | None = None):
         if drug is not None:
@@ -278,8 +281,8 @@ class Model:
             ``"auto"`` uses the closed form when the model is linear, the ODE engine otherwise.
         **options
             ``states`` (bool, default True: report the states too), ``rtol`` and ``atol`` (ODE tolerances,
-            default 1e-6 and 1e-9), ``solver`` (``"dp5"``, the explicit per-subject engine, or ``"bdf"``,
-            ``"radau"``, ``"lsoda"`` for stiff models) and ``chunk_size`` (subjects solved together).
+            default 1e-6 and 1e-9), ``solver`` (``"auto"``: ``"bdf"`` for models marked stiff, else
+            ``"dp5"``, the explicit per-subject engine; or ``"bdf"``, ``"radau"``, ``"lsoda"`` explicitly) and ``chunk_size`` (subjects solved together).
 
         Returns
         -------

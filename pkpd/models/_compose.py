@@ -103,6 +103,8 @@ class ModelComponent(Component):
         if self._absorption:
             self.reads[f"{prefix}.FA_MULT"] = 1.0
         self._cl = tuple(getattr(model, "clearance_parameters", ()))
+        self._central = self.states.index("CENTRAL") if "CENTRAL" in self.states else len(self.states) - 1
+        self._depot = self.states.index(self._absorption[0]) if self._absorption else None
         # the model's own dosing parameters F1, ALAG2, ... act on its own compartments
         dosing: dict = {}
         for par in model.parameters:
@@ -112,29 +114,35 @@ class ModelComponent(Component):
                 dosing.setdefault(kind, {})[model.states[int(number) - 1]] = par.name
         self.dosing = dosing
 
-    def quantities(self, y, p, q):
-        arr = np.stack([y[s] for s in self.states], axis=-1)
-        out = self.model.output(arr, p)
+    # The composed model calls the *_array methods with the component's contiguous slice of the state
+    # array (no per-state dictionaries); the dict methods serve callers of the generic interface.
+    def quantities_array(self, y, p, q):
+        out = self.model.output(y, p)
         out["CU"] = p["FU"] * out[self.model.outputs[0]]
         return out
 
-    def derivatives(self, t, y, p, q, rate):
-        mult = q[f"{self.prefix}.CL_MULT"]
+    def derivatives_array(self, t, y, p, q, rate):
         if self._cl:
+            mult = q[f"{self.prefix}.CL_MULT"]
             p = dict(p)
             for name in self._cl:
                 p[name] = p[name] * mult
-        arr = np.stack([y[s] for s in self.states], axis=-1)
-        r = np.stack([rate[s] for s in self.states], axis=-1)
-        d = self.model.rhs(t, arr, p, r)
-        out = {s: d[:, i] for i, s in enumerate(self.states)}
-        central = "CENTRAL" if "CENTRAL" in self.states else self.states[-1]
-        out[central] = out[central] - q[f"{self.prefix}.OUTFLOW"]  # e.g. net uptake into the brain
+        d = self.model.rhs(t, y, p, rate)
+        d[:, self._central] -= q[f"{self.prefix}.OUTFLOW"]  # e.g. net uptake into the brain
         if self._absorption:
             depot, central, ka = self._absorption
-            lost = (1.0 - q[f"{self.prefix}.FA_MULT"]) * p[ka] * y[depot]  # first-pass loss of absorbed drug
-            out[central] = out[central] - lost
-        return out
+            # first-pass loss of absorbed drug (gut wall and liver)
+            d[:, self._central] -= (1.0 - q[f"{self.prefix}.FA_MULT"]) * p[ka] * y[:, self._depot]
+        return d
+
+    def quantities(self, y, p, q):
+        return self.quantities_array(np.stack([y[s] for s in self.states], axis=-1), p, q)
+
+    def derivatives(self, t, y, p, q, rate):
+        arr = np.stack([y[s] for s in self.states], axis=-1)
+        r = np.stack([rate[s] for s in self.states], axis=-1)
+        d = self.derivatives_array(t, arr, p, q, r)
+        return {s: d[:, i] for i, s in enumerate(self.states)}
 
     def initial_state(self, p):
         arr = self.model.initial_state(p)
@@ -198,6 +206,7 @@ class ComposedModel(Model):
                 parameters.append(Parameter(qname, par.default, par.unit, par.lower, par.upper, par.description))
 
         self.components = tuple(comps)
+        self.stiff = any(getattr(c, "stiff", False) for c in comps)
         self.states = tuple(name for c in comps for name in map(c.qualified, c.states))
         self.parameters = tuple(parameters)
         self.outputs = tuple(c.qualified(o) for c in comps for o in c.outputs)
@@ -205,6 +214,10 @@ class ComposedModel(Model):
         self._order = self._evaluation_order(comps, provided)
         index = {name: i for i, name in enumerate(self.states)}
         self._slots = [[index[c.qualified(s)] for s in c.states] for c in comps]
+        starts = np.cumsum([0] + [len(c.states) for c in comps])
+        self._ranges = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]  # states are contiguous
+        self._order_idx = [comps.index(c) for c in self._order]
+        self._fast = [hasattr(c, "derivatives_array") for c in comps]
         self._pnames = [[(par.name, c.qualified(par.name)) for par in c.parameters] for c in comps]
         self._dosing_slots = {
             kind: [(index[c.qualified(state)], c.qualified(local)) for c in comps
@@ -238,16 +251,19 @@ class ComposedModel(Model):
 
     # -- evaluation --------------------------------------------------------------------------------
     def _local(self, i, y, p):
-        ys = {s: y[..., k] for s, k in zip(self.components[i].states, self._slots[i])}
         ps = {local: p[q] for local, q in self._pnames[i]}
+        if self._fast[i]:
+            return y[..., self._ranges[i]], ps
+        ys = {s: y[..., k] for s, k in zip(self.components[i].states, self._slots[i])}
         return ys, ps
 
     def _quantities(self, y, p):
         q = {name: np.full(y.shape[:-1], value) for name, value in self._defaults.items()}
-        for c in self._order:
-            i = self.components.index(c)
+        for i in self._order_idx:
+            c = self.components[i]
             ys, ps = self._local(i, y, p)
-            for local, value in c.quantities(ys, ps, q).items():
+            values = c.quantities_array(ys, ps, q) if self._fast[i] else c.quantities(ys, ps, q)
+            for local, value in values.items():
                 q[c.qualified(local)] = value
         return q
 
@@ -256,6 +272,9 @@ class ComposedModel(Model):
         out = np.empty_like(y)
         for i, c in enumerate(self.components):
             ys, ps = self._local(i, y, p)
+            if self._fast[i]:
+                out[:, self._ranges[i]] = c.derivatives_array(t, ys, ps, q, rate[:, self._ranges[i]])
+                continue
             rs = {s: rate[:, k] for s, k in zip(c.states, self._slots[i])}
             d = c.derivatives(t, ys, ps, q, rs)
             for s, k in zip(c.states, self._slots[i]):

@@ -48,8 +48,9 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
         return (model.rhs(np.full(n, tt), yy, params, rate) * started[:, None]).ravel()
 
     for nxt in stops[stops > clock]:
+        structure = {"jac_sparsity": sparsity} if method in ("BDF", "Radau") else {"lband": S - 1, "uband": S - 1}
         sol = solve_ivp(fun, (clock, nxt), y.ravel(), method=method, rtol=rtol, atol=atol, dense_output=True,
-                        jac_sparsity=sparsity if method in ("BDF", "Radau") else None)
+                        **structure)
         if not sol.success:
             raise SimulationError(f"{method} failed between t={clock:g} and t={nxt:g}: {sol.message}")
         inside = (d_time > clock) & (d_time <= nxt)

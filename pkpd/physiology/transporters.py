@@ -70,6 +70,7 @@ class BrainPgp(Component):
 
     states = ("BRAIN", "SIGNAL", "PGP")
     outputs = ("CU", "KPUU", "PGP")
+    stiff = True  # brain ECF equilibrates in minutes: composed models default to the implicit solver
 
     def __init__(self, drug: str, *, clin: float = 10.0, clout: float = 10.0, clpgp: float = 0.0, vbr: float = 0.28,
                  inhibitors: Mapping[str, PgpInhibition] | None = None, seizure_driven: bool = False,
