@@ -89,10 +89,13 @@ class Component:
 class ModelComponent(Component):
     """A library :class:`~pkpd.models.Model` used as a component under a drug prefix."""
 
-    def __init__(self, model: Model, prefix: str):
+    def __init__(self, model: Model, prefix: str, track_elimination: bool = False):
         self.model = model
         self.prefix = prefix
-        self.states = tuple(model.states)
+        self._n = len(model.states)
+        self.track = track_elimination
+        # with mass balance, a last state accumulates the amount eliminated (incl. first-pass loss)
+        self.states = tuple(model.states) + (("ELIMINATED",) if track_elimination else ())
         fu = Parameter("FU", 1.0, "1", 0.0, 1.0, "unbound fraction in plasma")
         names = set(model.parameter_names)
         self.parameters = tuple(model.parameters) + (() if "FU" in names else (fu,))
@@ -117,7 +120,7 @@ class ModelComponent(Component):
     # The composed model calls the *_array methods with the component's contiguous slice of the state
     # array (no per-state dictionaries); the dict methods serve callers of the generic interface.
     def quantities_array(self, y, p, q):
-        out = self.model.output(y, p)
+        out = self.model.output(y[..., : self._n], p)
         out["CU"] = p["FU"] * out[self.model.outputs[0]]
         return out
 
@@ -127,12 +130,20 @@ class ModelComponent(Component):
             p = dict(p)
             for name in self._cl:
                 p[name] = p[name] * mult
-        d = self.model.rhs(t, y, p, rate)
+        ym, rm = y[:, : self._n], rate[:, : self._n]
+        d = self.model.rhs(t, ym, p, rm)
+        if self.track:  # what leaves the model's states other than by transfer is eliminated
+            eliminated = rm.sum(axis=1) - d.sum(axis=1)
         d[:, self._central] -= q[f"{self.prefix}.OUTFLOW"]  # e.g. net uptake into the brain
         if self._absorption:
             depot, central, ka = self._absorption
             # first-pass loss of absorbed drug (gut wall and liver)
-            d[:, self._central] -= (1.0 - q[f"{self.prefix}.FA_MULT"]) * p[ka] * y[:, self._depot]
+            lost = (1.0 - q[f"{self.prefix}.FA_MULT"]) * p[ka] * ym[:, self._depot]
+            d[:, self._central] -= lost
+            if self.track:
+                eliminated = eliminated + lost
+        if self.track:
+            return np.column_stack([d, eliminated + rate[:, self._n]])
         return d
 
     def quantities(self, y, p, q):
@@ -146,25 +157,27 @@ class ModelComponent(Component):
 
     def initial_state(self, p):
         arr = self.model.initial_state(p)
-        return {s: arr[:, i] for i, s in enumerate(self.states)}
+        return {s: arr[:, i] for i, s in enumerate(self.model.states)}
 
 
-def _as_component(item) -> Component:
+def _as_component(item, mass_balance: bool = False) -> Component:
+    if isinstance(item, ModelComponent):
+        return ModelComponent(item.model, item.prefix, mass_balance) if mass_balance else item
     if isinstance(item, Component):
         return item
     if isinstance(item, Model):
         prefix = getattr(item, "drug", None)
         if not prefix:
             raise ModelError(f"{item.name} needs a drug prefix to be composed, e.g. {item.name}(drug='MDZ')")
-        return ModelComponent(item, prefix)
+        return ModelComponent(item, prefix, mass_balance)
     raise ModelError(f"compose() takes components or models with a drug prefix, not {type(item).__name__}")
 
 
 class ComposedModel(Model):
     """One model made of components; see :func:`compose`."""
 
-    def __init__(self, components: Iterable):
-        comps = [_as_component(c) for c in components]
+    def __init__(self, components: Iterable, mass_balance: bool = False):
+        comps = [_as_component(c, mass_balance) for c in components]
         if not comps:
             raise ModelError("compose() needs at least one component")
         prefixes = [c.prefix for c in comps]
@@ -304,7 +317,7 @@ class ComposedModel(Model):
         return mats
 
 
-def compose(*components) -> ComposedModel:
+def compose(*components, mass_balance: bool = False) -> ComposedModel:
     """Wire components (and library models with a drug prefix) into one model.
 
     Parameters
@@ -312,6 +325,9 @@ def compose(*components) -> ComposedModel:
     *components : Component or Model
         Building blocks. Each quantity read must be provided by exactly one component, unless the
         reader declares a default (e.g. a clearance multiplier of 1).
+    mass_balance : bool
+        Give every drug an extra state ``<drug>.ELIMINATED`` accumulating the amount eliminated
+        (clearance and first-pass loss), so that dosed = eliminated + remaining can be checked.
 
     Returns
     -------
@@ -338,4 +354,4 @@ def compose(*components) -> ComposedModel:
     >>> round(float(r["LZP.CP"][0]), 5)      # 4/91 * exp(-4.4/91)
     0.04188
     """
-    return ComposedModel(components)
+    return ComposedModel(components, mass_balance=mass_balance)

@@ -11,8 +11,14 @@ expression and by inhibitors (Hammarlund-Udenaes; REFERENCE.md §4.1)::
 relative to baseline, raised after seizures through a slow signal ``X`` (glutamate -> NMDA -> COX-2 ->
 transcription; Bauer 2008, Zibell 2009 [S]; magnitude and time course [M], REFERENCE.md §4.2)::
 
-    dX/dt = KSIG * S(t) - KX * X            S(t) = seizure activity (0..1), read from SEIZURE.ACTIVITY
+    dX/dt = KSIG * S(t) * (1 - X) - KX * X      S(t) = seizure activity (0..1), read from SEIZURE.ACTIVITY
     dP/dt = KDEG_PGP * (1 + SMAX * X) - KDEG_PGP * P
+
+Defaults (calibrated [M] to "P-gp 1.5-2.5-fold at 24-48 h after status epilepticus, back toward baseline
+in about a week", Seegers 2002 / Bankstahl 2008 / van Vliet, REFERENCE.md §4.2): the signal saturates
+(KSIG 4 /h: 86 % of its maximum after 30 min of seizure), decays with KX = ln 2 / 24 h, P-gp turns over
+with the same half-life, and SMAX 3 -- a 30-60 min seizure then peaks at about 2-fold 35 h later
+(``t_peak = 1 / KDEG_PGP`` when KX = KDEG_PGP) and is within about 10 % of baseline after 7 days.
 
 The net flux into the brain is removed from the drug's central compartment (``<drug>.OUTFLOW``), so
 mass is conserved.
@@ -74,7 +80,7 @@ class BrainPgp(Component):
 
     def __init__(self, drug: str, *, clin: float = 10.0, clout: float = 10.0, clpgp: float = 0.0, vbr: float = 0.28,
                  inhibitors: Mapping[str, PgpInhibition] | None = None, seizure_driven: bool = False,
-                 smax: float = 3.0, ksig: float = 2.0, kx: float = math.log(2) / 24, kdeg_pgp: float = math.log(2) / 24):
+                 smax: float = 3.0, ksig: float = 4.0, kx: float = math.log(2) / 24, kdeg_pgp: float = math.log(2) / 24):
         self.drug = _check_name("drug", drug)
         self.prefix = f"{drug}_BRAIN"
         self.inhibitors = dict(inhibitors or {})
@@ -139,6 +145,6 @@ class BrainPgp(Component):
         k = p["KDEG_PGP"]
         return {
             "BRAIN": q[f"{self.drug}.OUTFLOW"] + rate["BRAIN"],
-            "SIGNAL": p["KSIG"] * seizure - p["KX"] * y["SIGNAL"] + rate["SIGNAL"],
+            "SIGNAL": p["KSIG"] * seizure * (1.0 - y["SIGNAL"]) - p["KX"] * y["SIGNAL"] + rate["SIGNAL"],
             "PGP": k * (1.0 + p["SMAX"] * y["SIGNAL"]) - k * y["PGP"] + rate["PGP"],
         }

@@ -1,0 +1,71 @@
+"""P-glycoprotein at the blood-brain barrier (issue 3, criterion 6; REFERENCE.md §4)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pkpd
+from pkpd import drugs
+from pkpd.models import Component, OneCompartment, compose
+from pkpd.models._base import Parameter
+from pkpd.physiology import BrainPgp
+
+
+def _constant(drug, conc, cl, v, cmt=None):
+    """Loading bolus C*V plus infusion C*CL: a one-compartment drug at exactly C from t = 0."""
+    cmt = cmt or f"{drug}.CENTRAL"
+    return pkpd.Bolus(conc * v, cmt=cmt) + pkpd.Infusion(conc * cl * 1e3, rate=conc * cl, cmt=cmt)
+
+
+def test_tariquidar_raises_probe_brain_distribution_about_2_7_fold_in_humans():
+    """Human PET (PubMed 22166851): tariquidar raises (R)-[11C]verapamil brain VT at most 2.7-fold, with a
+    plateau at plasma tariquidar > 1000 ng/mL. Library probe + tariquidar at 1.5 mg/L (1500 ng/mL) held
+    constant: the probe's unbound brain/plasma ratio rises 2.7-fold +- 30 %."""
+    tqd = drugs.tariquidar()
+    probe = drugs.pgp_probe(inhibitors=[tqd])
+    model = compose(*probe.components(), OneCompartment(drug="TQD"))
+    params = {**probe.params, "TQD.CL": 15.0, "TQD.V": 40.0}
+    cl, v = probe.params["VPM.CL"], probe.params["VPM.V"]
+    ratios = []
+    for c_tqd in (0.0, 1.5):
+        dose = _constant("VPM", 0.01, cl, v)
+        if c_tqd:
+            dose = dose + _constant("TQD", c_tqd, 15.0, 40.0)
+        res = model.simulate(dose, [24.0], params, method="ode", rtol=1e-9, atol=1e-13)
+        ratios.append(res["VPM_BRAIN.CU"][0] / res["VPM.CU"][0])
+    fold = ratios[1] / ratios[0]
+    assert ratios[0] == pytest.approx(10.0 / 27.0, rel=1e-5)  # baseline Kp,uu = CLin / (CLout + CLpgp)
+    assert 2.7 * 0.7 <= fold <= 2.7 * 1.3
+
+
+class SeizureInput(Component):
+    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after."""
+
+    prefix = "SEIZURE"
+    states = ("ACTIVITY",)
+    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
+    provides = ("ACTIVITY",)
+
+    def quantities(self, y, p, q):
+        return {"ACTIVITY": y["ACTIVITY"]}
+
+    def derivatives(self, t, y, p, q, rate):
+        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
+
+
+@pytest.mark.parametrize("minutes", [30, 60])
+def test_seizure_upregulates_pgp_with_a_delayed_peak_and_recovery(minutes):
+    """After a seizure of >= 30 min, P-gp expression peaks 1.5-2.5-fold within 24-48 h and returns toward
+    baseline within a week (rodent data, Seegers 2002 / Bankstahl 2008 / van Vliet [M], REFERENCE.md §4.2;
+    mechanism glutamate -> NMDA -> COX-2, Bauer 2008 [S])."""
+    model = compose(OneCompartment(drug="VPM"), BrainPgp("VPM", clpgp=17.0, seizure_driven=True), SeizureInput())
+    hours = minutes / 60
+    seizure = pkpd.Infusion(100.0 * hours, rate=100.0, cmt="SEIZURE.ACTIVITY")
+    times = np.arange(0.0, 24 * 8 + 1, 1.0)
+    res = model.simulate(seizure, times, {"VPM.CL": 60.0, "VPM.V": 300.0}, method="ode")
+    pgp = res["VPM_BRAIN.PGP"]
+    peak = int(np.argmax(pgp))
+    assert 1.5 <= pgp[peak] <= 2.5
+    assert 24 <= times[peak] <= 48
+    assert pgp[times == 168][0] - 1 < 0.2 * (pgp[peak] - 1)  # most of the way back after one week
