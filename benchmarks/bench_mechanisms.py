@@ -64,7 +64,6 @@ def lsoda_loop(model, params: pd.DataFrame) -> np.ndarray:
     cbz, mdz = model.state_index("CBZ.DEPOT"), model.state_index("MDZ.DEPOT")
     doses = sorted([(12.0 * k, cbz, 200.0) for k in range(2 * DAYS)] + [(24.0 * k, mdz, 7.5) for k in range(DAYS)])
     out = np.empty((len(params), len(TIMES)))
-    col = model.outputs.index("MDZ.CP")
     _, all_p = model.resolve_params(params)
     zero = np.zeros((1, S))
     for i in range(len(params)):

@@ -22,7 +22,7 @@ exponential per eigenvalue from the latest bolus ``a``: ``m = e^{lam (t - t_a)} 
 evaluate all their (output, input) pairs in padded blocks (``chunk_pairs`` bounds the block size).
 
 Subjects whose eigenvectors are (nearly) degenerate -- e.g. ``KA == CL/V`` gives a repeated eigenvalue and
-a defective ``A`` -- are computed by matrix exponentials instead (``scipy.linalg.expm`` of ``A tau`` and of
+a defective ``A`` -- are computed by matrix exponentials instead (the batched :func:`_expm` of ``A tau`` and of
 the augmented matrix ``[[A h, e_c h], [0, 0]]``, whose upper-right block is ``Phi(h) e_c``), which is exact
 for any ``A``.
 
@@ -32,7 +32,6 @@ Which inputs an output sees (keys, resets, trains) is defined in :mod:`pkpd.mode
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from ..errors import ModelError
 

@@ -11,7 +11,6 @@ same batch (exact in one iteration for linear models). An SS constant infusion (
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -219,7 +218,6 @@ def _steady_infusion(model, pu, unit, cmt, rate, rtol, atol):
 
 def _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rtol, atol):
     """Breakpoints for SS trains: periodic state at the SS record, running and in-flight copies after it."""
-    S = len(model.states)
     unit, cmt, per = sc.inp_unit[i], sc.inp_cmt[i], sc.inp_period[i]
     amount, R, D = sc.inp_amount[i], sc.inp_rate[i], sc.inp_duration[i]
     T, Tk = sc.inp_from_time[i], sc.inp_from_key[i]
