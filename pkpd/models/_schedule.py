@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError, ParameterError
+from ..errors import DatasetError, ModelError, ParameterError
 
 __all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS"]
 
@@ -168,7 +168,7 @@ def compile_schedule(
     ii = events["II"].to_numpy(dtype=float)
     addl = events["ADDL"].to_numpy(dtype=np.int64)
     ss = events["SS"].to_numpy(dtype=np.int64)
-    cmt = _resolve_cmt(events["CMT"], evid, model)
+    cmt = _resolve_cmt(events["CMT"], evid, model, events)
 
     # units: a new one at each new ID and wherever TIME goes back (allowed after a reset only)
     boundary = np.ones(n_rec, dtype=bool)
@@ -325,26 +325,39 @@ def _implied_key(rec_unit, rec_time, rec_key, q_unit, q_time, starts):
     return np.where(inside, rec_key[np.maximum(last, 0)], -1.0) + IMPLIED
 
 
-def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model) -> np.ndarray:
-    """0-based state index per record (-1 where the record doses nothing)."""
+def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model, events: pd.DataFrame) -> np.ndarray:
+    """0-based state index per record (-1 where the record doses nothing).
+
+    An unknown compartment on a dose record raises a DatasetError naming the record."""
     out = np.full(len(cmt_col), -1, dtype=np.int64)
     values = cmt_col.to_numpy()
     dosing = (evid == 1) | (evid == 4)
+
+    def unknown(i):
+        names = ", ".join(f"{k + 1}={s}" for k, s in enumerate(model.states))
+        return DatasetError(_where(events, i) + f"column CMT: value {_plain(values[i])!r} is not a compartment of "
+                            f"{model.name}; expected one of {names}")
+
     if np.issubdtype(values.dtype, np.number):
         num = values.astype(float)
         # NONMEM: CMT missing/0 on a dose record means the default dose compartment (the first)
         num = np.where(dosing & ((num == 0) | np.isnan(num)), 1, num)
-        ok = dosing & ((num < 1) | (num > len(model.states)) | (num != np.round(num)))
-        if ok.any():
-            i = int(np.argmax(ok))
-            model.state_index(values[i])  # raises a ModelError naming the compartment
+        bad = dosing & ((num < 1) | (num > len(model.states)) | (num != np.round(num)))
+        if bad.any():
+            raise unknown(int(np.argmax(bad)))
         out[dosing] = num[dosing].astype(np.int64) - 1
         return out
     cache: dict = {}
     for i in np.nonzero(dosing)[0]:
         v = values[i]
         if v not in cache:
-            cache[v] = 0 if (v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", 0, "0")) else model.state_index(v)
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", 0, "0"):
+                cache[v] = 0
+            else:
+                try:
+                    cache[v] = model.state_index(v)
+                except ModelError:
+                    raise unknown(i) from None
         out[i] = cache[v]
     return out
 
@@ -354,7 +367,10 @@ def _plain(value):
 
 
 def _where(events: pd.DataFrame, i: int) -> str:
-    return f"record {i + 1} (ID {_plain(events['ID'].iloc[i])!r}, TIME {_plain(events['TIME'].iloc[i])!r}): "
+    """'record N (ID .., TIME ..): ' -- N counts the records of the event table (its row label + 1)."""
+    label = events.index[i]
+    n = label + 1 if isinstance(label, (int, np.integer)) else i + 1
+    return f"record {n} (ID {_plain(events['ID'].iloc[i])!r}, TIME {_plain(events['TIME'].iloc[i])!r}): "
 
 
 def _require_dosing(values, kind, c, events, rows):

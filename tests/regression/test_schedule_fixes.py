@@ -25,3 +25,14 @@ def test_steady_state_constant_infusion_with_modelled_rate(method):
     events = pd.DataFrame([[1, 0, 1, 0, -1, 1, 0, 0, 1], [1, 5, 0, 0, 0, 1, 0, 0, 0]], columns=COLS)
     res = simulate(OneCompartment(), events, {"CL": 5, "V": 50, "R1": 20.0}, method=method)
     np.testing.assert_allclose(res["CP"], [4.0, 4.0], rtol=1e-9)
+
+
+def test_unknown_dose_compartment_is_a_dataset_error_naming_the_record():
+    events = pd.DataFrame([[1, 0, 0, 0, 0, 1, 0, 0, 0], [1, 0, 1, 100, 0, 3, 0, 0, 0]], columns=COLS)
+    with pytest.raises(DatasetError, match=r"record 2 \(ID 1, TIME 0\): column CMT: value 3 is not a compartment "
+                                           r"of OneCompartment; expected one of 1=CENTRAL"):
+        simulate(OneCompartment(), events, {"CL": 5, "V": 50})
+    named = events.astype({"CMT": object})
+    named.loc[1, "CMT"] = "DEPOT"
+    with pytest.raises(DatasetError, match="value 'DEPOT' is not a compartment"):
+        simulate(OneCompartment(), named, {"CL": 5, "V": 50})
