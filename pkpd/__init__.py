@@ -16,7 +16,7 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, genetics, models, physiology, units
+from . import drugs, genetics, models, pd, physiology, units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .io import Dataset, load_dataset, read_nonmem, write_nonmem
@@ -42,6 +42,7 @@ __all__ = [
     "physiology",
     "genetics",
     "drugs",
+    "pd",
     "units",
     "PkpdError",
     "DatasetError",
