@@ -238,6 +238,19 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
 
 
 def _units(model, names):
-    units = {"CP": "mg/L", "CM": "mg/L", "CPRO": "mg/L"}
-    units.update({s: "mg" for s in model.states})
+    """Units of output and state columns where they are known (amounts of drug in mg, concentrations mg/L)."""
+    from .models._compose import ComposedModel, ModelComponent
+
+    concentration = {"CP", "CU", "CM", "CPRO", "CBRAIN_U"}
+    units = {}
+    for name in names:
+        local = name.rsplit(".", 1)[-1]
+        if name in model.outputs and local in concentration:
+            units[name] = "mg/L"
+    if isinstance(model, ComposedModel):
+        for c in model.components:
+            if isinstance(c, ModelComponent):
+                units.update({c.qualified(s): "mg" for s in c.states})
+    elif model.nonnegative:  # compartmental models: states are amounts
+        units.update({s: "mg" for s in model.states})
     return {k: units[k] for k in names if k in units}

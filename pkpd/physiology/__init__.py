@@ -1,7 +1,24 @@
-"""Mechanisms that change exposure, as components for :func:`pkpd.compose`: enzyme turnover (induction,
-inactivation, inhibition), the well-stirred liver, and P-glycoprotein at the blood-brain barrier."""
+"""Mechanisms as components for :func:`pkpd.compose`: enzyme turnover (induction, inactivation,
+inhibition), the well-stirred liver, P-glycoprotein at the blood-brain barrier, GABA-A and NMDA receptor
+trafficking, and intracellular chloride with the E_GABA functions (Nernst, GHK, chord conductance)."""
 
+from .chloride import RT_F, Chloride, e_gaba, ghk, nernst
 from .enzymes import EnzymeTurnover, Inactivation, Induction, WellStirredLiver
+from .receptors import GabaAReceptors, NmdaReceptors
 from .transporters import BrainPgp, PgpInhibition
 
-__all__ = ["EnzymeTurnover", "Induction", "Inactivation", "WellStirredLiver", "BrainPgp", "PgpInhibition"]
+__all__ = [
+    "EnzymeTurnover",
+    "Induction",
+    "Inactivation",
+    "WellStirredLiver",
+    "BrainPgp",
+    "PgpInhibition",
+    "GabaAReceptors",
+    "NmdaReceptors",
+    "Chloride",
+    "nernst",
+    "ghk",
+    "e_gaba",
+    "RT_F",
+]

@@ -279,6 +279,19 @@ def e_gaba(cl_in, hco3_in=15.0, cl_out=120.0, hco3_out=24.0, g_ratio=0.2, temper
     return _out(_chord(ci, hi, co, ho, r, np.asarray(temperature_c, dtype=float)))
 
 
+def _with_defaults(owner: str, parameters: tuple, defaults: dict) -> tuple:
+    """``parameters`` with their defaults replaced by ``defaults`` (by local name); bounds are checked."""
+    names = {p.name for p in parameters}
+    unknown = sorted(set(defaults) - names)
+    if unknown:
+        raise ModelError(f"{owner}: unknown parameter(s) {unknown}; known: {sorted(names)}")
+    return tuple(
+        Parameter(p.name, float(defaults[p.name]), p.unit, p.lower, p.upper, p.description)
+        if p.name in defaults else p
+        for p in parameters
+    )
+
+
 class Chloride(Component):
     """Intracellular chloride and surface KCC2 during and after seizures (prefix ``CHLORIDE``).
 
@@ -330,7 +343,8 @@ class Chloride(Component):
         Parameter("CL_OUT", 120.0, "mM", 1e-3, 500.0, "[C] extracellular chloride (REFERENCE.md §6.2; 120-130 [M])"),
         Parameter("HCO3_IN", 15.0, "mM", 1e-3, 100.0, "[C] intracellular bicarbonate (REFERENCE.md §6.2; 10-16 [M])"),
         Parameter("HCO3_OUT", 24.0, "mM", 1e-3, 100.0, "[C] extracellular bicarbonate (REFERENCE.md §6.2; 24-26 [M])"),
-        Parameter("G_RATIO", 0.2, "1", 0.0, 10.0, "[C] g_HCO3/g_Cl of GABA-A channels (chord form; REFERENCE.md §6.2)"),
+        Parameter("G_RATIO", 0.2, "1", 0.0, 10.0,
+                  "[C] g_HCO3/g_Cl of GABA-A channels (chord form; REFERENCE.md §6.2)"),
         Parameter("TEMP", 37.0, "degC", -273.0, 100.0, "[C] temperature for RT/F (26.727 mV at 37 °C)"),
         Parameter("KEXT", 20.0, "1/h", 1e-6, math.inf,
                   "[M] chloride extrusion rate constant at baseline KCC2 (relaxation 3 min)"),
@@ -345,15 +359,7 @@ class Chloride(Component):
     )
 
     def __init__(self, **defaults: float):
-        names = {p.name for p in self._PARAMETERS}
-        unknown = sorted(set(defaults) - names)
-        if unknown:
-            raise ModelError(f"Chloride: unknown parameter(s) {unknown}; known: {sorted(names)}")
-        self.parameters = tuple(
-            Parameter(p.name, float(defaults[p.name]), p.unit, p.lower, p.upper, p.description)
-            if p.name in defaults else p
-            for p in self._PARAMETERS
-        )
+        self.parameters = _with_defaults(type(self).__name__, self._PARAMETERS, defaults)
 
     def initial_state(self, p):
         return {"CL_IN": p["CL0"], "KCC2": 1.0}

@@ -1,0 +1,104 @@
+"""Chloride, E_GABA and KCC2: reversal potentials and the Chloride component (REFERENCE.md §6)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pkpd
+from pkpd.models import Component, Parameter, compose
+from pkpd.physiology.chloride import RT_F, Chloride, e_gaba, ghk, nernst
+
+
+class SeizureInput(Component):
+    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after."""
+
+    prefix = "SEIZURE"
+    states = ("ACTIVITY",)
+    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
+    provides = ("ACTIVITY",)
+    stiff = True  # activity switches off in ~1 min: use the implicit path for day-long runs
+
+    def quantities(self, y, p, q):
+        return {"ACTIVITY": y["ACTIVITY"]}
+
+    def derivatives(self, t, y, p, q, rate):
+        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
+
+
+def test_rt_over_f_at_body_temperature():
+    """RT/F at 37 °C = 26.727 mV with R = 8.314462618, F = 96485.33212 (REFERENCE.md §6.2 [C])."""
+    assert RT_F(37.0) == pytest.approx(26.727, abs=5e-4)
+    assert RT_F() == RT_F(37.0)
+
+
+def test_nernst_chloride_healthy_and_status_epilepticus():
+    """E_Cl at 37 °C, [Cl]o 120 mM: -84.94 mV at [Cl]i 5 mM, -47.89 mV at 20 mM (REFERENCE.md §6.2 [C])."""
+    assert nernst(5.0, 120.0, z=-1) == pytest.approx(-84.9, abs=0.1)
+    assert nernst(20.0, 120.0, z=-1) == pytest.approx(-47.9, abs=0.1)
+    assert nernst(5.0, 120.0, z=-1) == pytest.approx(-84.94, abs=0.01)
+
+
+def test_chord_conductance_e_gaba_reproduces_both_targets():
+    """Chord form, r = gHCO3/gCl = 0.2, [HCO3]i/o 15/24 mM, [Cl]o 120: E_GABA -72.88 / -42.00 mV for
+    [Cl]i 5 / 20 mM (REFERENCE.md §6.2 table and snippet [C])."""
+    assert e_gaba(5.0) == pytest.approx(-72.9, abs=0.2)
+    assert e_gaba(20.0) == pytest.approx(-42.0, abs=0.2)
+    assert e_gaba(5.0, 15, 120, 24, 0.2) == pytest.approx(-72.88, abs=0.01)
+    # other rows of the same table
+    assert e_gaba(5.0, hco3_in=16, hco3_out=25) == pytest.approx(-72.77, abs=0.01)
+    assert e_gaba(20.0, hco3_in=12, hco3_out=24, g_ratio=0.25) == pytest.approx(-42.02, abs=0.01)
+
+
+def test_ghk_with_the_same_inputs_cannot_reach_minus_42():
+    """GHK, P = 0.2, [HCO3] 15/24 mM: -73.43 / -45.20 mV for [Cl]i 5 / 20 mM (REFERENCE.md §6.2 [C]);
+    P = 0.25, 12/24 mM: -73.68 / -45.46 mV."""
+    assert ghk(5.0, 15.0) == pytest.approx(-73.4, abs=0.1)
+    assert ghk(20.0, 15.0) == pytest.approx(-45.2, abs=0.1)
+    assert ghk(5.0, 12.0, p_ratio=0.25) == pytest.approx(-73.68, abs=0.01)
+    assert ghk(20.0, 12.0, p_ratio=0.25) == pytest.approx(-45.46, abs=0.01)
+
+
+def _seizure_run(minutes, times):
+    model = compose(Chloride(), SeizureInput())
+    seizure = pkpd.Infusion(100.0 * minutes / 60, rate=100.0, cmt="SEIZURE.ACTIVITY")
+    return model.simulate(seizure, times, method="ode")
+
+
+def test_chloride_component_baseline():
+    """Baseline [Cl]i = 5 mM and E_GABA = -72.9 mV (REFERENCE.md §6.2 [C]); without seizure nothing moves."""
+    model = compose(Chloride(), SeizureInput())
+    res = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 1.0, 24.0], method="ode")
+    np.testing.assert_allclose(res["CHLORIDE.CL_IN"], 5.0, rtol=1e-9)
+    np.testing.assert_allclose(res["CHLORIDE.KCC2"], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(res["CHLORIDE.E_GABA"], -72.88, atol=0.01)
+    np.testing.assert_allclose(res["CHLORIDE.E_CL"], -84.94, atol=0.01)
+
+
+def test_chloride_component_after_30_to_60_min_of_seizure():
+    """Continuous seizure drives [Cl]i towards ~20 mM and E_GABA towards ~-42 mV within 30-60 min
+    (target pair -73 / -42 mV, REFERENCE.md §6.2 [C]; KCC2 lost within minutes to ~1 h, Lee 2011 [M],
+    REFERENCE.md §6.3)."""
+    times = np.array([0.0, 0.5, 0.75, 1.0])
+    res = _seizure_run(60, times)
+    cl, eg, kcc2 = res["CHLORIDE.CL_IN"], res["CHLORIDE.E_GABA"], res["CHLORIDE.KCC2"]
+    assert np.all(np.diff(cl) > 0)
+    assert 14.0 <= cl[1] <= 18.0          # 30 min: well on the way (15.6 mM)
+    assert 18.0 <= cl[3] <= 22.0          # 60 min: ~20 mM (20.6 mM)
+    assert eg[3] == pytest.approx(-42.0, abs=2.0)
+    assert kcc2[3] < 0.3                  # KCC2 mostly lost within the hour
+    assert e_gaba(cl[3]) == pytest.approx(eg[3], abs=1e-9)  # the component uses the chord form
+
+
+def test_chloride_stays_high_after_seizure_and_recovers_with_kcc2_over_weeks():
+    """After a 60-min seizure KCC2 recovers over days to weeks (REFERENCE.md §6.3 [M]; model half-time
+    7 d): [Cl]i stays near CL0/KCC2 (~20 mM) for hours, and is back near 5 mM after a few weeks; [Cl]i never
+    exceeds its bound (KEXT*CL0 + KLOAD)/(KEXT*KCC2_MIN) = 21.6 mM."""
+    times = np.array([0.0, 1.0, 2.0, 24.0, 168.0, 672.0])
+    res = _seizure_run(60, times)
+    cl, kcc2 = res["CHLORIDE.CL_IN"], res["CHLORIDE.KCC2"]
+    assert 17.0 <= cl[2] <= 21.6
+    assert kcc2[4] == pytest.approx(1 - 0.5 * (1 - kcc2[1]), abs=0.03)  # one half-time of recovery
+    assert cl[5] < 6.0
+    dense = _seizure_run(240, np.linspace(0, 6, 61))["CHLORIDE.CL_IN"]
+    assert dense.max() <= 21.6 + 1e-6

@@ -1,0 +1,127 @@
+"""GABA-A and NMDA receptor trafficking in status epilepticus and benzodiazepine tolerance
+(REFERENCE.md §5)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pkpd
+from pkpd.models import Component, Parameter
+from pkpd.physiology.receptors import GabaAReceptors, NmdaReceptors
+
+
+class SeizureInput(Component):
+    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after
+    (as in tests/validation/test_brain_pgp.py)."""
+
+    prefix = "SEIZURE"
+    states = ("ACTIVITY",)
+    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
+    provides = ("ACTIVITY",)
+    stiff = True  # activity switches off in ~1 min: use the implicit path
+
+    def quantities(self, y, p, q):
+        return {"ACTIVITY": y["ACTIVITY"]}
+
+    def derivatives(self, t, y, p, q, rate):
+        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
+
+
+class ConstantOccupancy(Component):
+    """Test helper: benzodiazepine-site occupancy held at parameter OCC (as under a steady infusion)."""
+
+    prefix = "BZD"
+    parameters = (Parameter("OCC", 0.5, "1", 0.0, 1.0, "benzodiazepine-site occupancy"),)
+    provides = ("OCCUPANCY",)
+
+    def quantities(self, y, p, q):
+        return {"OCCUPANCY": p["OCC"]}
+
+
+def _seizure(minutes, times):
+    model = pkpd.compose(GabaAReceptors(), NmdaReceptors(), SeizureInput())
+    seizure = pkpd.Infusion(100.0 * minutes / 60, rate=100.0, cmt="SEIZURE.ACTIVITY")
+    return model.simulate(seizure, times, {}, method="ode")
+
+
+def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005():
+    """Naylor 2005 (PMC5063678 fig. 1, REFERENCE.md §5 [S]): GABA-A receptors per dentate granule cell
+    synapse 38 ± 15 -> 20 ± 6 after 1 h of lithium-pilocarpine SE, i.e. 0.53 of baseline. Both the
+    anticonvulsant (α2/3/5) pool and the synaptic total at 60 min are 0.53 ± 0.05, falling monotonically."""
+    times = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    res = _seizure(60, times)
+    a235, total, a1 = res["GABAA.SURFACE_A235"], res["GABAA.SURFACE"], res["GABAA.SURFACE_A1"]
+    assert a235[0] == pytest.approx(1.0) and total[0] == pytest.approx(1.0) and a1[0] == pytest.approx(1.0)
+    assert np.all(np.diff(a235) < 0) and np.all(np.diff(a1) < 0)
+    assert a235[-1] == pytest.approx(0.53, abs=0.05)
+    assert total[-1] == pytest.approx(0.53, abs=0.05)
+    assert a235[2] > 0.6  # progressive over the hour, not a step (Goodkin 2003: decline seen by 15 min)
+    assert a1[-1] > a235[-1]  # the two pools adapt at different rates: the α1 pool more slowly
+
+
+def test_surface_nmda_after_one_hour_of_seizure_matches_naylor_2013():
+    """Naylor 2013 (PMC5444936, REFERENCE.md §5 [S]): functional NMDA receptors per synapse +38 % after
+    1 h SE. Surface NMDA at 60 min of continuous seizure is 1.38 ± 0.05 of baseline."""
+    res = _seizure(60, np.array([0.0, 0.5, 1.0]))
+    nmda = res["NMDA.SURFACE"]
+    assert nmda[0] == pytest.approx(1.0)
+    assert 1.0 < nmda[1] < nmda[2]
+    assert nmda[2] == pytest.approx(1.38, abs=0.05)
+
+
+def test_receptors_recover_after_the_seizure_ends():
+    """After the seizure stops, surface GABA-A and NMDA return toward baseline (recovery half-times
+    1.0 h for α2/3/5 and NMDA, 2.0 h for α1: modelling assumptions [M], REFERENCE.md §5 gives no
+    recovery time course). One half-time after the end, about half of the deficit is made up; a
+    few % of GABA-A internalised during the seizure is degraded and returns with the 2-day turnover."""
+    times = np.array([1.0, 2.0, 3.0, 6.0, 24.0, 24.0 * 7])
+    res = _seizure(60, times)
+    a235, a1, nmda = res["GABAA.SURFACE_A235"], res["GABAA.SURFACE_A1"], res["NMDA.SURFACE"]
+    assert np.all(np.diff(a235) > 0) and np.all(np.diff(a1) > 0) and np.all(np.diff(nmda) < 0)
+    assert (1 - a235[1]) == pytest.approx(0.5 * (1 - a235[0]), abs=0.05)   # t½ 1 h (+ slow tail)
+    assert (1 - a1[2]) == pytest.approx(0.5 * (1 - a1[0]), abs=0.05)      # t½ 2 h
+    assert (nmda[1] - 1) == pytest.approx(0.5 * (nmda[0] - 1), abs=0.01)  # t½ 1 h
+    assert a235[3] > 0.9 and nmda[3] < 1.02
+    assert a235[-1] > 0.98 and a1[-1] > 0.98 and nmda[-1] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_longer_seizure_internalises_more():
+    """Surface GABA-A loss grows with seizure duration (Kapur & Macdonald 1997; Goodkin 2003: diazepam
+    fails later in SE, REFERENCE.md §5 [S]) and the NMDA rise grows with it."""
+    at = _seizure(90, np.array([0.5, 1.0, 1.5]))
+    assert np.all(np.diff(at["GABAA.SURFACE_A235"]) < 0)
+    assert np.all(np.diff(at["NMDA.SURFACE"]) > 0)
+
+
+@pytest.mark.parametrize("occupancy", [0.5, 1.0])
+def test_seven_days_of_benzodiazepine_reduce_sedative_more_than_anticonvulsant_receptors(occupancy):
+    """Tolerance (REFERENCE.md §5 subunit argument; magnitudes [M]): after 7 days of continuous
+    benzodiazepine-site occupancy the α1 (sedative) surface pool is reduced more than the α2/3/5
+    (anticonvulsant) pool; both go down slowly (days), none within the first hour."""
+    model = pkpd.compose(GabaAReceptors(), ConstantOccupancy())
+    res = model.simulate(pkpd.Bolus(0.0, cmt="GABAA.A1_INT"), [0.0, 1.0, 24.0, 168.0],
+                         {"BZD.OCC": occupancy}, method="ode")
+    a1, a235 = res["GABAA.SURFACE_A1"], res["GABAA.SURFACE_A235"]
+    assert a1[1] > 0.98 and a235[1] > 0.99                 # slow compared with seizure trafficking
+    assert np.all(np.diff(a1) < 0) and np.all(np.diff(a235) < 0)
+    assert 1 - a1[-1] > 2 * (1 - a235[-1])                  # α1 loss at least twice the α2/3/5 loss
+    # near the steady state 1 / (1 + TOL * occupancy) after a week
+    assert a1[-1] == pytest.approx(1 / (1 + 1.0 * occupancy), abs=0.03)
+    assert a235[-1] == pytest.approx(1 / (1 + 0.25 * occupancy), abs=0.03)
+
+
+def test_no_input_no_change_and_declarations():
+    """Without seizure or drug the pools stay at baseline; every parameter has a unit, bounds and a tagged
+    description (DESIGN.md)."""
+    model = pkpd.compose(GabaAReceptors(), NmdaReceptors())
+    res = model.simulate(pkpd.Bolus(0.0, cmt="NMDA.SURF"), [0.0, 10.0, 100.0], method="ode")
+    for name in ("GABAA.SURFACE_A1", "GABAA.SURFACE_A235", "GABAA.SURFACE", "NMDA.SURFACE"):
+        np.testing.assert_allclose(res[name], 1.0, rtol=1e-6)
+    for comp in (GabaAReceptors(), NmdaReceptors()):
+        for p in comp.parameters:
+            assert p.unit and p.lower <= p.default <= p.upper and p.description[:3] in ("[M]", "[C]", "[S]")
+    with pytest.raises(pkpd.ModelError, match="KFOO"):
+        GabaAReceptors(KFOO=1.0)
+    assert GabaAReceptors(KACT_A235=5.0).parameters[6].default == 5.0
+    assert GabaAReceptors.surface_quantity in {GabaAReceptors().qualified(x) for x in GabaAReceptors.provides}
