@@ -16,7 +16,7 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, genetics, models, pd, physiology, units
+from . import drugs, genetics, models, pd, physiology, scenarios, units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .io import Dataset, load_dataset, read_nonmem, write_nonmem
@@ -43,6 +43,7 @@ __all__ = [
     "genetics",
     "drugs",
     "pd",
+    "scenarios",
     "units",
     "PkpdError",
     "DatasetError",

@@ -1,0 +1,298 @@
+"""Seizure activity as an excitation/inhibition balance, for status epilepticus (SE) scenarios.
+
+A deliberately minimal, documented balance model (issue 4). Every parameter is a *calibration target*,
+not a measured fact: the tags say which ([M] literature knowledge, [C] calibrated here, with the target).
+
+:class:`Seizure` (prefix ``SEIZURE``) has one state, the seizure activity ``A`` (0..1; 1 at seizure onset,
+t = 0). With ``N`` = ``NMDA.SURFACE``, ``S`` = ``GABAA.SURFACE``, ``E_GABA`` = ``CHLORIDE.E_GABA`` (all read,
+defaults 1, 1 and E_GABA0 when nothing provides them)::
+
+    B       = 1 - prod_k (1 - b_k (U0 + (1 - U0) A))                NMDA channel block (use-dependent)
+    E       = E0 N (1 - B) (R0 + (1 - R0) A)                         excitation (recurrent: grows with A)
+    F_DRIVE = (E_THR - E_GABA) / (E_THR - E_GABA0)                   driving force of GABA-A current
+    F       = (SHUNT + F_DRIVE) / (1 + SHUNT)                        net GABA-A inhibition factor
+    I       = (G0 S + sum_j G_j e_j) F                               inhibition
+    DRIVE   = E - I
+    dA/dt   = K_ON (1 - A) sigma(DRIVE / W) - K_OFF A (1 - sigma(DRIVE / W))
+
+``b_k`` are NMDA channel blocks at full use (``KET.NMDA_BLOCK`` from :class:`NmdaChannelBlock`), ``e_j``
+the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
+:class:`~pkpd.pd.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
+``VPA.EFFECT`` from :class:`DirectEffect`), ``G_j`` their weights, ``sigma`` the logistic function.
+
+- ``F_DRIVE`` is 1 at the healthy E_GABA0 (-72.9 mV, REFERENCE.md §6.2) and turns negative when E_GABA
+  rises above the firing threshold ``E_THR`` (chloride loading in SE). ``SHUNT`` is the shunting part of
+  GABA-A inhibition (an open conductance clamps the membrane toward E_GABA, which still opposes firing
+  when E_GABA is slightly above threshold). The *net* GABA-A action becomes excitatory -- more
+  GABA-ergic drug raises ``DRIVE`` (paradoxical) -- when ``F < 0``, i.e. E_GABA above
+  ``E_THR + SHUNT (E_THR - E_GABA0)`` (-4.2 mV with the default SHUNT 2, i.e. not reached by the
+  chloride model; exactly E_THR = -50 mV when ``SHUNT = 0``, the pure driving-force form).
+- With ``K_ON = K_OFF = K`` the activity equation is ``dA/dt = K (sigma(DRIVE/W) - A)``: activity relaxes to
+  ``sigma(DRIVE / W)``. Because excitation grows with activity (``R0`` < 1) the system is bistable: a
+  seizure (A ~ 1) sustains itself while ``E0 N > I`` at A = 1, and once inhibition wins and A falls,
+  excitation falls with it, so the seizure stays terminated even after a drug wears off.
+- A seizure is *terminated* when A stays below 0.1 to the end of the observation window.
+
+Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 3``):
+
+- ``E0`` 4.0 [C]: seizure severity (excitation at A = 1 relative to the intrinsic inhibition ``G0`` 1 [M],
+  the unit of the balance). Median and IIV of E0 are calibrated (:mod:`pkpd.scenarios`) so that IM
+  midazolam 10 mg stops 92 / 74 / 39 / 6 % of seizures given 5 / 15 / 30 / 60 min after onset (n 500):
+  IM midazolam controls ~63-73 % of early SE (Trinka 2015 [S]); ~80 % success <= 30 min, < 40 % after
+  2 h (Lowenstein & Alldredge 1993 [M]); ~36 % of SE episodes do not respond to the first
+  benzodiazepine (Burman 2022 [S]) (REFERENCE.md §5).
+- ``R0`` 0.0 [M]: no excitation without ongoing seizure activity (pure recurrence), which makes the
+  seizure-free state stable after SE even with the collapsed chloride gradient.
+- ``E_THR`` -50 mV [M]: firing threshold. ``SHUNT`` 2.0 [C]: with the chloride model's E_GABA after
+  30-60 min of SE (about -48 to -41 mV, REFERENCE.md §6) GABA-A keeps 0.63-0.54 of its inhibition
+  (F), so GABA-ergic drugs keep some effect late and a terminated seizure does not restart; calibrated
+  with E0, G_BZD and the IIV so that termination falls gradually with delay (smaller SHUNT makes late
+  termination ~0 for every patient).
+- ``W`` 0.05 [M]: width of the activity switch; ``sigma(-2.2) = 0.1``, so termination needs DRIVE
+  below -0.11 (about a tenth of G0).
+- ``K_ON`` = ``K_OFF`` 20 /h [M]: activity settles in ~3 min (t1/2 2.1 min); stiff with the receptor and
+  PK time scales, hence ``stiff = True`` (BDF by default).
+- ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
+- ``G_BZD`` 3000 [C] and ``G_VPA`` 1.0 [C]: weights of the drug effects (effect 1 = Em). G_BZD is
+  large because the benzodiazepine :class:`~pkpd.pd.OperationalEffect` (n 3, KSHIFT 24) gives only
+  ~0.01 of Em for 10 mg IM midazolam once ~25 % of α2/3/5 receptors are internalised (~20 min of SE);
+  calibrated with E0 and the cohort IIV (see :mod:`pkpd.scenarios`).
+
+:class:`NmdaChannelBlock` turns ketamine's concentration into ``KET.NMDA_BLOCK = IMAX C^h / (IC50^h +
+C^h)``: functional NMDA current IC50 ≈ 1-5 µM (REFERENCE.md §5 [M]); default 2 µM = 0.475 mg/L
+(ketamine MW 237.73 g/mol), applied to the unbound concentration at the effect site.
+
+:class:`DirectEffect` is a plain sigmoid Emax effect ``EMAX C^h / (EC50^h + C^h)`` provided as
+``<name>.EFFECT`` (used for valproate: EC50 50 mg/L total, the lower end of the 50-100 mg/L therapeutic
+range [M]).
+
+Examples
+--------
+An untreated seizure sustains itself; with strong inhibition (a large GABA-ergic effect) it stops:
+
+>>> import pkpd
+>>> from pkpd.physiology.seizure import Seizure
+>>> model = pkpd.compose(Seizure())
+>>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 2.0], method="ode")
+>>> r["SEIZURE.ACTIVITY"].round(3).tolist(), r["SEIZURE.DRIVE"].round(3).tolist()
+([1.0, 1.0], [3.0, 3.0])
+>>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [2.0], {"SEIZURE.G0": 5.0}, method="ode")
+>>> bool(r["SEIZURE.ACTIVITY"][0] < 0.1)
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import expit
+
+from ..errors import ModelError
+from ..models._base import Parameter
+from ..models._compose import Component
+from .chloride import _with_defaults
+
+__all__ = ["Seizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD", "terminated"]
+
+#: healthy E_GABA (mV), chord conductance at [Cl]i 5 mM (REFERENCE.md §6.2 [C])
+E_GABA0 = -72.88
+#: activity below which a seizure counts as stopped (to the end of the observation window)
+TERMINATION_THRESHOLD = 0.1
+
+
+def terminated(activity, axis=-1, threshold: float = TERMINATION_THRESHOLD):
+    """True where ``activity`` stays below ``threshold`` from some time on to the end of the window.
+
+    ``activity`` holds time courses along ``axis``; a time course is terminated when its last value is
+    below the threshold (it has stopped and not restarted by the end of the window).
+
+    >>> import numpy as np
+    >>> terminated(np.array([[1.0, 0.5, 0.05, 0.02], [1.0, 0.05, 0.5, 0.9]])).tolist()
+    [True, False]
+    """
+    a = np.moveaxis(np.asarray(activity, dtype=float), axis, -1)
+    return a[..., -1] < threshold
+
+
+def _name_of(quantity: str) -> str:
+    if not isinstance(quantity, str) or quantity.count(".") != 1:
+        raise ModelError(f"a read quantity must be qualified like 'BZD.EFFECT', got {quantity!r}")
+    return quantity.split(".")[0]
+
+
+class Seizure(Component):
+    """Seizure activity from an excitation/inhibition balance (prefix ``SEIZURE``); see the module docstring.
+
+    Parameters
+    ----------
+    gabaergic : sequence of str
+        Qualified quantities of GABA-ergic drug effects (0..1), each weighted by a parameter
+        ``G_<prefix>`` (``BZD.EFFECT`` -> ``G_BZD``); 0 when nothing provides them.
+    blockers : sequence of str
+        Qualified NMDA channel blocks at full use (0..1), e.g. ``KET.NMDA_BLOCK``; 0 when not provided.
+    **defaults : float
+        Override parameter defaults by local name (``E0=2.5``, ``G_BZD=2.0``).
+
+    Notes
+    -----
+    State ``ACTIVITY`` (starts at ``A0``, default 1: seizure onset at t = 0). Provides and reports
+    ``ACTIVITY``, ``DRIVE`` (E - I), ``EXCITATION``, ``INHIBITION`` and ``F_GABA`` (net GABA-A factor F).
+    """
+
+    prefix = "SEIZURE"
+    states = ("ACTIVITY",)
+    provides = ("ACTIVITY", "DRIVE", "EXCITATION", "INHIBITION", "F_GABA")
+    outputs = ("ACTIVITY", "DRIVE", "EXCITATION", "INHIBITION", "F_GABA")
+    stiff = True
+
+    _BASE = (
+        Parameter("A0", 1.0, "1", 0.0, 1.0, "[M] seizure activity at t = 0 (1: onset of SE)"),
+        Parameter("E0", 4.0, "1", 0.0, math.inf,
+                  "[C] seizure severity: excitation at activity 1 (units of G0); IIV target of the cohort"),
+        Parameter("R0", 0.0, "1", 0.0, 1.0, "[M] share of excitation not driven by ongoing seizure activity"),
+        Parameter("G0", 1.0, "1", 0.0, math.inf, "[M] intrinsic GABA-A inhibition at full surface receptors (unit)"),
+        Parameter("E_THR", -50.0, "mV", -100.0, 0.0, "[M] firing threshold for the GABA-A driving force"),
+        Parameter("E_GABA0", E_GABA0, "mV", -100.0, 0.0, "[C] healthy E_GABA (REFERENCE.md §6.2: -72.9 mV)"),
+        Parameter("SHUNT", 2.0, "1", 0.0, math.inf,
+                  "[C] shunting share of GABA-A inhibition (keeps post-SE E_GABA -42 mV mildly inhibitory)"),
+        Parameter("W", 0.05, "1", 1e-6, math.inf, "[M] width of the activity switch sigma(DRIVE / W)"),
+        Parameter("K_ON", 20.0, "1/h", 0.0, math.inf, "[M] activity recruitment rate constant (t1/2 2.1 min)"),
+        Parameter("K_OFF", 20.0, "1/h", 0.0, math.inf, "[M] activity decay rate constant (t1/2 2.1 min)"),
+        Parameter("U0", 0.3, "1", 0.0, 1.0, "[M] NMDA block at rest as a share of full-use block (use dependence)"),
+    )
+    _WEIGHTS = {"BZD": 3000.0, "VPA": 1.0}
+
+    def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), **defaults: float):
+        self.gabaergic = tuple(gabaergic)
+        self.blockers = tuple(blockers)
+        pars = list(self._BASE)
+        for qname in self.gabaergic:
+            pre = _name_of(qname)
+            pars.append(Parameter(f"G_{pre}", self._WEIGHTS.get(pre, 1.0), "1", 0.0, math.inf,
+                                  f"[C] weight of the GABA-ergic effect {qname} (units of G0)"))
+        for qname in self.blockers:
+            _name_of(qname)
+        self.parameters = _with_defaults(type(self).__name__, tuple(pars), defaults)
+        reads = {"NMDA.SURFACE": 1.0, "GABAA.SURFACE": 1.0, "CHLORIDE.E_GABA": E_GABA0}
+        reads.update({q: 0.0 for q in self.gabaergic + self.blockers})
+        self.reads = reads
+        self.quantity_reads = tuple(reads)
+
+    def initial_state(self, p):
+        return {"ACTIVITY": p["A0"]}
+
+    def _balance(self, a, p, q):
+        a = np.clip(a, 0.0, 1.0)
+        use = p["U0"] + (1.0 - p["U0"]) * a
+        open_frac = 1.0
+        for b in self.blockers:
+            open_frac = open_frac * (1.0 - np.clip(q[b], 0.0, 1.0) * use)
+        exc = p["E0"] * q["NMDA.SURFACE"] * open_frac * (p["R0"] + (1.0 - p["R0"]) * a)
+        f_drive = (p["E_THR"] - q["CHLORIDE.E_GABA"]) / (p["E_THR"] - p["E_GABA0"])
+        f = (p["SHUNT"] + f_drive) / (1.0 + p["SHUNT"])
+        g = p["G0"] * q["GABAA.SURFACE"]
+        for e in self.gabaergic:
+            g = g + p[f"G_{_name_of(e)}"] * np.clip(q[e], 0.0, None)
+        inh = g * f
+        return exc, inh, f
+
+    def quantities(self, y, p, q):
+        a = y["ACTIVITY"]
+        exc, inh, f = self._balance(a, p, q)
+        shape = np.broadcast_shapes(np.shape(a), np.shape(exc), np.shape(inh))
+        return {"ACTIVITY": a, "DRIVE": np.broadcast_to(exc - inh, shape),
+                "EXCITATION": np.broadcast_to(exc, shape), "INHIBITION": np.broadcast_to(inh, shape),
+                "F_GABA": np.broadcast_to(f, np.broadcast_shapes(shape, np.shape(f)))}
+
+    def derivatives(self, t, y, p, q, rate):
+        a = y["ACTIVITY"]
+        s = expit(q["SEIZURE.DRIVE"] / p["W"])
+        return {"ACTIVITY": p["K_ON"] * (1.0 - a) * s - p["K_OFF"] * a * (1.0 - s) + rate["ACTIVITY"]}
+
+
+class NmdaChannelBlock(Component):
+    """NMDA channel block by a drug at full use: ``<drug>.NMDA_BLOCK = IMAX C^h / (IC50^h + C^h)``.
+
+    Parameters
+    ----------
+    drug : str
+        Drug prefix (``"KET"``); the component's prefix is ``<drug>_NMDA`` and it provides
+        ``<drug>.NMDA_BLOCK`` (and reports ``BLOCK``).
+    source : str
+        Qualified concentration quantity in mg/L (default ``"<drug>_EFFECT.CE"``).
+    ic50_um, mw : float
+        Functional IC50 in µM (default 2 µM: ketamine NMDA current IC50 ≈ 1-5 µM, REFERENCE.md §5 [M])
+        and molecular weight g/mol (ketamine 237.73) -> IC50 in mg/L = µM x MW / 1000.
+
+    >>> blk = NmdaChannelBlock("KET")
+    >>> [p.default for p in blk.parameters if p.name == "IC50"][0]
+    0.47546
+    """
+
+    def __init__(self, drug: str = "KET", source: str | None = None, *, ic50_um: float = 2.0, mw: float = 237.73,
+                 imax: float = 1.0, hill: float = 1.0):
+        if not (ic50_um > 0 and mw > 0 and 0 <= imax <= 1 and hill > 0):
+            raise ModelError(f"NmdaChannelBlock({drug}): need ic50_um > 0, mw > 0, 0 <= imax <= 1, hill > 0")
+        self.drug = drug
+        self.prefix = f"{drug}_NMDA"
+        self.source = source or f"{drug}_EFFECT.CE"
+        _name_of(self.source)
+        self.reads = {self.source: None}
+        self.quantity_reads = (self.source,)
+        self.provides = ("BLOCK", f"{drug}.NMDA_BLOCK")
+        self.outputs = ("BLOCK",)
+        self.parameters = (
+            Parameter("IC50", ic50_um * mw / 1000.0, "mg/L", 1e-12, math.inf,
+                      f"[M] functional NMDA current IC50 ({ic50_um:g} µM; 1-5 µM, REFERENCE.md §5)"),
+            Parameter("IMAX", imax, "1", 0.0, 1.0, "[M] maximal channel block at full use"),
+            Parameter("HILL", hill, "1", 1e-3, math.inf, "[M] Hill coefficient"),
+        )
+
+    def quantities(self, y, p, q):
+        c = q[self.source]
+        c = c * (c > 0)
+        x = (c / p["IC50"]) ** p["HILL"]
+        b = p["IMAX"] * x / (1.0 + x)
+        return {"BLOCK": b, f"{self.drug}.NMDA_BLOCK": b}
+
+
+class DirectEffect(Component):
+    """Sigmoid Emax effect of a concentration, provided as ``<name>.EFFECT`` (prefix ``<name>_PD``).
+
+    Parameters
+    ----------
+    name : str
+        Name of the effect (``"VPA"`` provides ``VPA.EFFECT``).
+    source : str
+        Qualified concentration quantity (mg/L), e.g. ``"VPA_EFFECT.CE"``.
+    ec50, emax, hill : float
+        Parameters of ``EMAX C^h / (EC50^h + C^h)``.
+
+    >>> DirectEffect("VPA", "VPA_EFFECT.CE", ec50=50.0).provides
+    ('EFFECT', 'VPA.EFFECT')
+    """
+
+    def __init__(self, name: str, source: str, *, ec50: float, emax: float = 1.0, hill: float = 1.0):
+        if not (ec50 > 0 and emax >= 0 and hill > 0):
+            raise ModelError(f"DirectEffect({name}): need ec50 > 0, emax >= 0, hill > 0")
+        self.name = name
+        self.prefix = f"{name}_PD"
+        self.source = source
+        _name_of(source)
+        self.reads = {source: None}
+        self.quantity_reads = (source,)
+        self.provides = ("EFFECT", f"{name}.EFFECT")
+        self.outputs = ("EFFECT",)
+        self.parameters = (
+            Parameter("EC50", ec50, "mg/L", 1e-12, math.inf, "[M] concentration of half-maximal effect"),
+            Parameter("EMAX", emax, "1", 0.0, math.inf, "[M] maximal effect"),
+            Parameter("HILL", hill, "1", 1e-3, math.inf, "[M] Hill coefficient"),
+        )
+
+    def quantities(self, y, p, q):
+        c = q[self.source]
+        c = c * (c > 0)
+        x = (c / p["EC50"]) ** p["HILL"]
+        e = p["EMAX"] * x / (1.0 + x)
+        return {"EFFECT": e, f"{self.name}.EFFECT": e}
