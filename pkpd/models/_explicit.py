@@ -188,19 +188,20 @@ def integrate(
             land = live & (hw >= remaining * (1 - 1e-12))
             hs = np.where(land, remaining, np.where(live, hw, 0.0))
             # stages times the step size, flattened: one BLAS call combines them
-            hflat = np.repeat(hs, S)
+            hcol = hs[:, None]
             Kb = np.empty((rk.n_k, m * S))
-            np.multiply(fw.reshape(-1), hflat, out=Kb[0])
+            K3 = Kb.reshape(rk.n_k, m, S)  # the same memory, per unit and state
+            np.multiply(fw, hcol, out=K3[0])
             ns = rk.n_stages
             for st in range(1, ns):
                 stage = (rk.A[st, :st] @ Kb[:st]).reshape(m, S)
                 stage += yw
-                np.multiply(model.rhs(tw + rk.C[st] * hs, stage, pw, rw).reshape(-1), hflat, out=Kb[st])
+                np.multiply(model.rhs(tw + rk.C[st] * hs, stage, pw, rw), hcol, out=K3[st])
             y_new = (rk.B @ Kb[:ns]).reshape(m, S)
             y_new += yw
             t_new = np.where(land, gw, tw + hs)
             f_new = model.rhs(t_new, y_new, pw, rw)
-            np.multiply(f_new.reshape(-1), hflat, out=Kb[ns])
+            np.multiply(f_new, hcol, out=K3[ns])
             scale = np.maximum(np.abs(yw), np.abs(y_new))
             scale *= rtol
             scale += atol
@@ -371,13 +372,18 @@ def _initial_step(model, t, y, f, p, rate, span, rtol, atol, exponent=-1 / 5):
     if not len(t):
         return np.zeros(0)
     scale = atol + np.abs(y) * rtol
-    d0 = np.sqrt(np.mean((y / scale) ** 2, axis=1))
-    d1 = np.sqrt(np.mean((f / scale) ** 2, axis=1))
+    S = y.shape[1]
+
+    def rms(x):
+        return np.sqrt(np.einsum("ij,ij->i", x, x) / S)
+
+    d0 = rms(y / scale)
+    d1 = rms(f / scale)
     h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
     h0 = np.minimum(h0, np.maximum(span, 1e-12))
     y1 = y + h0[:, None] * f
     f1 = model.rhs(t + h0, y1, p, rate)
-    d2 = np.sqrt(np.mean(((f1 - f) / scale) ** 2, axis=1)) / h0
+    d2 = rms((f1 - f) / scale) / h0
     big = np.maximum(d1, d2)
     h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(big, 1e-300)) ** -exponent)
     return np.minimum(100 * h0, h1)
