@@ -164,6 +164,26 @@ def _out(x):
 
 
 # -- pure functions --------------------------------------------------------------------------------------
+def hill_fraction(c, c50, hill=1.0):
+    """Fractional Hill response ``C^h / (C50^h + C^h)``, with negative C (ODE undershoot) read as 0.
+
+    The unvalidated kernel shared by the components' right-hand sides (induction, inhibition, channel
+    block, effects); :func:`emax` is the validated user-facing form.
+
+    Examples
+    --------
+    >>> from pkpd.pd import hill_fraction
+    >>> [float(v) for v in (hill_fraction(2.0, 2.0), hill_fraction(-1e-12, 2.0), hill_fraction(4.0, 2.0, hill=2))]
+    [0.5, 0.0, 0.8]
+    """
+    x = (_clip0(c) / c50) ** hill
+    return x / (1.0 + x)
+
+
+def _clip0(c):
+    return np.maximum(c, 0.0)  # tiny negative ODE undershoot reads as zero
+
+
 def emax(c, e0, emax, ec50, hill=1.0):
     """Sigmoid Emax model: ``E = E0 + Emax C^h / (EC50^h + C^h)`` (REFERENCE.md §7).
 
@@ -203,8 +223,7 @@ def emax(c, e0, emax, ec50, hill=1.0):
     hill = _positive("hill", hill, "emax")
     e0 = _finite("e0", e0, "emax")
     em = _finite("emax", emax, "emax")
-    x = (c / ec50) ** hill
-    return _out(e0 + em * x / (1.0 + x))
+    return _out(e0 + em * hill_fraction(c, ec50, hill))
 
 
 def operational(a, ka, tau, em, n=1.0):
@@ -498,9 +517,6 @@ def _scalar(owner, name, value, *, positive=True, lower=None, upper=None):
     return v
 
 
-def _clip0(c):
-    return c * (c > 0)  # tiny negative ODE undershoot reads as zero
-
 
 class EffectCompartment(Component):
     """Effect compartment (Sheiner 1979): ``dCe/dt = KE0 (C - Ce)`` (REFERENCE.md §7).
@@ -660,8 +676,8 @@ class IndirectResponse(Component):
 
     def drug_term(self, c, p):
         """``I(C)`` (kinds 1, 2) or ``S(C)`` (kinds 3, 4)."""
-        x = (_clip0(c) / p["IC50" if self.kind < 3 else "EC50"]) ** p["HILL"]
-        return p["IMAX" if self.kind < 3 else "EMAX"] * x / (1.0 + x)
+        return p["IMAX" if self.kind < 3 else "EMAX"] * hill_fraction(c, p["IC50" if self.kind < 3 else "EC50"],
+                                                                     p["HILL"])
 
     def quantities(self, y, p, q):
         return {"RESPONSE": y["R"]}

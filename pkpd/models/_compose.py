@@ -173,6 +173,19 @@ def _as_component(item, mass_balance: bool = False) -> Component:
     raise ModelError(f"compose() takes components or models with a drug prefix, not {type(item).__name__}")
 
 
+def _owners(comps, attribute, problem):
+    """Qualified name -> component for the names listed in each component's ``attribute``; a name listed
+    twice raises ``ModelError(f"{problem} {name!r} ...")``."""
+    owner: dict[str, Component] = {}
+    for c in comps:
+        for local in getattr(c, attribute):
+            name = c.qualified(local)
+            if name in owner:
+                raise ModelError(f"{problem} {name!r} (from {owner[name]!r} and {c!r})")
+            owner[name] = c
+    return owner
+
+
 class ComposedModel(Model):
     """One model made of components; see :func:`compose`."""
 
@@ -184,20 +197,8 @@ class ComposedModel(Model):
         for c in comps:
             if not c.prefix or "." in c.prefix:
                 raise ModelError(f"{c!r}: a component prefix must be a non-empty name without '.'")
-        seen: dict[str, Component] = {}
-        for c in comps:
-            for s in c.states:
-                name = c.qualified(s)
-                if name in seen:
-                    raise ModelError(f"duplicate state {name!r} (from {seen[name]!r} and {c!r})")
-                seen[name] = c
-        provided: dict[str, Component] = {}
-        for c in comps:
-            for local in c.provides:
-                name = c.qualified(local)
-                if name in provided:
-                    raise ModelError(f"quantity {name!r} is provided twice (by {provided[name]!r} and {c!r})")
-                provided[name] = c
+        _owners(comps, "states", "duplicate state")
+        provided = _owners(comps, "provides", "quantity provided twice:")
         defaults: dict[str, float] = {}
         for c in comps:
             for name, default in c.reads.items():
@@ -271,7 +272,7 @@ class ComposedModel(Model):
         return ys, ps
 
     def _quantities(self, y, p):
-        q = {name: np.full(y.shape[:-1], value) for name, value in self._defaults.items()}
+        q = dict(self._defaults)  # unprovided reads: plain floats, broadcast by the arithmetic
         for i in self._order_idx:
             c = self.components[i]
             ys, ps = self._local(i, y, p)

@@ -163,7 +163,7 @@ def integrate(
     dense = _DenseOutput(rk, n, S, dense_unit, dense_time, dense_states)
     units = np.arange(n)
     _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0)
-    target = _next_target(units, t, ptr, bps, t_end)
+    target = _next_target_at(units, t, ptr, bps, t_end)
     f = model.rhs(t, y, params, rate) if n else y.copy()
     h = _initial_step(model, t, y, f, params, rate, target - t, rtol, atol, rk.exponent)
 
@@ -257,10 +257,6 @@ def integrate(
         work = work[gw > tw]
 
     return y, snapshots, dense.evaluate()
-
-
-def _next_target(units, t, ptr, bps, t_end):
-    return _next_target_at(units, t[units], ptr, bps, t_end)
 
 
 def _next_target_at(units, t_units, ptr, bps, t_end):

@@ -76,14 +76,6 @@ class Schedule:
     out_key: np.ndarray
     out_row: np.ndarray  # position of the output in the caller's request
 
-    @property
-    def n_inputs(self) -> int:
-        return len(self.inp_unit)
-
-    @property
-    def is_bolus(self) -> np.ndarray:
-        return self.inp_duration == 0
-
 
 def grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side="left"):
     """``searchsorted`` within groups on lexicographic keys.

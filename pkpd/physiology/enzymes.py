@@ -21,11 +21,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
+from ..pd import hill_fraction
 
 __all__ = ["Induction", "Inactivation", "EnzymeTurnover", "WellStirredLiver"]
 
@@ -169,13 +169,9 @@ class EnzymeTurnover(Component):
     def derivatives(self, t, y, p, q, rate):
         stim, kin_l, kin_g = 0.0, 0.0, 0.0
         for drug in self.inducers:
-            c = np.maximum(q[f"{drug}.CU"], 0.0)
-            h = p[f"HILL_{drug}"]
-            ch = c**h
-            stim = stim + p[f"EMAX_{drug}"] * ch / (p[f"EC50_{drug}"] ** h + ch)
+            stim = stim + p[f"EMAX_{drug}"] * hill_fraction(q[f"{drug}.CU"], p[f"EC50_{drug}"], p[f"HILL_{drug}"])
         for drug in self.inactivators:
-            c = np.maximum(q[f"{drug}.CU"], 0.0)
-            occ = c / (p[f"KI_{drug}"] + c)
+            occ = hill_fraction(q[f"{drug}.CU"], p[f"KI_{drug}"])
             kin_l = kin_l + p[f"KINACT_{drug}"] * occ
             kin_g = kin_g + p[f"KINACT_GUT_{drug}"] * occ
         kl, kg = p["KDEG_LIVER"], p["KDEG_GUT"]

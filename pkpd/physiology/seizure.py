@@ -91,6 +91,7 @@ from scipy.special import expit
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
+from ..pd import hill_fraction
 from .chloride import _with_defaults
 
 __all__ = ["Seizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD", "terminated"]
@@ -250,10 +251,7 @@ class NmdaChannelBlock(Component):
         )
 
     def quantities(self, y, p, q):
-        c = q[self.source]
-        c = c * (c > 0)
-        x = (c / p["IC50"]) ** p["HILL"]
-        b = p["IMAX"] * x / (1.0 + x)
+        b = p["IMAX"] * hill_fraction(q[self.source], p["IC50"], p["HILL"])
         return {"BLOCK": b, f"{self.drug}.NMDA_BLOCK": b}
 
 
@@ -291,8 +289,5 @@ class DirectEffect(Component):
         )
 
     def quantities(self, y, p, q):
-        c = q[self.source]
-        c = c * (c > 0)
-        x = (c / p["EC50"]) ** p["HILL"]
-        e = p["EMAX"] * x / (1.0 + x)
+        e = p["EMAX"] * hill_fraction(q[self.source], p["EC50"], p["HILL"])
         return {"EFFECT": e, f"{self.name}.EFFECT": e}

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
+from ..pd import hill_fraction
 from .enzymes import _check_name
 
 __all__ = ["PgpInhibition", "BrainPgp"]
@@ -126,10 +127,7 @@ class BrainPgp(Component):
     def _efflux(self, y, p, q):
         inhibition = 0.0
         for i in self.inhibitors:
-            c = q[f"{i}.CP"]
-            c = c * (c > 0)
-            h = p[f"HILL_{i}"]
-            inhibition = inhibition + p[f"IMAX_{i}"] * c**h / (p[f"IC50_{i}"] ** h + c**h)
+            inhibition = inhibition + p[f"IMAX_{i}"] * hill_fraction(q[f"{i}.CP"], p[f"IC50_{i}"], p[f"HILL_{i}"])
         inhibition = inhibition * (inhibition < 1) + 1.0 * (inhibition >= 1)
         return p["CLOUT"] + p["CLPGP"] * y["PGP"] * p["PGP_GENO"] * (1.0 - inhibition)
 

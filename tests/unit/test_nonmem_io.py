@@ -2,7 +2,6 @@
 
 import hashlib
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -341,7 +340,9 @@ def test_generator_reproduces_the_files(tmp_path):
 
 
 # ---- scale ------------------------------------------------------------------------------------
-def test_reading_1e5_rows_is_fast(tmp_path):
+def test_reading_1e5_rows(tmp_path):
+    """10 000 subjects x 10 records read from a file and from a DataFrame give the same table (speed is
+    measured by scripts, not asserted in tests)."""
     n_id, per = 10_000, 10
     frame = pd.DataFrame(
         {
@@ -355,11 +356,6 @@ def test_reading_1e5_rows_is_fast(tmp_path):
     frame.loc[frame["TIME"] == 0, "DV"] = np.nan
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False, na_rep=".")
-    start = time.perf_counter()
     ds = read_nonmem(path)
-    from_file = time.perf_counter() - start
-    start = time.perf_counter()
-    read_nonmem(frame)
-    from_frame = time.perf_counter() - start
     assert len(ds.events) == 100_000 and len(ds) == n_id
-    assert from_file < 1.5 and from_frame < 1.0, (from_file, from_frame)  # typically ~0.15 s and ~0.03 s
+    pd.testing.assert_frame_equal(ds.events, read_nonmem(frame).events)

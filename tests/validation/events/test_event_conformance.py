@@ -21,15 +21,12 @@ import pandas as pd
 import pytest
 
 from pkpd.models import pk
+from pkpd.io import read_nonmem
 from pkpd.simulation import simulate
 
 HERE = Path(__file__).resolve().parent
 CANONICAL = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]
 
-try:  # the NONMEM reader; without it the CSVs are read with pandas ('.' = 0 in the dose columns)
-    from pkpd.io import read_nonmem
-except ImportError:  # pragma: no cover - depends on the state of pkpd.io
-    read_nonmem = None
 
 with open(HERE / "cases.toml", "rb") as fh:
     CASES = tomllib.load(fh)["case"]
@@ -49,10 +46,7 @@ def read_with_pandas(path: Path) -> pd.DataFrame:
 
 
 def events_of(case) -> pd.DataFrame:
-    path = HERE / case["file"]
-    if read_nonmem is not None:
-        return read_nonmem(path).events
-    return read_with_pandas(path)
+    return read_nonmem(HERE / case["file"]).events
 
 
 def expected_of(case) -> np.ndarray:
@@ -121,7 +115,6 @@ def test_generated_files_are_current():
         assert (HERE / name).read_text() == text, f"{name} is out of date: rerun derive_expected.py"
 
 
-@pytest.mark.skipif(read_nonmem is None, reason="pkpd.io.read_nonmem is not available")
 def test_reader_agrees_with_plain_pandas():
     """read_nonmem's canonical table equals a plain pandas reading ('.' = 0) for every case file."""
     for case in CASES:
