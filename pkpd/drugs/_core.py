@@ -326,6 +326,6 @@ def cyp3a4(*, inducers: Iterable[Drug] = (), inactivators: Iterable[Drug] = (),
     >>> model = pkpd.compose(*mdz.components(), *rif.components(), drugs.cyp3a4(inducers=[rif]))
     >>> params = {**mdz.params, **rif.params}
     >>> model.parameter("CYP3A4.EMAX_RIF").default
-    4.57
+    12.3
     """
     return enzyme("CYP3A4", inducers=inducers, inactivators=inactivators, inhibitors=inhibitors, **kw)

@@ -1,6 +1,7 @@
 """The drug library (pkpd.drugs): every drug builds, composes, simulates and matches the REFERENCE.md value
 it was derived from (hand checks; sources in each drug's docstring)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -82,8 +83,8 @@ def test_clearances_volumes_and_bioavailability_by_hand():
     cbz = drugs.carbamazepine()
     assert cbz.params["CBZ.CL"] == 1.75 and cbz.params["CBZ.V"] == 98.0 and cbz.fm["CYP3A4"] == 0.55
     rif = drugs.rifampicin()
-    assert rif.induction["CYP3A4"].emax == 4.57 and rif.induction["CYP3A4"].ec50 == 0.0526
-    assert rif.gut_induction_scale * 4.57 + 1 == pytest.approx(9.5)               # AAPS J 2019 [S]
+    assert rif.induction["CYP3A4"].emax == 12.3 and rif.induction["CYP3A4"].ec50 == 0.0526   # Asaumi [S]
+    assert rif.gut_induction_scale == 1.0
     cla = drugs.clarithromycin()
     assert cla.inactivation["CYP3A4"].ki == pytest.approx(5.3 * 747.95 / 1000)  # Quinney 2010 [S]
     assert (cla.inactivation["CYP3A4"].kinact, cla.inactivation["CYP3A4"].kinact_gut) == (0.4, 4.0)
@@ -146,9 +147,12 @@ def test_cyp3a4_helper_wires_library_parameters():
     mdz, rif, cla, cbz = drugs.midazolam(), drugs.rifampicin(), drugs.clarithromycin(), drugs.carbamazepine()
     enz = drugs.cyp3a4(inducers=[rif, cbz], inactivators=[cla])
     model = pkpd.compose(*mdz.components(), *rif.components(), *cla.components(), *cbz.components(), enz)
-    assert model.parameter("CYP3A4.EMAX_RIF").default == 4.57
+    assert model.parameter("CYP3A4.EMAX_RIF").default == 12.3
     assert model.parameter("CYP3A4.KI_CLA").default == pytest.approx(3.964, rel=1e-3)
-    assert model.parameter("CYP3A4.GUT_INDUCTION").default == pytest.approx(8.5 / 4.57)
+    assert model.parameter("CYP3A4.GUT_INDUCTION").default == 1.0
+    scaled = drugs.cyp3a4(inducers=[rif, dataclasses.replace(cbz, gut_induction_scale=1.7)])
+    model = pkpd.compose(*rif.components(), *cbz.components(), scaled)
+    assert model.parameter("CYP3A4.GUT_INDUCTION").default == 1.7   # the largest inducer's scale
     with pytest.raises(ModelError, match="no induction parameters"):
         drugs.cyp3a4(inducers=[mdz])
 

@@ -43,26 +43,21 @@ def test_rifampicin_iv_midazolam_auc_ratio():
     """Rifampicin 600 mg x 7 d, IV midazolam 2 mg 24 h after the last dose: AUC ratio in [0.3, 0.7]
     (IV ratios 1/1.53-1/2.64 tabulated in DMD table 3 [S]; IV CL about 2-fold, Floyd 2003 [S])."""
     ratio = _auc_ratio(RIF, _rif, 168.0, "iv", 2.0, drugs.cyp3a4(inducers=[RIF]))
-    assert 0.3 <= ratio <= 0.7, ratio          # measured 0.506
+    assert 0.3 <= ratio <= 0.7, ratio          # measured 0.405
 
 
 def test_rifampicin_oral_midazolam_auc_ratio():
     """Oral midazolam 15 mg after rifampicin: AUC -96 % (ratio 0.04), Backman 1996 (PubMed 8549036) [S];
     within 2-fold: [0.02, 0.08]."""
     ratio = _auc_ratio(RIF, _rif, 168.0, "oral", 15.0, drugs.cyp3a4(inducers=[RIF]))
-    assert 0.02 <= ratio <= 0.08, ratio        # measured 0.076
+    assert 0.02 <= ratio <= 0.08, ratio        # measured 0.025
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "de-induction too fast: oral midazolam AUC 4 days after the last rifampicin dose is 0.38 of baseline "
-    "(target 0.13 within 2-fold, Backman 1998). Gut CYP3A4 returns with kdeg 0.0288 /h (t1/2 24 h, Asaumi) "
-    "and dominates oral AUC; even a liver t1/2 of 6 d (Galetin 2006 upper range) gives 0.34-0.40. "
-    "Reitman 2011's ~8 d de-induction half-life is not reproduced by this turnover model."))
 def test_rifampicin_deinduction_after_4_days():
     """4 days after the last rifampicin dose oral midazolam AUC is 13 % of baseline (Backman 1998 [S]);
     within 2-fold: [0.065, 0.26]."""
     ratio = _auc_ratio(RIF, _rif, 144.0 + 96.0, "oral", 15.0, drugs.cyp3a4(inducers=[RIF]))
-    assert 0.065 <= ratio <= 0.26, ratio
+    assert 0.065 <= ratio <= 0.26, ratio      # measured 0.186
 
 
 CBZ = drugs.carbamazepine()
