@@ -83,9 +83,23 @@ def theophylline():
     fig.savefig(OUT / "theophylline.png", dpi=110)
 
 
+def status_epilepticus():
+    """The main job: the pkpd demo figures (typical patient and cohort by treatment delay)."""
+    import shutil
+    import tempfile
+
+    from pkpd.demo import run_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_demo(tmp)
+        shutil.copy(result.files["timecourse"], OUT / "se_timecourse.png")
+        shutil.copy(result.files["cohort"], OUT / "se_cohort.png")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     loading_dose()
     population()
     theophylline()
+    status_epilepticus()
     print(f"figures written to {OUT}")
