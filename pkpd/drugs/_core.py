@@ -18,6 +18,9 @@ __all__ = ["Drug", "Metabolite", "enzyme", "cyp3a4"]
 
 #: Routes whose doses go into the model's ``DEPOT`` (first-order absorption, ``F1``, ``ALAG1``, ``KA``).
 DEPOT_ROUTES = ("oral", "im", "intranasal", "buccal", "rectal")
+#: Depot routes absorbed through the gut wall and the liver (first pass); a route's ``first_pass`` entry
+#: overrides this.
+FIRST_PASS_ROUTES = ("oral",)
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -137,9 +140,10 @@ class Drug:
     are parameters, so ``params`` hold the values of one depot route at a time (:attr:`route`, oral by
     default). ``drug.with_route("im")`` returns a new Drug whose params carry the IM values;
     :meth:`dose` refuses a depot route other than :attr:`route`, so an IM dose is never given with the
-    oral F. For drugs with a ``liver``, ``F1`` is the *baseline* availability and ``FA_MULT`` scales every
-    depot dose: it stands for first-pass gut/liver extraction changes, which strictly apply to oral
-    doses only (a limitation for IM/intranasal doses under induction or inhibition).
+    oral F. For drugs with a ``liver``, ``F1`` is the *baseline* availability and ``FA_MULT`` scales it
+    with the first-pass gut/liver extraction of the moment -- for oral doses only: :meth:`with_route`
+    sets the liver's ``FIRST_PASS`` to 1 for oral and 0 for parenteral depots (IM, intranasal, buccal,
+    rectal), so an IM dose's availability does not change under induction or inhibition.
     """
 
     name: str
@@ -225,6 +229,9 @@ class Drug:
         changes = {f"{self.prefix}.F1": info["F"], f"{self.prefix}.ALAG1": info.get("ALAG", 0.0)}
         if "KA" in info:
             changes[f"{self.prefix}.KA"] = info["KA"]
+        if self.liver is not None:
+            first_pass = info.get("first_pass", route in FIRST_PASS_ROUTES)
+            changes[f"{self.liver.prefix}.FIRST_PASS"] = 1.0 if first_pass else 0.0
         return replace(self, params={**self.params, **changes}, route=route)
 
     # -- parameters --------------------------------------------------------------------------------

@@ -58,24 +58,15 @@ def _component_params(component) -> dict:
     return {f"{component.prefix}.{p.name}": float(p.default) for p in component.parameters}
 
 
-def _depot_params(routes: dict, route: str) -> dict:
-    r = routes[route]
-    out = {"F1": r["F"], "ALAG1": r.get("ALAG", 0.0)}
-    if "KA" in r:
-        out["KA"] = r["KA"]
-    return out
-
-
 def _build(name, prefix, model, pk: dict, *, routes, route=None, liver=None, metabolite=None,
            metabolite_liver=None, brain=None, **kw) -> Drug:
     params = _qualified(prefix, pk)
-    if route is not None:
-        params.update(_qualified(prefix, _depot_params(routes, route)))
     for comp in (liver, metabolite, metabolite_liver, brain):
         if comp is not None:
             params.update(_component_params(comp))
-    return Drug(name=name, prefix=prefix, model=model, params=params, liver=liver, routes=routes, route=route,
+    drug = Drug(name=name, prefix=prefix, model=model, params=params, liver=liver, routes=routes, route=None,
                 metabolite=metabolite, metabolite_liver=metabolite_liver, brain=brain, **kw)
+    return drug if route is None else drug.with_route(route)
 
 
 # ------------------------------------------------------------------------------------------------

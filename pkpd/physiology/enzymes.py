@@ -212,7 +212,10 @@ class WellStirredLiver(Component):
     baseline, ``CLint0 = QH * CLH / (FUB * (QH - CLH))``; ``CLh = QH FUB CLint / (QH + FUB CLint)``;
     ``Fh = 1 - CLh / QH``; gut wall ``Fg(t) = 1 / (1 + g0 * (1 - sum fm_g + sum fm_g,e A_gut,e(t)))`` with
     ``g0 = 1/FG - 1``. Provided: ``CL_MULT = (CLh(t) + CLR) / (CLH + CLR)`` and
-    ``FA_MULT = Fh(t) Fg(t) / (Fh0 FG)``.
+    ``FA_MULT = 1 + FIRST_PASS (Fh(t) Fg(t) / (Fh0 FG) - 1)``: the parameter ``FIRST_PASS`` (default 1) is
+    the share of depot doses absorbed through the gut wall and the liver -- 1 for oral doses, 0 for
+    IM, intranasal or buccal doses, whose availability does not change with gut or liver enzymes
+    (:meth:`pkpd.drugs.Drug.with_route` sets it).
     """
 
     def __init__(self, drug: str, fm: Mapping[str, float], *, clh: float, clr: float = 0.0, qh: float = 86.8,
@@ -241,6 +244,8 @@ class WellStirredLiver(Component):
             Parameter("QH", qh, "L/h", 1e-9, math.inf, "hepatic blood flow"),
             Parameter("FUB", fub, "1", 1e-9, 1.0, f"unbound fraction of {drug} in blood"),
             Parameter("FG", fg, "1", 1e-9, 1.0, f"baseline gut-wall availability of {drug}"),
+            Parameter("FIRST_PASS", 1.0, "1", 0.0, 1.0,
+                      "share of depot doses absorbed through gut wall and liver (1 oral, 0 IM/intranasal)"),
         ]
         for enzyme in enzymes:
             pars += [
@@ -271,4 +276,6 @@ class WellStirredLiver(Component):
         fg_t = 1.0 / (1.0 + g0 * gut)
         fh0 = 1.0 - clh / qh
         fh_t = 1.0 - clh_t / qh
-        return {f"{self.drug}.CL_MULT": (clh_t + clr) / (clh + clr), f"{self.drug}.FA_MULT": fh_t * fg_t / (fh0 * p["FG"])}
+        first_pass = fh_t * fg_t / (fh0 * p["FG"])
+        return {f"{self.drug}.CL_MULT": (clh_t + clr) / (clh + clr),
+                f"{self.drug}.FA_MULT": 1.0 + p["FIRST_PASS"] * (first_pass - 1.0)}

@@ -182,3 +182,22 @@ def test_pgp_probe_full_inhibition_raises_kpuu_2_7_fold():
     with_tqd = model.simulate(regimen, t, params, method="ode")
     assert with_tqd["TQD.CP"][0] > 1.0
     assert 2.4 < with_tqd["VPM_BRAIN.KPUU"][0] / base[0] <= 2.7
+
+
+def test_first_pass_follows_the_route():
+    """Only oral doses pass the gut wall and liver first: with_route sets the liver's FIRST_PASS, so an IM
+    dose's availability does not change under CYP3A4 induction (FA_MULT = 1) while an oral one's does."""
+    mdz = drugs.midazolam()
+    assert mdz.with_route("oral").params["MDZ_LIVER.FIRST_PASS"] == 1.0
+    for route in ("im", "intranasal", "buccal"):
+        assert mdz.with_route(route).params["MDZ_LIVER.FIRST_PASS"] == 0.0
+    assert drugs.lorazepam().route == "im" and drugs.lorazepam().params["LZP.F1"] == 0.888
+    rif = drugs.rifampicin()
+    fa = {}
+    for route in ("oral", "im"):
+        victim = mdz.with_route(route)
+        model = pkpd.compose(*victim.components(), *rif.components(), drugs.cyp3a4(inducers=[rif]))
+        res = model.simulate(rif.dose(600, "oral", ii=24, addl=6), [168.0], {**victim.params, **rif.params},
+                             method="ode", solver="bdf")
+        fa[route] = res["MDZ.FA_MULT"][0]
+    assert fa["im"] == 1.0 and fa["oral"] < 0.2
