@@ -12,7 +12,11 @@ Builds one composed model of a seizure and its treatment -- :class:`~pkpd.physio
 - ketamine (``KET``): effect compartment on the unbound plasma concentration (t1/2,ke0 3 min [M]) +
   :class:`~pkpd.physiology.seizure.NmdaChannelBlock` -> ``KET.NMDA_BLOCK`` (IC50 2 µM [M]);
 - valproate (``VPA``): effect compartment (t1/2,ke0 30 min [M]) + sigmoid Emax (EC50 50 mg/L [M]) ->
-  ``VPA.EFFECT``, counted as GABA-ergic inhibition.
+  ``VPA.EFFECT``, counted as GABA-ergic inhibition;
+- levetiracetam (``LEV``) and fosphenytoin -> phenytoin (``FOS``): effect compartment + sigmoid Emax ->
+  ``<drug>.EFFECT``, a use-dependent reduction of excitation (like the NMDA block);
+- propofol (``PPF``), the anaesthetic: effect compartment (Schnider ke0) + operational model on all
+  surface GABA-A receptors without the benzodiazepine-site potency loss -> ``PPF_PD.EFFECT``.
 
 The PD is driven by plasma concentrations (the benzodiazepine KA was set on plasma EEG EC50s,
 :mod:`pkpd.pd`); with ``brain=True`` the unbound brain ECF concentration is simulated and reported as
@@ -20,10 +24,11 @@ well (``<drug>.CBRAIN_U``; no P-gp efflux for these drugs: CLPGP 0), but does no
 
 Calibration (``[C]``, :mod:`pkpd.physiology.seizure`): the median seizure severity ``E0``, its IIV
 (:data:`IIV`) and the benzodiazepine weight ``G_BZD`` are set so that 10 mg IM midazolam stops most
-seizures when given 5 min after onset and progressively fewer later (n 500, seed 2024: 92 / 74 / 39 / 6 %
-at 5 / 15 / 30 / 60 min; with ketamine 1.5 mg/kg IV at the same time 54 % at 30 and 17 % at 60 min) (Trinka 2015
-[S]: IM midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min,
-< 40 % after 2 h; REFERENCE.md §5).
+seizures when given 5 min after onset and progressively fewer later (n 500, seed 2024: 92 / 71 / 36 / 6 %
+at 5 / 15 / 30 / 60 min; with ketamine 1.5 mg/kg IV at the same time 53 % at 30 and 18 % at 60 min) (Trinka
+2015 [S]: IM midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min,
+< 40 % after 2 h; REFERENCE.md §5). The second-line drugs are calibrated to ESETT (46 % of
+benzodiazepine failures, :func:`guideline_termination`) and propofol to control ~85 % of what remains [M].
 
 Examples
 --------
@@ -53,31 +58,62 @@ from .physiology.receptors import GabaAReceptors, NmdaReceptors
 from .physiology.seizure import DirectEffect, NmdaChannelBlock, Seizure, terminated
 from .physiology.transporters import BrainPgp
 
-__all__ = ["DRUGS", "IIV", "SE_DEFAULTS", "se_model", "se_params", "treat", "simulate_patient",
-           "cohort_termination", "polytherapy_termination"]
+__all__ = ["DRUGS", "IIV", "SE_DEFAULTS", "SECOND_LINE", "se_model", "se_params", "treat", "simulate_patient",
+           "cohort_termination", "polytherapy_termination", "guideline_termination"]
 
 LN2 = math.log(2.0)
 
-#: Drugs known to the scenarios: constructor, role, default SE route and dose (mg) and infusion duration (h).
-#: Doses: midazolam 10 mg IM (RAMPART, > 40 kg [S]); lorazepam 4 mg IV (ESETT [S]); ketamine 1.5 mg/kg
-#: IV = 105 mg for 70 kg [M]; valproate 40 mg/kg over 10 min (ESETT [S], max 3000 mg) = 2800 mg.
+#: Drugs known to the scenarios: constructor, role, default SE route, dose (mg; fosphenytoin mg PE) and
+#: infusion duration (h); ``maintenance`` adds a constant infusion (mg/h, hours) from the same time.
+#: Doses for 70 kg: midazolam 10 mg IM (RAMPART, > 40 kg [S]); lorazepam 4 mg IV (ESETT [S]); ketamine
+#: 1.5 mg/kg IV = 105 mg [M]; second line as in ESETT [S], each over 10 min: valproate 40 mg/kg = 2800 mg
+#: (max 3000), levetiracetam 60 mg/kg = 4200 mg (max 4500), fosphenytoin 20 mg PE/kg = 1400 mg PE (max
+#: 1500); anaesthetic: propofol 2 mg/kg = 140 mg bolus [M] then 5 mg/kg/h = 350 mg/h for 24 h [M]
+#: (refractory-SE infusions of 2-10 mg/kg/h; PRIS risk above 4 mg/kg/h for > 48 h, Fodale 2008 [S]).
+#: Roles: ``bzd`` (operational model on α2/3/5 GABA-A), ``nmda`` (use-dependent NMDA channel block),
+#: ``gaba`` (GABA-ergic sigmoid Emax), ``block`` (use-dependent reduction of excitation: phenytoin's
+#: sodium-channel block, levetiracetam's release reduction [M]), ``anaesthetic`` (GABA-A agonism that
+#: does not need the benzodiazepine site: operational model on all surface GABA-A, no potency shift).
 DRUGS = {
     "midazolam": {"make": _drugs.midazolam, "role": "bzd", "route": "im", "dose": 10.0, "duration": None},
     "lorazepam": {"make": _drugs.lorazepam, "role": "bzd", "route": "iv", "dose": 4.0, "duration": None},
     "ketamine": {"make": _drugs.ketamine, "role": "nmda", "route": "iv", "dose": 105.0, "duration": None},
     "valproate": {"make": _drugs.valproate, "role": "gaba", "route": "iv", "dose": 2800.0, "duration": 10 / 60},
+    "levetiracetam": {"make": _drugs.levetiracetam, "role": "block", "route": "iv", "dose": 4200.0,
+                      "duration": 10 / 60},
+    "fosphenytoin": {"make": _drugs.fosphenytoin, "role": "block", "route": "iv", "dose": 1400.0,
+                     "duration": 10 / 60},
+    "propofol": {"make": _drugs.propofol, "role": "anaesthetic", "route": "iv", "dose": 140.0, "duration": None,
+                 "maintenance": (350.0, 24.0)},
 }
 
+#: The guideline sequence (benzodiazepine -> second-line loading dose -> anaesthetic) used by
+#: :func:`guideline_termination`: the second-line choices of ESETT [S].
+SECOND_LINE = ("valproate", "levetiracetam", "fosphenytoin")
+
 #: Effect-site equilibration (1/h) where :data:`pkpd.pd.KE0` has none [M]: lorazepam t1/2,ke0 ~ 10 min
-#: (slow brain entry of a less lipophilic benzodiazepine), ketamine ~ 3 min, valproate ~ 30 min.
-_KE0 = {"LZP": LN2 / (10 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5}
+#: (slow brain entry of a less lipophilic benzodiazepine), ketamine ~ 3 min, valproate ~ 30 min,
+#: levetiracetam ~ 30 min, phenytoin ~ 15 min (seizure control within 10-30 min of a loading dose).
+_KE0 = {"LZP": LN2 / (10 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5, "LEV": LN2 / 0.5, "FOS": LN2 / 0.25}
 
 #: Benzodiazepine operational KA (mg/L): midazolam from :data:`pkpd.pd.BZD_OPERATIONAL` (EEG EC50 ~ 100
 #: ng/mL); lorazepam [assumed] ~ 6-fold more potent (clinical dose 4 mg vs 10 mg, similar efficacy).
 _BZD_KA = {"MDZ": 0.05, "LZP": 0.008}
 
+#: Second-line and anaesthetic PD (total concentrations, mg/L). Each second-line drug is calibrated [C] so
+#: that, given 40 min after onset to the virtual patients whose seizure midazolam at 15 min did not stop,
+#: it stops 46 % of them (ESETT: 47 / 45 / 46 % for LEV / FOS / VPA, Kapur 2019 [S], REFERENCE.md §5):
+#: valproate EC50 50 mg/L [M] (lower end of 50-100) with weight ``SEIZURE.G_VPA`` 24 [C]; levetiracetam and
+#: phenytoin block excitation completely at full use (EMAX 1) with EC50 4.4 and 0.38 mg/L [C]. Both EC50s lie
+#: below the therapeutic ranges (12-46 and 10-20 mg/L [M]): the loading doses must block ~95 % of the
+#: excitation to stop the severe seizures that resist a benzodiazepine in this balance model. Propofol:
+#: operational KA 4 mg/L, TAU0 3 (EC50 1 mg/L, about half the effect-site concentration for loss of
+#: consciousness [M]), on all surface GABA-A without the benzodiazepine-site potency loss.
+_SECOND_LINE_PD = {"VPA": {"ec50": 50.0}, "LEV": {"ec50": 4.4, "emax": 1.0}, "FOS": {"ec50": 0.38, "emax": 1.0}}
+_ANAESTHETIC_PD = {"PPF": {"ka": 4.0, "tau0": 3.0, "n": 1.0, "kshift": 0.0}}
+
 #: Seizure defaults used by the scenarios ([C], see :mod:`pkpd.physiology.seizure`).
-SE_DEFAULTS = {"SEIZURE.E0": 4.0, "SEIZURE.G_BZD": 3000.0, "SEIZURE.G_VPA": 1.0, "SEIZURE.SHUNT": 2.0}
+SE_DEFAULTS = {"SEIZURE.E0": 4.0, "SEIZURE.G_BZD": 3000.0, "SEIZURE.SHUNT": 2.0}
 
 #: Inter-individual variability (SD of the log, i.e. ~CV): PK clearance and central volume of every drug
 #: (0.3 [M], typical of population PK) and seizure severity E0 (0.4 [C], sets how gradual the fall of
@@ -119,7 +155,8 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
         Stiff (BDF by default). Parameter values of the drugs come from :func:`se_params`.
     """
     drugs = _as_tuple(drugs)
-    comps = [Seizure(**dict(seizure or {})), GabaAReceptors(), NmdaReceptors(), Chloride()]
+    gabaergic, blockers = ["BZD.EFFECT", "VPA.EFFECT"], ["KET.NMDA_BLOCK"]
+    comps = [GabaAReceptors(), NmdaReceptors(), Chloride()]
     n_bzd = 0
     for name in drugs:
         d, _ = _drug(name)
@@ -136,9 +173,18 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
         elif role == "nmda":
             comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CU"))
             comps.append(NmdaChannelBlock(pre, ic50_um=2.0, mw=d.mw))
-        else:
+        elif role == "anaesthetic":
+            comps.append(EffectCompartment(pre))
+            comps.append(OperationalEffect(f"{pre}_PD", pre, "GABAA.SURFACE", **_ANAESTHETIC_PD[pre]))
+            gabaergic.append(f"{pre}_PD.EFFECT")
+        else:                                           # "gaba" or "block": sigmoid Emax on total plasma
             comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CP"))
-            comps.append(DirectEffect(pre, f"{pre}_EFFECT.CE", ec50=50.0))
+            comps.append(DirectEffect(pre, f"{pre}_EFFECT.CE", **_SECOND_LINE_PD[pre]))
+            if role == "block":
+                blockers.append(f"{pre}.EFFECT")
+            elif f"{pre}.EFFECT" not in gabaergic:
+                gabaergic.append(f"{pre}.EFFECT")
+    comps.insert(0, Seizure(gabaergic, blockers, **dict(seizure or {})))
     return compose(*comps)
 
 
@@ -189,6 +235,9 @@ def treat(delay_min=15.0, drug="midazolam", dose=None, route=None, duration_h=No
         dur = info["duration"] if dur is None and rt == "iv" else dur
         kw = {"duration": dur} if dur else {}
         parts.append(d.dose(amt, rt, time=float(t) / 60.0, **kw))
+        if info.get("maintenance") and rt == "iv":
+            rate, hours = info["maintenance"]
+            parts.append(d.dose(rate * hours, rt, time=float(t) / 60.0, duration=hours))
     return Regimen(parts)
 
 
@@ -223,21 +272,26 @@ def simulate_patient(delay_min=15.0, drugs=("midazolam",), doses=None, routes=No
 
 
 def _cohort_params(model, base: Mapping, drugs, n: int, seed, iiv: Mapping) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
+    """One row per virtual patient. Each random effect has its own stream ([seed, key]: key 0 for the
+    seizure severity, 1 + the drug's position in :data:`DRUGS` for its PK), so a patient keeps the same
+    severity and the same PK for a drug whichever other drugs the scenario adds."""
     cols = {"ID": np.arange(1, n + 1)}
     for k, v in base.items():
         cols[k] = np.full(n, float(v))
     for name in drugs:
         pre = DRUGS[name]["make"]().prefix
+        rng = np.random.default_rng([seed, 1 + list(DRUGS).index(name)])
         for key, omega in (("CL", iiv.get("CL", 0.0)), ("V", iiv.get("V", 0.0))):
             pname = f"{pre}.{key}" if f"{pre}.{key}" in cols else f"{pre}.{key}1"
+            eta = rng.standard_normal(n)
             if pname in cols and omega > 0:
-                cols[pname] = cols[pname] * np.exp(omega * rng.standard_normal(n))
+                cols[pname] = cols[pname] * np.exp(omega * eta)
     # log-normal on the excess severity above E_MIN = G0 + 5 W (the least E0 that sustains itself):
     # every untreated seizure persists
     e0 = cols["SEIZURE.E0"]
     e_min = cols.get("SEIZURE.G0", np.ones(n)) + 5.0 * cols.get("SEIZURE.W", np.full(n, 0.05))
-    cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * rng.standard_normal(n))
+    eta = np.random.default_rng([seed, 0]).standard_normal(n)
+    cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
     return pd.DataFrame(cols)
 
 
@@ -313,3 +367,48 @@ def polytherapy_termination(n: int = 500, seed=2024, *, simultaneous_min=40.0, s
     seq = cohort_termination((first,), n, seed, drugs, offsets_min=[t - first for t in sequential_min],
                              t_end_min=t_end_min)
     return pd.Series({"simultaneous": float(sim.iloc[0]), "sequential": float(seq.iloc[0])}, name="terminated")
+
+
+def guideline_termination(second_line: str = "valproate", anaesthetic: str | None = "propofol", n: int = 500,
+                          seed=2024, *, benzodiazepine: str = "midazolam", times_min=(15.0, 40.0, 70.0),
+                          t_end_min: float = 240.0) -> pd.Series:
+    """Seizure control along the guideline sequence: benzodiazepine -> second-line loading dose ->
+    anaesthetic, each given only to the virtual patients still seizing (the same cohort at each stage).
+
+    Stage ``k`` is simulated with the first ``k`` drugs; a patient counts as controlled at stage ``k``
+    when the seizure stopped at that stage or an earlier one (who stopped earlier gets no further drug).
+
+    Parameters
+    ----------
+    second_line : str
+        One of :data:`SECOND_LINE` (ESETT's valproate, levetiracetam, fosphenytoin).
+    anaesthetic : str or None
+        Third stage (``"propofol"``); None stops after the second line.
+    times_min : (float, float, float)
+        Minutes after onset of each stage (default 15, 40, 70: first benzodiazepine, ESETT's 5-30 min
+        after it, then 30 min later; pSERG medians 16 / 63 / 170 min in children [S], REFERENCE.md §5).
+
+    Returns
+    -------
+    pandas.Series
+        Cumulative terminated fractions ``benzodiazepine``, ``second_line``, ``anaesthetic`` (if any) and
+        the response of each later stage among the patients still seizing before it
+        (``second_line_in_failures``, ``anaesthetic_in_failures``).
+    """
+    if second_line not in SECOND_LINE:
+        raise ModelError(f"second_line must be one of {SECOND_LINE}, got {second_line!r}")
+    stages = [benzodiazepine, second_line] + ([anaesthetic] if anaesthetic else [])
+    stopped = []
+    for k in range(1, len(stages) + 1):
+        drugs = tuple(stages[:k])
+        first = times_min[0]
+        _, acts = cohort_termination((first,), n, seed, drugs, offsets_min=[t - first for t in times_min[:k]],
+                                     t_end_min=t_end_min, return_activity=True)
+        now = terminated(acts[first])
+        stopped.append(now if not stopped else stopped[-1] | now)
+    out = {"benzodiazepine": stopped[0].mean(), "second_line": stopped[1].mean()}
+    out["second_line_in_failures"] = stopped[1][~stopped[0]].mean()
+    if anaesthetic:
+        out["anaesthetic"] = stopped[2].mean()
+        out["anaesthetic_in_failures"] = stopped[2][~stopped[1]].mean()
+    return pd.Series({k: float(v) for k, v in out.items()}, name=f"{benzodiazepine} -> {' -> '.join(stages[1:])}")

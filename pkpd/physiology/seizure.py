@@ -53,7 +53,10 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 3``):
 - ``K_ON`` = ``K_OFF`` 20 /h [M]: activity settles in ~3 min (t1/2 2.1 min); stiff with the receptor and
   PK time scales, hence ``stiff = True`` (BDF by default).
 - ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
-- ``G_BZD`` 3000 [C] and ``G_VPA`` 1.0 [C]: weights of the drug effects (effect 1 = Em). G_BZD is
+- ``G_VPA`` 24 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
+  :mod:`pkpd.scenarios`) and ``G_PPF_PD`` 150 [C] (a propofol infusion controls most, ~85 %, of the
+  seizures that resist benzodiazepine and second line [M]); other GABA-ergic effects default to 1.
+- ``G_BZD`` 3000 [C]: weight of the benzodiazepine effect (effect 1 = Em). G_BZD is
   large because the benzodiazepine :class:`~pkpd.pd.OperationalEffect` (n 3, KSHIFT 24) gives only
   ~0.01 of Em for 10 mg IM midazolam once ~25 % of α2/3/5 receptors are internalised (~20 min of SE);
   calibrated with E0 and the cohort IIV (see :mod:`pkpd.scenarios`).
@@ -162,7 +165,7 @@ class Seizure(Component):
         Parameter("K_OFF", 20.0, "1/h", 0.0, math.inf, "[M] activity decay rate constant (t1/2 2.1 min)"),
         Parameter("U0", 0.3, "1", 0.0, 1.0, "[M] NMDA block at rest as a share of full-use block (use dependence)"),
     )
-    _WEIGHTS = {"BZD": 3000.0, "VPA": 1.0}
+    _WEIGHTS = {"BZD": 3000.0, "VPA": 24.0, "PPF_PD": 150.0}
 
     def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), **defaults: float):
         self.gabaergic = tuple(gabaergic)
