@@ -729,8 +729,10 @@ class OperationalEffect(Component):
 
     Notes
     -----
-    No states. Provides ``EFFECT`` (fraction of Em), ``TAU``, ``EC50_APP`` (apparent EC50, mg/L) and
-    ``EMAX_APP`` (apparent maximal effect as a fraction of Em), all reported as outputs.
+    No states. Provides ``EFFECT`` (fraction of Em), ``TAU``, ``EC50_APP`` (apparent EC50, mg/L),
+    ``EMAX_APP`` (apparent maximal effect as a fraction of Em) and ``OCCUPANCY`` (``A / (A + KA,eff)``), all
+    reported as outputs. Named ``BZD``, it feeds ``BZD.OCCUPANCY`` to
+    :class:`~pkpd.physiology.GabaAReceptors` (tolerance: slow internalisation under exposure).
 
     Examples
     --------
@@ -746,8 +748,8 @@ class OperationalEffect(Component):
     """
 
     states = ()
-    provides = ("EFFECT", "TAU", "EC50_APP", "EMAX_APP")
-    outputs = ("EFFECT", "TAU", "EC50_APP", "EMAX_APP")
+    provides = ("EFFECT", "TAU", "EC50_APP", "EMAX_APP", "OCCUPANCY")
+    outputs = ("EFFECT", "TAU", "EC50_APP", "EMAX_APP", "OCCUPANCY")
 
     def __init__(self, name: str, drug: str, receptor=None, *, concentration: str | None = None,
                  potency_receptor=None, ka: float = BZD_OPERATIONAL["KA"], tau0: float = BZD_OPERATIONAL["TAU0"],
@@ -804,6 +806,7 @@ class OperationalEffect(Component):
         tn = tau**n
         ec50 = ka / np.expm1(np.log(2.0 + tn) / n)
         shape = np.shape(a)
-        return {"EFFECT": effect, "TAU": np.broadcast_to(tau, np.broadcast_shapes(shape, np.shape(tau))),
+        return {"EFFECT": effect, "OCCUPANCY": a / (a + ka),
+                "TAU": np.broadcast_to(tau, np.broadcast_shapes(shape, np.shape(tau))),
                 "EC50_APP": np.broadcast_to(ec50, np.broadcast_shapes(shape, np.shape(ec50))),
                 "EMAX_APP": np.broadcast_to(tn / (1.0 + tn), np.broadcast_shapes(shape, np.shape(tn)))}

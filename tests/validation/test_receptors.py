@@ -125,3 +125,25 @@ def test_no_input_no_change_and_declarations():
         GabaAReceptors(KFOO=1.0)
     assert GabaAReceptors(KACT_A235=5.0).parameters[6].default == 5.0
     assert GabaAReceptors.surface_quantity in {GabaAReceptors().qualified(x) for x in GabaAReceptors.provides}
+
+
+def test_seven_days_of_midazolam_infusion_tolerance_sedative_exceeds_anticonvulsant():
+    """Criterion 4 with real exposure: a 7-day midazolam infusion at a sedative steady state (0.2 mg/L,
+    rate = CL x Css). The benzodiazepine operational model ``BZD`` provides ``BZD.OCCUPANCY`` to the
+    receptor pools; at the same (steady-state) concentration, the sedative effect (α1 pool) has lost more
+    than the anticonvulsant effect (α2/3/5) between 24 h and 7 days (REFERENCE.md §5 subunit argument)."""
+    from pkpd import drugs
+    from pkpd.pd import EffectCompartment, OperationalEffect
+
+    mdz = drugs.midazolam()
+    model = pkpd.compose(*mdz.components(), EffectCompartment("MDZ"), GabaAReceptors(),
+                         OperationalEffect("BZD", "MDZ", "GABAA.SURFACE_A235"),
+                         OperationalEffect("SED", "MDZ", "GABAA.SURFACE_A1"))
+    rate = mdz.params["MDZ.CL"] * 0.2
+    res = model.simulate(mdz.dose(rate * 168, "iv", duration=168.0), [24.0, 168.0], dict(mdz.params), method="ode")
+    assert res["MDZ.CP"][1] == pytest.approx(res["MDZ.CP"][0], rel=0.02)
+    assert 0.5 < res["BZD.OCCUPANCY"][0] < 1.0
+    sedative_loss = 1 - res["SED.EFFECT"][1] / res["SED.EFFECT"][0]
+    anticonvulsant_loss = 1 - res["BZD.EFFECT"][1] / res["BZD.EFFECT"][0]
+    assert sedative_loss > anticonvulsant_loss > 0
+    assert res["GABAA.SURFACE_A1"][1] < res["GABAA.SURFACE_A235"][1] < 1.0
