@@ -1,0 +1,1 @@
+"""Fitting: individual and pooled fits, residual error models (issue 5)."""
