@@ -16,9 +16,11 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, genetics, models, pd, physiology, scenarios, units
+from . import drugs, fitting, genetics, models, pd, physiology, scenarios, units
 from .dosing import Bolus, Infusion, Regimen
-from .errors import DatasetError, ModelError, ParameterError, PkpdError, SimulationError
+from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
+from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult, ProportionalError, fit_each,
+                      fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, read_nonmem, write_nonmem
 from .models import Component, compose
 from .results import SimulationResult
@@ -35,6 +37,15 @@ __all__ = [
     "write_nonmem",
     "load_dataset",
     "simulate",
+    "make_params",
+    "fit_individual",
+    "fit_pooled",
+    "fit_each",
+    "FitResult",
+    "AdditiveError",
+    "ProportionalError",
+    "CombinedError",
+    "ExponentialError",
     "compose",
     "Component",
     "SimulationResult",
@@ -43,6 +54,7 @@ __all__ = [
     "genetics",
     "drugs",
     "pd",
+    "fitting",
     "scenarios",
     "units",
     "PkpdError",
@@ -50,4 +62,5 @@ __all__ = [
     "ModelError",
     "ParameterError",
     "SimulationError",
+    "ConvergenceWarning",
 ]

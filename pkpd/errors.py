@@ -5,7 +5,7 @@ Every error raised on bad input names what was wrong (column, row, value) and wh
 
 from __future__ import annotations
 
-__all__ = ["PkpdError", "DatasetError", "ModelError", "ParameterError", "SimulationError"]
+__all__ = ["PkpdError", "DatasetError", "ModelError", "ParameterError", "SimulationError", "ConvergenceWarning"]
 
 
 class PkpdError(Exception):
@@ -29,3 +29,10 @@ class ParameterError(PkpdError, ValueError):
 
 class SimulationError(PkpdError, RuntimeError):
     """The integrator could not advance (step size underflow, non-finite state)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit did not converge, its covariance is singular, or an estimate sits on a bound.
+
+    The fit result then has ``success`` False and lists the reasons in ``messages``.
+    """

@@ -149,6 +149,12 @@ class Model:
         """Default parameter values, by name."""
         return {par.name: par.default for par in self.parameters}
 
+    def make_params(self, values=None, **kw):
+        """lmfit parameters for fitting this model; see :func:`pkpd.fitting.make_params`."""
+        from ..fitting import make_params
+
+        return make_params(self, values, **kw)
+
     def parameter(self, name: str) -> Parameter:
         for par in self.parameters:
             if par.name == name:

@@ -1,0 +1,329 @@
+"""Individual, naive-pooled and per-subject fits of a pkpd model to NONMEM-style data (lmfit).
+
+The objective is -2 log-likelihood (OFV) of the observations under a residual error model
+(:mod:`pkpd.fitting.residual`), with values below the limit of quantification handled by Beal's methods:
+
+- ``"M3"`` (default): a BLQ record contributes ``P(y < LLOQ)`` to the likelihood;
+- ``"M1"``: BLQ records are dropped;
+- ``"M5"``: BLQ values are replaced by LLOQ/2; ``"M7"``: by 0 (both then fitted as ordinary values).
+
+A record is BLQ when the dataset has a ``BLQ`` column equal to 1, or when its ``DV`` is below the ``LLOQ``
+column (or the ``lloq`` argument).
+
+Two optimisation paths, chosen by the error model:
+
+- additive error (also exponential, which is additive on the log scale) and no M3 records: ordinary
+  least squares by Levenberg-Marquardt (``method="leastsq"``). The SD is profiled out (ML estimate
+  ``sqrt(RSS / n)``) and the covariance is ``s^2 (J'J)^-1`` with ``s^2 = RSS / (n - p)`` -- exactly R's
+  ``nls``;
+- otherwise: the scalar OFV is minimised (``method="lbfgsb"`` by default; any lmfit scalar method) and the
+  covariance is ``2 H^-1``, ``H`` the Hessian of the OFV (numdifftools) in the estimated parameters.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, pkpd
+>>> from pkpd.models import OneCompartment
+>>> from pkpd.fitting import fit_individual, AdditiveError
+>>> times = np.array([0.5, 1, 2, 4, 8, 12])
+>>> true = OneCompartment().simulate(pkpd.Bolus(100), times, {"CL": 5, "V": 50})["CP"]
+>>> obs = true * np.array([1.02, 0.97, 1.01, 0.99, 1.03, 0.98])
+>>> data = pkpd.read_nonmem(pd.DataFrame({"ID": 1, "TIME": np.r_[0, times], "AMT": np.r_[100, np.zeros(6)],
+...                                       "DV": np.r_[np.nan, obs]}))
+>>> fit = fit_individual(OneCompartment(), data, {"CL": 3, "V": 30}, error=AdditiveError())
+>>> fit.success, round(fit.estimates["CL"], 2), round(fit.estimates["V"], 1)
+(True, 5.03, 49.9)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import lmfit
+import numpy as np
+import pandas as pd
+
+from ..errors import ConvergenceWarning, DatasetError, ParameterError
+from ..io import Dataset, read_nonmem
+from ..simulation import simulate
+from .params import ERROR_PREFIX, add_error_params, error_values, make_params, model_values
+from .residual import AdditiveError, ExponentialError, ProportionalError, ResidualError
+from .result import FitResult
+
+__all__ = ["fit_individual", "fit_pooled", "fit_each", "BLQ_METHODS"]
+
+#: BLQ handling: likelihood (M3), drop (M1), impute LLOQ/2 (M5), impute 0 (M7).
+BLQ_METHODS = ("M3", "M1", "M5", "M7")
+
+#: relative distance to a bound below which an estimate is reported as "at a bound"
+_AT_BOUND = 1e-6
+
+
+def _as_dataset(data) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return read_nonmem(data)
+    raise DatasetError(f"data must be a pkpd Dataset or a DataFrame, not {type(data).__name__}")
+
+
+class _Problem:
+    """The observations of a dataset, their BLQ status, and predictions for given model parameters."""
+
+    def __init__(self, model, data: Dataset, output: str | None, blq: str, lloq, engine: str):
+        if blq not in BLQ_METHODS:
+            raise ParameterError(f"blq must be one of {BLQ_METHODS}, got {blq!r}")
+        self.model, self.data, self.engine = model, data, engine
+        self.output = output or model.outputs[0]
+        if self.output not in model.outputs:
+            raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
+        ev = data.events
+        obs = (ev["EVID"].to_numpy() == 0) & (ev["MDV"].to_numpy() == 0)
+        if not obs.any():
+            raise DatasetError("the dataset has no observation records (EVID 0, MDV 0) to fit")
+        if not (ev["EVID"].to_numpy() == 1).any() and not (ev["EVID"].to_numpy() == 4).any():
+            raise DatasetError("the dataset has no dose records (EVID 1 or 4)")
+        dv = ev["DV"].to_numpy(dtype=float)
+        limit = ev["LLOQ"].to_numpy(dtype=float) if "LLOQ" in ev else np.full(len(ev), np.nan)
+        if lloq is not None:
+            limit = np.where(np.isnan(limit), float(lloq), limit)
+        if "BLQ" in ev:
+            flag = ev["BLQ"].to_numpy(dtype=float) == 1
+            if np.any(flag & obs & np.isnan(limit)):
+                row = int(np.flatnonzero(flag & obs & np.isnan(limit))[0])
+                raise DatasetError(f"record {row + 1} (ID {ev['ID'].iloc[row]}, TIME {ev['TIME'].iloc[row]}): BLQ = 1 "
+                                   "but no LLOQ (give an LLOQ column or the lloq argument)")
+        else:
+            flag = obs & ~np.isnan(limit) & (dv < limit)
+        is_blq = flag & obs
+        bad = obs & ~is_blq & ~np.isfinite(dv)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DatasetError(f"record {row + 1} (ID {ev['ID'].iloc[row]}, TIME {ev['TIME'].iloc[row]}): observation "
+                               f"DV {dv[row]!r} is not a finite number")
+        y = dv.copy()
+        if blq == "M1":
+            obs = obs & ~is_blq
+        elif blq == "M5":
+            y[is_blq] = limit[is_blq] / 2.0
+        elif blq == "M7":
+            y[is_blq] = 0.0
+        self.blq_method = blq
+        self.rows = np.flatnonzero(obs)
+        self.y = y[self.rows]
+        self.blq = is_blq[self.rows] & (blq == "M3")
+        self.lloq = limit[self.rows]
+        self.n_blq = int(is_blq.sum())
+        self.frame = ev.iloc[self.rows][["ID", "TIME"]].reset_index(drop=True)
+        if not len(self.rows):
+            raise DatasetError("no observations left to fit after dropping BLQ records (M1)")
+
+    def predict(self, values: Mapping[str, float]) -> np.ndarray:
+        res = simulate(self.model, self.data, values, method=self.engine)
+        return np.asarray(res[self.output], dtype=float)[self.rows]
+
+
+def _least_squares_ok(error: ResidualError, problem: _Problem) -> bool:
+    return isinstance(error, (AdditiveError, ExponentialError)) and not problem.blq.any()
+
+
+def _ofv_terms(error, problem, f, theta) -> np.ndarray:
+    q = ~problem.blq
+    out = np.empty(len(f))
+    out[q] = error.neg2ll(problem.y[q], f[q], theta)
+    if problem.blq.any():
+        out[~q] = error.neg2ll_blq(problem.lloq[~q], f[~q], theta)
+    return out
+
+
+def _check_log_scale(error, problem):
+    if isinstance(error, ExponentialError) and np.any(problem.y[~problem.blq] <= 0):
+        raise DatasetError("ExponentialError (log-transform both sides) needs positive observations; "
+                           f"{int(np.sum(problem.y[~problem.blq] <= 0))} are <= 0 (flag them BLQ or use another "
+                           "error model)")
+
+
+def _fit(model, data, params, error, output, blq, lloq, method, engine, label) -> FitResult:
+    data = _as_dataset(data)
+    error = ProportionalError() if error is None else error
+    if not isinstance(error, ResidualError):
+        raise ParameterError(f"error must be a residual error model (AdditiveError, ...), not {error!r}")
+    problem = _Problem(model, data, output, blq, lloq, engine)
+    _check_log_scale(error, problem)
+    if params is None:
+        params = make_params(model)
+    elif isinstance(params, Mapping) and not isinstance(params, lmfit.Parameters):
+        params = make_params(model, params)
+    params = add_error_params(params.copy(), error)
+    ls = _least_squares_ok(error, problem) and method in ("auto", "leastsq")
+    if ls:
+        return _fit_least_squares(model, problem, params, error, label)
+    return _fit_likelihood(model, problem, params, error, "lbfgsb" if method == "auto" else method, label)
+
+
+def _predict_or_nan(problem, params, model):
+    try:
+        with np.errstate(all="ignore"):
+            return problem.predict(model_values(params, model))
+    except (ValueError, ArithmeticError):
+        return np.full(len(problem.y), np.nan)
+
+
+def _fit_least_squares(model, problem, params, error, label, quiet=False) -> FitResult:
+    sd_fixed = error.fixed
+    scale = error.parameters["SD"] if sd_fixed else 1.0
+    params[ERROR_PREFIX + "SD"].vary = False
+    yt = error.transform(problem.y)
+
+    def residual(p):
+        f = _predict_or_nan(problem, p, model)
+        r = (yt - error.transform(f)) / scale
+        return np.where(np.isfinite(r), r, 1e10)
+
+    mini = lmfit.Minimizer(residual, params, scale_covar=not sd_fixed, nan_policy="raise")
+    out = mini.minimize(method="leastsq")
+    n = len(problem.y)
+    rss = float(np.sum((residual(out.params) * scale) ** 2))
+    if not sd_fixed:
+        out.params[ERROR_PREFIX + "SD"].value = math.sqrt(rss / n)       # ML estimate (profiled)
+    return _finish(model, problem, error, out, label, 0 if sd_fixed else 1, quiet)
+
+
+def _fit_likelihood(model, problem, params, error, method, label, quiet=False) -> FitResult:
+    def ofv(p):
+        f = _predict_or_nan(problem, p, model)
+        value = float(np.sum(_ofv_terms(error, problem, f, error_values(p, error))))
+        return value if math.isfinite(value) else 1e300
+
+    mini = lmfit.Minimizer(ofv, params, scale_covar=False, calc_covar=False)
+    out = mini.minimize(method=method)
+    _hessian_covariance(mini, out, ofv)
+    return _finish(model, problem, error, out, label, 0, quiet)
+
+
+def _hessian_covariance(mini, out, ofv):
+    """Covariance 2 H^-1 of the estimated parameters from the Hessian of the OFV (numdifftools)."""
+    import numdifftools as nd
+
+    names = out.var_names
+    if not names:
+        return
+    trial = out.params.copy()
+
+    def f(x):
+        for name, value in zip(names, x):
+            trial[name].value = value
+        trial.update_constraints()
+        return ofv(trial)
+
+    x0 = np.array([out.params[n].value for n in names])
+    step = nd.MaxStepGenerator(base_step=1e-3 * np.maximum(np.abs(x0), 1e-3), step_ratio=2.0, num_steps=6)
+    hess = nd.Hessian(f, step=step)(x0)
+    out.hessian = hess
+    try:
+        cov = 2.0 * np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return
+    out.covar = cov
+    if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0):
+        mini.result = out
+        mini._calculate_uncertainties_correlations()      # stderr, correl, and expressions by propagation
+
+
+def _finish(model, problem, error, out, label, extra_estimated, quiet=False) -> FitResult:
+    params = out.params
+    estimates = model_values(params, model)
+    theta = error_values(params, error)
+    f = problem.predict(estimates)
+    terms = _ofv_terms(error, problem, f, theta)
+    ofv = float(np.sum(terms))
+    k = len(out.var_names) + extra_estimated
+    n = len(problem.y)
+    reasons = []
+    if not out.success:
+        reasons.append(f"the optimiser did not converge: {out.message}")
+    cov = getattr(out, "covar", None)
+    if out.var_names:
+        if cov is None or not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+            reasons.append("the covariance matrix could not be computed (singular: a parameter is not identifiable "
+                           "from these data, or the fit is not at a minimum)")
+        else:
+            cond = np.linalg.cond(cov)
+            if not np.isfinite(cond) or cond > 1e14:
+                reasons.append(f"the covariance matrix is near singular (condition number {cond:.1e}): "
+                               "a parameter is not identifiable")
+    for name in out.var_names:
+        p = params[name]
+        for bound in (p.min, p.max):
+            if math.isfinite(bound) and abs(p.value - bound) <= _AT_BOUND * max(1.0, abs(bound)):
+                reasons.append(f"{name} = {p.value:.6g} is at its bound {bound:.6g}")
+    for reason in () if quiet else reasons:
+        warnings.warn(f"{label}: {reason}", ConvergenceWarning, stacklevel=4)
+    wres = np.full(n, np.nan)
+    q = ~problem.blq
+    wres[q] = error.weighted_residuals(problem.y[q], f[q], theta)
+    table = problem.frame.assign(DV=problem.y, BLQ=problem.blq.astype(int), PRED=f, RES=problem.y - f, WRES=wres,
+                                 OFV_TERM=terms)
+    cov_frame = None
+    if cov is not None and out.var_names and np.all(np.isfinite(cov)):
+        cov_frame = pd.DataFrame(cov, index=out.var_names, columns=out.var_names)
+    return FitResult(
+        model=model, label=label, params=params, estimates=estimates, error=error, error_estimates=theta,
+        ofv=ofv, aic=ofv + 2 * k, bic=ofv + k * math.log(n), n_obs=n, n_blq=problem.n_blq,
+        blq_method=problem.blq_method, n_estimated=k, covariance=cov_frame, predictions=table,
+        success=not reasons, messages=tuple(reasons), lmfit_result=out, problem=problem,
+    )
+
+
+def fit_individual(model, data, params=None, *, error: ResidualError | None = None, output: str | None = None,
+                   blq: str = "M3", lloq: float | None = None, method: str = "auto",
+                   engine: str = "auto") -> FitResult:
+    """Fit ``model`` to one subject's data.
+
+    Parameters
+    ----------
+    model : Model
+        Any pkpd model (closed form or ODE, library or composed).
+    data : Dataset or DataFrame
+        NONMEM-style records of one subject (doses and observations).
+    params : lmfit.Parameters or mapping, optional
+        From :func:`~pkpd.fitting.make_params` (bounds, fixed, log scale, expressions); a mapping gives
+        initial values; default the model's defaults.
+    error : ResidualError
+        Residual error model (default ``ProportionalError(0.1)``), estimated unless ``fixed``.
+    output : str
+        Model output compared with DV (default the model's first output, e.g. ``CP``).
+    blq : {"M3", "M1", "M5", "M7"}
+        BLQ handling (module docstring); ``lloq`` gives the limit when the data have no LLOQ column.
+    method : str
+        lmfit method; ``"auto"``: ``leastsq`` for additive/exponential error without M3 records, else
+        ``lbfgsb`` on -2 log-likelihood.
+    engine : {"auto", "analytic", "ode"}
+        How predictions are computed (:func:`pkpd.simulate`).
+
+    Returns
+    -------
+    FitResult
+        ``success`` is False (and a :class:`pkpd.ConvergenceWarning` is issued with the reason) when the
+        optimiser did not converge, the covariance is singular, or an estimate sits on a bound.
+    """
+    data = _as_dataset(data)
+    if len(data) != 1:
+        raise DatasetError(f"fit_individual: the data hold {len(data)} subjects (IDs {list(data.ids)[:5]}...); "
+                           "use fit_pooled (one parameter set for all) or fit_each (one fit per subject)")
+    return _fit(model, data, params, error, output, blq, lloq, method, engine, f"fit of ID {data.ids[0]}")
+
+
+def fit_pooled(model, data, params=None, *, error: ResidualError | None = None, output: str | None = None,
+               blq: str = "M3", lloq: float | None = None, method: str = "auto", engine: str = "auto") -> FitResult:
+    """Naive pooled fit: one parameter set for every subject in ``data`` (arguments as :func:`fit_individual`)."""
+    return _fit(model, _as_dataset(data), params, error, output, blq, lloq, method, engine, "naive pooled fit")
+
+
+def fit_each(model, data, params=None, **kw) -> dict:
+    """One :func:`fit_individual` per subject (like R's ``nlsList``); returns ``{ID: FitResult}``.
+
+    Non-converged subjects are kept (``success`` False, with their warning), never dropped silently.
+    """
+    return {sid: fit_individual(model, sub, params, **kw) for sid, sub in _as_dataset(data)}

@@ -1,0 +1,58 @@
+"""Theophylline fits against R's nls with SSfol (REFERENCE.md §8.1; issue 5 criteria 1-2).
+
+R: ``nls(conc ~ SSfol(Dose, Time, lKe, lKa, lCl), Theoph)`` -- one-compartment first-order absorption on
+log parameters, additive error, Dose in mg/kg. pkpd: ``OneCompartmentOral`` with ``CL = exp(lCl)``,
+``KA = exp(lKa)`` and ``V = exp(lCl - lKe)`` as lmfit expressions, doses ``AMT = DOSE_MGKG``."""
+
+import numpy as np
+import pytest
+
+import pkpd
+from pkpd.fitting import AdditiveError, fit_pooled, make_params
+from pkpd.models import OneCompartmentOral
+
+
+def theoph_mgkg():
+    """The theophylline dataset with doses in mg/kg, as in R's Theoph (SSfol's Dose)."""
+    ev = pkpd.load_dataset("theophylline").events
+    ev["AMT"] = np.where(ev["EVID"] == 1, ev["DOSE_MGKG"], 0.0)
+    return pkpd.read_nonmem(ev)
+
+
+def ssfol_params(lke=-2.5, lka=0.5, lcl=-3.0):
+    model = OneCompartmentOral()
+    params = make_params(model, {"CL": np.exp(lcl), "KA": np.exp(lka), "V": np.exp(lcl - lke)},
+                         log=("CL", "KA"), fixed=("F1", "ALAG1"))
+    params.add("lKe", value=lke)
+    params["V"].set(expr="exp(log_CL - lKe)")
+    return model, params
+
+
+@pytest.fixture(scope="module")
+def pooled():
+    model, params = ssfol_params()
+    return fit_pooled(model, theoph_mgkg(), params, error=AdditiveError())
+
+
+def test_naive_pooled_theophylline_matches_r_nls(pooled):
+    """R nls/SSfol (REFERENCE.md §8.1 [S]): lKe -2.5242, lKa 0.3992, lCl -3.2483 (±0.002), standard errors
+    0.1103, 0.1175, 0.0744 (±3 %)."""
+    p = pooled.params
+    assert pooled.success
+    assert p["lKe"].value == pytest.approx(-2.5242, abs=0.002)
+    assert p["log_KA"].value == pytest.approx(0.3992, abs=0.002)
+    assert p["log_CL"].value == pytest.approx(-3.2483, abs=0.002)
+    assert p["lKe"].stderr == pytest.approx(0.1103, rel=0.03)
+    assert p["log_KA"].stderr == pytest.approx(0.1175, rel=0.03)
+    assert p["log_CL"].stderr == pytest.approx(0.0744, rel=0.03)
+
+
+def test_pooled_fit_bookkeeping(pooled):
+    """132 observations; residual SD (ML) = sqrt(RSS / n); OFV = n (log(2 pi RSS / n) + 1)."""
+    pred = pooled.predictions
+    assert pooled.n_obs == 132 and len(pred) == 132 and pooled.n_estimated == 4
+    rss = float(np.sum(pred["RES"] ** 2))
+    assert pooled.error_estimates["SD"] == pytest.approx(np.sqrt(rss / 132), rel=1e-12)
+    assert pooled.ofv == pytest.approx(132 * (np.log(2 * np.pi * rss / 132) + 1), rel=1e-10)
+    assert pooled.aic == pytest.approx(pooled.ofv + 8)
+    assert "lKe" in pooled.report() and pooled.correlation.shape == (3, 3)
