@@ -31,7 +31,7 @@ Examples
 ...                                       "DV": np.r_[np.nan, obs]}))
 >>> fit = fit_individual(OneCompartment(), data, {"CL": 3, "V": 30}, error=AdditiveError())
 >>> fit.success, round(fit.estimates["CL"], 2), round(fit.estimates["V"], 1)
-(True, 5.03, 49.9)
+(True, 4.99, 50.0)
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..errors import ConvergenceWarning, DatasetError, ParameterError
 from ..io import Dataset, read_nonmem
-from ..simulation import simulate
+from ..simulation import _choose_method, simulate
 from .params import ERROR_PREFIX, add_error_params, error_values, make_params, model_values
 from .residual import AdditiveError, ExponentialError, ProportionalError, ResidualError
 from .result import FitResult
@@ -58,6 +58,11 @@ BLQ_METHODS = ("M3", "M1", "M5", "M7")
 
 #: relative distance to a bound below which an estimate is reported as "at a bound"
 _AT_BOUND = 1e-6
+#: ODE tolerances inside a fit: tight, so that finite-difference derivatives of the objective are not
+#: dominated by integration error; with the finite-difference steps below (relative ~1e-5).
+_ODE_RTOL, _ODE_ATOL = 1e-9, 1e-12
+_LEASTSQ_EPSFCN_ODE = 1e-10      # leastsq step = sqrt(epsfcn) x |p|
+_SCALAR_EPS_ODE = 1e-6           # L-BFGS-B absolute step (parameters are typically on the log scale)
 
 
 def _as_dataset(data) -> Dataset:
@@ -75,6 +80,7 @@ class _Problem:
         if blq not in BLQ_METHODS:
             raise ParameterError(f"blq must be one of {BLQ_METHODS}, got {blq!r}")
         self.model, self.data, self.engine = model, data, engine
+        self.uses_ode = _choose_method(model, engine) == "ode"
         self.output = output or model.outputs[0]
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
@@ -120,7 +126,8 @@ class _Problem:
             raise DatasetError("no observations left to fit after dropping BLQ records (M1)")
 
     def predict(self, values: Mapping[str, float]) -> np.ndarray:
-        res = simulate(self.model, self.data, values, method=self.engine)
+        tol = {"rtol": _ODE_RTOL, "atol": _ODE_ATOL} if self.uses_ode else {}
+        res = simulate(self.model, self.data, values, method=self.engine, **tol)
         return np.asarray(res[self.output], dtype=float)[self.rows]
 
 
@@ -144,7 +151,7 @@ def _check_log_scale(error, problem):
                            "error model)")
 
 
-def _fit(model, data, params, error, output, blq, lloq, method, engine, label) -> FitResult:
+def _fit(model, data, params, error, output, blq, lloq, method, engine, label, max_nfev=None) -> FitResult:
     data = _as_dataset(data)
     error = ProportionalError() if error is None else error
     if not isinstance(error, ResidualError):
@@ -158,8 +165,9 @@ def _fit(model, data, params, error, output, blq, lloq, method, engine, label) -
     params = add_error_params(params.copy(), error)
     ls = _least_squares_ok(error, problem) and method in ("auto", "leastsq")
     if ls:
-        return _fit_least_squares(model, problem, params, error, label)
-    return _fit_likelihood(model, problem, params, error, "lbfgsb" if method == "auto" else method, label)
+        return _fit_least_squares(model, problem, params, error, label, max_nfev=max_nfev)
+    return _fit_likelihood(model, problem, params, error, "lbfgsb" if method == "auto" else method, label,
+                           max_nfev=max_nfev)
 
 
 def _predict_or_nan(problem, params, model):
@@ -170,7 +178,7 @@ def _predict_or_nan(problem, params, model):
         return np.full(len(problem.y), np.nan)
 
 
-def _fit_least_squares(model, problem, params, error, label, quiet=False) -> FitResult:
+def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nfev=None) -> FitResult:
     sd_fixed = error.fixed
     scale = error.parameters["SD"] if sd_fixed else 1.0
     params[ERROR_PREFIX + "SD"].vary = False
@@ -182,7 +190,8 @@ def _fit_least_squares(model, problem, params, error, label, quiet=False) -> Fit
         return np.where(np.isfinite(r), r, 1e10)
 
     mini = lmfit.Minimizer(residual, params, scale_covar=not sd_fixed, nan_policy="raise")
-    out = mini.minimize(method="leastsq")
+    kw = {"epsfcn": _LEASTSQ_EPSFCN_ODE} if problem.uses_ode else {}
+    out = mini.minimize(method="leastsq", max_nfev=max_nfev, **kw)
     n = len(problem.y)
     rss = float(np.sum((residual(out.params) * scale) ** 2))
     if not sd_fixed:
@@ -190,14 +199,15 @@ def _fit_least_squares(model, problem, params, error, label, quiet=False) -> Fit
     return _finish(model, problem, error, out, label, 0 if sd_fixed else 1, quiet)
 
 
-def _fit_likelihood(model, problem, params, error, method, label, quiet=False) -> FitResult:
+def _fit_likelihood(model, problem, params, error, method, label, quiet=False, max_nfev=None) -> FitResult:
     def ofv(p):
         f = _predict_or_nan(problem, p, model)
         value = float(np.sum(_ofv_terms(error, problem, f, error_values(p, error))))
         return value if math.isfinite(value) else 1e300
 
     mini = lmfit.Minimizer(ofv, params, scale_covar=False, calc_covar=False)
-    out = mini.minimize(method=method)
+    kw = {"options": {"eps": _SCALAR_EPS_ODE}} if problem.uses_ode and method in ("lbfgsb", "bfgs") else {}
+    out = mini.minimize(method=method, max_nfev=max_nfev, **kw)
     _hessian_covariance(mini, out, ofv)
     return _finish(model, problem, error, out, label, 0, quiet)
 
@@ -249,10 +259,12 @@ def _finish(model, problem, error, out, label, extra_estimated, quiet=False) -> 
             reasons.append("the covariance matrix could not be computed (singular: a parameter is not identifiable "
                            "from these data, or the fit is not at a minimum)")
         else:
-            cond = np.linalg.cond(cov)
-            if not np.isfinite(cond) or cond > 1e14:
-                reasons.append(f"the covariance matrix is near singular (condition number {cond:.1e}): "
-                               "a parameter is not identifiable")
+            sd = np.sqrt(np.diag(cov))
+            smallest = float(np.linalg.eigvalsh(cov / np.outer(sd, sd)).min())
+            if smallest < 1e-5:                   # |correlation| > 0.99999
+                reasons.append(f"the covariance matrix is singular or not positive definite (smallest eigenvalue "
+                               f"of the correlation matrix {smallest:.1e}): a parameter is not identifiable "
+                               "from these data")
     for name in out.var_names:
         p = params[name]
         for bound in (p.min, p.max):
@@ -278,7 +290,7 @@ def _finish(model, problem, error, out, label, extra_estimated, quiet=False) -> 
 
 def fit_individual(model, data, params=None, *, error: ResidualError | None = None, output: str | None = None,
                    blq: str = "M3", lloq: float | None = None, method: str = "auto",
-                   engine: str = "auto") -> FitResult:
+                   engine: str = "auto", max_nfev: int | None = None) -> FitResult:
     """Fit ``model`` to one subject's data.
 
     Parameters
@@ -301,6 +313,8 @@ def fit_individual(model, data, params=None, *, error: ResidualError | None = No
         ``lbfgsb`` on -2 log-likelihood.
     engine : {"auto", "analytic", "ode"}
         How predictions are computed (:func:`pkpd.simulate`).
+    max_nfev : int, optional
+        Limit on objective evaluations (lmfit's default otherwise); reaching it is a non-convergence.
 
     Returns
     -------
@@ -312,13 +326,16 @@ def fit_individual(model, data, params=None, *, error: ResidualError | None = No
     if len(data) != 1:
         raise DatasetError(f"fit_individual: the data hold {len(data)} subjects (IDs {list(data.ids)[:5]}...); "
                            "use fit_pooled (one parameter set for all) or fit_each (one fit per subject)")
-    return _fit(model, data, params, error, output, blq, lloq, method, engine, f"fit of ID {data.ids[0]}")
+    return _fit(model, data, params, error, output, blq, lloq, method, engine, f"fit of ID {data.ids[0]}",
+                max_nfev)
 
 
 def fit_pooled(model, data, params=None, *, error: ResidualError | None = None, output: str | None = None,
-               blq: str = "M3", lloq: float | None = None, method: str = "auto", engine: str = "auto") -> FitResult:
+               blq: str = "M3", lloq: float | None = None, method: str = "auto", engine: str = "auto",
+               max_nfev: int | None = None) -> FitResult:
     """Naive pooled fit: one parameter set for every subject in ``data`` (arguments as :func:`fit_individual`)."""
-    return _fit(model, _as_dataset(data), params, error, output, blq, lloq, method, engine, "naive pooled fit")
+    return _fit(model, _as_dataset(data), params, error, output, blq, lloq, method, engine, "naive pooled fit",
+                max_nfev)
 
 
 def fit_each(model, data, params=None, **kw) -> dict:
