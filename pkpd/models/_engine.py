@@ -23,6 +23,7 @@ __all__ = ["ode_states"]
 
 
 SOLVERS = ("dp5", "bdf", "radau", "lsoda")
+_SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
 def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: float = 1e-9,
@@ -152,7 +153,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     else:
         from ._implicit import integrate_implicit
 
-        integrate, extra = integrate_implicit, {"method": solver.upper()}
+        integrate, extra = integrate_implicit, {"method": _SCIPY_METHOD[solver]}
     _, snapshots, dense = integrate(
         model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
         du, dt, rtol=rtol, atol=atol, **extra,
