@@ -17,7 +17,11 @@ Two optimisation paths, chosen by the error model:
   ``sqrt(RSS / n)``) and the covariance is ``s^2 (J'J)^-1`` with ``s^2 = RSS / (n - p)`` -- exactly R's
   ``nls``;
 - otherwise: the scalar OFV is minimised (``method="lbfgsb"`` by default; any lmfit scalar method) and the
-  covariance is ``2 H^-1``, ``H`` the Hessian of the OFV (numdifftools) in the estimated parameters.
+  covariance is ``2 H^-1``, ``H`` the Hessian of the OFV in the estimated parameters.
+
+Derivatives (the Jacobian for least squares, the gradient and Hessian of the OFV) are central finite
+differences whose parameter sets are all predicted in one batched simulation, so an ODE model costs
+little more per derivative than per objective value.
 
 Examples
 --------
@@ -58,11 +62,9 @@ BLQ_METHODS = ("M3", "M1", "M5", "M7")
 
 #: relative distance to a bound below which an estimate is reported as "at a bound"
 _AT_BOUND = 1e-6
-#: ODE tolerances inside a fit: tight, so that finite-difference derivatives of the objective are not
-#: dominated by integration error; with the finite-difference steps below (relative ~1e-5).
+#: ODE tolerances inside a fit: tight, so that finite-difference derivatives of the objective (steps in
+#: :class:`_Perturbations`) are not dominated by integration error.
 _ODE_RTOL, _ODE_ATOL = 1e-9, 1e-12
-_LEASTSQ_EPSFCN_ODE = 1e-10      # leastsq step = sqrt(epsfcn) x |p|
-_SCALAR_EPS_ODE = 1e-6           # L-BFGS-B absolute step (parameters are typically on the log scale)
 
 
 def _as_dataset(data) -> Dataset:
@@ -81,6 +83,7 @@ class _Problem:
             raise ParameterError(f"blq must be one of {BLQ_METHODS}, got {blq!r}")
         self.model, self.data, self.engine = model, data, engine
         self.uses_ode = _choose_method(model, engine) == "ode"
+        self._replicas = {}
         self.output = output or model.outputs[0]
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
@@ -130,6 +133,25 @@ class _Problem:
         res = simulate(self.model, self.data, values, method=self.engine, **tol)
         return np.asarray(res[self.output], dtype=float)[self.rows]
 
+    def predict_many(self, value_sets: list) -> np.ndarray:
+        """Predictions (k, n_obs) for k parameter sets in one batched simulation: the dataset is
+        replicated k times (copy j holds every subject under new IDs), so finite-difference derivatives
+        cost about one ODE integration instead of k."""
+        k = len(value_sets)
+        if k not in self._replicas:
+            base = self.data.events
+            rank = pd.factorize(base["ID"])[0]
+            m = rank.max() + 1
+            copies = [base.assign(ID=j * m + rank + 1) for j in range(k)]
+            ids = np.arange(1, k * m + 1)
+            self._replicas[k] = (pd.concat(copies, ignore_index=True), ids, m, len(base))
+        table, ids, m, n_rec = self._replicas[k]
+        frame = pd.DataFrame(value_sets).loc[np.repeat(np.arange(k), m)].reset_index(drop=True)
+        frame.insert(0, "ID", ids)
+        tol = {"rtol": _ODE_RTOL, "atol": _ODE_ATOL} if self.uses_ode else {}
+        res = simulate(self.model, table, frame, method=self.engine, **tol)
+        return np.asarray(res[self.output], dtype=float).reshape(k, n_rec)[:, self.rows]
+
 
 def _least_squares_ok(error: ResidualError, problem: _Problem) -> bool:
     return isinstance(error, (AdditiveError, ExponentialError)) and not problem.blq.any()
@@ -178,20 +200,97 @@ def _predict_or_nan(problem, params, model):
         return np.full(len(problem.y), np.nan)
 
 
+class _Perturbations:
+    """Finite differences of a fit's objective with every perturbed parameter set predicted in one
+    batched simulation (:meth:`_Problem.predict_many`).
+
+    Steps are relative to ``max(|value|, 0.01)``: 1e-6 (closed form) or 1e-4 (ODE, integrated to rtol 1e-9)
+    for first derivatives, 100x larger for the Hessian.
+    """
+
+    def __init__(self, model, problem, error, params):
+        self.model, self.problem, self.error = model, problem, error
+        self.names = [n for n, p in params.items() if p.vary]
+        self.trial = params.copy()
+        self.rel = 1e-4 if problem.uses_ode else 1e-6
+
+    def _sets(self, x_list):
+        """Model and error values for each external vector of the varied parameters."""
+        models, errors = [], []
+        for x in x_list:
+            for name, value in zip(self.names, x):
+                self.trial[name].value = value
+            self.trial.update_constraints()
+            models.append(model_values(self.trial, self.model))
+            errors.append(error_values(self.trial, self.error))
+        return models, errors
+
+    def predictions(self, x_list):
+        models, errors = self._sets(x_list)
+        try:
+            with np.errstate(all="ignore"):
+                f = self.problem.predict_many(models)
+        except (ValueError, ArithmeticError):
+            f = np.full((len(x_list), len(self.problem.y)), np.nan)
+        return f, errors
+
+    def steps(self, params, scale=1.0):
+        x = np.array([params[n].value for n in self.names])
+        return x, self.rel * scale * np.maximum(np.abs(x), 1e-2)
+
+    def central(self, params, fun):
+        """d fun / d x by central differences; ``fun(f, theta)`` maps predictions to a vector or scalar."""
+        x, h = self.steps(params)
+        n = len(x)
+        points = [x + h[i] * e for i, e in enumerate(np.eye(n))] + [x - h[i] * e for i, e in enumerate(np.eye(n))]
+        f, theta = self.predictions(points)
+        values = [np.atleast_1d(fun(f[j], theta[j])) for j in range(2 * n)]
+        return np.stack([(values[i] - values[n + i]) / (2 * h[i]) for i in range(n)], axis=-1)
+
+    def hessian(self, params, ofv_of):
+        """Hessian of the scalar ``ofv_of(f, theta)`` by central second differences (2n^2 + 1 sets)."""
+        x, h = self.steps(params, scale=100.0)
+        n = len(x)
+        eye = np.eye(n)
+        points = [x]
+        for i in range(n):
+            points += [x + h[i] * eye[i], x - h[i] * eye[i]]
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        for i, j in pairs:
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                points.append(x + si * h[i] * eye[i] + sj * h[j] * eye[j])
+        f, theta = self.predictions(points)
+        v = np.array([ofv_of(f[k], theta[k]) for k in range(len(points))])
+        hess = np.empty((n, n))
+        for i in range(n):
+            hess[i, i] = (v[1 + 2 * i] - 2 * v[0] + v[2 + 2 * i]) / h[i] ** 2
+        base = 1 + 2 * n
+        for k, (i, j) in enumerate(pairs):
+            pp, pm, mp, mm = v[base + 4 * k: base + 4 * k + 4]
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
+        return hess
+
+
 def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nfev=None) -> FitResult:
     sd_fixed = error.fixed
     scale = error.parameters["SD"] if sd_fixed else 1.0
     params[ERROR_PREFIX + "SD"].vary = False
     yt = error.transform(problem.y)
 
-    def residual(p):
-        f = _predict_or_nan(problem, p, model)
+    def residual_of(f):
         r = (yt - error.transform(f)) / scale
         return np.where(np.isfinite(r), r, 1e10)
 
+    def residual(p):
+        return residual_of(_predict_or_nan(problem, p, model))
+
+    diff = _Perturbations(model, problem, error, params)
+
+    def jacobian(p):
+        return diff.central(p, lambda f, theta: residual_of(f))
+
     mini = lmfit.Minimizer(residual, params, scale_covar=not sd_fixed, nan_policy="raise")
-    kw = {"epsfcn": _LEASTSQ_EPSFCN_ODE} if problem.uses_ode else {}
-    out = mini.minimize(method="leastsq", max_nfev=max_nfev, **kw)
+    out = mini.minimize(method="leastsq", max_nfev=max_nfev, Dfun=jacobian)
     n = len(problem.y)
     rss = float(np.sum((residual(out.params) * scale) ** 2))
     if not sd_fixed:
@@ -200,45 +299,44 @@ def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nf
 
 
 def _fit_likelihood(model, problem, params, error, method, label, quiet=False, max_nfev=None) -> FitResult:
-    def ofv(p):
-        f = _predict_or_nan(problem, p, model)
-        value = float(np.sum(_ofv_terms(error, problem, f, error_values(p, error))))
+    def ofv_of(f, theta):
+        value = float(np.sum(_ofv_terms(error, problem, f, theta)))
         return value if math.isfinite(value) else 1e300
 
+    def ofv(p):
+        return ofv_of(_predict_or_nan(problem, p, model), error_values(p, error))
+
+    diff = _Perturbations(model, problem, error, params)
+
+    def gradient(p):
+        return diff.central(p, ofv_of)[0]
+
     mini = lmfit.Minimizer(ofv, params, scale_covar=False, calc_covar=False)
-    kw = {"options": {"eps": _SCALAR_EPS_ODE}} if problem.uses_ode and method in ("lbfgsb", "bfgs") else {}
+    kw = {"jac": gradient} if method in _GRADIENT_METHODS else {}
     out = mini.minimize(method=method, max_nfev=max_nfev, **kw)
-    _hessian_covariance(mini, out, ofv)
+    if out.var_names:
+        _set_covariance(mini, out, 2.0 * _inverse(diff.hessian(out.params, ofv_of)))
     return _finish(model, problem, error, out, label, 0, quiet)
 
 
-def _hessian_covariance(mini, out, ofv):
-    """Covariance 2 H^-1 of the estimated parameters from the Hessian of the OFV (numdifftools)."""
-    import numdifftools as nd
+#: lmfit scalar methods that use a gradient (given here by batched central differences)
+_GRADIENT_METHODS = ("lbfgsb", "bfgs", "cg", "tnc", "slsqp")
 
-    names = out.var_names
-    if not names:
-        return
-    trial = out.params.copy()
 
-    def f(x):
-        for name, value in zip(names, x):
-            trial[name].value = value
-        trial.update_constraints()
-        return ofv(trial)
-
-    x0 = np.array([out.params[n].value for n in names])
-    step = nd.MaxStepGenerator(base_step=1e-3 * np.maximum(np.abs(x0), 1e-3), step_ratio=2.0, num_steps=6)
-    hess = nd.Hessian(f, step=step)(x0)
-    out.hessian = hess
+def _inverse(matrix):
     try:
-        cov = 2.0 * np.linalg.inv(hess)
+        return np.linalg.inv(matrix)
     except np.linalg.LinAlgError:
-        return
+        return np.full_like(matrix, np.nan)
+
+
+def _set_covariance(mini, out, cov):
+    """Attach ``cov`` to the lmfit result: standard errors, correlations, and by propagation those of
+    expressions (e.g. ``CL = exp(log_CL)``)."""
     out.covar = cov
     if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0):
         mini.result = out
-        mini._calculate_uncertainties_correlations()      # stderr, correl, and expressions by propagation
+        mini._calculate_uncertainties_correlations()
 
 
 def _finish(model, problem, error, out, label, extra_estimated, quiet=False) -> FitResult:
