@@ -16,12 +16,12 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, fitting, genetics, models, pd, physiology, scenarios, units
+from . import drugs, fitting, genetics, models, pd, physiology, scenarios, synthetic, units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult, ProportionalError, fit_each,
                       fit_individual, fit_pooled, make_params)
-from .io import Dataset, load_dataset, read_nonmem, write_nonmem
+from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -36,6 +36,7 @@ __all__ = [
     "read_nonmem",
     "write_nonmem",
     "load_dataset",
+    "load_truth",
     "simulate",
     "make_params",
     "fit_individual",
@@ -56,6 +57,7 @@ __all__ = [
     "pd",
     "fitting",
     "scenarios",
+    "synthetic",
     "units",
     "PkpdError",
     "DatasetError",
