@@ -51,7 +51,7 @@ import pandas as pd
 from ..errors import ConvergenceWarning, DatasetError, ParameterError
 from ..io import Dataset, read_nonmem
 from ..simulation import _choose_method, simulate
-from .params import ERROR_PREFIX, add_error_params, error_values, make_params, model_values
+from .params import ERROR_PREFIX, LOG_PREFIX, add_error_params, error_values, make_params, model_values
 from .residual import AdditiveError, ExponentialError, ProportionalError, ResidualError
 from .result import FitResult
 
@@ -205,7 +205,7 @@ class _Perturbations:
     batched simulation (:meth:`_Problem.predict_many`).
 
     Steps are relative to ``max(|value|, 0.01)``: 1e-6 (closed form) or 1e-4 (ODE, integrated to rtol 1e-9)
-    for first derivatives, 100x larger for the Hessian.
+    for first derivatives, 1e-4 for the Hessian (larger steps distort it where the OFV is sharply curved).
     """
 
     def __init__(self, model, problem, error, params):
@@ -234,9 +234,9 @@ class _Perturbations:
             f = np.full((len(x_list), len(self.problem.y)), np.nan)
         return f, errors
 
-    def steps(self, params, scale=1.0):
+    def steps(self, params, rel=None):
         x = np.array([params[n].value for n in self.names])
-        return x, self.rel * scale * np.maximum(np.abs(x), 1e-2)
+        return x, (self.rel if rel is None else rel) * np.maximum(np.abs(x), 1e-2)
 
     def central(self, params, fun):
         """d fun / d x by central differences; ``fun(f, theta)`` maps predictions to a vector or scalar."""
@@ -249,7 +249,7 @@ class _Perturbations:
 
     def hessian(self, params, ofv_of):
         """Hessian of the scalar ``ofv_of(f, theta)`` by central second differences (2n^2 + 1 sets)."""
-        x, h = self.steps(params, scale=100.0)
+        x, h = self.steps(params, rel=1e-4)
         n = len(x)
         eye = np.eye(n)
         points = [x]
@@ -274,7 +274,8 @@ class _Perturbations:
 def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nfev=None) -> FitResult:
     sd_fixed = error.fixed
     scale = error.parameters["SD"] if sd_fixed else 1.0
-    params[ERROR_PREFIX + "SD"].vary = False
+    sd_key = ERROR_PREFIX + "SD" if sd_fixed else LOG_PREFIX + ERROR_PREFIX + "SD"
+    params[sd_key].vary = False                              # profiled out (or fixed)
     yt = error.transform(problem.y)
 
     def residual_of(f):
@@ -294,7 +295,8 @@ def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nf
     n = len(problem.y)
     rss = float(np.sum((residual(out.params) * scale) ** 2))
     if not sd_fixed:
-        out.params[ERROR_PREFIX + "SD"].value = math.sqrt(rss / n)       # ML estimate (profiled)
+        out.params[sd_key].value = 0.5 * math.log(rss / n)           # ML estimate sqrt(RSS / n) (profiled)
+        out.params.update_constraints()
     return _finish(model, problem, error, out, label, 0 if sd_fixed else 1, quiet)
 
 

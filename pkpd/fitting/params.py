@@ -107,11 +107,20 @@ def make_params(model, values: Mapping[str, float] | None = None, *, log: Iterab
 
 
 def add_error_params(params: lmfit.Parameters, error) -> lmfit.Parameters:
-    """Add (or keep) the residual error parameters ``err_<NAME>`` of ``error`` to ``params``."""
+    """Add (or keep) the residual error parameters ``err_<NAME>`` of ``error`` to ``params``.
+
+    Estimated ones are estimated on the log scale (``log_err_SD``; ``err_SD = exp(log_err_SD)``), which
+    keeps them positive and the objective well scaled; fixed ones are plain fixed parameters.
+    """
     for name, value in error.parameters.items():
         key = ERROR_PREFIX + name
-        if key not in params:
-            params.add(key, value=float(value), min=0.0, max=np.inf, vary=not error.fixed)
+        if key in params:
+            continue
+        if error.fixed or not value > 0:
+            params.add(key, value=float(value), min=0.0, max=np.inf, vary=False)
+        else:
+            params.add(LOG_PREFIX + key, value=math.log(value))
+            params.add(key, expr=f"exp({LOG_PREFIX}{key})")
     return params
 
 
