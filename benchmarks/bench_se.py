@@ -117,7 +117,7 @@ def main():
     n, repeats, n_loop = (100, 1, 5) if args.quick else (1000, 3, 20)
     model = build()
     params = population(model, n)
-    auto = "bdf" if model.stiff else "dp5"
+    auto = "lsoda" if model.stiff else "dp5"
     timing, results = {}, {}
     for solver in solvers:
         model.simulate(regimen(), TIMES, params.iloc[:5], method="ode", states=False, solver=solver)  # warm-up

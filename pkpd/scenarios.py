@@ -152,7 +152,7 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
     Returns
     -------
     ComposedModel
-        Stiff (BDF by default). Parameter values of the drugs come from :func:`se_params`.
+        Stiff (LSODA by default). Parameter values of the drugs come from :func:`se_params`.
     """
     drugs = _as_tuple(drugs)
     gabaergic, blockers = ["BZD.EFFECT", "VPA.EFFECT"], ["KET.NMDA_BLOCK"]

@@ -68,7 +68,7 @@ def _options(model, method, rtol, atol, solver, states):
     if method != "ode":
         return {}
     if solver == "auto":
-        solver = "bdf" if model.stiff else "dp5"
+        solver = "lsoda" if model.stiff else "dp5"
     needed = None
     if not states and model.output_states is not None:
         needed = np.array([model.state_index(s) for s in model.output_states])
@@ -160,7 +160,8 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         Tolerances of the ODE engine (relative, and absolute in amount units).
     solver : {"auto", "dp5", "bdf", "radau", "lsoda"}
         ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff
-        models; ``"auto"`` takes ``"bdf"`` for models marked stiff (``Model.stiff``), else ``"dp5"``.
+        models; ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each
+        subject's error, whereas the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
 

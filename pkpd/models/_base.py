@@ -287,8 +287,9 @@ class Model:
             ``"auto"`` uses the closed form when the model is linear, the ODE engine otherwise.
         **options
             ``states`` (bool, default True: report the states too), ``rtol`` and ``atol`` (ODE tolerances,
-            default 1e-6 and 1e-9), ``solver`` (``"auto"``: ``"bdf"`` for models marked stiff, else
-            ``"dp5"``, the explicit per-subject engine; or ``"bdf"``, ``"radau"``, ``"lsoda"`` explicitly) and ``chunk_size`` (subjects solved together).
+            default 1e-6 and 1e-9), ``solver`` (``"auto"``: ``"lsoda"`` for models marked stiff, else
+            ``"dp5"``, the explicit per-subject engine; or ``"bdf"``, ``"radau"``, ``"lsoda"`` explicitly)
+            and ``chunk_size`` (subjects solved together).
 
         Returns
         -------

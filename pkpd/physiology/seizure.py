@@ -51,7 +51,7 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 3``):
 - ``W`` 0.05 [M]: width of the activity switch; ``sigma(-2.2) = 0.1``, so termination needs DRIVE
   below -0.11 (about a tenth of G0).
 - ``K_ON`` = ``K_OFF`` 20 /h [M]: activity settles in ~3 min (t1/2 2.1 min); stiff with the receptor and
-  PK time scales, hence ``stiff = True`` (BDF by default).
+  PK time scales, hence ``stiff = True`` (LSODA by default).
 - ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
 - ``G_VPA`` 24 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
   :mod:`pkpd.scenarios`) and ``G_PPF_PD`` 150 [C] (a propofol infusion controls most, ~85 %, of the
