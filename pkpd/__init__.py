@@ -22,6 +22,7 @@ from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError
 from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult, ProportionalError, fit_each,
                       fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
+from .nca import nca
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -42,6 +43,7 @@ __all__ = [
     "fit_individual",
     "fit_pooled",
     "fit_each",
+    "nca",
     "FitResult",
     "AdditiveError",
     "ProportionalError",

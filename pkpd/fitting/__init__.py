@@ -10,10 +10,11 @@
 
 from ..errors import ConvergenceWarning
 from .fit import BLQ_METHODS, fit_each, fit_individual, fit_pooled
+from .initial import initial_estimates
 from .params import make_params
 from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
 from .result import FitResult
 
-__all__ = ["make_params", "fit_individual", "fit_pooled", "fit_each", "FitResult", "BLQ_METHODS",
+__all__ = ["make_params", "initial_estimates", "fit_individual", "fit_pooled", "fit_each", "FitResult", "BLQ_METHODS",
            "ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError",
            "ConvergenceWarning"]

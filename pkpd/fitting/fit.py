@@ -181,7 +181,8 @@ def _fit(model, data, params, error, output, blq, lloq, method, engine, label, m
     problem = _Problem(model, data, output, blq, lloq, engine)
     _check_log_scale(error, problem)
     if params is None:
-        params = make_params(model)
+        start = _nca_start(model, data)
+        params = make_params(model, start, estimate=tuple(start) or None)
     elif isinstance(params, Mapping) and not isinstance(params, lmfit.Parameters):
         params = make_params(model, params)
     params = add_error_params(params.copy(), error)
@@ -190,6 +191,16 @@ def _fit(model, data, params, error, output, blq, lloq, method, engine, label, m
         return _fit_least_squares(model, problem, params, error, label, max_nfev=max_nfev)
     return _fit_likelihood(model, problem, params, error, "lbfgsb" if method == "auto" else method, label,
                            max_nfev=max_nfev)
+
+
+def _nca_start(model, data) -> dict:
+    """Initial values from NCA (:mod:`pkpd.fitting.initial`); the model defaults where NCA cannot help."""
+    from .initial import initial_estimates
+
+    try:
+        return initial_estimates(model, data)
+    except DatasetError:
+        return {}
 
 
 def _predict_or_nan(problem, params, model):
@@ -401,7 +412,9 @@ def fit_individual(model, data, params=None, *, error: ResidualError | None = No
         NONMEM-style records of one subject (doses and observations).
     params : lmfit.Parameters or mapping, optional
         From :func:`~pkpd.fitting.make_params` (bounds, fixed, log scale, expressions); a mapping gives
-        initial values; default the model's defaults.
+        initial values; default: the parameters NCA can inform (CL, V, KA, ...;
+        :func:`~pkpd.fitting.initial_estimates`) are estimated from their NCA values, the rest (F1, ALAG1,
+        ...) fixed at the model defaults.
     error : ResidualError
         Residual error model (default ``ProportionalError(0.1)``), estimated unless ``fixed``.
     output : str

@@ -183,3 +183,16 @@ def test_report_plot_predict_and_bad_input():
         make_params(OneCompartmentOral(), {"CLEARANCE": 1.0})
     with pytest.raises(pkpd.ParameterError, match="SD must be a finite number >= 0"):
         AdditiveError(-1.0)
+
+
+def test_fit_without_start_values_starts_from_nca():
+    """No params: NCA gives CL = Dose/AUCinf, V = Vz, KA from tmax; the fit converges to the truth."""
+    from pkpd.fitting import initial_estimates
+
+    data = _data(_truth())
+    start = initial_estimates(OneCompartmentOral(), data)
+    assert set(start) == {"CL", "V", "KA"}
+    assert start["CL"] == pytest.approx(TRUE["CL"], rel=0.05)
+    fit = fit_individual(OneCompartmentOral(), data, error=AdditiveError())
+    for k, v in TRUE.items():
+        assert fit.estimates[k] == pytest.approx(v, rel=1e-5)
