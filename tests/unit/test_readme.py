@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -20,3 +21,5 @@ def test_readme_examples_run_and_give_the_documented_shapes():
     assert len(namespace["result"]) == 200 * 481
     pred = namespace["pred"]
     assert len(pred) == len(namespace["data"].events) and (pred["CP"] >= 0).all()
+    fit = namespace["fit"]                  # subject 1: CL/F 1.58 L/h (R nlsList: exp(-3.916) x 79.6 kg)
+    assert fit.success and fit.estimates["CL"] == pytest.approx(1.58, rel=0.02)
