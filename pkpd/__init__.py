@@ -23,6 +23,7 @@ from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult,
                       fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .nca import nca
+from .population import PopulationModel, fit_population
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -44,6 +45,8 @@ __all__ = [
     "fit_pooled",
     "fit_each",
     "nca",
+    "PopulationModel",
+    "fit_population",
     "FitResult",
     "AdditiveError",
     "ProportionalError",

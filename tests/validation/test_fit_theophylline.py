@@ -15,13 +15,6 @@ from pkpd.fitting import AdditiveError, fit_each, fit_pooled, make_params
 from pkpd.models import OneCompartmentOral
 
 
-def theoph_mgkg():
-    """The theophylline dataset with doses in mg/kg, as in R's Theoph (SSfol's Dose)."""
-    ev = pkpd.load_dataset("theophylline").events
-    ev["AMT"] = np.where(ev["EVID"] == 1, ev["DOSE_MGKG"], 0.0)
-    return pkpd.read_nonmem(ev)
-
-
 def ssfol_params(lke=-2.5, lka=0.5, lcl=-3.0):
     model = OneCompartmentOral()
     params = make_params(model, {"CL": np.exp(lcl), "KA": np.exp(lka), "V": np.exp(lcl - lke)},
@@ -32,9 +25,9 @@ def ssfol_params(lke=-2.5, lka=0.5, lcl=-3.0):
 
 
 @pytest.fixture(scope="module")
-def pooled():
+def pooled(theoph_mgkg):
     model, params = ssfol_params()
-    return fit_pooled(model, theoph_mgkg(), params, error=AdditiveError())
+    return fit_pooled(model, theoph_mgkg, params, error=AdditiveError())
 
 
 def test_naive_pooled_theophylline_matches_r_nls(pooled):
@@ -64,14 +57,14 @@ def test_pooled_fit_bookkeeping(pooled):
 R_DIR = Path(__file__).parent / "r"
 
 
-def test_each_subject_matches_r_nlslist():
+def test_each_subject_matches_r_nlslist(theoph_mgkg):
     """Criterion 2: every subject fitted alone (fit_each, the SSfol parameterisation) matches R's
     ``nlsList(conc ~ SSfol(Dose, Time, lKe, lKa, lCl), Theoph)`` estimates to 1e-3 and standard errors
     to 1 % (fixtures from tests/validation/r/theoph_nls.R; R and nlme versions in R_VERSION.txt)."""
     ref = pd.read_csv(R_DIR / "theoph_individual.csv")
     assert ref["converged"].all()
     model, params = ssfol_params()
-    fits = fit_each(model, theoph_mgkg(), params, error=AdditiveError())
+    fits = fit_each(model, theoph_mgkg, params, error=AdditiveError())
     assert sorted(fits) == sorted(ref["ID"].unique())
     names = {"lKe": "lKe", "lKa": "log_KA", "lCl": "log_CL"}
     for row in ref.itertuples():
