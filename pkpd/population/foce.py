@@ -15,8 +15,8 @@ the ``n log 2 pi`` constant) is the Laplace approximation with the first-order H
 with ``g_j = d f_j / d eta`` at ``eta_i`` and ``V'_j = dV/df`` (zero for additive error, where FOCE-I = FOCE).
 ``method="FOCE"`` evaluates the residual variance at ``eta = 0`` instead (no interaction).
 
-Inner step: damped Gauss-Newton on all subjects at once; each iteration predicts ``f`` and its ``q``
-finite-difference derivatives for every subject in one batched simulation. Outer step: L-BFGS-B on
+Inner step: damped Newton (Levenberg) on all subjects at once; each iteration predicts ``f`` and its first
+and second finite-difference derivatives in eta for every subject in one batched simulation. Outer step: L-BFGS-B on
 ``theta``, ``log omega^2`` and ``log`` error parameters, the EBEs warm-started from the previous evaluation.
 
 Examples
@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class PopulationModel:
     individual : callable
         ``individual(theta, eta) -> {model parameter: array over subjects}``; ``theta`` a dict of floats,
         ``eta`` an array (subjects, random effects). Model parameters it does not return keep their defaults.
+        A third argument, if the callable takes one, receives the subjects' covariates (a DataFrame, one
+        row per subject, the values of each subject's first record), e.g. ``CL = exp(theta) * WT``.
     error : ResidualError
         Residual error model (additive, proportional or combined).
     output : str, optional
@@ -102,6 +105,14 @@ class PopulationModel:
     def eta_names(self) -> tuple:
         return tuple(self.omega)
 
+    def parameters_for(self, theta, eta, covariates) -> dict:
+        """The structural model's parameters for every subject (``individual`` with or without covariates)."""
+        try:
+            n_args = len(inspect.signature(self.individual).parameters)
+        except (TypeError, ValueError):
+            n_args = 2
+        return self.individual(theta, eta, covariates) if n_args >= 3 else self.individual(theta, eta)
+
 
 @dataclass(frozen=True, eq=False)
 class PopulationFitResult:
@@ -119,7 +130,17 @@ class PopulationFitResult:
     success: bool
     message: str
     n_evaluations: int
-    optimizer: Any = field(repr=False)
+    covariance: pd.DataFrame | None = None
+    optimizer: Any = field(repr=False, default=None)
+
+    @property
+    def standard_errors(self) -> dict:
+        """Standard errors from the covariance step (R^-1: 2 x the inverse Hessian of the OFV), by estimated
+        quantity: thetas on their own scale, ``log_omega2_<eta>`` and ``log_<error parameter>``."""
+        if self.covariance is None:
+            return {}
+        return {k: float(math.sqrt(v)) if v > 0 else math.nan
+                for k, v in zip(self.covariance.index, np.diag(self.covariance.to_numpy()))}
 
     @property
     def omega_sd(self) -> dict:
@@ -152,6 +173,8 @@ class _PopData:
         rank, ids = pd.factorize(ev["ID"])
         self.rank, self.ids, self.n = rank, np.asarray(ids), len(ids)
         self.subject = rank[self.rows]
+        self.covariates = ev.groupby(rank, sort=True).first().drop(
+            columns=["TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS", "MDV", "DV"]).reset_index(drop=True)
         self.events = ev
         self.defaults = {p.name: p.default for p in model.parameters}
         self.tol = {"rtol": 1e-9, "atol": 1e-12} if _choose_method(model, engine) == "ode" else {}
@@ -190,20 +213,31 @@ class _Objective:
         self.pm, self.d, self.method = popmodel, pdata, method
         self.q = len(popmodel.omega)
         self.eta = np.zeros((pdata.n, self.q))
-        self.h = 1e-4 if pdata.tol else 1e-6
+        self.h = 1e-3 if pdata.tol else 1e-4
+        self.iterations = 0
 
     def _params(self, theta, eta):
-        return self.pm.individual(theta, eta)
+        return self.pm.parameters_for(theta, eta, self.d.covariates)
 
-    def _f_and_g(self, theta, eta):
-        sets = [self._params(theta, eta)]
-        for k in range(self.q):
-            e = eta.copy()
-            e[:, k] += self.h
-            sets.append(self._params(theta, e))
-        f = self.d.predict_many(sets)
-        g = (f[1:] - f[0]) / self.h                 # (q, n_obs)
-        return f[0], g.T                            # (n_obs,), (n_obs, q)
+    def _f_and_g(self, theta, eta, curvature=False):
+        """Predictions (n_obs,) and their eta-derivatives (n_obs, q) by central differences, with the
+        second derivatives (n_obs, q, q) when ``curvature``; all sets in one batched simulation."""
+        q, h = self.q, self.h
+        eye = np.eye(q) * h
+        sets = [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
+        pairs = [(k, m) for k in range(q) for m in range(k + 1, q)] if curvature else []
+        sets += [eta + eye[k] + eye[m] for k, m in pairs]
+        f = self.d.predict_many([self._params(theta, e) for e in sets])
+        f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
+        g = ((plus - minus) / (2 * h)).T
+        if not curvature:
+            return f0, g, None
+        c = np.zeros((len(f0), q, q))
+        for k in range(q):
+            c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
+        for i, (k, m) in enumerate(pairs):
+            c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
+        return f0, g, c
 
     def _by_subject(self, values):
         return np.bincount(self.d.subject, weights=values, minlength=self.d.n)
@@ -215,14 +249,14 @@ class _Objective:
         prior = np.einsum("ik,kl,il->i", eta, omega_inv, eta)
         return data + prior
 
-    def ebe(self, theta, omega, sigma, tol=1e-9, max_iter=200):
-        """EBEs (subjects, q), predictions and derivatives at them, by damped Gauss-Newton."""
+    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100):
+        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton."""
         omega_inv = np.diag(1.0 / omega)
         eta = self.eta.copy()
-        f, g = self._f_and_g(theta, eta)
+        f, g, c = self._f_and_g(theta, eta, curvature=True)
         v0 = _variance(self.pm.error, f, sigma) if self.method == "FOCE" else None
         obj = self._subject_terms(f, eta, omega_inv, sigma, v0)
-        lam = np.full(self.d.n, 1e-3)
+        lam = np.full(self.d.n, 1e-6)
         sub = self.d.subject
         for _ in range(max_iter):
             v = _variance(self.pm.error, f, sigma) if v0 is None else v0
@@ -235,21 +269,23 @@ class _Objective:
             grad += eta @ omega_inv
             w = 1.0 / v + 0.5 * (dv / v) ** 2
             hess = np.zeros((self.d.n, self.q, self.q))
-            np.add.at(hess, sub, np.einsum("j,jk,jl->jkl", w, g, g))
-            hess += omega_inv
+            np.add.at(hess, sub, np.einsum("j,jk,jl->jkl", w, g, g) + coef[:, None, None] * c)
+            hess += omega_inv                       # Newton: Gauss-Newton + residual curvature term
+            if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
+                break
             step = -np.linalg.solve(hess + lam[:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
             trial = eta + step
-            f_t, g_t = self._f_and_g(theta, trial)
+            f_t, g_t, c_t = self._f_and_g(theta, trial, curvature=True)
             obj_t = self._subject_terms(f_t, trial, omega_inv, sigma, v0)
             better = np.isfinite(obj_t) & (obj_t <= obj + 1e-12)
             keep_obs = better[sub]
             eta = np.where(better[:, None], trial, eta)
             f = np.where(keep_obs, f_t, f)
             g = np.where(keep_obs[:, None], g_t, g)
+            c = np.where(keep_obs[:, None, None], c_t, c)
             obj = np.where(better, obj_t, obj)
-            lam = np.where(better, lam * 0.3, lam * 10.0)
-            if np.all(np.abs(step[better]) < tol) and np.all(better | (lam > 1e8)):
-                break
+            lam = np.where(better, lam * 0.1, lam * 10.0)
+            self.iterations += 1
         self.eta = eta
         return eta, f, g, obj, v0
 
@@ -291,8 +327,28 @@ def _check_method(method):
     return method
 
 
+def _hessian(fun, x, rel=1e-3):
+    """Central second differences of ``fun`` at ``x`` (steps ``rel * max(|x|, 0.1)``)."""
+    p = len(x)
+    h = rel * np.maximum(np.abs(x), 0.1)
+    f0 = fun(x)
+    hess = np.empty((p, p))
+    eye = np.eye(p)
+    plus = [fun(x + h[i] * eye[i]) for i in range(p)]
+    minus = [fun(x - h[i] * eye[i]) for i in range(p)]
+    for i in range(p):
+        hess[i, i] = (plus[i] - 2 * f0 + minus[i]) / h[i] ** 2
+        for j in range(i + 1, p):
+            pp = fun(x + h[i] * eye[i] + h[j] * eye[j])
+            pm = fun(x + h[i] * eye[i] - h[j] * eye[j])
+            mp = fun(x - h[i] * eye[i] + h[j] * eye[j])
+            mm = fun(x - h[i] * eye[i] - h[j] * eye[j])
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
+    return hess
+
+
 def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", engine: str = "auto",
-                   max_evaluations: int = 5000) -> PopulationFitResult:
+                   max_evaluations: int = 5000, covariance: bool = True) -> PopulationFitResult:
     """Estimate ``theta``, the diagonal ``omega`` and the residual error by FOCE-I (or FOCE).
 
     Parameters
@@ -305,6 +361,9 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
         How predictions are computed.
     max_evaluations : int
         Limit on objective evaluations of the outer optimiser.
+    covariance : bool
+        Run the covariance step: ``2 H^-1`` with ``H`` the Hessian of the OFV in the estimated quantities
+        (NONMEM's R matrix form), by central differences.
 
     Returns
     -------
@@ -341,9 +400,19 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
     theta, omega, sigma = unpack(opt.x)
     ofv = objective(theta, omega, sigma)
     etas = pd.DataFrame(objective.eta, columns=[f"ETA_{k}" for k in popmodel.omega])
+    cov = None
+    if covariance:
+        saved = objective.eta.copy()
+        names = free + [f"log_omega2_{k}" for k in popmodel.omega] + [f"log_{k}" for k in err_names]
+        hess = _hessian(fun, opt.x)
+        objective.eta = saved
+        try:
+            cov = pd.DataFrame(2.0 * np.linalg.inv(hess), index=names, columns=names)
+        except np.linalg.LinAlgError:
+            cov = None
     etas.insert(0, "ID", pdata.ids)
     return PopulationFitResult(
         popmodel=popmodel, method=method, theta={k: float(v) for k, v in theta.items()},
         omega={k: float(v) for k, v in zip(popmodel.omega, omega)}, error={k: float(v) for k, v in sigma.items()},
         ofv=float(ofv), etas=etas, n_obs=len(pdata.y), success=bool(opt.success), message=str(opt.message),
-        n_evaluations=count[0], optimizer=opt)
+        n_evaluations=count[0], covariance=cov, optimizer=opt)
