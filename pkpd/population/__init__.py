@@ -6,6 +6,6 @@
 - :func:`fit_population` -- FOCE-I / FOCE estimation with batched inner (EBE) steps.
 """
 
-from .foce import PopulationFitResult, PopulationModel, fit_population, population_ofv
+from .foce import PopulationFitResult, PopulationModel, fit_population, map_estimate, population_ofv
 
-__all__ = ["PopulationModel", "fit_population", "population_ofv", "PopulationFitResult"]
+__all__ = ["PopulationModel", "fit_population", "population_ofv", "map_estimate", "PopulationFitResult"]

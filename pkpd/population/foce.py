@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,12 +46,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from ..errors import DatasetError, ParameterError
+from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
 from ..fitting.residual import ExponentialError, ResidualError
 from ..io import Dataset, read_nonmem
 from ..simulation import _choose_method, simulate
 
-__all__ = ["PopulationModel", "PopulationFitResult", "fit_population", "population_ofv"]
+__all__ = ["PopulationModel", "PopulationFitResult", "fit_population", "population_ofv", "map_estimate"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -131,7 +132,35 @@ class PopulationFitResult:
     message: str
     n_evaluations: int
     covariance: pd.DataFrame | None = None
+    diagnostics: pd.DataFrame | None = None
+    shrinkage: dict = field(default_factory=dict)
+    warnings: tuple = ()
     optimizer: Any = field(repr=False, default=None)
+
+    def table(self) -> pd.DataFrame:
+        """Parameter table: estimate, standard error, RSE %, and for random effects SD (~CV) and shrinkage."""
+        se = self.standard_errors
+        rows = []
+        for k, v in self.theta.items():
+            s = se.get(k, math.nan)
+            rows.append({"parameter": k, "estimate": v, "std_error": s, "rse_percent": 100 * s / abs(v) if v else math.nan,
+                         "fixed": k in self.popmodel.fixed})
+        for k, v in self.omega.items():
+            s = se.get(f"log_omega2_{k}", math.nan)      # SE of log(omega^2) = RSE of omega^2
+            rows.append({"parameter": f"omega2_{k}", "estimate": v, "std_error": s * v, "rse_percent": 100 * s,
+                         "sd_or_cv": math.sqrt(v), "shrinkage_percent": 100 * self.shrinkage.get(f"eta_{k}", math.nan)})
+        for k, v in self.error.items():
+            s = se.get(f"log_{k}", math.nan)
+            rows.append({"parameter": f"sigma_{k}", "estimate": v, "std_error": s * v, "rse_percent": 100 * s})
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def report(self) -> str:
+        """Plain-text report: method, OFV, the parameter table, shrinkage and warnings."""
+        head = [f"{self.method} on {len(self.etas)} subjects, {self.n_obs} observations: OFV {self.ofv:.4f} "
+                f"(-2LL {self.ofv_with_constant:.4f}); outer optimiser: {self.message}",
+                f"epsilon shrinkage {100 * self.shrinkage.get('epsilon', math.nan):.1f} %"]
+        body = self.table().to_string(float_format=lambda v: f"{v:.6g}")
+        return "\n".join(head + ["", body] + ([""] + [f"warning: {w}" for w in self.warnings] if self.warnings else []))
 
     @property
     def standard_errors(self) -> dict:
@@ -274,8 +303,12 @@ class _Objective:
             if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
                 break
             step = -np.linalg.solve(hess + lam[:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
+            step = np.clip(step, -1.0, 1.0)               # trust region: at most e-fold per iteration
             trial = eta + step
-            f_t, g_t, c_t = self._f_and_g(theta, trial, curvature=True)
+            try:
+                f_t, g_t, c_t = self._f_and_g(theta, trial, curvature=True)
+            except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
+                f_t, g_t, c_t = np.full_like(f, np.nan), np.full_like(g, np.nan), np.full_like(c, np.nan)
             obj_t = self._subject_terms(f_t, trial, omega_inv, sigma, v0)
             better = np.isfinite(obj_t) & (obj_t <= obj + 1e-12)
             keep_obs = better[sub]
@@ -392,7 +425,10 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
 
     def fun(x):
         count[0] += 1
-        value = objective(*unpack(x))
+        try:
+            value = objective(*unpack(x))
+        except (SimulationError, ValueError, ArithmeticError):
+            return 1e300
         return value if math.isfinite(value) else 1e300
 
     opt = minimize(fun, x0, method="L-BFGS-B", options={"maxfun": max_evaluations, "eps": 1e-6, "ftol": 1e-12,
@@ -411,8 +447,75 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
         except np.linalg.LinAlgError:
             cov = None
     etas.insert(0, "ID", pdata.ids)
+    diagnostics, shrinkage = _diagnostics(objective, theta, omega, sigma)
+    issues = []
+    if not opt.success:
+        issues.append(f"the outer optimisation did not converge: {opt.message}")
+    if covariance and (cov is None or not np.all(np.linalg.eigvalsh(cov.to_numpy()) > 0)):
+        issues.append("covariance step failed: the Hessian of the OFV is singular or not positive definite")
+    for k in popmodel.omega:
+        if shrinkage[f"eta_{k}"] > 0.4:
+            issues.append(f"eta shrinkage of {k} is {100 * shrinkage[f'eta_{k}']:.0f} % (> 40 %): its EBEs and "
+                          "EBE-based diagnostics are unreliable")
+    for text in issues:
+        warnings.warn(f"fit_population: {text}", ConvergenceWarning, stacklevel=2)
     return PopulationFitResult(
         popmodel=popmodel, method=method, theta={k: float(v) for k, v in theta.items()},
         omega={k: float(v) for k, v in zip(popmodel.omega, omega)}, error={k: float(v) for k, v in sigma.items()},
         ofv=float(ofv), etas=etas, n_obs=len(pdata.y), success=bool(opt.success), message=str(opt.message),
-        n_evaluations=count[0], covariance=cov, optimizer=opt)
+        n_evaluations=count[0], covariance=cov, diagnostics=diagnostics, shrinkage=shrinkage,
+        warnings=tuple(issues), optimizer=opt)
+
+
+def _diagnostics(objective, theta, omega, sigma):
+    """PRED, IPRED, RES, IWRES and CWRES (FOCE linearisation, Hooker 2007) aligned with the observations;
+    eta shrinkage ``1 - SD(EBE) / omega`` and epsilon shrinkage ``1 - SD(IWRES)``."""
+    d, pm = objective.d, objective.pm
+    eta, f, g, _, _ = objective.ebe(theta, omega, sigma)
+    pred = d.predict_many([objective._params(theta, np.zeros_like(eta))])[0]
+    v = _variance(pm.error, f, sigma)
+    iwres = (d.y - f) / np.sqrt(v)
+    cwres = np.empty_like(f)
+    for i in range(d.n):
+        rows = np.flatnonzero(d.subject == i)
+        gi = g[rows]
+        cov = gi @ np.diag(omega) @ gi.T + np.diag(v[rows])
+        mean = f[rows] - gi @ eta[i]
+        cwres[rows] = np.linalg.solve(np.linalg.cholesky(cov), d.y[rows] - mean)
+    frame = d.events.iloc[d.rows][["ID", "TIME"]].reset_index(drop=True).assign(
+        DV=d.y, PRED=pred, IPRED=f, RES=d.y - pred, IWRES=iwres, CWRES=cwres)
+    shrink = {f"eta_{k}": float(1 - np.std(eta[:, j], ddof=1) / math.sqrt(omega[j]))
+              for j, k in enumerate(pm.omega)}
+    shrink["epsilon"] = float(1 - np.std(iwres, ddof=1))
+    return frame, shrink
+
+
+def map_estimate(popmodel: PopulationModel, patient_data, *, engine: str = "auto") -> pd.DataFrame:
+    """Bayesian (MAP) individual estimates for one or more patients given the population model's values.
+
+    The EBE of each patient (the minimiser of the individual objective with the population prior) with its
+    approximate standard errors (inverse of the first-order Hessian), and the individual model parameters.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``ID``, ``ETA_<name>``, ``SE_ETA_<name>`` and the model parameters.
+    """
+    d = _PopData(popmodel, _as_dataset(patient_data), engine)
+    obj = _Objective(popmodel, d, "FOCEI")
+    omega = np.array(list(popmodel.omega.values()), dtype=float)
+    sigma = dict(popmodel.error.parameters)
+    theta = dict(popmodel.theta)
+    eta, f, g, _, _ = obj.ebe(theta, omega, sigma)
+    v = _variance(popmodel.error, f, sigma)
+    hess = np.zeros((d.n, obj.q, obj.q))
+    np.add.at(hess, d.subject, np.einsum("j,jk,jl->jkl", 1.0 / v, g, g))
+    hess += np.diag(1.0 / omega)
+    se = np.sqrt(np.diagonal(np.linalg.inv(hess), axis1=1, axis2=2))
+    out = pd.DataFrame({"ID": d.ids})
+    for j, k in enumerate(popmodel.omega):
+        out[f"ETA_{k}"] = eta[:, j]
+        out[f"SE_ETA_{k}"] = se[:, j]
+    for k, val in popmodel.parameters_for(theta, eta, d.covariates).items():
+        out[k] = np.broadcast_to(np.asarray(val, dtype=float), (d.n,))
+    return out
