@@ -23,7 +23,7 @@ from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult,
                       fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .nca import nca
-from .population import PopulationModel, fit_population
+from .population import PopulationModel, fit_population, map_estimate
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -47,6 +47,7 @@ __all__ = [
     "nca",
     "PopulationModel",
     "fit_population",
+    "map_estimate",
     "FitResult",
     "AdditiveError",
     "ProportionalError",
