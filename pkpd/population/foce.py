@@ -283,7 +283,9 @@ class _Objective:
         omega_inv = np.diag(1.0 / omega)
         eta = self.eta.copy()
         f, g, c = self._f_and_g(theta, eta, curvature=True)
-        v0 = _variance(self.pm.error, f, sigma) if self.method == "FOCE" else None
+        v0 = None
+        if self.method == "FOCE":                       # residual variance at the population prediction
+            v0 = _variance(self.pm.error, self.d.predict_many([self._params(theta, np.zeros_like(eta))])[0], sigma)
         obj = self._subject_terms(f, eta, omega_inv, sigma, v0)
         lam = np.full(self.d.n, 1e-6)
         sub = self.d.subject

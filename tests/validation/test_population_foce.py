@@ -151,3 +151,11 @@ def test_non_convergence_is_a_named_warning(theoph_mgkg):
                              max_evaluations=3, covariance=False)
     assert not fit.success and any("did not converge" in w for w in fit.warnings)
     assert "warning: the outer optimisation did not converge" in fit.report()
+
+
+def test_foce_equals_focei_with_additive_error(theoph_mgkg):
+    """Without interaction (FOCE) the residual variance is taken at eta = 0; with additive error it does not
+    depend on eta, so FOCE and FOCE-I objectives coincide."""
+    pm = fm3theo(NLME, NLME_SD)
+    assert population_ofv(pm, theoph_mgkg, method="FOCE") == pytest.approx(population_ofv(pm, theoph_mgkg),
+                                                                            rel=1e-10)
