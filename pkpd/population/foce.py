@@ -243,7 +243,7 @@ class _Objective:
         self.q = len(popmodel.omega)
         self.eta = np.zeros((pdata.n, self.q))
         self.h = 1e-3 if pdata.tol else 1e-4
-        self.iterations = 0
+        self.converged = True
 
     def _params(self, theta, eta):
         return self.pm.parameters_for(theta, eta, self.d.covariates)
@@ -289,11 +289,12 @@ class _Objective:
         obj = self._subject_terms(f, eta, omega_inv, sigma, v0)
         lam = np.full(self.d.n, 1e-6)
         sub = self.d.subject
+        self.converged = False
         for _ in range(max_iter):
             v = _variance(self.pm.error, f, sigma) if v0 is None else v0
             dv = _variance_slope(self.pm.error, f, sigma) if v0 is None else np.zeros_like(f)
             r = self.d.y - f
-            # half the gradient of O_i and its Gauss-Newton Hessian
+            # half the gradient of O_i and its Hessian (Gauss-Newton + residual curvature)
             coef = -r / v + 0.5 * dv / v * (1.0 - r * r / v)
             grad = np.zeros((self.d.n, self.q))
             np.add.at(grad, sub, g * coef[:, None])
@@ -301,8 +302,9 @@ class _Objective:
             w = 1.0 / v + 0.5 * (dv / v) ** 2
             hess = np.zeros((self.d.n, self.q, self.q))
             np.add.at(hess, sub, np.einsum("j,jk,jl->jkl", w, g, g) + coef[:, None, None] * c)
-            hess += omega_inv                       # Newton: Gauss-Newton + residual curvature term
+            hess += omega_inv
             if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
+                self.converged = True
                 break
             step = -np.linalg.solve(hess + lam[:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
             step = np.clip(step, -1.0, 1.0)               # trust region: at most e-fold per iteration
@@ -320,7 +322,6 @@ class _Objective:
             c = np.where(keep_obs[:, None, None], c_t, c)
             obj = np.where(better, obj_t, obj)
             lam = np.where(better, lam * 0.1, lam * 10.0)
-            self.iterations += 1
         self.eta = eta
         return eta, f, g, obj, v0
 
@@ -450,7 +451,7 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
             cov = None
     etas.insert(0, "ID", pdata.ids)
     diagnostics, shrinkage = _diagnostics(objective, theta, omega, sigma)
-    issues = []
+    issues = [] if objective.converged else ["the EBE search did not converge for every subject at the estimates"]
     if not opt.success:
         issues.append(f"the outer optimisation did not converge: {opt.message}")
     if covariance and (cov is None or not np.all(np.linalg.eigvalsh(cov.to_numpy()) > 0)):
