@@ -5,7 +5,7 @@ trafficking, and intracellular chloride with the E_GABA functions (Nernst, GHK, 
 from .chloride import RT_F, Chloride, e_gaba, ghk, nernst
 from .enzymes import EnzymeTurnover, Inactivation, Induction, WellStirredLiver
 from .receptors import GabaAReceptors, NmdaReceptors
-from .seizure import DirectEffect, NmdaChannelBlock, Seizure
+from .seizure import DirectEffect, ImposedSeizure, NmdaChannelBlock, Seizure
 from .transporters import BrainPgp, PgpInhibition
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "e_gaba",
     "RT_F",
     "Seizure",
+    "ImposedSeizure",
     "NmdaChannelBlock",
     "DirectEffect",
 ]

@@ -313,18 +313,10 @@ class Chloride(Component):
     --------
     One hour of continuous seizure, then recovery (see tests/validation/test_chloride_values.py):
 
-    >>> import math, numpy as np, pkpd
-    >>> from pkpd.models import Component, Parameter
-    >>> from pkpd.physiology.chloride import Chloride
-    >>> class Seizure(Component):
-    ...     prefix, states, provides = "SEIZURE", ("ACTIVITY",), ("ACTIVITY",)
-    ...     def quantities(self, y, p, q):
-    ...         return {"ACTIVITY": y["ACTIVITY"]}
-    ...     def derivatives(self, t, y, p, q, rate):
-    ...         return {"ACTIVITY": rate["ACTIVITY"] - 100.0 * y["ACTIVITY"]}
-    >>> model = pkpd.compose(Chloride(), Seizure())
-    >>> seizure = pkpd.Infusion(100.0, rate=100.0, cmt="SEIZURE.ACTIVITY")     # activity ~1 for 1 h
-    >>> r = model.simulate(seizure, [0.0, 1.0], method="ode")
+    >>> import pkpd
+    >>> from pkpd.physiology import Chloride, ImposedSeizure
+    >>> model = pkpd.compose(Chloride(), ImposedSeizure())
+    >>> r = model.simulate(ImposedSeizure.episode(60), [0.0, 1.0], method="ode")   # activity ~1 for 1 h
     >>> [round(float(v), 1) for v in r["CHLORIDE.CL_IN"]]
     [5.0, 20.6]
     >>> [round(float(v)) for v in r["CHLORIDE.E_GABA"]]

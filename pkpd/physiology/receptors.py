@@ -97,18 +97,10 @@ class GabaAReceptors(Component):
     --------
     One hour of continuous seizure (activity 1), then recovery:
 
-    >>> import numpy as np, pkpd
-    >>> from pkpd.models import Component
-    >>> from pkpd.physiology.receptors import GabaAReceptors
-    >>> class Seizure(Component):
-    ...     prefix, states, provides, stiff = "SEIZURE", ("ACTIVITY",), ("ACTIVITY",), True
-    ...     def quantities(self, y, p, q):
-    ...         return {"ACTIVITY": y["ACTIVITY"]}
-    ...     def derivatives(self, t, y, p, q, rate):
-    ...         return {"ACTIVITY": rate["ACTIVITY"] - 100.0 * y["ACTIVITY"]}
-    >>> model = pkpd.compose(GabaAReceptors(), Seizure())
-    >>> seizure = pkpd.Infusion(100.0, rate=100.0, cmt="SEIZURE.ACTIVITY")
-    >>> r = model.simulate(seizure, [0.0, 1.0, 2.0, 6.0], method="ode")
+    >>> import pkpd
+    >>> from pkpd.physiology import GabaAReceptors, ImposedSeizure
+    >>> model = pkpd.compose(GabaAReceptors(), ImposedSeizure())
+    >>> r = model.simulate(ImposedSeizure.episode(60), [0.0, 1.0, 2.0, 6.0], method="ode")
     >>> r["GABAA.SURFACE_A235"].round(2).tolist()
     [1.0, 0.52, 0.75, 0.94]
     >>> r["GABAA.SURFACE"].round(2).tolist()
@@ -196,16 +188,9 @@ class NmdaReceptors(Component):
     Examples
     --------
     >>> import pkpd
-    >>> from pkpd.models import Component
-    >>> from pkpd.physiology.receptors import NmdaReceptors
-    >>> class Seizure(Component):
-    ...     prefix, states, provides, stiff = "SEIZURE", ("ACTIVITY",), ("ACTIVITY",), True
-    ...     def quantities(self, y, p, q):
-    ...         return {"ACTIVITY": y["ACTIVITY"]}
-    ...     def derivatives(self, t, y, p, q, rate):
-    ...         return {"ACTIVITY": rate["ACTIVITY"] - 100.0 * y["ACTIVITY"]}
-    >>> model = pkpd.compose(NmdaReceptors(), Seizure())
-    >>> r = model.simulate(pkpd.Infusion(100.0, rate=100.0, cmt="SEIZURE.ACTIVITY"), [0.0, 1.0, 2.0], method="ode")
+    >>> from pkpd.physiology import ImposedSeizure, NmdaReceptors
+    >>> model = pkpd.compose(NmdaReceptors(), ImposedSeizure())
+    >>> r = model.simulate(ImposedSeizure.episode(60), [0.0, 1.0, 2.0], method="ode")
     >>> r["NMDA.SURFACE"].round(2).tolist()
     [1.0, 1.38, 1.19]
     """

@@ -91,13 +91,15 @@ import math
 import numpy as np
 from scipy.special import expit
 
+from ..dosing import Infusion
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
 from ..pd import hill_fraction
 from .chloride import _with_defaults
 
-__all__ = ["Seizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD", "terminated"]
+__all__ = ["Seizure", "ImposedSeizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD",
+           "terminated"]
 
 #: healthy E_GABA (mV), chord conductance at [Cl]i 5 mM (REFERENCE.md §6.2 [C])
 E_GABA0 = -72.88
@@ -213,6 +215,47 @@ class Seizure(Component):
         a = y["ACTIVITY"]
         s = expit(q["SEIZURE.DRIVE"] / p["W"])
         return {"ACTIVITY": p["K_ON"] * (1.0 - a) * s - p["K_OFF"] * a * (1.0 - s) + rate["ACTIVITY"]}
+
+
+class ImposedSeizure(Component):
+    """Seizure activity of a prescribed course (prefix ``SEIZURE``), to study what a seizure does.
+
+    Where :class:`Seizure` lets the activity follow from excitation and inhibition, this component imposes
+    it: ``dA/dt = input - KOFF A``, with the input an infusion into ``SEIZURE.ACTIVITY``. An infusion at
+    rate ``level x KOFF`` holds the activity at ``level`` (reached within about a minute with the default
+    KOFF 100 /h, t1/2 25 s), and the activity falls to 0 as fast once it stops. :meth:`episode` builds
+    that infusion. Stiff next to receptor and PK time scales (LSODA by default).
+
+    Examples
+    --------
+    One hour of seizure, then recovery, of the surface GABA-A receptors:
+
+    >>> import pkpd
+    >>> from pkpd.physiology import GabaAReceptors, ImposedSeizure
+    >>> model = pkpd.compose(GabaAReceptors(), ImposedSeizure())
+    >>> r = model.simulate(ImposedSeizure.episode(60), [0.0, 1.0, 2.0], method="ode")
+    >>> r["GABAA.SURFACE_A235"].round(2).tolist()
+    [1.0, 0.52, 0.75]
+    """
+
+    prefix = "SEIZURE"
+    states = ("ACTIVITY",)
+    provides = ("ACTIVITY",)
+    stiff = True
+    parameters = (Parameter("KOFF", 100.0, "1/h", 1e-9, math.inf, "[M] decay of imposed activity (t1/2 25 s)"),)
+
+    @staticmethod
+    def episode(minutes: float, start_min: float = 0.0, level: float = 1.0, koff: float = 100.0) -> Infusion:
+        """The infusion into ``SEIZURE.ACTIVITY`` that holds the activity at ``level`` for ``minutes``
+        from ``start_min`` (``koff``: the component's KOFF)."""
+        rate = level * koff
+        return Infusion(rate * minutes / 60.0, rate=rate, time=start_min / 60.0, cmt="SEIZURE.ACTIVITY")
+
+    def quantities(self, y, p, q):
+        return {"ACTIVITY": y["ACTIVITY"]}
+
+    def derivatives(self, t, y, p, q, rate):
+        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
 
 
 class NmdaChannelBlock(Component):

@@ -1,15 +1,12 @@
 """P-glycoprotein at the blood-brain barrier (issue 3, criterion 6; REFERENCE.md §4)."""
 
-import math
-
 import numpy as np
 import pytest
 
 import pkpd
 from pkpd import drugs
-from pkpd.models import Component, OneCompartment, compose
-from pkpd.models._base import Parameter
-from pkpd.physiology import BrainPgp
+from pkpd.models import OneCompartment, compose
+from pkpd.physiology import BrainPgp, ImposedSeizure
 
 
 def _constant(drug, conc, cl, v, cmt=None):
@@ -39,29 +36,13 @@ def test_tariquidar_raises_probe_brain_distribution_about_2_7_fold_in_humans():
     assert 2.7 * 0.7 <= fold <= 2.7 * 1.3
 
 
-class SeizureInput(Component):
-    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after."""
-
-    prefix = "SEIZURE"
-    states = ("ACTIVITY",)
-    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
-    provides = ("ACTIVITY",)
-
-    def quantities(self, y, p, q):
-        return {"ACTIVITY": y["ACTIVITY"]}
-
-    def derivatives(self, t, y, p, q, rate):
-        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
-
-
 @pytest.mark.parametrize("minutes", [30, 60])
 def test_seizure_upregulates_pgp_with_a_delayed_peak_and_recovery(minutes):
     """After a seizure of >= 30 min, P-gp expression peaks 1.5-2.5-fold within 24-48 h and returns toward
     baseline within a week (rodent data, Seegers 2002 / Bankstahl 2008 / van Vliet [M], REFERENCE.md §4.2;
     mechanism glutamate -> NMDA -> COX-2, Bauer 2008 [S])."""
-    model = compose(OneCompartment(drug="VPM"), BrainPgp("VPM", clpgp=17.0, seizure_driven=True), SeizureInput())
-    hours = minutes / 60
-    seizure = pkpd.Infusion(100.0 * hours, rate=100.0, cmt="SEIZURE.ACTIVITY")
+    model = compose(OneCompartment(drug="VPM"), BrainPgp("VPM", clpgp=17.0, seizure_driven=True), ImposedSeizure())
+    seizure = ImposedSeizure.episode(minutes)
     times = np.arange(0.0, 24 * 8 + 1, 1.0)
     res = model.simulate(seizure, times, {"VPM.CL": 60.0, "VPM.V": 300.0}, method="ode")
     pgp = res["VPM_BRAIN.PGP"]

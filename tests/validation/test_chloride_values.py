@@ -1,29 +1,12 @@
 """Chloride, E_GABA and KCC2: reversal potentials and the Chloride component (REFERENCE.md §6)."""
 
-import math
-
 import numpy as np
 import pytest
 
 import pkpd
-from pkpd.models import Component, Parameter, compose
+from pkpd.models import compose
+from pkpd.physiology import ImposedSeizure
 from pkpd.physiology.chloride import RT_F, Chloride, e_gaba, ghk, nernst
-
-
-class SeizureInput(Component):
-    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after."""
-
-    prefix = "SEIZURE"
-    states = ("ACTIVITY",)
-    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
-    provides = ("ACTIVITY",)
-    stiff = True  # activity switches off in ~1 min: use the implicit path for day-long runs
-
-    def quantities(self, y, p, q):
-        return {"ACTIVITY": y["ACTIVITY"]}
-
-    def derivatives(self, t, y, p, q, rate):
-        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
 
 
 def test_rt_over_f_at_body_temperature():
@@ -60,14 +43,14 @@ def test_ghk_with_the_same_inputs_cannot_reach_minus_42():
 
 
 def _seizure_run(minutes, times):
-    model = compose(Chloride(), SeizureInput())
-    seizure = pkpd.Infusion(100.0 * minutes / 60, rate=100.0, cmt="SEIZURE.ACTIVITY")
+    model = compose(Chloride(), ImposedSeizure())
+    seizure = ImposedSeizure.episode(minutes)
     return model.simulate(seizure, times, method="ode")
 
 
 def test_chloride_component_baseline():
     """Baseline [Cl]i = 5 mM and E_GABA = -72.9 mV (REFERENCE.md §6.2 [C]); without seizure nothing moves."""
-    model = compose(Chloride(), SeizureInput())
+    model = compose(Chloride(), ImposedSeizure())
     res = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 1.0, 24.0], method="ode")
     np.testing.assert_allclose(res["CHLORIDE.CL_IN"], 5.0, rtol=1e-9)
     np.testing.assert_allclose(res["CHLORIDE.KCC2"], 1.0, rtol=1e-9)

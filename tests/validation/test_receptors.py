@@ -1,31 +1,12 @@
 """GABA-A and NMDA receptor trafficking in status epilepticus and benzodiazepine tolerance
 (REFERENCE.md §5)."""
 
-import math
-
 import numpy as np
 import pytest
 
 import pkpd
 from pkpd.models import Component, Parameter
-from pkpd.physiology.receptors import GabaAReceptors, NmdaReceptors
-
-
-class SeizureInput(Component):
-    """Test helper: seizure activity ~1 while an infusion of 100 /h runs into it, ~0 within minutes after
-    (as in tests/validation/test_brain_pgp.py)."""
-
-    prefix = "SEIZURE"
-    states = ("ACTIVITY",)
-    parameters = (Parameter("KOFF", 100.0, "1/h", 0.0, math.inf, "decay of activity"),)
-    provides = ("ACTIVITY",)
-    stiff = True  # activity switches off in ~1 min: use the implicit path
-
-    def quantities(self, y, p, q):
-        return {"ACTIVITY": y["ACTIVITY"]}
-
-    def derivatives(self, t, y, p, q, rate):
-        return {"ACTIVITY": rate["ACTIVITY"] - p["KOFF"] * y["ACTIVITY"]}
+from pkpd.physiology import GabaAReceptors, ImposedSeizure, NmdaReceptors
 
 
 class ConstantOccupancy(Component):
@@ -40,9 +21,8 @@ class ConstantOccupancy(Component):
 
 
 def _seizure(minutes, times):
-    model = pkpd.compose(GabaAReceptors(), NmdaReceptors(), SeizureInput())
-    seizure = pkpd.Infusion(100.0 * minutes / 60, rate=100.0, cmt="SEIZURE.ACTIVITY")
-    return model.simulate(seizure, times, {}, method="ode")
+    model = pkpd.compose(GabaAReceptors(), NmdaReceptors(), ImposedSeizure())
+    return model.simulate(ImposedSeizure.episode(minutes), times, {}, method="ode")
 
 
 def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005():
