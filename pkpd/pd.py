@@ -266,8 +266,24 @@ def operational(a, ka, tau, em, n=1.0):
     tau = _nonnegative("tau", tau, "operational")
     em = _finite("em", em, "operational")
     n = _positive("n", n, "operational")
+    return _out(em * _operational_fraction(a, ka, tau, n))
+
+
+def _operational_fraction(a, ka, tau, n):
+    """``E / Em`` of the operational model, without checks (model evaluation)."""
     stim = (tau * a) ** n
-    return _out(em * stim / ((a + ka) ** n + stim))
+    return stim / ((a + ka) ** n + stim)
+
+
+def _operational_ec50(ka, tau, n):
+    """Apparent EC50 without checks: ``KA / ((2 + tau^n)^(1/n) - 1)`` (expm1 form, accurate for large n)."""
+    return ka / np.expm1(np.log(2.0 + tau**n) / n)
+
+
+def _operational_emax_fraction(tau, n):
+    """Apparent maximal effect as a fraction of Em, without checks: ``tau^n / (1 + tau^n)``."""
+    x = tau**n
+    return x / (1.0 + x)
 
 
 def operational_ec50(ka, tau, n=1.0):
@@ -303,8 +319,8 @@ def operational_ec50(ka, tau, n=1.0):
     ka = _positive("ka", ka, "operational_ec50")
     tau = _nonnegative("tau", tau, "operational_ec50")
     n = _positive("n", n, "operational_ec50")
-    # (2 + x)^(1/n) - 1 = expm1(log(2 + x) / n): accurate for large n; n = 1 exactly KA / (1 + tau)
-    return _out(np.where(n == 1.0, ka / (1.0 + tau), ka / np.expm1(np.log(2.0 + tau**n) / n)))
+    # n = 1 exactly KA / (1 + tau), without the rounding of the expm1 form
+    return _out(np.where(n == 1.0, ka / (1.0 + tau), _operational_ec50(ka, tau, n)))
 
 
 def operational_emax(em, tau, n=1.0):
@@ -334,8 +350,7 @@ def operational_emax(em, tau, n=1.0):
     em = _finite("em", em, "operational_emax")
     tau = _nonnegative("tau", tau, "operational_emax")
     n = _positive("n", n, "operational_emax")
-    x = tau**n
-    return _out(em * x / (1.0 + x))
+    return _out(em * _operational_emax_fraction(tau, n))
 
 
 def allosteric_shift(b, kb, alpha):
@@ -801,12 +816,9 @@ class OperationalEffect(Component):
         n = p["N"]
         tau = p["TAU0"] * f
         ka = p["KA"] * (1.0 + p["KSHIFT"] * (1.0 - fp))
-        stim = (tau * a) ** n
-        effect = stim / ((a + ka) ** n + stim)
-        tn = tau**n
-        ec50 = ka / np.expm1(np.log(2.0 + tn) / n)
+        ec50, emax = _operational_ec50(ka, tau, n), _operational_emax_fraction(tau, n)
         shape = np.shape(a)
-        return {"EFFECT": effect, "OCCUPANCY": a / (a + ka),
+        return {"EFFECT": _operational_fraction(a, ka, tau, n), "OCCUPANCY": a / (a + ka),
                 "TAU": np.broadcast_to(tau, np.broadcast_shapes(shape, np.shape(tau))),
                 "EC50_APP": np.broadcast_to(ec50, np.broadcast_shapes(shape, np.shape(ec50))),
-                "EMAX_APP": np.broadcast_to(tn / (1.0 + tn), np.broadcast_shapes(shape, np.shape(tn)))}
+                "EMAX_APP": np.broadcast_to(emax, np.broadcast_shapes(shape, np.shape(emax)))}

@@ -113,6 +113,11 @@ def _rt_f(temperature_c):
     return R * (temperature_c + ZERO_CELSIUS) / FARADAY * 1e3
 
 
+def _rt_f_checked(temperature_c):
+    """RT/F in mV of a validated temperature (public functions)."""
+    return R * _kelvin(temperature_c) / FARADAY * 1e3
+
+
 def RT_F(temperature_c=37.0):  # noqa: N802 - the physical symbol
     """Thermal voltage RT/F in mV.
 
@@ -139,7 +144,7 @@ def RT_F(temperature_c=37.0):  # noqa: N802 - the physical symbol
     >>> RT_F([22.0, 32.0, 35.0]).round(2).tolist()
     [25.43, 26.3, 26.55]
     """
-    return _out(R * _kelvin(temperature_c) / FARADAY * 1e3)
+    return _out(_rt_f_checked(temperature_c))
 
 
 def nernst(c_in, c_out, z, temperature_c=37.0):
@@ -179,7 +184,7 @@ def nernst(c_in, c_out, z, temperature_c=37.0):
     z = np.asarray(z, dtype=float)
     if np.any(~(np.isfinite(z) & (z != 0))):
         raise ModelError(f"z (valence) must be a non-zero number, got {z.flat[0] if z.ndim else float(z)!r}")
-    return _out(R * _kelvin(temperature_c) / FARADAY * 1e3 / z * np.log(co / ci))
+    return _out(_rt_f_checked(temperature_c) / z * np.log(co / ci))
 
 
 def ghk(cl_in, hco3_in, cl_out=120.0, hco3_out=24.0, p_ratio=0.2, temperature_c=37.0):
@@ -224,8 +229,7 @@ def ghk(cl_in, hco3_in, cl_out=120.0, hco3_out=24.0, p_ratio=0.2, temperature_c=
     co = _positive("cl_out", cl_out)
     ho = _positive("hco3_out", hco3_out)
     p = _nonnegative("p_ratio", p_ratio)
-    k = R * _kelvin(temperature_c) / FARADAY * 1e3
-    return _out(k * np.log((ci + p * hi) / (co + p * ho)))
+    return _out(_rt_f_checked(temperature_c) * np.log((ci + p * hi) / (co + p * ho)))
 
 
 def _chord(cl_in, hco3_in, cl_out, hco3_out, g_ratio, temperature_c):
