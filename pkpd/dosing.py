@@ -412,9 +412,9 @@ class Regimen:
         >>> Regimen.from_events(table)
         Regimen([Bolus(amt=100.0, time=0.0, cmt='DEPOT', ii=0.0, addl=0, ss=0), Bolus(amt=100.0, time=12.0, cmt='DEPOT', ii=0.0, addl=0, ss=0)])
         """
-        from .io import Dataset, read_nonmem  # io sits above dosing in the layer order
+        from .io import as_dataset  # io sits above dosing in the layer order
 
-        ds = events if isinstance(events, Dataset) else read_nonmem(events)
+        ds = as_dataset(events)
         if len(ds) > 1:
             raise DatasetError(f"Regimen.from_events: the table has {len(ds)} subjects ({', '.join(map(repr, ds.ids[:5]))}...); expected one (use Dataset.subject(id))")
         e = ds._events

@@ -49,8 +49,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceWarning, DatasetError, ParameterError
-from ..io import Dataset, read_nonmem
-from ..simulation import _choose_method, simulate
+from ..io import Dataset, as_dataset
+from ._batch import BatchPredictor
+from ._differences import hessian_from_values, hessian_points
 from .params import ERROR_PREFIX, LOG_PREFIX, add_error_params, error_values, make_params, model_values
 from .residual import AdditiveError, ExponentialError, ProportionalError, ResidualError
 from .result import FitResult
@@ -62,17 +63,6 @@ BLQ_METHODS = ("M3", "M1", "M5", "M7")
 
 #: relative distance to a bound below which an estimate is reported as "at a bound"
 _AT_BOUND = 1e-6
-#: ODE tolerances inside a fit: tight, so that finite-difference derivatives of the objective (steps in
-#: :class:`_Perturbations`) are not dominated by integration error.
-_ODE_RTOL, _ODE_ATOL = 1e-9, 1e-12
-
-
-def _as_dataset(data) -> Dataset:
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return read_nonmem(data)
-    raise DatasetError(f"data must be a pkpd Dataset or a DataFrame, not {type(data).__name__}")
 
 
 class _Problem:
@@ -82,8 +72,6 @@ class _Problem:
         if blq not in BLQ_METHODS:
             raise ParameterError(f"blq must be one of {BLQ_METHODS}, got {blq!r}")
         self.model, self.data, self.engine = model, data, engine
-        self.uses_ode = _choose_method(model, engine) == "ode"
-        self._replicas = {}
         self.output = output or model.outputs[0]
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
@@ -127,30 +115,11 @@ class _Problem:
         self.frame = ev.iloc[self.rows][["ID", "TIME"]].reset_index(drop=True)
         if not len(self.rows):
             raise DatasetError("no observations left to fit after dropping BLQ records (M1)")
+        self.predict_many = BatchPredictor(model, data, self.output, self.rows, engine)
+        self.uses_ode = self.predict_many.uses_ode
 
     def predict(self, values: Mapping[str, float]) -> np.ndarray:
-        tol = {"rtol": _ODE_RTOL, "atol": _ODE_ATOL} if self.uses_ode else {}
-        res = simulate(self.model, self.data, values, method=self.engine, **tol)
-        return np.asarray(res[self.output], dtype=float)[self.rows]
-
-    def predict_many(self, value_sets: list) -> np.ndarray:
-        """Predictions (k, n_obs) for k parameter sets in one batched simulation: the dataset is
-        replicated k times (copy j holds every subject under new IDs), so finite-difference derivatives
-        cost about one ODE integration instead of k."""
-        k = len(value_sets)
-        if k not in self._replicas:
-            base = self.data.events
-            rank = pd.factorize(base["ID"])[0]
-            m = rank.max() + 1
-            copies = [base.assign(ID=j * m + rank + 1) for j in range(k)]
-            ids = np.arange(1, k * m + 1)
-            self._replicas[k] = (pd.concat(copies, ignore_index=True), ids, m, len(base))
-        table, ids, m, n_rec = self._replicas[k]
-        frame = pd.DataFrame(value_sets).loc[np.repeat(np.arange(k), m)].reset_index(drop=True)
-        frame.insert(0, "ID", ids)
-        tol = {"rtol": _ODE_RTOL, "atol": _ODE_ATOL} if self.uses_ode else {}
-        res = simulate(self.model, table, frame, method=self.engine, **tol)
-        return np.asarray(res[self.output], dtype=float).reshape(k, n_rec)[:, self.rows]
+        return self.predict_many([values])[0]
 
 
 def _least_squares_ok(error: ResidualError, problem: _Problem) -> bool:
@@ -174,7 +143,7 @@ def _check_log_scale(error, problem):
 
 
 def _fit(model, data, params, error, output, blq, lloq, method, engine, label, max_nfev=None) -> FitResult:
-    data = _as_dataset(data)
+    data = as_dataset(data)
     error = ProportionalError() if error is None else error
     if not isinstance(error, ResidualError):
         raise ParameterError(f"error must be a residual error model (AdditiveError, ...), not {error!r}")
@@ -261,25 +230,9 @@ class _Perturbations:
     def hessian(self, params, ofv_of):
         """Hessian of the scalar ``ofv_of(f, theta)`` by central second differences (2n^2 + 1 sets)."""
         x, h = self.steps(params, rel=1e-4)
-        n = len(x)
-        eye = np.eye(n)
-        points = [x]
-        for i in range(n):
-            points += [x + h[i] * eye[i], x - h[i] * eye[i]]
-        pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        for i, j in pairs:
-            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                points.append(x + si * h[i] * eye[i] + sj * h[j] * eye[j])
+        points = hessian_points(x, h)
         f, theta = self.predictions(points)
-        v = np.array([ofv_of(f[k], theta[k]) for k in range(len(points))])
-        hess = np.empty((n, n))
-        for i in range(n):
-            hess[i, i] = (v[1 + 2 * i] - 2 * v[0] + v[2 + 2 * i]) / h[i] ** 2
-        base = 1 + 2 * n
-        for k, (i, j) in enumerate(pairs):
-            pp, pm, mp, mm = v[base + 4 * k: base + 4 * k + 4]
-            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
-        return hess
+        return hessian_from_values([ofv_of(f[k], theta[k]) for k in range(len(points))], h)
 
 
 def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nfev=None) -> FitResult:
@@ -316,16 +269,32 @@ def _fit_likelihood(model, problem, params, error, method, label, quiet=False, m
         value = float(np.sum(_ofv_terms(error, problem, f, theta)))
         return value if math.isfinite(value) else 1e300
 
-    def ofv(p):
-        return ofv_of(_predict_or_nan(problem, p, model), error_values(p, error))
-
     diff = _Perturbations(model, problem, error, params)
+    with_gradient = method in _GRADIENT_METHODS
+    last = {}
+
+    def evaluate(p):
+        """OFV, and for gradient methods its central-difference gradient from the same batched simulation
+        (the optimiser asks for both at every point: one integration instead of two)."""
+        x, h = diff.steps(p)
+        key = x.tobytes()
+        if last.get("key") != key:
+            n = len(x) if with_gradient else 0
+            eye = np.eye(len(x))
+            points = [x] + [x + h[i] * eye[i] for i in range(n)] + [x - h[i] * eye[i] for i in range(n)]
+            f, theta = diff.predictions(points)
+            v = np.array([ofv_of(f[j], theta[j]) for j in range(len(points))])
+            last.update(key=key, ofv=v[0], grad=(v[1: n + 1] - v[n + 1:]) / (2 * h[:n]))
+        return last
+
+    def ofv(p):
+        return evaluate(p)["ofv"]
 
     def gradient(p):
-        return diff.central(p, ofv_of)[0]
+        return evaluate(p)["grad"]
 
     mini = lmfit.Minimizer(ofv, params, scale_covar=False, calc_covar=False)
-    kw = {"jac": gradient} if method in _GRADIENT_METHODS else {}
+    kw = {"jac": gradient} if with_gradient else {}
     out = mini.minimize(method=method, max_nfev=max_nfev, **kw)
     if out.var_names:
         _set_covariance(mini, out, 2.0 * _inverse(diff.hessian(out.params, ofv_of)))
@@ -435,7 +404,7 @@ def fit_individual(model, data, params=None, *, error: ResidualError | None = No
         ``success`` is False (and a :class:`pkpd.ConvergenceWarning` is issued with the reason) when the
         optimiser did not converge, the covariance is singular, or an estimate sits on a bound.
     """
-    data = _as_dataset(data)
+    data = as_dataset(data)
     if len(data) != 1:
         raise DatasetError(f"fit_individual: the data hold {len(data)} subjects (IDs {list(data.ids)[:5]}...); "
                            "use fit_pooled (one parameter set for all) or fit_each (one fit per subject)")
@@ -447,7 +416,7 @@ def fit_pooled(model, data, params=None, *, error: ResidualError | None = None, 
                blq: str = "M3", lloq: float | None = None, method: str = "auto", engine: str = "auto",
                max_nfev: int | None = None) -> FitResult:
     """Naive pooled fit: one parameter set for every subject in ``data`` (arguments as :func:`fit_individual`)."""
-    return _fit(model, _as_dataset(data), params, error, output, blq, lloq, method, engine, "naive pooled fit",
+    return _fit(model, as_dataset(data), params, error, output, blq, lloq, method, engine, "naive pooled fit",
                 max_nfev)
 
 
@@ -456,4 +425,4 @@ def fit_each(model, data, params=None, **kw) -> dict:
 
     Non-converged subjects are kept (``success`` False, with their warning), never dropped silently.
     """
-    return {sid: fit_individual(model, sub, params, **kw) for sid, sub in _as_dataset(data)}
+    return {sid: fit_individual(model, sub, params, **kw) for sid, sub in as_dataset(data)}

@@ -15,7 +15,8 @@ Examples
 """
 
 from ._dataset import CANONICAL_COLUMNS, Dataset
-from ._nonmem import read_nonmem, write_nonmem
+from ._nonmem import as_dataset, read_nonmem, write_nonmem
 from ._public import DATASETS, load_dataset, load_truth
 
-__all__ = ["Dataset", "read_nonmem", "write_nonmem", "load_dataset", "load_truth", "DATASETS", "CANONICAL_COLUMNS"]
+__all__ = ["Dataset", "as_dataset", "read_nonmem", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
+           "CANONICAL_COLUMNS"]

@@ -24,7 +24,7 @@ from ..errors import DatasetError
 from ..units import UnitError, to_internal
 from ._dataset import CANONICAL_COLUMNS, MAX_EXACT_INT, Dataset, show as _show, where
 
-__all__ = ["read_nonmem", "write_nonmem"]
+__all__ = ["read_nonmem", "write_nonmem", "as_dataset"]
 
 STANDARD = frozenset(CANONICAL_COLUMNS)
 #: Columns whose values may be given in other units, and the kind of quantity they hold.
@@ -65,6 +65,17 @@ class _Table:
 # ---------------------------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------------------------
+def as_dataset(data) -> Dataset:
+    """``data`` itself if it is a :class:`Dataset`, else :func:`read_nonmem` of it (a DataFrame or a file).
+
+    >>> import pandas as pd
+    >>> ds = as_dataset(pd.DataFrame({"ID": [1, 1], "TIME": [0, 1], "AMT": [100, 0], "DV": [None, 2.0]}))
+    >>> as_dataset(ds) is ds
+    True
+    """
+    return data if isinstance(data, Dataset) else read_nonmem(data)
+
+
 def read_nonmem(data, units: Mapping[str, str] | None = None, *, id_column: str | None = None,
                 mw: float | None = None) -> Dataset:
     """Read a NONMEM-style dataset from a CSV file or a DataFrame, validate it and return a Dataset.
@@ -153,7 +164,7 @@ def write_nonmem(data, path, missing: str = ".") -> None:
     """
     if missing not in MISSING_TEXT:
         raise DatasetError(f"missing={missing!r}: expected '.' or '' (the values read_nonmem reads as missing)")
-    ds = data if isinstance(data, Dataset) else read_nonmem(data)
+    ds = as_dataset(data)
     ds._events.to_csv(path, index=False, na_rep=missing, lineterminator="\n")
 
 

@@ -40,6 +40,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,9 @@ from scipy.optimize import minimize
 
 from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
 from ..fitting.residual import ExponentialError, ResidualError
-from ..io import Dataset, read_nonmem
-from ..simulation import _choose_method, simulate
+from ..fitting._batch import BatchPredictor
+from ..fitting._differences import hessian_from_values, hessian_points
+from ..io import CANONICAL_COLUMNS, Dataset, as_dataset
 
 __all__ = ["PopulationModel", "PopulationFitResult", "fit_population", "population_ofv", "map_estimate"]
 
@@ -106,13 +108,16 @@ class PopulationModel:
     def eta_names(self) -> tuple:
         return tuple(self.omega)
 
+    @cached_property
+    def _takes_covariates(self) -> bool:
+        try:
+            return len(inspect.signature(self.individual).parameters) >= 3
+        except (TypeError, ValueError):
+            return False
+
     def parameters_for(self, theta, eta, covariates) -> dict:
         """The structural model's parameters for every subject (``individual`` with or without covariates)."""
-        try:
-            n_args = len(inspect.signature(self.individual).parameters)
-        except (TypeError, ValueError):
-            n_args = 2
-        return self.individual(theta, eta, covariates) if n_args >= 3 else self.individual(theta, eta)
+        return self.individual(theta, eta, covariates) if self._takes_covariates else self.individual(theta, eta)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,7 +192,6 @@ class _PopData:
 
     def __init__(self, popmodel: PopulationModel, data: Dataset, engine: str):
         model = popmodel.model
-        self.model, self.engine = model, engine
         self.output = popmodel.output or model.outputs[0]
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name}")
@@ -199,29 +203,14 @@ class _PopData:
         self.y = ev["DV"].to_numpy(dtype=float)[self.rows]
         if not np.all(np.isfinite(self.y)):
             raise DatasetError("observations must be finite numbers (BLQ records are not supported yet)")
-        rank, ids = pd.factorize(ev["ID"])
-        self.rank, self.ids, self.n = rank, np.asarray(ids), len(ids)
+        #: predictions (k, n_obs) for k sets of per-subject parameters (dicts of arrays over subjects)
+        self.predict_many = BatchPredictor(model, data, self.output, self.rows, engine)
+        self.ids, self.n = self.predict_many.ids, self.predict_many.n_subjects
+        rank = self.predict_many.rank
         self.subject = rank[self.rows]
-        self.covariates = ev.groupby(rank, sort=True).first().drop(
-            columns=["TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS", "MDV", "DV"]).reset_index(drop=True)
+        covariates = [c for c in ev.columns if c not in CANONICAL_COLUMNS]
+        self.covariates = ev[covariates].groupby(rank, sort=True).first().reset_index(drop=True)
         self.events = ev
-        self.defaults = {p.name: p.default for p in model.parameters}
-        self.tol = {"rtol": 1e-9, "atol": 1e-12} if _choose_method(model, engine) == "ode" else {}
-        self._replicas = {}
-
-    def predict_many(self, sets: list) -> np.ndarray:
-        """Predictions (k, n_obs) for k sets of per-subject parameters (dicts of arrays over subjects)."""
-        k, n = len(sets), self.n
-        if k not in self._replicas:
-            table = pd.concat([self.events.assign(ID=j * n + self.rank + 1) for j in range(k)], ignore_index=True)
-            self._replicas[k] = table
-        columns = {}
-        for name, default in self.defaults.items():
-            columns[name] = np.concatenate([np.broadcast_to(np.asarray(s.get(name, default), dtype=float), (n,))
-                                            for s in sets])
-        frame = pd.DataFrame({"ID": np.arange(1, k * n + 1), **columns})
-        res = simulate(self.model, self._replicas[k], frame, method=self.engine, **self.tol)
-        return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
 
 
 def _variance(error, f, sigma):
@@ -242,7 +231,7 @@ class _Objective:
         self.pm, self.d, self.method = popmodel, pdata, method
         self.q = len(popmodel.omega)
         self.eta = np.zeros((pdata.n, self.q))
-        self.h = 1e-3 if pdata.tol else 1e-4
+        self.h = 1e-3 if pdata.predict_many.uses_ode else 1e-4
         self.converged = True
 
     def _params(self, theta, eta):
@@ -325,15 +314,19 @@ class _Objective:
         self.eta = eta
         return eta, f, g, obj, v0
 
-    def __call__(self, theta, omega, sigma):
-        eta, f, g, obj, v0 = self.ebe(theta, omega, sigma)
+    def first_order_hessian(self, f, g, omega, sigma, v0=None):
+        """``H_i = Omega^-1 + sum_j g g' / V + 1/2 sum_j (V'/V)^2 g g'`` per subject (subjects, q, q)."""
         v = _variance(self.pm.error, f, sigma) if v0 is None else v0
         dv = _variance_slope(self.pm.error, f, sigma) if v0 is None else np.zeros_like(f)
         w = 1.0 / v + 0.5 * (dv / v) ** 2
         hess = np.zeros((self.d.n, self.q, self.q))
         np.add.at(hess, self.d.subject, np.einsum("j,jk,jl->jkl", w, g, g))
-        hess += np.diag(1.0 / omega)
-        sign, logdet_h = np.linalg.slogdet(hess)
+        return hess + np.diag(1.0 / omega)
+
+    def __call__(self, theta, omega, sigma):
+        eta, f, g, obj, v0 = self.ebe(theta, omega, sigma)
+        v = _variance(self.pm.error, f, sigma) if v0 is None else v0
+        sign, logdet_h = np.linalg.slogdet(self.first_order_hessian(f, g, omega, sigma, v0))
         if np.any(sign <= 0):
             return math.inf
         if self.method == "FOCE":     # the data term at the EBE with the eta = 0 variance (no interaction)
@@ -341,17 +334,9 @@ class _Objective:
         return float(np.sum(obj) + self.d.n * np.sum(np.log(omega)) + np.sum(logdet_h))
 
 
-def _as_dataset(data) -> Dataset:
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return read_nonmem(data)
-    raise DatasetError(f"data must be a pkpd Dataset or a DataFrame, not {type(data).__name__}")
-
-
 def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", engine: str = "auto") -> float:
     """The FOCE(-I) objective (NONMEM convention) at the population model's current values."""
-    obj = _Objective(popmodel, _PopData(popmodel, _as_dataset(data), engine), _check_method(method))
+    obj = _Objective(popmodel, _PopData(popmodel, as_dataset(data), engine), _check_method(method))
     return obj(dict(popmodel.theta), np.array(list(popmodel.omega.values()), dtype=float),
                dict(popmodel.error.parameters))
 
@@ -365,22 +350,8 @@ def _check_method(method):
 
 def _hessian(fun, x, rel=1e-3):
     """Central second differences of ``fun`` at ``x`` (steps ``rel * max(|x|, 0.1)``)."""
-    p = len(x)
     h = rel * np.maximum(np.abs(x), 0.1)
-    f0 = fun(x)
-    hess = np.empty((p, p))
-    eye = np.eye(p)
-    plus = [fun(x + h[i] * eye[i]) for i in range(p)]
-    minus = [fun(x - h[i] * eye[i]) for i in range(p)]
-    for i in range(p):
-        hess[i, i] = (plus[i] - 2 * f0 + minus[i]) / h[i] ** 2
-        for j in range(i + 1, p):
-            pp = fun(x + h[i] * eye[i] + h[j] * eye[j])
-            pm = fun(x + h[i] * eye[i] - h[j] * eye[j])
-            mp = fun(x - h[i] * eye[i] + h[j] * eye[j])
-            mm = fun(x - h[i] * eye[i] - h[j] * eye[j])
-            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
-    return hess
+    return hessian_from_values([fun(point) for point in hessian_points(x, h)], h)
 
 
 def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", engine: str = "auto",
@@ -407,7 +378,7 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", en
         ``success`` False (with the optimiser's message) when the outer optimisation did not converge.
     """
     method = _check_method(method)
-    data = _as_dataset(data)
+    data = as_dataset(data)
     pdata = _PopData(popmodel, data, engine)
     objective = _Objective(popmodel, pdata, method)
     free = [k for k in popmodel.theta if k not in popmodel.fixed]
@@ -504,17 +475,13 @@ def map_estimate(popmodel: PopulationModel, patient_data, *, engine: str = "auto
     DataFrame
         One row per patient: ``ID``, ``ETA_<name>``, ``SE_ETA_<name>`` and the model parameters.
     """
-    d = _PopData(popmodel, _as_dataset(patient_data), engine)
+    d = _PopData(popmodel, as_dataset(patient_data), engine)
     obj = _Objective(popmodel, d, "FOCEI")
     omega = np.array(list(popmodel.omega.values()), dtype=float)
     sigma = dict(popmodel.error.parameters)
     theta = dict(popmodel.theta)
     eta, f, g, _, _ = obj.ebe(theta, omega, sigma)
-    v = _variance(popmodel.error, f, sigma)
-    hess = np.zeros((d.n, obj.q, obj.q))
-    np.add.at(hess, d.subject, np.einsum("j,jk,jl->jkl", 1.0 / v, g, g))
-    hess += np.diag(1.0 / omega)
-    se = np.sqrt(np.diagonal(np.linalg.inv(hess), axis1=1, axis2=2))
+    se = np.sqrt(np.diagonal(np.linalg.inv(obj.first_order_hessian(f, g, omega, sigma)), axis1=1, axis2=2))
     out = pd.DataFrame({"ID": d.ids})
     for j, k in enumerate(popmodel.omega):
         out[f"ETA_{k}"] = eta[:, j]
