@@ -56,8 +56,8 @@ def regimen():
     return scenarios.treat(DELAY_MIN)
 
 
-def population(model, n, seed=2024):
-    return scenarios._cohort_params(model, scenarios.se_params(DRUGS), DRUGS, n, seed, scenarios.IIV)
+def population(n, seed=2024):
+    return scenarios.cohort_parameters(DRUGS, n, seed, brain=True)
 
 
 def lsoda_loop(model, params, rtol=RTOL, atol=ATOL) -> dict[str, np.ndarray]:
@@ -116,7 +116,7 @@ def main():
     solvers = tuple(args.solvers.split(","))
     n, repeats, n_loop = (100, 1, 5) if args.quick else (1000, 3, 20)
     model = build()
-    params = population(model, n)
+    params = population(n)
     auto = "lsoda" if model.stiff else "dp5"
     timing, results = {}, {}
     for solver in solvers:

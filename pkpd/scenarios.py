@@ -58,7 +58,7 @@ from .physiology.receptors import GabaAReceptors, NmdaReceptors
 from .physiology.seizure import DirectEffect, NmdaChannelBlock, Seizure, terminated
 from .physiology.transporters import BrainPgp
 
-__all__ = ["DRUGS", "IIV", "SE_DEFAULTS", "SECOND_LINE", "se_model", "se_params", "treat", "simulate_patient",
+__all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "treat", "simulate_patient", "cohort_parameters",
            "cohort_termination", "polytherapy_termination", "guideline_termination"]
 
 LN2 = math.log(2.0)
@@ -112,9 +112,6 @@ _BZD_KA = {"MDZ": 0.05, "LZP": 0.008}
 _SECOND_LINE_PD = {"VPA": {"ec50": 50.0}, "LEV": {"ec50": 4.4, "emax": 1.0}, "FOS": {"ec50": 0.38, "emax": 1.0}}
 _ANAESTHETIC_PD = {"PPF": {"ka": 4.0, "tau0": 3.0, "n": 1.0, "kshift": 0.0}}
 
-#: Seizure defaults used by the scenarios ([C], see :mod:`pkpd.physiology.seizure`).
-SE_DEFAULTS = {"SEIZURE.E0": 4.0, "SEIZURE.G_BZD": 3000.0, "SEIZURE.SHUNT": 2.0}
-
 #: Inter-individual variability (SD of the log, i.e. ~CV): PK clearance and central volume of every drug
 #: (0.3 [M], typical of population PK) and seizure severity E0 (0.4 [C], sets how gradual the fall of
 #: termination with delay is).
@@ -134,6 +131,14 @@ def _drug(name: str, route: str | None = None):
 
 def _as_tuple(x):
     return (x,) if isinstance(x, str) else tuple(x)
+
+
+def _route_map(drugs: tuple, routes) -> dict:
+    """``routes`` (one route for all, or one per drug, None entries for the default) by drug name."""
+    if routes is None:
+        return {}
+    rs = [routes] * len(drugs) if isinstance(routes, str) else list(routes)
+    return {d: r for d, r in zip(drugs, rs) if r is not None}
 
 
 def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizure: Mapping | None = None):
@@ -189,12 +194,13 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
 
 
 def se_params(drugs: Sequence[str] = ("midazolam",), routes: Mapping[str, str] | None = None, **changes) -> dict:
-    """Parameter values for :func:`se_model`: each drug's params for its route, and :data:`SE_DEFAULTS`.
+    """Parameter values for :func:`se_model`: each drug's params for its route (the seizure, receptor and
+    chloride parameters keep their component defaults, calibrated in :mod:`pkpd.physiology.seizure`).
 
     ``changes`` override by qualified name with '.' written as '__' (``SEIZURE__E0=2.5``).
     """
     routes = dict(routes or {})
-    p = dict(SE_DEFAULTS)
+    p = {}
     for name in _as_tuple(drugs):
         d, _ = _drug(name, routes.get(name))
         p.update(d.params)
@@ -256,10 +262,7 @@ def simulate_patient(delay_min=15.0, drugs=("midazolam",), doses=None, routes=No
     True
     """
     drugs = _as_tuple(drugs)
-    route_map = {}
-    if routes is not None:
-        rs = [routes] * len(drugs) if isinstance(routes, str) else list(routes)
-        route_map = {d: r for d, r in zip(drugs, rs) if r is not None}
+    route_map = _route_map(drugs, routes)
     model = se_model(drugs, brain=brain)
     p = se_params(drugs, route_map)
     p.update(dict(params or {}))
@@ -271,13 +274,34 @@ def simulate_patient(delay_min=15.0, drugs=("midazolam",), doses=None, routes=No
     return df
 
 
-def _cohort_params(model, base: Mapping, drugs, n: int, seed, iiv: Mapping) -> pd.DataFrame:
-    """One row per virtual patient. Each random effect has its own stream ([seed, key]: key 0 for the
-    seizure severity, 1 + the drug's position in :data:`DRUGS` for its PK), so a patient keeps the same
-    severity and the same PK for a drug whichever other drugs the scenario adds."""
+def cohort_parameters(drugs: Sequence[str] = ("midazolam",), n: int = 500, seed=2024, *, iiv: Mapping | None = None,
+                      params: Mapping | None = None, routes=None, brain: bool = False) -> pd.DataFrame:
+    """Parameters of a virtual cohort for :func:`se_model` (one row per patient, an ``ID`` column).
+
+    Subjects differ log-normally in every drug's clearance and central volume and in seizure severity
+    ``SEIZURE.E0`` (:data:`IIV`, overridden by ``iiv``). Each random effect has its own random stream
+    (``[seed, key]``: key 0 for the severity, 1 + the drug's position in :data:`DRUGS` for its PK), so a
+    patient keeps the same severity and PK for a drug whichever other drugs the scenario adds.
+
+    >>> a, b = cohort_parameters(n=3), cohort_parameters(("midazolam", "ketamine"), n=3)
+    >>> bool((a["MDZ.CL"] == b["MDZ.CL"]).all() and (a["SEIZURE.E0"] == b["SEIZURE.E0"]).all())
+    True
+    """
+    drugs = _as_tuple(drugs)
+    return _cohort_params(se_model(drugs, brain=brain), drugs, n, seed, iiv, params, _route_map(drugs, routes))
+
+
+def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.DataFrame:
+    iiv = {**IIV, **dict(iiv or {})}
+    base = se_params(drugs, route_map)
+    base.update(dict(params or {}))
     cols = {"ID": np.arange(1, n + 1)}
     for k, v in base.items():
         cols[k] = np.full(n, float(v))
+
+    def value(name):
+        return cols[name] if name in cols else np.full(n, model.parameter(name).default)
+
     for name in drugs:
         pre = DRUGS[name]["make"]().prefix
         rng = np.random.default_rng([seed, 1 + list(DRUGS).index(name)])
@@ -288,8 +312,8 @@ def _cohort_params(model, base: Mapping, drugs, n: int, seed, iiv: Mapping) -> p
                 cols[pname] = cols[pname] * np.exp(omega * eta)
     # log-normal on the excess severity above E_MIN = G0 + 5 W (the least E0 that sustains itself):
     # every untreated seizure persists
-    e0 = cols["SEIZURE.E0"]
-    e_min = cols.get("SEIZURE.G0", np.ones(n)) + 5.0 * cols.get("SEIZURE.W", np.full(n, 0.05))
+    e0 = value("SEIZURE.E0")
+    e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
     eta = np.random.default_rng([seed, 0]).standard_normal(n)
     cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
     return pd.DataFrame(cols)
@@ -308,9 +332,8 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
     """Fraction of a virtual cohort whose seizure is terminated, per treatment delay.
 
     Each delay is one batched ``simulate`` call over the ``n`` subjects (a parameter DataFrame with an
-    ``ID`` column). Subjects differ log-normally in every drug's clearance and central volume and in
-    seizure severity ``SEIZURE.E0`` (:data:`IIV`); the same subjects (same ``seed``) are used for every
-    delay. Terminated: activity below 0.1 at the end of the window (``t_end_min`` after onset), i.e.
+    ``ID`` column) of the patients of :func:`cohort_parameters`; the same patients (same ``seed``) are
+    used for every delay. Terminated: activity below 0.1 at the end of the window (``t_end_min`` after onset), i.e.
     stopped and not restarted.
 
     Parameters
@@ -325,7 +348,7 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
         Override :data:`IIV`; fixed parameter changes (qualified names).
     rtol : float
         ODE relative tolerance (absolute 1e-3 x rtol); 1e-4 gives the same terminated fractions as 1e-6
-        at n = 500 (the BDF cost is dominated by per-step overhead, so it is only ~10 % faster).
+        at n = 500.
 
     Returns
     -------
@@ -336,14 +359,9 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
     drugs = _as_tuple(drugs)
     k = len(drugs)
     offsets = [0.0] * k if offsets_min is None else list(offsets_min)
-    route_map = {}
-    if routes is not None:
-        rs = [routes] * k if isinstance(routes, str) else list(routes)
-        route_map = {d: r for d, r in zip(drugs, rs) if r is not None}
+    route_map = _route_map(drugs, routes)
     model = se_model(drugs, brain=False)
-    base = se_params(drugs, route_map)
-    base.update(dict(params or {}))
-    df = _cohort_params(model, base, drugs, n, seed, {**IIV, **dict(iiv or {})})
+    df = _cohort_params(model, drugs, n, seed, iiv, params, route_map)
     out, acts = {}, {}
     for delay in delays_min:
         reg = treat([delay + o for o in offsets], drugs, doses, [route_map.get(d) for d in drugs])

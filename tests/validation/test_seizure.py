@@ -38,7 +38,7 @@ def test_untreated_status_epilepticus_persists_for_120_min():
     r = model.simulate(no_drug, times, p, method="ode")
     assert np.all(r["SEIZURE.ACTIVITY"] > 0.95)
     assert r["GABAA.SURFACE_A235"][-1] < 0.6 and r["CHLORIDE.E_GABA"][-1] > -45
-    df = scenarios._cohort_params(model, p, ("midazolam",), 200, SEED, scenarios.IIV)
+    df = scenarios.cohort_parameters(("midazolam",), 200, SEED)
     res = model.simulate(no_drug, [0.0, 1.0, 2.0], df, method="ode", states=False)
     act = np.asarray(res["SEIZURE.ACTIVITY"]).reshape(200, 3)
     assert np.all(act > 0.9)
@@ -70,7 +70,7 @@ def test_paradoxical_gabaergic_drive_when_e_gaba_above_threshold():
     in the seizure, with E_GABA near -73 mV, it lowers DRIVE. Pure driving-force form (SHUNT = 0)."""
     model = scenarios.se_model(("midazolam",), brain=False, seizure={"SHUNT": 0.0})
     p = scenarios.se_params(("midazolam",), SEIZURE__SHUNT=0.0)
-    g = {"SEIZURE.G_BZD": 10 * p["SEIZURE.G_BZD"]}
+    g = {"SEIZURE.G_BZD": 10 * model.parameter("SEIZURE.G_BZD").default}
     late = scenarios.treat(60.0, "midazolam", dose=10, route="iv")      # seizure has loaded chloride
     lo = model.simulate(late, [62 / 60], p, method="ode")
     hi = model.simulate(late, [62 / 60], {**p, **g}, method="ode")
