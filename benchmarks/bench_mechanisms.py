@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import solve_ivp
 
+import _baseline  # benchmarks/_baseline.py, beside this script
 import pkpd
 from pkpd.models import OneCompartmentOral, TwoCompartmentOral
 from pkpd.physiology import BrainPgp, EnzymeTurnover, Induction, WellStirredLiver
@@ -59,33 +59,8 @@ def population(n, seed=3):
 
 
 def lsoda_loop(model, params: pd.DataFrame) -> np.ndarray:
-    """One solve_ivp(LSODA) per subject and dosing interval on the composed model's own rhs."""
-    S = len(model.states)
-    cbz, mdz = model.state_index("CBZ.DEPOT"), model.state_index("MDZ.DEPOT")
-    doses = sorted([(12.0 * k, cbz, 200.0) for k in range(2 * DAYS)] + [(24.0 * k, mdz, 7.5) for k in range(DAYS)])
-    out = np.empty((len(params), len(TIMES)))
-    _, all_p = model.resolve_params(params)
-    zero = np.zeros((1, S))
-    for i in range(len(params)):
-        p = {k: v[i : i + 1] for k, v in all_p.items()}
-
-        def rhs(t, y):
-            return model.rhs(np.array([t]), y[None, :], p, zero)[0]
-
-        y = model.initial_state(p)[0].copy()
-        bounds = sorted({d[0] for d in doses}) + [TIMES[-1]]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            for t_d, c, amt in doses:
-                if t_d == a:
-                    y[c] += amt
-            last = b == TIMES[-1]
-            mask = (TIMES >= a) & ((TIMES <= b) if last else (TIMES < b))
-            t_eval = TIMES[mask] if last else np.append(TIMES[mask], b)
-            sol = solve_ivp(rhs, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9, t_eval=t_eval)
-            states = sol.y[:, : mask.sum()].T
-            out[i, mask] = model.output(states[None], p)["MDZ.CP"][0] if states.size else []
-            y = sol.y[:, -1].copy()
-    return out
+    """The per-subject solve_ivp(LSODA) baseline (benchmarks/_baseline.py), MDZ.CP."""
+    return _baseline.lsoda_loop(model, params, regimen(), TIMES, ("MDZ.CP",))["MDZ.CP"]
 
 
 def main():

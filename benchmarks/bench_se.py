@@ -6,11 +6,11 @@ chloride (KCC2) + seizure activity, 17 states, stiff. 1000 virtual patients (``s
 log-normal on midazolam CL and V1, seizure severity E0), seizure onset at t = 0, 10 mg IM midazolam at
 15 min, outputs every 15 min over 24 h.
 
-Prints the batched ODE engine (median of repeats) with each solver -- ``bdf`` (what ``solver="auto"``
-takes for this stiff model), ``radau``, ``lsoda`` and the explicit ``dp5`` -- against a per-subject
-``scipy.integrate.solve_ivp(method="LSODA")`` loop of the same equations (the composed model's own
-right-hand side for one subject, restarted at each dose record, the amount scaled by the model's
-bioavailability ``MDZ.F1`` and shifted by its lag ``MDZ.ALAG1`` as the engine does), at the same tolerances
+Prints the batched ODE engine (median of repeats) with each solver -- ``bdf``, ``radau``, ``lsoda`` (what
+``solver="auto"`` takes for this stiff model) and the explicit ``dp5`` -- against a per-subject
+``scipy.integrate.solve_ivp(method="LSODA")`` loop of the same equations (benchmarks/_baseline.py: the
+composed model's own right-hand side for one subject, restarted at each dose record, the amount scaled by
+the model's bioavailability and shifted by its lag as the engine does), at the same tolerances
 on both sides (rtol 1e-6, atol 1e-9, the engine defaults); the ratios; and the largest differences in
 SEIZURE.ACTIVITY and MDZ.CP between each solver and the loop. Accuracy: each solver's and the loop's
 largest error against the same loop at rtol 1e-10, atol 1e-14; the headline is the fastest solver at
@@ -34,8 +34,8 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from scipy.integrate import solve_ivp  # noqa: E402
 
+import _baseline  # noqa: E402  (benchmarks/_baseline.py, beside this script)
 from pkpd import scenarios  # noqa: E402
 
 DRUGS = ("midazolam",)
@@ -61,40 +61,8 @@ def population(n, seed=2024):
 
 
 def lsoda_loop(model, params, rtol=RTOL, atol=ATOL) -> dict[str, np.ndarray]:
-    """One solve_ivp(LSODA) per subject and dosing interval on the composed model's own rhs."""
-    S = len(model.states)
-    _, all_p = model.resolve_params(params)
-    # the regimen's dose records: (time, compartment index, amount), onset record included (amount 0)
-    records = [(d.time, model.state_index(d.cmt), d.amt) for d in regimen()]
-    out = {k: np.empty((len(params), len(TIMES))) for k in COMPARED}
-    zero = np.zeros((1, S))
-    for i in range(len(params)):
-        p = {k: v[i : i + 1] for k, v in all_p.items()}
-        dosing = model.dosing_matrices(p, 1)  # the engine's bioavailability F and lag ALAG per compartment
-        doses = [(t + dosing["ALAG"][0, c], c, amt * dosing["F"][0, c]) for t, c, amt in records]
-
-        def rhs(t, y):
-            return model.rhs(np.array([t]), y[None, :], p, zero)[0]
-
-        y = model.initial_state(p)[0].copy()
-        bounds = sorted({d[0] for d in doses if d[0] < TIMES[-1]}) + [TIMES[-1]]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            for t_d, c, amt in doses:
-                if t_d == a:
-                    y[c] += amt
-            last = b == TIMES[-1]
-            mask = (TIMES >= a) & ((TIMES <= b) if last else (TIMES < b))
-            t_eval = TIMES[mask] if last else np.append(TIMES[mask], b)
-            sol = solve_ivp(rhs, (a, b), y, method="LSODA", rtol=rtol, atol=atol, t_eval=t_eval)
-            if not sol.success:
-                raise RuntimeError(f"LSODA failed for subject {i}: {sol.message}")
-            states = sol.y[:, : mask.sum()].T
-            if states.size:
-                values = model.output(states[None], p)
-                for k in COMPARED:
-                    out[k][i, mask] = values[k][0] if k in values else states[:, model.state_index(k)]
-            y = sol.y[:, -1].copy()
-    return out
+    """The per-subject solve_ivp(LSODA) baseline (benchmarks/_baseline.py) on this benchmark's regimen."""
+    return _baseline.lsoda_loop(model, params, regimen(), TIMES, COMPARED, rtol=rtol, atol=atol)
 
 
 def max_rel_diff(engine, loop):
