@@ -97,15 +97,11 @@ class FitResult:
         return "\n".join(head + ["", body] + ([""] + notes if notes else []))
 
     def __repr__(self) -> str:
-        est = ", ".join(f"{k}={v:.4g}" for k, v in self.estimates.items() if lmfit_name(k) in self._varied())
+        # model parameters that were estimated, directly or through an expression (CL = exp(log_CL))
+        shown = {k: v for k, v in self.estimates.items()
+                 if self.params[lmfit_name(k)].vary or self.params[lmfit_name(k)].expr}
+        est = ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
         return f"<FitResult {self.label}: success={self.success}, OFV={self.ofv:.4f}, {est}>"
-
-    def _varied(self) -> set:
-        out = set()
-        for name, p in self.params.items():
-            if p.vary or (p.expr and name in {lmfit_name(k) for k in self.estimates}):
-                out.add(name)
-        return out
 
     def _repr_html_(self) -> str:
         status = "converged" if self.success else "<b style='color:#b00'>NOT converged</b>: " + "; ".join(self.messages)
