@@ -76,7 +76,7 @@ class _Problem:
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
         ev = data.events
-        obs = (ev["EVID"].to_numpy() == 0) & (ev["MDV"].to_numpy() == 0)
+        obs = data.is_observation
         if not obs.any():
             raise DatasetError("the dataset has no observation records (EVID 0, MDV 0) to fit")
         if not (ev["EVID"].to_numpy() == 1).any() and not (ev["EVID"].to_numpy() == 4).any():

@@ -133,11 +133,16 @@ class Dataset:
         return [str(c) for c in self._events.columns[len(CANONICAL_COLUMNS):]]
 
     @property
+    def is_observation(self) -> np.ndarray:
+        """Boolean per record: an observation (EVID 0, MDV 0)."""
+        e = self._events
+        return (e["EVID"].to_numpy() == 0) & (e["MDV"].to_numpy() == 0)
+
+    @property
     def observations(self) -> pd.DataFrame:
         """Observation records (EVID 0, MDV 0): columns ``ID TIME DV CMT`` and the covariates."""
-        e = self._events
-        mask = (e["EVID"].to_numpy() == 0) & (e["MDV"].to_numpy() == 0)
-        return e.loc[mask, ["ID", "TIME", "DV", "CMT", *self.covariates]].reset_index(drop=True)
+        columns = ["ID", "TIME", "DV", "CMT", *self.covariates]
+        return self._events.loc[self.is_observation, columns].reset_index(drop=True)
 
     @property
     def doses(self) -> pd.DataFrame:

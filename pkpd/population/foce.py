@@ -148,7 +148,8 @@ class PopulationFitResult:
         rows = []
         for k, v in self.theta.items():
             s = se.get(k, math.nan)
-            rows.append({"parameter": k, "estimate": v, "std_error": s, "rse_percent": 100 * s / abs(v) if v else math.nan,
+            rse = 100 * s / abs(v) if v else math.nan
+            rows.append({"parameter": k, "estimate": v, "std_error": s, "rse_percent": rse,
                          "fixed": k in self.popmodel.fixed})
         for k, v in self.omega.items():
             s = se.get(f"log_omega2_{k}", math.nan)      # SE of log(omega^2) = RSE of omega^2
@@ -196,7 +197,7 @@ class _PopData:
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name}")
         ev = data.events
-        obs = (ev["EVID"].to_numpy() == 0) & (ev["MDV"].to_numpy() == 0)
+        obs = data.is_observation
         if not obs.any():
             raise DatasetError("the dataset has no observation records to fit")
         self.rows = np.flatnonzero(obs)
