@@ -23,7 +23,8 @@ from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult,
                       fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .nca import nca
-from .population import PopulationModel, fit_population, map_estimate
+from .population import (PopulationFitResult, PopulationModel, categorical, exponential, fit_population, linear,
+                         load_population_fit, map_estimate, population_ofv, power)
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -48,6 +49,13 @@ __all__ = [
     "PopulationModel",
     "fit_population",
     "map_estimate",
+    "population_ofv",
+    "PopulationFitResult",
+    "load_population_fit",
+    "power",
+    "exponential",
+    "linear",
+    "categorical",
     "FitResult",
     "AdditiveError",
     "ProportionalError",

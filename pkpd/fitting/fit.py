@@ -51,6 +51,7 @@ import pandas as pd
 from ..errors import ConvergenceWarning, DatasetError, ParameterError
 from ..io import Dataset, as_dataset
 from ._batch import BatchPredictor
+from ._observations import BLQ_METHODS, observation_records
 from ._differences import hessian_from_values, hessian_points
 from .params import ERROR_PREFIX, LOG_PREFIX, add_error_params, error_values, make_params, model_values
 from .residual import AdditiveError, ExponentialError, ProportionalError, ResidualError
@@ -58,8 +59,6 @@ from .result import FitResult
 
 __all__ = ["fit_individual", "fit_pooled", "fit_each", "BLQ_METHODS"]
 
-#: BLQ handling: likelihood (M3), drop (M1), impute LLOQ/2 (M5), impute 0 (M7).
-BLQ_METHODS = ("M3", "M1", "M5", "M7")
 
 #: relative distance to a bound below which an estimate is reported as "at a bound"
 _AT_BOUND = 1e-6
@@ -69,52 +68,14 @@ class _Problem:
     """The observations of a dataset, their BLQ status, and predictions for given model parameters."""
 
     def __init__(self, model, data: Dataset, output: str | None, blq: str, lloq, engine: str):
-        if blq not in BLQ_METHODS:
-            raise ParameterError(f"blq must be one of {BLQ_METHODS}, got {blq!r}")
         self.model, self.data, self.engine = model, data, engine
         self.output = output or model.outputs[0]
         if self.output not in model.outputs:
             raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
-        ev = data.events
-        obs = data.is_observation
-        if not obs.any():
-            raise DatasetError("the dataset has no observation records (EVID 0, MDV 0) to fit")
-        if not (ev["EVID"].to_numpy() == 1).any() and not (ev["EVID"].to_numpy() == 4).any():
-            raise DatasetError("the dataset has no dose records (EVID 1 or 4)")
-        dv = ev["DV"].to_numpy(dtype=float)
-        limit = ev["LLOQ"].to_numpy(dtype=float) if "LLOQ" in ev else np.full(len(ev), np.nan)
-        if lloq is not None:
-            limit = np.where(np.isnan(limit), float(lloq), limit)
-        if "BLQ" in ev:
-            flag = ev["BLQ"].to_numpy(dtype=float) == 1
-            if np.any(flag & obs & np.isnan(limit)):
-                row = int(np.flatnonzero(flag & obs & np.isnan(limit))[0])
-                raise DatasetError(f"record {row + 1} (ID {ev['ID'].iloc[row]}, TIME {ev['TIME'].iloc[row]}): BLQ = 1 "
-                                   "but no LLOQ (give an LLOQ column or the lloq argument)")
-        else:
-            flag = obs & ~np.isnan(limit) & (dv < limit)
-        is_blq = flag & obs
-        bad = obs & ~is_blq & ~np.isfinite(dv)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DatasetError(f"record {row + 1} (ID {ev['ID'].iloc[row]}, TIME {ev['TIME'].iloc[row]}): observation "
-                               f"DV {dv[row]!r} is not a finite number")
-        y = dv.copy()
-        if blq == "M1":
-            obs = obs & ~is_blq
-        elif blq == "M5":
-            y[is_blq] = limit[is_blq] / 2.0
-        elif blq == "M7":
-            y[is_blq] = 0.0
+        obs = observation_records(data, blq, lloq)
         self.blq_method = blq
-        self.rows = np.flatnonzero(obs)
-        self.y = y[self.rows]
-        self.blq = is_blq[self.rows] & (blq == "M3")
-        self.lloq = limit[self.rows]
-        self.n_blq = int(is_blq.sum())
-        self.frame = ev.iloc[self.rows][["ID", "TIME"]].reset_index(drop=True)
-        if not len(self.rows):
-            raise DatasetError("no observations left to fit after dropping BLQ records (M1)")
+        self.rows, self.y, self.blq, self.lloq, self.n_blq = obs.rows, obs.y, obs.blq, obs.lloq, obs.n_blq
+        self.frame = data.events.iloc[self.rows][["ID", "TIME"]].reset_index(drop=True)
         self.predict_many = BatchPredictor(model, data, self.output, self.rows, engine)
         self.uses_ode = self.predict_many.uses_ode
 

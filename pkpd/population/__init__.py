@@ -1,11 +1,18 @@
-"""Population (NLME) estimation: FOCE-I (issue 6; first part -- more to come).
+"""Population (NLME) modelling: models with random effects and covariates, FOCE-I estimation, Bayesian
+forecasting.
 
-- :class:`PopulationModel` -- a structural pkpd model, typical values ``theta``, diagonal ``omega`` (variances
-  of the random effects), a residual error model, and the mapping ``individual(theta, eta) -> parameters``
-  (NONMEM's $PK block, vectorised over subjects);
-- :func:`fit_population` -- FOCE-I / FOCE estimation with batched inner (EBE) steps.
+- :class:`PopulationModel` -- structural model, typical values ``theta``, ``omega`` (random effects, diagonal
+  or block), covariate effects (:func:`power`, :func:`exponential`, :func:`linear`, :func:`categorical`) and a
+  residual error model; ``simulate`` draws subjects from it;
+- :func:`fit_population` -- FOCE-I / FOCE / FO estimation with batched EBEs, covariance step and diagnostics,
+  returning a :class:`PopulationFitResult`;
+- :func:`map_estimate` -- MAP (Bayesian) individual estimates for new patients.
 """
 
-from .foce import PopulationFitResult, PopulationModel, fit_population, map_estimate, population_ofv
+from .covariates import CovariateEffect, categorical, exponential, linear, power
+from .estimation import fit_population, map_estimate, population_ofv
+from .model import PopulationModel
+from .result import PopulationFitResult, load_population_fit
 
-__all__ = ["PopulationModel", "fit_population", "population_ofv", "map_estimate", "PopulationFitResult"]
+__all__ = ["PopulationModel", "fit_population", "population_ofv", "map_estimate", "PopulationFitResult",
+           "load_population_fit", "CovariateEffect", "power", "exponential", "linear", "categorical"]

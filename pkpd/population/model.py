@@ -1,0 +1,358 @@
+"""The population model: structure, typical values, random effects, covariate effects and residual error.
+
+Declared (mu-referenced, NONMEM's ``CL = TVCL * EXP(ETA(1))``): every name in ``theta`` is a model
+parameter with its typical value; covariate effects multiply the typical values; a random effect on a
+parameter enters on its transform's scale::
+
+    P_i = g^-1( g(theta_P * prod_k effect_k(covariates_i)) + eta_i,P ),   eta_i ~ N(0, Omega)
+
+with ``g`` = log (log-normal, the default), logit (a fraction such as F1) or identity (normal). Fixed
+effects are estimated on the same scale (log, logit or as given); covariate coefficients as given, and the
+ratios of categorical effects on the log scale.
+
+For structures the declaration does not cover, ``individual(theta, eta[, covariates])`` returns the model
+parameters directly (NONMEM's $PK block, vectorised over subjects); ``theta`` then names any fixed
+effects, estimated as given.
+
+Examples
+--------
+>>> import numpy as np, pkpd
+>>> from pkpd.models import OneCompartmentOral
+>>> pm = pkpd.PopulationModel(OneCompartmentOral(), theta={"CL": 2.8, "V": 32.0, "KA": 1.5},
+...                           omega={"CL": 0.09, "KA": 0.4}, error=pkpd.AdditiveError(0.7),
+...                           covariates=[pkpd.power("CL", "WT", reference=70, exponent=0.75, fixed=True)])
+>>> pm.eta_names, pm.estimated
+(('CL', 'KA'), ('CL', 'V', 'KA'))
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from ..errors import DatasetError, ParameterError
+from ..fitting.residual import ExponentialError, ResidualError
+from .covariates import CovariateEffect
+
+__all__ = ["PopulationModel", "TRANSFORMS"]
+
+#: Scales of random effects and of the estimation of typical values.
+TRANSFORMS = ("log", "logit", "identity")
+
+_FORWARD = {"log": np.log, "logit": logit, "identity": lambda v: np.asarray(v, dtype=float)}
+_BACKWARD = {"log": np.exp, "logit": expit, "identity": lambda v: np.asarray(v, dtype=float)}
+
+
+def _omega_frame(omega) -> pd.DataFrame:
+    """Omega as a named symmetric matrix: a mapping of variances is diagonal; a DataFrame is taken as given
+    (zeros outside the estimated blocks stay zero)."""
+    if isinstance(omega, pd.DataFrame):
+        frame = omega.astype(float)
+        if list(frame.index) != list(frame.columns):
+            raise ParameterError("PopulationModel: an omega DataFrame needs the same names as index and columns, "
+                                 f"got {list(frame.index)} and {list(frame.columns)}")
+    elif isinstance(omega, Mapping):
+        for name, var in omega.items():
+            if not (isinstance(var, (int, float)) and math.isfinite(var) and var > 0):
+                raise ParameterError(f"PopulationModel: omega[{name!r}] must be a variance > 0, got {var!r}")
+        frame = pd.DataFrame(np.diag([float(v) for v in omega.values()]), index=list(omega), columns=list(omega))
+    else:
+        raise ParameterError(f"PopulationModel: omega must be a mapping of variances or a DataFrame, "
+                             f"not {type(omega).__name__}")
+    if frame.empty:
+        raise ParameterError("PopulationModel: omega must name at least one random effect")
+    m = frame.to_numpy()
+    if not np.allclose(m, m.T, rtol=0, atol=1e-12 * np.max(np.abs(m))):
+        raise ParameterError("PopulationModel: omega must be symmetric")
+    eig = np.linalg.eigvalsh(m)
+    if eig.min() <= 0:
+        raise ParameterError(f"PopulationModel: omega must be positive definite (smallest eigenvalue {eig.min():.3g})")
+    return frame
+
+
+def omega_blocks(matrix: np.ndarray) -> list[list[int]]:
+    """Indices of the blocks of Omega: connected components of its nonzero pattern."""
+    q = len(matrix)
+    seen, blocks = set(), []
+    for start in range(q):
+        if start in seen:
+            continue
+        block, stack = [], [start]
+        while stack:
+            i = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            block.append(i)
+            stack.extend(int(j) for j in np.flatnonzero(matrix[i] != 0) if j not in seen)
+        blocks.append(sorted(block))
+    return blocks
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """A population model: structural model, typical values, random effects, covariates and residual error.
+
+    Parameters
+    ----------
+    model : Model
+        The structural pkpd model.
+    theta : mapping
+        Typical values (initial estimates). Declared models: model parameter -> typical value. With
+        ``individual``: any names, on the scale ``individual`` expects.
+    omega : mapping or DataFrame
+        Variances of the random effects (diagonal Omega) by parameter name, or a symmetric DataFrame with
+        covariances; each connected block of nonzero entries is estimated as a full block.
+    error : ResidualError
+        Residual error model (additive, proportional or combined).
+    covariates : sequence of CovariateEffect
+        Effects on typical values (:func:`pkpd.power`, :func:`pkpd.exponential`, :func:`pkpd.linear`,
+        :func:`pkpd.categorical`); their coefficients join the fixed effects.
+    individual : callable, optional
+        ``individual(theta, eta[, covariates]) -> {model parameter: array over subjects}`` instead of the
+        declaration: ``theta`` a dict of floats, ``eta`` an array (subjects, random effects) in the order of
+        ``omega``, ``covariates`` a DataFrame with one row per subject.
+    transforms : mapping, optional
+        Scale of each declared parameter: ``"log"`` (default), ``"logit"`` or ``"identity"``.
+    output : str, optional
+        Model output compared with DV (default: the first output).
+    fixed : tuple of str
+        Names in ``theta`` held at their values.
+    """
+
+    model: Any
+    theta: Mapping[str, float]
+    omega: Mapping[str, float] | pd.DataFrame
+    error: ResidualError
+    covariates: tuple = ()
+    individual: Callable | None = field(default=None, kw_only=True)
+    transforms: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    output: str | None = field(default=None, kw_only=True)
+    fixed: tuple = field(default=(), kw_only=True)
+
+    def __post_init__(self):
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        object.__setattr__(self, "fixed", tuple(self.fixed))
+        frame = _omega_frame(self.omega)
+        if not isinstance(self.error, ResidualError):
+            raise ParameterError(f"PopulationModel: error must be a ResidualError, not {type(self.error).__name__}")
+        if isinstance(self.error, ExponentialError):
+            raise ParameterError("PopulationModel: exponential (log-scale) error is not supported; use additive, "
+                                 "proportional or combined error")
+        for name, value in self.theta.items():
+            if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)):
+                raise ParameterError(f"PopulationModel: theta[{name!r}] must be a finite number, got {value!r}")
+        for effect in self.covariates:
+            if not isinstance(effect, CovariateEffect):
+                raise ParameterError(f"PopulationModel: covariates must be covariate effects (pkpd.power ...), "
+                                     f"got {effect!r}")
+        coefs = [n for e in self.covariates for n in e.names]
+        clash = sorted(set(coefs) & set(self.theta)) or sorted({n for n in coefs if coefs.count(n) > 1})
+        if clash:
+            raise ParameterError(f"PopulationModel: covariate coefficient name(s) {clash} are used twice")
+        unknown = sorted(set(self.fixed) - set(self.theta) - set(coefs))
+        if unknown:
+            raise ParameterError(f"PopulationModel: fixed names {unknown} are not fixed effects {self.theta_names}")
+        bad = {k: v for k, v in self.transforms.items() if v not in TRANSFORMS}
+        if bad:
+            raise ParameterError(f"PopulationModel: transforms must be among {TRANSFORMS}, got {bad}")
+        if self.individual is None:
+            self._check_declaration(list(frame.index))
+        elif self.covariates:
+            raise ParameterError("PopulationModel: with an individual(...) function, apply covariates inside it")
+        object.__setattr__(self, "omega", frame)
+
+    def _check_declaration(self, eta_names):
+        known = {p.name for p in self.model.parameters}
+        for what, names in (("theta", list(self.theta)), ("transforms", list(self.transforms))):
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ParameterError(f"PopulationModel: {what} names {unknown} are not parameters of "
+                                     f"{self.model.name} ({sorted(known)})")
+        for what, names in (("omega", eta_names), ("covariate effects", [e.parameter for e in self.covariates])):
+            unknown = sorted(set(names) - set(self.theta))
+            if unknown:
+                raise ParameterError(f"PopulationModel: {what} name(s) {unknown} have no typical value in theta")
+        for name, value in self.theta.items():
+            kind = self.transform_of(name)
+            if (kind == "log" and value <= 0) or (kind == "logit" and not 0 < value < 1):
+                need = "> 0 (log scale)" if kind == "log" else "in (0, 1) (logit scale)"
+                raise ParameterError(f"PopulationModel: theta[{name!r}] = {value} must be {need}")
+
+    # ------------------------------------------------------------------------------------------------
+    @property
+    def eta_names(self) -> tuple:
+        return tuple(self.omega.index)
+
+    @property
+    def omega_matrix(self) -> np.ndarray:
+        return self.omega.to_numpy(dtype=float)
+
+    @property
+    def theta_names(self) -> tuple:
+        """All fixed effects: typical values, then covariate coefficients."""
+        return tuple(self.theta) + tuple(n for e in self.covariates for n in e.names)
+
+    @property
+    def theta_values(self) -> dict:
+        return {**{k: float(v) for k, v in self.theta.items()},
+                **{n: float(v) for e in self.covariates for n, v in e.initial.items()}}
+
+    @property
+    def estimated(self) -> tuple:
+        """Fixed effects that are estimated (not in ``fixed`` and not of a fixed covariate effect)."""
+        held = set(self.fixed) | {n for e in self.covariates if e.fixed for n in e.names}
+        return tuple(n for n in self.theta_names if n not in held)
+
+    def transform_of(self, name: str) -> str:
+        """Estimation scale of a fixed effect: ``"log"``, ``"logit"`` or ``"identity"``."""
+        if self.individual is not None:
+            return self.transforms.get(name, "identity")
+        if name in self.theta:
+            return self.transforms.get(name, "log")
+        effect = next(e for e in self.covariates if name in e.names)
+        return "log" if effect.kind == "categorical" else "identity"
+
+    def to_internal(self, name: str, value: float) -> float:
+        return float(_FORWARD[self.transform_of(name)](value))
+
+    def from_internal(self, name: str, value: float) -> float:
+        return float(_BACKWARD[self.transform_of(name)](value))
+
+    @cached_property
+    def _takes_covariates(self) -> bool:
+        try:
+            return len(inspect.signature(self.individual).parameters) >= 3
+        except (TypeError, ValueError):
+            return False
+
+    def parameters_for(self, theta: Mapping[str, float], eta: np.ndarray, covariates: pd.DataFrame) -> dict:
+        """The structural model's parameters for every subject (arrays over the rows of ``eta``)."""
+        if self.individual is not None:
+            return self.individual(theta, eta, covariates) if self._takes_covariates else self.individual(theta, eta)
+        n = len(eta)
+        typical = {k: np.full(n, float(theta[k])) for k in self.theta}
+        for effect in self.covariates:
+            typical[effect.parameter] = typical[effect.parameter] * effect.multiplier(theta, covariates)
+        column = {name: j for j, name in enumerate(self.eta_names)}
+        out = {}
+        for name, tv in typical.items():
+            if name in column:
+                kind = self.transforms.get(name, "log")
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[name] = _BACKWARD[kind](_FORWARD[kind](tv) + eta[:, column[name]])
+            else:
+                out[name] = tv
+        return out
+
+    def check_covariates(self, covariates: pd.DataFrame) -> None:
+        """Raise :class:`DatasetError` naming the column and row if a covariate effect cannot read the data."""
+        for effect in self.covariates:
+            effect.values(covariates)
+        typical = self.parameters_for(self.theta_values, np.zeros((len(covariates), len(self.eta_names))), covariates)
+        for name, values in typical.items():
+            values = np.broadcast_to(np.asarray(values, dtype=float), (len(covariates),))
+            bad = ~np.isfinite(values) | (values <= 0) if self.transform_of(name) == "log" else ~np.isfinite(values)
+            if self.individual is None and bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DatasetError(f"the typical {name} of subject row {i} is {values[i]!r} with covariates "
+                                   f"{covariates.iloc[i].to_dict()}: a log-normal parameter must be > 0")
+
+    # ------------------------------------------------------------------------------------------------
+    def with_values(self, theta: Mapping[str, float] | None = None, omega=None, error: Mapping | None = None):
+        """A copy with new estimates (fixed effects incl. covariate coefficients, Omega, error parameters)."""
+        theta = dict(self.theta_values if theta is None else theta)
+        effects = tuple(replace(e, initial={n: float(theta[n]) for n in e.names}) for e in self.covariates)
+        new_error = self.error
+        if error is not None:
+            names = {f.name.upper(): f.name for f in fields(self.error)}
+            new_error = replace(self.error, **{names[k]: float(v) for k, v in error.items()})
+        return replace(self, theta={k: float(theta[k]) for k in self.theta}, covariates=effects,
+                       omega=self.omega if omega is None else omega, error=new_error)
+
+    def subject_covariates(self, events: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
+        """One row of covariates per subject (its first record), from the non-canonical columns."""
+        from ..io import CANONICAL_COLUMNS
+
+        names = [c for c in events.columns if c not in CANONICAL_COLUMNS]
+        first = events[names].groupby(rank, sort=True).first().reset_index(drop=True)
+        for effect in self.covariates:
+            column = events[effect.covariate] if effect.covariate in events else None
+            if column is not None and column.groupby(rank).nunique(dropna=False).max() > 1:
+                sid = events["ID"].to_numpy()[np.flatnonzero(column.groupby(rank).transform("nunique") > 1)[0]]
+                raise DatasetError(f"covariate {effect.covariate!r} changes within subject ID {sid}: covariates "
+                                   "must be constant within a subject (time-varying covariates are not supported)")
+        return first
+
+    def sample_eta(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of the random effects from N(0, Omega)."""
+        return rng.multivariate_normal(np.zeros(len(self.eta_names)), self.omega_matrix, size=n, method="cholesky")
+
+    def simulate(self, data, n_replicates: int = 1, *, seed=None, residual: bool = True,
+                 engine: str = "auto") -> pd.DataFrame:
+        """Replicates of a dataset's observations simulated from the model (new subjects each replicate).
+
+        Parameters
+        ----------
+        data : Dataset or DataFrame
+            The design: doses, observation times and covariates of each subject.
+        n_replicates : int
+            Number of simulated copies of the whole dataset.
+        seed : int or Generator, optional
+        residual : bool
+            Add residual error to ``DV`` (otherwise ``DV`` = ``IPRED``).
+
+        Returns
+        -------
+        DataFrame
+            One row per observation record and replicate: ``REP`` (1..n), ``ID``, ``TIME``, ``PRED`` (typical
+            subject), ``IPRED`` and ``DV``, and ``LLOQ``/``BLQ`` (simulated value below LLOQ) when the data
+            has an ``LLOQ`` column. Replicate ``r``'s rows follow the dataset's observation order.
+
+        Examples
+        --------
+        >>> import pkpd
+        >>> from pkpd.models import OneCompartment
+        >>> pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1},
+        ...                           pkpd.ProportionalError(0.1))
+        >>> sim = pm.simulate(pkpd.load_dataset("indometacin"), 3, seed=1)
+        >>> len(sim), list(sim.columns)
+        (198, ['REP', 'ID', 'TIME', 'PRED', 'IPRED', 'DV'])
+        """
+        from ..fitting._batch import BatchPredictor
+        from ..io import as_dataset
+
+        data = as_dataset(data)
+        rng = np.random.default_rng(seed)
+        rows = np.flatnonzero(data.is_observation)
+        if not len(rows):
+            raise DatasetError("the dataset has no observation records to simulate")
+        predict = BatchPredictor(self.model, data, self.output or self.model.outputs[0], rows, engine)
+        covariates = self.subject_covariates(data.events, predict.rank)
+        self.check_covariates(covariates)
+        theta = self.theta_values
+        n = predict.n_subjects
+        pred = predict([self.parameters_for(theta, np.zeros((n, len(self.eta_names))), covariates)])[0]
+        eta = self.sample_eta(n * n_replicates, rng)
+        ipred = predict([self.parameters_for(theta, eta[r * n:(r + 1) * n], covariates)
+                         for r in range(n_replicates)])
+        dv = self.error.sample(ipred, rng) if residual else ipred.copy()
+        base = data.events.iloc[rows][["ID", "TIME"]].reset_index(drop=True)
+        out = pd.concat([base] * n_replicates, ignore_index=True)
+        out.insert(0, "REP", np.repeat(np.arange(1, n_replicates + 1), len(rows)))
+        out["PRED"] = np.tile(pred, n_replicates)
+        out["IPRED"] = ipred.reshape(-1)
+        out["DV"] = dv.reshape(-1)
+        if "LLOQ" in data.events:
+            lloq = np.tile(data.events["LLOQ"].to_numpy(dtype=float)[rows], n_replicates)
+            out["LLOQ"] = lloq
+            out["BLQ"] = (out["DV"].to_numpy() < lloq).astype(int)
+        return out

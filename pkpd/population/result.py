@@ -1,0 +1,273 @@
+"""The result of a population fit: estimates, their uncertainty, EBEs, diagnostics and warnings (frozen).
+
+Examples
+--------
+>>> import pkpd
+>>> from pkpd.models import OneCompartment
+>>> pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1},
+...                           pkpd.ProportionalError(0.1))
+>>> fit = pkpd.fit_population(pm, pkpd.load_dataset("indometacin"), covariance=False, progress=False)
+>>> list(fit.table().columns)[:5]
+['estimate', 'std_error', 'rse_percent', 'ci_lower', 'ci_upper']
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import pickle
+from io import StringIO
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError
+
+__all__ = ["PopulationFitResult", "load_population_fit"]
+
+LOG_2PI = math.log(2.0 * math.pi)
+_Z95 = 1.959963984540054
+_FORMAT = "pkpd.PopulationFitResult"
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationFitResult:
+    """Estimates of a population fit.
+
+    Attributes
+    ----------
+    popmodel : PopulationModel
+        The model fitted (its values are the initial estimates); :attr:`final_model` holds the estimates.
+    method : str
+        ``"FOCEI"``, ``"FOCE"`` or ``"FO"``.
+    theta : dict
+        Fixed effects (typical values and covariate coefficients) on their natural scale.
+    omega : DataFrame
+        Omega (variances and covariances of the random effects), named.
+    error : dict
+        Residual error parameters.
+    ofv : float
+        Objective function value, NONMEM convention (-2 log-likelihood without ``n log 2 pi``).
+    etas : DataFrame
+        Empirical Bayes estimates by ``ID``.
+    covariance : DataFrame or None
+        Covariance of the estimated quantities on the estimation scale (see ``covariance_method``).
+    reported_covariance : DataFrame or None
+        The same mapped to the reported quantities (delta method).
+    diagnostics : DataFrame
+        PRED, IPRED, RES, WRES, IWRES, CWRES (and NPDE when computed) aligned with the observations.
+    shrinkage : dict
+        ``eta_<name>`` (1 - SD(EBE)/omega) and ``epsilon`` (1 - SD(IWRES)).
+    warnings : tuple of str
+        Named problems (non-convergence, failed covariance step, estimates at bounds, shrinkage > 40 %).
+    """
+
+    popmodel: Any
+    method: str
+    theta: dict
+    omega: pd.DataFrame
+    error: dict
+    ofv: float
+    etas: pd.DataFrame
+    n_obs: int
+    success: bool
+    message: str
+    n_evaluations: int
+    estimate_vector: np.ndarray = field(repr=False, default=None)
+    estimate_names: tuple = field(repr=False, default=())
+    covariance: pd.DataFrame | None = field(repr=False, default=None)
+    covariance_method: str = ""
+    reported_covariance: pd.DataFrame | None = field(repr=False, default=None)
+    diagnostics: pd.DataFrame | None = field(repr=False, default=None)
+    shrinkage: dict = field(default_factory=dict)
+    warnings: tuple = ()
+    n_blq: int = 0
+    elapsed: float = math.nan
+
+    # -- derived -----------------------------------------------------------------------------------------
+    @property
+    def final_model(self):
+        """The population model at the estimates (for simulation, VPCs and Bayesian forecasting)."""
+        return self.popmodel.with_values(self.theta, self.omega, self.error)
+
+    @property
+    def omega_sd(self) -> dict:
+        """Standard deviations of the random effects (~ CV of log-normal parameters)."""
+        return {k: math.sqrt(self.omega.loc[k, k]) for k in self.omega.index}
+
+    @property
+    def ofv_with_constant(self) -> float:
+        """-2 log-likelihood including ``n log 2 pi``."""
+        return self.ofv + self.n_obs * LOG_2PI
+
+    @property
+    def aic(self) -> float:
+        return self.ofv_with_constant + 2 * len(self.estimate_names)
+
+    @property
+    def bic(self) -> float:
+        return self.ofv_with_constant + math.log(self.n_obs) * len(self.estimate_names)
+
+    @property
+    def standard_errors(self) -> dict:
+        """Standard errors of the estimated quantities on their estimation scale (``log_CL``,
+        ``log_omega2_CL``, ``log_SD`` ...) from the covariance step."""
+        if self.covariance is None:
+            return {}
+        return {k: float(math.sqrt(v)) if v > 0 else math.nan
+                for k, v in zip(self.covariance.index, np.diag(self.covariance.to_numpy()))}
+
+    @property
+    def correlation(self) -> pd.DataFrame | None:
+        """Correlation matrix of the estimates (estimation scale)."""
+        if self.covariance is None:
+            return None
+        c = self.covariance.to_numpy()
+        d = np.sqrt(np.clip(np.diag(c), 1e-300, None))
+        return pd.DataFrame(c / np.outer(d, d), index=self.covariance.index, columns=self.covariance.columns)
+
+    def table(self) -> pd.DataFrame:
+        """The parameter table pharmacometricians expect.
+
+        One row per reported quantity (typical values and covariate coefficients, Omega entries, error
+        parameters): estimate, standard error and RSE %, a 95 % confidence interval computed on the
+        estimation scale and back-transformed (Wald on log scale for positive quantities), the
+        between-subject variability as CV % for log-normal random effects (``sqrt(exp(omega^2) - 1)``),
+        the eta shrinkage, and whether the value was fixed.
+        """
+        se_int = self.standard_errors
+        rep_se = ({} if self.reported_covariance is None else
+                  {k: math.sqrt(max(v, 0.0)) for k, v in zip(self.reported_covariance.index,
+                                                             np.diag(self.reported_covariance.to_numpy()))})
+        pm = self.popmodel
+        internal = dict(zip(self.estimate_names, self.estimate_vector)) if self.estimate_vector is not None else {}
+        rows = []
+
+        def ci(name_int, scale):
+            if name_int not in internal or name_int not in se_int:
+                return math.nan, math.nan
+            x, s = internal[name_int], se_int[name_int]
+            back = {"log": math.exp, "logit": lambda v: 1 / (1 + math.exp(-v)), "identity": float}[scale]
+            return back(x - _Z95 * s), back(x + _Z95 * s)
+
+        estimated = set(pm.estimated)
+        for k, v in self.theta.items():
+            scale = pm.transform_of(k)
+            name_int = k if scale == "identity" else f"{scale}_{k}"
+            lo, hi = ci(name_int, scale)
+            s = rep_se.get(k, math.nan)
+            rows.append({"parameter": k, "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
+                         "ci_lower": lo, "ci_upper": hi, "fixed": k not in estimated})
+        for i, a in enumerate(self.omega.index):
+            for b in self.omega.index[: i + 1]:
+                v = float(self.omega.loc[a, b])
+                if a != b and v == 0.0:
+                    continue
+                name = f"omega2_{a}" if a == b else f"omega_{a}_{b}"
+                s = rep_se.get(name, math.nan)
+                lo, hi = ci(f"log_omega2_{a}", "log") if a == b else (v - _Z95 * s, v + _Z95 * s)
+                row = {"parameter": name, "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
+                       "ci_lower": lo, "ci_upper": hi, "fixed": False}
+                if a == b:
+                    lognormal = pm.individual is None and pm.transforms.get(a, "log") == "log"
+                    row["bsv_cv_percent"] = 100 * math.sqrt(math.expm1(v)) if lognormal else 100 * math.sqrt(v)
+                    row["shrinkage_percent"] = 100 * self.shrinkage.get(f"eta_{a}", math.nan)
+                rows.append(row)
+        for k, v in self.error.items():
+            s = rep_se.get(f"sigma_{k}", math.nan)
+            lo, hi = ci(f"log_{k}", "log")
+            rows.append({"parameter": f"sigma_{k}", "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
+                         "ci_lower": lo, "ci_upper": hi, "fixed": bool(pm.error.fixed)})
+        columns = ["estimate", "std_error", "rse_percent", "ci_lower", "ci_upper", "bsv_cv_percent",
+                   "shrinkage_percent", "fixed"]
+        return pd.DataFrame(rows).set_index("parameter").reindex(columns=columns)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The parameter table (same as :meth:`table`)."""
+        return self.table()
+
+    def report(self) -> str:
+        """Plain-text report: method, OFV, the parameter table, shrinkage and warnings."""
+        head = [f"{self.method} on {len(self.etas)} subjects, {self.n_obs} observations"
+                + (f" ({self.n_blq} BLQ, M3)" if self.n_blq else "")
+                + f": OFV {self.ofv:.4f} (-2LL {self.ofv_with_constant:.4f}, AIC {self.aic:.2f}, BIC {self.bic:.2f})",
+                f"outer optimiser: {self.message} ({self.n_evaluations} objective evaluations"
+                + (f", {self.elapsed:.1f} s)" if math.isfinite(self.elapsed) else ")"),
+                f"covariance step: {self.covariance_method or 'not run'}; "
+                f"epsilon shrinkage {100 * self.shrinkage.get('epsilon', math.nan):.1f} %"]
+        body = self.table().to_string(float_format=lambda v: f"{v:.6g}", na_rep="")
+        tail = [""] + [f"warning: {w}" for w in self.warnings] if self.warnings else []
+        return "\n".join(head + ["", body] + tail)
+
+    def _repr_html_(self) -> str:
+        warn = "".join(f"<li>{w}</li>" for w in self.warnings)
+        return (f"<b>{self.method}</b>: OFV {self.ofv:.4f}, {len(self.etas)} subjects, {self.n_obs} observations"
+                + self.table().to_html(float_format=lambda v: f"{v:.4g}", na_rep="")
+                + (f"<ul>{warn}</ul>" if warn else ""))
+
+    # -- persistence ---------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the result to a JSON file (estimates, tables, EBEs, diagnostics, warnings).
+
+        The population model is stored pickled (base64) when it can be (a model declared without a
+        lambda); load files only from sources you trust.
+        """
+        path = Path(path)
+        out = {"format": _FORMAT, "version": 1}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "popmodel":
+                try:
+                    value = base64.b64encode(pickle.dumps(value)).decode("ascii")
+                except (pickle.PicklingError, AttributeError, TypeError):
+                    value = None
+            elif isinstance(value, pd.DataFrame):
+                value = {"frame": json.loads(value.to_json(orient="split", double_precision=17))}
+            elif isinstance(value, np.ndarray):
+                value = {"array": value.tolist()}
+            out[f.name] = value
+        path.write_text(json.dumps(out, default=_jsonable))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "PopulationFitResult":
+        """Read a result written by :meth:`save` (``popmodel`` is None if it could not be stored)."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise DatasetError(f"{path}: not a readable pkpd population fit ({err})") from None
+        if raw.get("format") != _FORMAT:
+            raise DatasetError(f"{path}: not a pkpd population fit file (format {raw.get('format')!r})")
+        values = {}
+        for f in fields(cls):
+            value = raw.get(f.name)
+            if f.name == "popmodel":
+                value = None if value is None else pickle.loads(base64.b64decode(value))
+            elif isinstance(value, dict) and "frame" in value:
+                value = pd.read_json(StringIO(json.dumps(value["frame"])), orient="split", precise_float=True)
+            elif isinstance(value, dict) and "array" in value:
+                value = np.asarray(value["array"], dtype=float)
+            elif f.name in ("warnings", "estimate_names"):
+                value = tuple(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+def load_population_fit(path) -> PopulationFitResult:
+    """Read a population fit written by :meth:`PopulationFitResult.save`."""
+    return PopulationFitResult.load(path)
+
+
+def _rse(se, value):
+    return 100 * se / abs(value) if value and math.isfinite(se) else math.nan
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a population fit file")
