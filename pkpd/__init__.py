@@ -17,6 +17,8 @@ Examples
 """
 
 from . import drugs, fitting, genetics, models, pd, physiology, scenarios, synthetic, units
+from . import plot
+from .dose_optimization import DoseRecommendation, Target, optimize_dose
 from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult, ProportionalError, fit_each,
@@ -25,6 +27,7 @@ from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .nca import nca
 from .population import (PopulationFitResult, PopulationModel, categorical, exponential, fit_population, linear,
                          load_population_fit, map_estimate, population_ofv, power)
+from .population import npde, vpc
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
@@ -49,6 +52,9 @@ __all__ = [
     "PopulationModel",
     "fit_population",
     "map_estimate",
+    "optimize_dose",
+    "Target",
+    "DoseRecommendation",
     "population_ofv",
     "PopulationFitResult",
     "load_population_fit",
@@ -56,6 +62,8 @@ __all__ = [
     "exponential",
     "linear",
     "categorical",
+    "npde",
+    "vpc",
     "FitResult",
     "AdditiveError",
     "ProportionalError",
@@ -69,6 +77,7 @@ __all__ = [
     "genetics",
     "drugs",
     "pd",
+    "plot",
     "fitting",
     "scenarios",
     "synthetic",

@@ -34,11 +34,13 @@ class BatchPredictor:
     rows : array of int
         Record positions (in ``data.events``) to return, typically the observations.
     engine : {"auto", "analytic", "ode"}
-        As :func:`pkpd.simulate`; the ODE engine runs at :data:`ODE_RTOL` / :data:`ODE_ATOL`.
+        As :func:`pkpd.simulate`.
+    rtol : float
+        Relative tolerance of the ODE engine (absolute: :data:`ODE_ATOL`).
     """
 
-    def __init__(self, model, data: Dataset, output: str, rows, engine: str = "auto"):
-        self.model, self.output, self.rows, self.engine = model, output, np.asarray(rows), engine
+    def __init__(self, model, data: Dataset, output: str, rows, engine: str = "auto", rtol: float = ODE_RTOL):
+        self.model, self.output, self.rows, self.engine, self.rtol = model, output, np.asarray(rows), engine, rtol
         self.uses_ode = _choose_method(model, engine) == "ode"
         self.events = data.events
         self.rank, ids = pd.factorize(self.events["ID"])
@@ -57,6 +59,6 @@ class BatchPredictor:
                                          for s in sets])
                    for name, default in self.defaults.items()}
         frame = pd.DataFrame({"ID": np.arange(1, k * n + 1), **columns})
-        tol = {"rtol": ODE_RTOL, "atol": ODE_ATOL} if self.uses_ode else {}
+        tol = {"rtol": self.rtol, "atol": ODE_ATOL} if self.uses_ode else {}
         res = simulate(self.model, self._tables[k], frame, method=self.engine, **tol)
         return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
