@@ -95,7 +95,9 @@ class CovariateEffect:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             need = "a positive number" if self.kind == "power" else "a finite number"
-            raise DatasetError(f"covariate {self.covariate!r}: row {i} holds {column.iloc[i]!r}; "
+            value = column.iloc[i]
+            value = value.item() if hasattr(value, "item") else value
+            raise DatasetError(f"covariate {self.covariate!r}: row {i} holds {value!r}; "
                                f"a {self.kind} effect on {self.parameter} needs {need}")
         return x
 

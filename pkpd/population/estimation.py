@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 
 from ..errors import ConvergenceWarning, ParameterError, SimulationError
 from ..fitting._differences import hessian_from_values, hessian_points
-from ..io import as_dataset
+from ..io import as_dataset, read_nonmem
 from ._objective import Objective, PopData, check_method, variance
 from ._parameters import Parameterisation
 from .model import PopulationModel
@@ -29,6 +29,8 @@ __all__ = ["fit_population", "population_ofv", "map_estimate", "COVARIANCE_METHO
 COVARIANCE_METHODS = ("sandwich", "R", "S")
 #: L-BFGS-B's relative reduction of the objective at convergence (an OFV of 1000 then changes by < 1e-7)
 FTOL = 1e-10
+#: condition number of Omega's correlation matrix above which Omega is reported singular (|corr| > 0.998)
+OMEGA_CONDITION_LIMIT = 1e3
 #: eta shrinkage above which EBE-based diagnostics are flagged (Savic & Karlsson 2009)
 SHRINKAGE_LIMIT = 0.4
 
@@ -100,7 +102,8 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     started = time.perf_counter()
     method = check_method(method)
     cov_method = _check_covariance(covariance)
-    pdata = PopData(popmodel, as_dataset(data), engine, blq, lloq)
+    data = _with_lloq(as_dataset(data), lloq)
+    pdata = PopData(popmodel, data, engine, blq, None)
     objective = Objective(popmodel, pdata, method)
     par = Parameterisation(popmodel)
     box = _bounds(popmodel, par, bounds)
@@ -160,7 +163,16 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         success=bool(opt.success), message=str(opt.message), n_evaluations=count[0],
         estimate_vector=np.asarray(opt.x, dtype=float), estimate_names=tuple(par.names), covariance=cov,
         covariance_method=cov_method, reported_covariance=reported, diagnostics=diagnostics, shrinkage=shrinkage,
-        warnings=tuple(issues), n_blq=int(pdata.blq.sum()), elapsed=time.perf_counter() - started)
+        warnings=tuple(issues), n_blq=int(pdata.blq.sum()), elapsed=time.perf_counter() - started, data=data)
+
+
+def _with_lloq(data, lloq):
+    """The dataset with ``lloq`` filled into its LLOQ column where it has none (kept with the fit)."""
+    if lloq is None:
+        return data
+    events = data.events
+    filled = events["LLOQ"].fillna(float(lloq)) if "LLOQ" in events else float(lloq)
+    return read_nonmem(events.assign(LLOQ=filled))
 
 
 def _curvature_scale(fun, x0, box, h=0.01):
@@ -225,10 +237,10 @@ def _bounds(popmodel, par, bounds):
 
 def _boundary_issues(par, x, box, omega):
     out = []
-    for i, name in enumerate(par.names):
+    for i, name in enumerate(par.free):
         for side, edge in (("lower", box[i, 0]), ("upper", box[i, 1])):
             if math.isfinite(edge) and abs(x[i] - edge) <= 1e-6 * max(1.0, abs(edge)):
-                out.append(f"AT_BOUND: {par.names[i]} is at its {side} bound ({edge:.6g} on the estimation scale)")
+                out.append(f"AT_BOUND: {name} = {par.pm.from_internal(name, edge):.6g} is at its {side} bound")
     variances = np.diag(omega)
     for name, v in zip(par.eta, variances):
         if v < 1e-6:
@@ -236,12 +248,12 @@ def _boundary_issues(par, x, box, omega):
                        "random effect; remove it or fix it")
     sd = np.sqrt(variances)
     corr = omega / np.outer(sd, sd)
-    eig = np.linalg.eigvalsh(corr)
-    if eig.min() < 1e-6:
-        i, j = np.unravel_index(np.argmax(np.abs(corr - np.eye(len(sd)))), corr.shape)
-        out.append(f"OMEGA_NOT_POSITIVE_DEFINITE: Omega is singular at the estimates (smallest eigenvalue of its "
-                   f"correlation matrix {eig.min():.2g}; correlation of {par.eta[i]} and {par.eta[j]} "
-                   f"{corr[i, j]:.4f}): reduce the block")
+    if len(sd) > 1 and np.linalg.cond(corr) > OMEGA_CONDITION_LIMIT:
+        off = np.abs(corr - np.eye(len(sd)))
+        i, j = np.unravel_index(np.argmax(off), corr.shape)
+        out.append(f"OMEGA_NOT_POSITIVE_DEFINITE: Omega is singular to working precision at the estimates "
+                   f"(condition number of its correlation matrix {np.linalg.cond(corr):.3g}; correlation of "
+                   f"{par.eta[i]} and {par.eta[j]} {corr[i, j]:.4f}): simplify the block or remove a random effect")
     return out
 
 

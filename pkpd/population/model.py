@@ -286,7 +286,7 @@ class PopulationModel:
         first = events[names].groupby(rank, sort=True).first().reset_index(drop=True)
         for effect in self.covariates:
             column = events[effect.covariate] if effect.covariate in events else None
-            if column is not None and column.groupby(rank).nunique(dropna=False).max() > 1:
+            if column is not None and column.groupby(rank).nunique().max() > 1:
                 sid = events["ID"].to_numpy()[np.flatnonzero(column.groupby(rank).transform("nunique") > 1)[0]]
                 raise DatasetError(f"covariate {effect.covariate!r} changes within subject ID {sid}: covariates "
                                    "must be constant within a subject (time-varying covariates are not supported)")

@@ -3,12 +3,19 @@
 Examples
 --------
 >>> import pkpd
->>> from pkpd.models import OneCompartment
->>> pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1},
-...                           pkpd.ProportionalError(0.1))
->>> fit = pkpd.fit_population(pm, pkpd.load_dataset("indometacin"), covariance=False, progress=False)
->>> list(fit.table().columns)[:5]
-['estimate', 'std_error', 'rse_percent', 'ci_lower', 'ci_upper']
+>>> from pkpd.models import OneCompartmentOral
+>>> pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.05, "KA": 0.4},
+...                           pkpd.AdditiveError(0.7))
+>>> fit = pkpd.fit_population(pm, pkpd.load_dataset("theophylline"), covariance="R", progress=False)
+>>> fit.table()[["estimate", "rse_percent", "ci_lower", "ci_upper"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+           estimate  rse_percent  ci_lower  ci_upper
+parameter
+CL            2.794       10.721     2.265     3.447
+V            30.863        2.477    29.401    32.398
+KA            1.495       17.626     1.058     2.112
+omega2_CL     0.121       44.992     0.050     0.292
+omega2_KA     0.329       46.035     0.134     0.811
+sigma_SD      0.782        6.830     0.684     0.894
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import base64
 import json
 import math
 import pickle
-from io import StringIO
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -59,9 +65,12 @@ class PopulationFitResult:
     reported_covariance : DataFrame or None
         The same mapped to the reported quantities (delta method).
     diagnostics : DataFrame
-        PRED, IPRED, RES, WRES, IWRES, CWRES (and NPDE when computed) aligned with the observations.
+        PRED, IPRED, RES, WRES, IWRES, CWRES aligned with the observations (NPDE: :func:`pkpd.npde`).
     shrinkage : dict
         ``eta_<name>`` (1 - SD(EBE)/omega) and ``epsilon`` (1 - SD(IWRES)).
+    data : Dataset
+        The data fitted (with an ``LLOQ`` column when a ``lloq`` was given), for :func:`pkpd.vpc` and
+        :func:`pkpd.npde`.
     warnings : tuple of str
         Named problems (non-convergence, failed covariance step, estimates at bounds, shrinkage > 40 %).
     """
@@ -87,6 +96,7 @@ class PopulationFitResult:
     warnings: tuple = ()
     n_blq: int = 0
     elapsed: float = math.nan
+    data: Any = field(repr=False, default=None)
 
     # -- derived -----------------------------------------------------------------------------------------
     @property
@@ -101,8 +111,8 @@ class PopulationFitResult:
 
     @property
     def ofv_with_constant(self) -> float:
-        """-2 log-likelihood including ``n log 2 pi``."""
-        return self.ofv + self.n_obs * LOG_2PI
+        """-2 log-likelihood including ``n log 2 pi`` (n: quantified observations; M3 terms have no constant)."""
+        return self.ofv + (self.n_obs - self.n_blq) * LOG_2PI
 
     @property
     def aic(self) -> float:
@@ -225,8 +235,10 @@ class PopulationFitResult:
                     value = base64.b64encode(pickle.dumps(value)).decode("ascii")
                 except (pickle.PicklingError, AttributeError, TypeError):
                     value = None
+            elif f.name == "data" and value is not None:
+                value = {"dataset": value.events.to_dict(orient="split")}
             elif isinstance(value, pd.DataFrame):
-                value = {"frame": json.loads(value.to_json(orient="split", double_precision=17))}
+                value = {"frame": value.to_dict(orient="split")}
             elif isinstance(value, np.ndarray):
                 value = {"array": value.tolist()}
             out[f.name] = value
@@ -249,7 +261,11 @@ class PopulationFitResult:
             if f.name == "popmodel":
                 value = None if value is None else pickle.loads(base64.b64decode(value))
             elif isinstance(value, dict) and "frame" in value:
-                value = pd.read_json(StringIO(json.dumps(value["frame"])), orient="split", precise_float=True)
+                value = pd.DataFrame(**value["frame"])
+            elif isinstance(value, dict) and "dataset" in value:
+                from ..io import read_nonmem
+
+                value = read_nonmem(pd.DataFrame(**value["dataset"]))
             elif isinstance(value, dict) and "array" in value:
                 value = np.asarray(value["array"], dtype=float)
             elif f.name in ("warnings", "estimate_names"):
