@@ -23,3 +23,6 @@ def test_readme_examples_run_and_give_the_documented_shapes():
     assert len(pred) == len(namespace["data"].events) and (pred["CP"] >= 0).all()
     fit = namespace["fit"]                  # subject 1: CL/F 1.58 L/h (R nlsList: exp(-3.916) x 79.6 kg)
     assert fit.success and fit.estimates["CL"] == pytest.approx(1.58, rel=0.02)
+    popfit = namespace["popfit"]            # FOCE-I on Theoph with weight-proportional CL and V
+    assert popfit.success and popfit.theta["CL"] == pytest.approx(2.86, rel=0.02) and not popfit.warnings
+    assert namespace["dose"].achieved == pytest.approx(8.0, rel=1e-6)
