@@ -6,7 +6,7 @@ it with the closed form (linear models) or the batched ODE engine.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from .results import SimulationResult
 __all__ = ["simulate", "simulate_regimen"]
 
 _METHODS = ("auto", "analytic", "ode")
+_CARRY = ("nocb", "locf")
 
 
 def _choose_method(model, method: str) -> str:
@@ -30,12 +31,25 @@ def _choose_method(model, method: str) -> str:
     return method
 
 
-def _solve(model, events, subject_index, p, output_mask, method, options, extra_outputs=None):
-    """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``)."""
-    schedule = compile_schedule(
-        events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
-        output_mask=output_mask, extra_outputs=extra_outputs,
-    )
+def _solve(model, events, subject_index, p, output_mask, method, options, extra_outputs=None, record_params=None,
+           carry="nocb"):
+    """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``).
+
+    ``record_params`` (one value per record of ``events``) override ``p`` within subjects."""
+    if record_params is None:
+        schedule = compile_schedule(
+            events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
+            output_mask=output_mask, extra_outputs=extra_outputs,
+        )
+    else:
+        # dosing parameters (F, ALAG, R, D) are read at each dose record
+        p_rec = {k: v[subject_index] for k, v in p.items()}
+        p_rec.update(record_params)
+        schedule = compile_schedule(
+            events, model, subject_index, model.dosing_matrices(p_rec, len(events)), output_mask=output_mask,
+            extra_outputs=extra_outputs, dosing_row=np.arange(len(events)), record_params=record_params,
+            carry=carry,
+        )
     if method == "analytic":
         from .models._closed_form import closed_form_states
 
@@ -142,8 +156,53 @@ def simulate_regimen(
     )
 
 
+def _record_params(model, record_params, n_records: int) -> dict[str, np.ndarray]:
+    """Validate parameters given per record: known names, one finite value per record, within bounds."""
+    from .models._base import DOSING_PARAMETER
+
+    if not isinstance(record_params, Mapping):
+        raise ParameterError(f"record_params must be a mapping of parameter name to values per record, "
+                             f"not {type(record_params).__name__}")
+    declared = {par.name: par for par in model.parameters}
+    out = {}
+    for name, values in record_params.items():
+        dosing = isinstance(name, str) and DOSING_PARAMETER.match(name)
+        if name not in declared and not dosing:
+            raise ParameterError(f"record_params: {model.name} has no parameter {name!r}; its parameters are "
+                                 f"{', '.join(model.parameter_names)}")
+        try:
+            arr = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"record_params[{name!r}]: values must be numbers") from None
+        if arr.ndim != 1 or len(arr) != n_records:
+            raise ParameterError(f"record_params[{name!r}]: expected one value per dataset record ({n_records}), "
+                                 f"got shape {arr.shape}")
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ParameterError(f"record_params[{name!r}]: value {float(arr[i])!r} at record {i + 1} is not finite")
+        if name in declared:
+            lower, upper = declared[name].lower, declared[name].upper
+            bad = (arr < lower) | (arr > upper)
+            where = f"[{lower}, {upper}] ({declared[name].unit})"
+        else:
+            kind, number = dosing.groups()
+            if int(number) > len(model.states):
+                raise ParameterError(f"record_params: dosing parameter {name} refers to compartment {number}, but "
+                                     f"{model.name} has {len(model.states)}")
+            bad = (arr <= 0) if kind in ("R", "D") else (arr < 0)
+            where = "(0, inf)" if kind in ("R", "D") else "[0, inf)"
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ParameterError(f"record_params[{name!r}]: value {float(arr[i])!r} at record {i + 1} is outside "
+                                 f"{where}")
+        out[name] = arr
+    return out
+
+
 def simulate(model, dataset, params=None, method: str = "auto", *, states: bool = False, rtol: float = 1e-6,
-             atol: float = 1e-9, solver: str = "auto", chunk_size: int | None = None) -> SimulationResult:
+             atol: float = 1e-9, solver: str = "auto", chunk_size: int | None = None, record_params=None,
+             carry: str = "nocb") -> SimulationResult:
     """Predict ``model`` at every record of a NONMEM-style dataset.
 
     Parameters
@@ -164,6 +223,22 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         subject's error, whereas the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
+    record_params : mapping of str to array, or DataFrame, optional
+        Parameters that vary within a subject (e.g. computed from time-varying covariates): one value
+        per dataset record, aligned by position (not by index label) with the rows of ``dataset.events``. They override
+        ``params`` for those names and are piecewise constant between records, as when NONMEM
+        evaluates $PK at every record. They need the ODE engine: ``method="auto"`` then takes
+        ``"ode"``, and ``"analytic"`` raises :class:`~pkpd.ParameterError`.
+    carry : {"nocb", "locf"}
+        How a record's ``record_params`` value extends between records. ``"nocb"`` (next observation
+        carried backward, NONMEM's default): record ``r``'s value is in force over ``(t_{r-1}, t_r]``,
+        and the first record's value also before it. ``"locf"`` (last observation carried forward):
+        record ``r``'s value is in force from ``t_r`` until the next record. Either way a record's own
+        value is in force at the record itself: its output (e.g. ``CP = CENTRAL / V``), its dose's
+        bioavailability, lag time and modelled rate or duration (``F1``, ``ALAG1``, ``R1``, ``D1``:
+        applied to the dose and all its ADDL copies), its reset (EVID 3/4: the initial state under its
+        values) and its steady state (SS=1/2: the periodic state under its values, constant over the
+        past intervals). The initial state uses each subject's first record.
 
     Returns
     -------
@@ -182,8 +257,26 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     0   1  0.00  2.0833
     1   1  0.25  1.7635
     2   1  0.50  1.4928
+
+    Clearance halving after the dose record at 6 h (here ``carry="nocb"``: the record at 6 h carries the
+    new value, in force from the previous record's time, 4 h):
+
+    >>> ev = pd.DataFrame({"ID": 1, "TIME": [0.0, 4.0, 6.0, 8.0], "EVID": [1, 0, 0, 0], "AMT": [100.0, 0, 0, 0],
+    ...                    "RATE": 0.0, "CMT": 1, "II": 0.0, "ADDL": 0, "SS": 0})
+    >>> pred = pkpd.simulate(OneCompartment(), ev, {"V": 10.0}, record_params={"CL": [2.0, 2.0, 1.0, 1.0]})
+    >>> pred["CP"].round(4)                   # 10 exp(-0.2 t) up to 4 h, then exp(-0.1 (t - 4))
+    array([10.    ,  4.4933,  3.6788,  3.0119])
     """
-    method = _choose_method(model, method)
+    if carry not in _CARRY:
+        raise ParameterError(f"carry must be one of {_CARRY}, not {carry!r}")
+    if isinstance(record_params, pd.DataFrame):
+        record_params = {c: record_params[c].to_numpy() for c in record_params.columns}
+    if isinstance(record_params, Mapping) and not record_params:
+        record_params = None
+    if record_params is not None and method == "analytic":
+        raise ParameterError("record_params: parameters that vary within a subject need the ODE engine (the "
+                             "closed form assumes constant parameters); use method='ode' or 'auto'")
+    method = "ode" if record_params is not None and method == "auto" else _choose_method(model, method)
     events = getattr(dataset, "events", dataset)
     if not isinstance(events, pd.DataFrame):
         raise TypeError(f"dataset must be a pkpd.Dataset or a DataFrame, not {type(dataset).__name__}")
@@ -207,6 +300,11 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         if len(next(iter(p.values()))) != len(subject_ids):
             raise ParameterError("a parameter mapping with arrays must have one value per subject")
     subj_of_record = pd.Index(subject_ids).get_indexer(rec_ids)
+    if record_params is not None:
+        record_params = _record_params(model, record_params, len(events))
+        # subject-level values: the first record's (placeholders: the schedule gives each unit its own)
+        first_row = np.unique(subj_of_record, return_index=True)[1]
+        p = dict(p, **{k: v[first_row] for k, v in record_params.items()})
 
     n_subj = len(subject_ids)
     chunk = chunk_size or (1000 if method == "ode" else 2000)
@@ -218,10 +316,15 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         rows = np.nonzero((subj_of_record >= lo) & (subj_of_record < hi))[0]
         sub = frame.iloc[rows]
         p_chunk = {k: v[lo:hi] for k, v in p.items()}
+        rp_chunk = None if record_params is None else {k: v[rows] for k, v in record_params.items()}
         schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method,
-                              _options(model, method, rtol, atol, solver, states))
+                              _options(model, method, rtol, atol, solver, states), record_params=rp_chunk,
+                              carry=carry)
         subj = subj_of_record[rows][schedule.out_row] - lo
-        outs = model.output(st, {k: v[subj] for k, v in p_chunk.items()})
+        p_out = {k: v[subj] for k, v in p_chunk.items()}
+        if rp_chunk is not None:  # outputs use the values of their own record
+            p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
+        outs = model.output(st, p_out)
         target = rows[schedule.out_row]
         for name in model.outputs:
             values[name][target] = outs[name]

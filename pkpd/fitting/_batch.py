@@ -9,10 +9,13 @@ Used by the individual fits (:mod:`pkpd.fitting.fit`) and the population estimat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from ..io import Dataset
+from ..errors import ParameterError
 from ..simulation import _choose_method, simulate
 
 __all__ = ["BatchPredictor", "ODE_RTOL", "ODE_ATOL"]
@@ -48,9 +51,13 @@ class BatchPredictor:
         self.defaults = {p.name: p.default for p in model.parameters}
         self._tables = {}
 
-    def __call__(self, sets) -> np.ndarray:
+    def __call__(self, sets, record_params=None, carry: str = "nocb") -> np.ndarray:
         """Predictions (len(sets), len(rows)); each set maps parameter names to a value for every subject
-        or an array over subjects (in order of first appearance); missing parameters take their defaults."""
+        or an array over subjects (in order of first appearance); missing parameters take their defaults.
+
+        ``record_params`` (optional) holds parameters that vary within subjects, as in :func:`pkpd.simulate`:
+        one mapping per set (or one mapping for every set) of names to arrays over the dataset's records.
+        A set whose mapping lacks a name that another set has takes its subject-level value there."""
         k, n = len(sets), self.n_subjects
         if k not in self._tables:
             self._tables[k] = pd.concat([self.events.assign(ID=j * n + self.rank + 1) for j in range(k)],
@@ -59,6 +66,33 @@ class BatchPredictor:
                                          for s in sets])
                    for name, default in self.defaults.items()}
         frame = pd.DataFrame({"ID": np.arange(1, k * n + 1), **columns})
-        tol = {"rtol": self.rtol, "atol": ODE_ATOL} if self.uses_ode else {}
-        res = simulate(self.model, self._tables[k], frame, method=self.engine, **tol)
+        options = {"rtol": self.rtol, "atol": ODE_ATOL} if self.uses_ode else {}
+        if record_params is not None:
+            options = {"rtol": self.rtol, "atol": ODE_ATOL, "record_params": self._replicate(sets, record_params),
+                       "carry": carry}
+        res = simulate(self.model, self._tables[k], frame, method=self.engine, **options)
         return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
+
+    def _replicate(self, sets, record_params):
+        """Per-record arrays of every set, concatenated in the order of the replicated table."""
+        if isinstance(record_params, Mapping):
+            record_params = [record_params] * len(sets)
+        if len(record_params) != len(sets):
+            raise ParameterError(f"record_params: expected one mapping per parameter set ({len(sets)}), "
+                             f"got {len(record_params)}")
+        names = list(dict.fromkeys(name for rp in record_params for name in rp))
+        n_rec = len(self.events)
+        out = {}
+        for name in names:
+            parts = []
+            for s, rp in zip(sets, record_params):
+                if name in rp:
+                    parts.append(np.asarray(rp[name], dtype=float))
+                else:
+                    value = s.get(name, self.defaults.get(name, np.nan))
+                    parts.append(np.broadcast_to(np.asarray(value, dtype=float), (self.n_subjects,))[self.rank])
+                if parts[-1].shape != (n_rec,):
+                    raise ParameterError(f"record_params[{name!r}]: expected one value per dataset record ({n_rec}), "
+                                     f"got shape {parts[-1].shape}")
+            out[name] = np.concatenate(parts)
+        return out

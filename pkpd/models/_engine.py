@@ -7,6 +7,10 @@ Steady state (SS=1/2) is solved per dose record as the fixed point of one dosing
 method with a finite-difference Jacobian whose columns are integrated together as extra units of the
 same batch (exact in one iteration for linear models). An SS constant infusion (II=0) solves
 ``rhs(x) + R = 0`` the same way.
+
+Time-varying parameters (``record_params`` of :func:`pkpd.simulate`, compiled into the schedule's
+``unit_params`` and ``chg_*`` fields) are PARAMS breakpoints: the integrator lands on each change and
+restarts with the new values. A steady state is solved with the parameters in force at its SS record.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from . import _explicit
-from ._explicit import ADDVEC, BOLUS, OBS, RATE, RESET, Breakpoints
+from ._explicit import ADDVEC, BOLUS, OBS, PARAMS, RATE, RESET, Breakpoints
 from ._schedule import Schedule, grouped_searchsorted
 
 __all__ = ["ode_states"]
@@ -39,8 +43,25 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     S = len(model.states)
     nu = schedule.n_units
     pu = {k: np.asarray(v)[schedule.unit_subject] for k, v in p.items()}
-    x0 = model.initial_state(pu) if nu else np.zeros((0, S))
     sc = schedule
+    varying = sc.unit_params is not None
+    if varying:  # each unit starts with its first record's values
+        pu.update({k: np.array(v, dtype=float) for k, v in sc.unit_params.items()})
+    x0 = model.initial_state(pu) if nu else np.zeros((0, S))
+
+    def params_at(rows):
+        """Parameters (and the initial state) in force at the SS record of inputs ``rows``."""
+        u = sc.inp_unit[rows]
+        ps = {k: v[u] for k, v in pu.items()}
+        if not varying:
+            return ps, x0[u]
+        q_t, q_k = sc.inp_from_time[rows], sc.inp_from_key[rows]
+        last = grouped_searchsorted(sc.chg_unit, sc.chg_time, sc.chg_key, u, q_t, q_k, side="right") - 1
+        hit = last >= 0
+        hit[hit] = sc.chg_unit[last[hit]] == u[hit]
+        for k, v in sc.chg_values.items():
+            ps[k] = np.where(hit, v[np.maximum(last, 0)] if len(v) else 0.0, ps[k])
+        return ps, model.initial_state(ps)
 
     parts: list[dict] = []  # breakpoint columns
     vectors: list[np.ndarray] = []
@@ -84,10 +105,11 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     # ---- steady-state constant infusions (II=0)
     i = np.nonzero(~np.isfinite(sc.inp_time))[0]
     if i.size:
-        X = _steady_infusion(model, pu, sc.inp_unit[i], sc.inp_cmt[i], sc.inp_rate[i], rtol, atol)
+        ps, x0s = params_at(i)
+        X = _steady_infusion(model, ps, sc.inp_cmt[i], sc.inp_rate[i], rtol, atol)
         add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], ADDVEC,
             ref=np.arange(len(vectors), len(vectors) + i.size))
-        vectors.append(X - x0[sc.inp_unit[i]])
+        vectors.append(X - x0s)
         add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], RATE, sc.inp_cmt[i], sc.inp_rate[i])
         fin = np.isfinite(until_t[i])
         add(sc.inp_unit[i][fin], until_t[i][fin], until_k[i][fin], RATE, sc.inp_cmt[i][fin], -sc.inp_rate[i][fin])
@@ -95,10 +117,17 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     # ---- steady-state trains (SS=1/2 with II>0)
     i = np.nonzero(sc.inp_period > 0)[0]
     if i.size:
-        _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rtol, atol)
+        ps, x0s = params_at(i)
+        _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, rtol, atol)
 
     # ---- resets
     add(sc.reset_unit, sc.reset_time, sc.reset_key, RESET)
+
+    # ---- time-varying parameters
+    table = None
+    if varying:
+        table = sc.chg_values
+        add(sc.chg_unit, sc.chg_time, sc.chg_key, PARAMS, ref=np.arange(len(sc.chg_unit)))
 
     # ---- outputs: snapshots at breakpoint times (and unit starts), dense output elsewhere
     if parts:
@@ -136,7 +165,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     for k in ("unit", "kind", "cmt", "ref"):
         cols[k] = cols[k].astype(np.int64)
     keep = cols["time"] <= t_end[cols["unit"]]
-    bps = Breakpoints.build(nu, **{k: v[keep] for k, v in cols.items()})
+    bps = Breakpoints.build(nu, **{k: v[keep] for k, v in cols.items()}, table=table)
     vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
 
     # Dense output wants its outputs in (unit, time) order. When they already are and every unit
@@ -203,22 +232,24 @@ def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30):
     raise SimulationError(f"{what}: Newton iteration did not converge; the system may have no steady state")
 
 
-def _steady_infusion(model, pu, unit, cmt, rate, rtol, atol):
-    """Steady state of a constant infusion: ``rhs(x) + rate*e_cmt = 0``."""
-    m, S = len(unit), len(model.states)
-    sub = {k: np.repeat(v[unit], S + 1) for k, v in pu.items()}
+def _steady_infusion(model, ps, cmt, rate, rtol, atol):
+    """Steady state of a constant infusion: ``rhs(x) + rate*e_cmt = 0`` (``ps``: parameters per infusion)."""
+    m, S = len(cmt), len(model.states)
+    sub = {k: np.repeat(v, S + 1) for k, v in ps.items()}
     r = np.zeros((m, S))
     r[np.arange(m), cmt] = rate
     rr = np.repeat(r, S + 1, axis=0)
     tt = np.zeros(m * (S + 1))
-    x = model.initial_state({k: v[unit] for k, v in pu.items()}).astype(float)
+    x = model.initial_state(ps).astype(float)
     scale = np.maximum(rate, 1e-300)[:, None] * np.ones((1, S))
     return _newton_fixed_point(lambda z: model.rhs(tt, z, sub, rr), x, scale,
                                "steady state of a constant infusion (SS with II=0)", rtol)
 
 
-def _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rtol, atol):
-    """Breakpoints for SS trains: periodic state at the SS record, running and in-flight copies after it."""
+def _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, rtol, atol):
+    """Breakpoints for SS trains: periodic state at the SS record, running and in-flight copies after it.
+
+    ``ps`` and ``x0s`` are the parameters and the initial state in force at each train's SS record."""
     unit, cmt, per = sc.inp_unit[i], sc.inp_cmt[i], sc.inp_period[i]
     amount, R, D = sc.inp_amount[i], sc.inp_rate[i], sc.inp_duration[i]
     T, Tk = sc.inp_from_time[i], sc.inp_from_key[i]
@@ -229,9 +260,9 @@ def _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rt
     infusion = D > 0
 
     # periodic state at T: fixed point of the map over the window [T - II, T)
-    X = _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol, atol)
+    X = _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol)
     add(unit, T, Tk, ADDVEC, ref=np.arange(sum(len(v) for v in vectors), sum(len(v) for v in vectors) + i.size))
-    vectors.append(X - x0[unit])
+    vectors.append(X - x0s)
 
     # infusion copies started before T and still running at T: rate on at T, off at each end
     if infusion.any():
@@ -263,9 +294,10 @@ def _add_trains(model, pu, sc, i, x0, vectors, add, switch_off, before_until, rt
         add(unit[g][h], off_t, off_k, RATE, cmt[g][h], -R[g][h])
 
 
-def _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol, atol):
-    """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map)."""
-    m, S = len(unit), len(model.states)
+def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol):
+    """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map);
+    ``ps`` holds the parameters of each train."""
+    m, S = len(cmt), len(model.states)
     # copies running at the window start (started before it, ending at or after it)
     with np.errstate(invalid="ignore", divide="ignore"):
         m_hi = np.ceil(-phi / per) - 1
@@ -277,7 +309,7 @@ def _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol
         reps = len(z) // m
         u = np.repeat(np.arange(m), reps)  # problem index of each trial row
         n = len(z)
-        sub = {k: v[unit][u] for k, v in pu.items()}
+        sub = {k: v[u] for k, v in ps.items()}
         rate0 = np.zeros((n, S))
         rate0[np.arange(n), cmt[u]] = n0[u] * R[u]
         b_unit, b_time, b_kind, b_cmt, b_val = [], [], [], [], []
@@ -307,5 +339,5 @@ def _periodic_state(model, pu, unit, cmt, per, phi, amount, R, D, infusion, rtol
         return y_end - z
 
     scale = np.maximum(np.where(infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, S))
-    x = model.initial_state({k: v[unit] for k, v in pu.items()}).astype(float)
+    x = model.initial_state(ps).astype(float)
     return _newton_fixed_point(interval_map, x, scale, "steady state over a dosing interval (SS=1/2)", rtol)

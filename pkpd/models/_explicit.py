@@ -78,7 +78,7 @@ class _DP5:
 METHODS = {"dp5": _DP5()}
 
 # breakpoint kinds, applied in (time, key) order
-RESET, BOLUS, RATE, ADDVEC, OBS = 0, 1, 2, 3, 4
+RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,14 @@ class Breakpoints:
     kind: np.ndarray
     cmt: np.ndarray
     value: np.ndarray  # bolus amount or rate change
-    ref: np.ndarray  # ADDVEC: row of the vector table; OBS: output row
+    ref: np.ndarray  # ADDVEC: row of the vector table; OBS: output row; PARAMS: row of ``table``
     start: np.ndarray
     stop: np.ndarray
+    #: PARAMS breakpoints set the unit's parameters to row ``ref`` of this table (name -> values)
+    table: dict | None = None
 
     @classmethod
-    def build(cls, n_units, unit, time, key, kind, cmt=None, value=None, ref=None):
+    def build(cls, n_units, unit, time, key, kind, cmt=None, value=None, ref=None, table=None):
         m = len(unit)
         cmt = np.zeros(m, np.int64) if cmt is None else cmt
         value = np.zeros(m) if value is None else value
@@ -105,7 +107,8 @@ class Breakpoints:
         unit = unit[order]
         counts = np.bincount(unit, minlength=n_units)
         stop = np.cumsum(counts)
-        return cls(unit, time[order], key[order], kind[order], cmt[order], value[order], ref[order], stop - counts, stop)
+        return cls(unit, time[order], key[order], kind[order], cmt[order], value[order], ref[order], stop - counts,
+                   stop, table)
 
 
 def integrate(
@@ -132,7 +135,8 @@ def integrate(
     Parameters
     ----------
     params : dict of ndarray (n_units,)
-        Parameter values per unit.
+        Parameter values per unit; PARAMS breakpoints (time-varying parameters) overwrite them in place,
+        and the unit's initial state (used by later resets) is recomputed from the new values.
     y_start, rate_start : ndarray (n_units, S)
         State and zero-order input rate at ``t_start``, before the breakpoints at ``t_start``.
     vectors : ndarray (k, S)
@@ -162,7 +166,8 @@ def integrate(
     x0 = model.initial_state(params) if n else np.zeros((0, S))
     dense = _DenseOutput(rk, n, S, dense_unit, dense_time, dense_states)
     units = np.arange(n)
-    _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0)
+    switch = _ParameterSwitch(model, params, bps.table) if bps.table is not None else None
+    _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
     target = _next_target_at(units, t, ptr, bps, t_end)
     f = model.rhs(t, y, params, rate) if n else y.copy()
     h = _initial_step(model, t, y, f, params, rate, target - t, rtol, atol, rk.exponent)
@@ -178,6 +183,8 @@ def integrate(
         else:
             pw = {k: v[work] for k, v in params.items()}
             tw, yw, fw, hw, rw, gw = t[work], y[work], f[work], h[work], rate[work], target[work]
+        if switch is not None:
+            switch.work = pw
         m = work.size
         while True:
             live = gw > tw
@@ -241,7 +248,7 @@ def integrate(
             landed = np.nonzero(moved & land)[0]
             if landed.size:
                 lu = work[landed]
-                _apply_breakpoints(landed, lu, tw, yw, rw, ptr, bps, vectors, snapshots, x0)
+                _apply_breakpoints(landed, lu, tw, yw, rw, ptr, bps, vectors, snapshots, x0, switch)
                 gw[landed] = _next_target_at(lu, tw[landed], ptr, bps, t_end)
                 going = landed[gw[landed] > tw[landed]]
                 if going.size:
@@ -266,11 +273,32 @@ def _next_target_at(units, t_units, ptr, bps, t_end):
     return np.where(has, nxt, np.maximum(t_end[units], t_units))
 
 
-def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0):
+class _ParameterSwitch:
+    """Applies PARAMS breakpoints: sets the parameters of units to rows of ``table``.
+
+    ``params`` holds every unit's values (indexed by unit); ``work`` is the integrator's working copy
+    of a subset of them (indexed by position in the working set), or ``params`` itself.
+    """
+
+    def __init__(self, model, params, table):
+        self.model, self.params, self.table = model, params, table
+        self.work = params
+
+    def apply(self, pos, units, rows, x0):
+        for name, values in self.table.items():
+            self.params[name][units] = values[rows]
+            if self.work is not self.params:
+                self.work[name][pos] = values[rows]
+        # a later reset (EVID 3/4) returns to the initial state under the parameters then in force
+        x0[units] = self.model.initial_state({k: v[units] for k, v in self.params.items()})
+
+
+def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0, switch=None):
     """Apply, in order, every breakpoint of ``units`` at the unit's current time.
 
     ``pos`` are the units' rows in the state arrays ``t, y, rate`` (which may be a working subset);
-    ``units`` index the breakpoint table, ``ptr`` and ``x0``.
+    ``units`` index the breakpoint table, ``ptr`` and ``x0``. ``switch`` (a :class:`_ParameterSwitch`)
+    applies PARAMS breakpoints.
     """
     keep = ptr[units] < bps.stop[units]
     pos, units = pos[keep], units[keep]
@@ -294,6 +322,8 @@ def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0)
                 y[p] += vectors[bps.ref[kk]]
             elif code == OBS:
                 snapshots[bps.ref[kk]] = y[p]
+            elif code == PARAMS:
+                switch.apply(p, u, bps.ref[kk], x0)
         ptr[units] += 1
         keep = ptr[units] < bps.stop[units]
         pos, units = pos[keep], units[keep]
@@ -375,11 +405,12 @@ def _initial_step(model, t, y, f, p, rate, span, rtol, atol, exponent=-1 / 5):
 
     d0 = rms(y / scale)
     d1 = rms(f / scale)
-    h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
+    # (the divisors are clipped at the thresholds of the branches not taken: no spurious overflow warnings)
+    h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-5))
     h0 = np.minimum(h0, np.maximum(span, 1e-12))
     y1 = y + h0[:, None] * f
     f1 = model.rhs(t + h0, y1, p, rate)
     d2 = rms((f1 - f) / scale) / h0
     big = np.maximum(d1, d2)
-    h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(big, 1e-300)) ** -exponent)
+    h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(big, 1e-15)) ** -exponent)
     return np.minimum(100 * h0, h1)

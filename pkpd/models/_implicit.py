@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
 from ..errors import SimulationError
-from ._explicit import _apply_breakpoints
+from ._explicit import _apply_breakpoints, _ParameterSwitch
 
 __all__ = ["integrate_implicit"]
 
@@ -45,7 +45,9 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
     clock = float(stops[0]) if len(stops) else 0.0
     started = t_start <= clock
     t[:] = clock
-    _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
+    # time-varying parameters: PARAMS breakpoints overwrite ``params`` in place (fun and rhs_rows read it)
+    switch = _ParameterSwitch(model, params, bps.table) if bps.table is not None else None
+    _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
     d_unit = np.zeros(0, np.int64) if dense_unit is None else dense_unit
     d_time = np.zeros(0) if dense_time is None else dense_time
 
@@ -66,6 +68,8 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
         return model.rhs(np.full(len(rows), tt), yy, sub, rate[rows]) * started[rows, None]
 
     for nxt in stops[stops > clock]:
+        if switch is not None:
+            tiled = {k: np.tile(np.asarray(v), S) for k, v in params.items()}
         if method in ("BDF", "Radau") and n:
             factor = np.full((n, S), _EPS ** 0.5)  # scipy's num_jac step factors, adapted along the segment
 
@@ -90,7 +94,7 @@ def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, 
         y = sol.y[:, -1].reshape(n, S).copy()
         t[:] = nxt
         started = t_start <= nxt
-        _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0)
+        _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
         clock = nxt
     return y, snapshots, dense
 

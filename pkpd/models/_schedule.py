@@ -12,6 +12,15 @@ records at the same time. An item (dose input or reset) is seen by an output at 
 ``(item_time, item_key) < (t, key)``. Outputs take the key of their record plus 0.1, so that the
 prediction on a dose record includes that dose.
 
+Time-varying parameters. Parameters given per record (``record_params``) are piecewise constant
+between records, as when NONMEM evaluates $PK at every record. With ``carry="nocb"`` (next observation
+carried backward, NONMEM's default) the value on record ``r`` is in force over ``(t_{r-1}, t_r]``: the
+switch to it happens at the previous record's time, after that record, its output and the implied
+events at that time (key ``key_r - 0.4``). With ``carry="locf"`` the value on record ``r`` is in force
+from ``t_r`` until the next record: the switch happens at ``t_r`` just before the record and its reset
+(key ``key_r - 0.3``). Either way, at a record's own time (its reset, dose and output) the record's own
+value is in force, and a unit starts with its first record's values. Only actual changes are kept.
+
 Resets. EVID 3 and 4 and SS=1 dose records reset the system just before the record (key - 0.25). An
 item is cut by the first reset that follows its source record: contributions stop there, and doses it
 implies after the reset are cancelled. A subject whose TIME goes back after a reset is split into
@@ -75,6 +84,13 @@ class Schedule:
     out_time: np.ndarray
     out_key: np.ndarray
     out_row: np.ndarray  # position of the output in the caller's request
+    # time-varying parameters (``record_params``; None without them): values at each unit's start, and the
+    # changes, sorted by (unit, time, key), each setting every time-varying parameter to ``chg_values``
+    unit_params: dict | None = None
+    chg_unit: np.ndarray | None = None
+    chg_time: np.ndarray | None = None
+    chg_key: np.ndarray | None = None
+    chg_values: dict | None = None
 
 
 def grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side="left"):
@@ -130,6 +146,10 @@ def compile_schedule(
     dosing: dict[str, np.ndarray],
     output_mask: np.ndarray | None = None,
     extra_outputs: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    dosing_row: np.ndarray | None = None,
+    record_params: dict[str, np.ndarray] | None = None,
+    carry: str = "nocb",
 ) -> Schedule:
     """Compile a canonical event table for ``model``.
 
@@ -150,6 +170,13 @@ def compile_schedule(
         ``events`` (0, 1, ...), each of which must be a single unit (no reset going back in time).
         They come after every record and implied event at their time, and after the record outputs in
         the schedule's output arrays (``out_row`` continues the numbering).
+    dosing_row : ndarray of int, shape (n_records,), optional
+        Row of the ``dosing`` arrays for each record (default ``subject_index``); dosing parameters that
+        vary within a subject are read at the dose record (for the dose and all its ADDL copies).
+    record_params : dict of ndarray (n_records,), optional
+        Parameters that vary within a subject, one value per record (see the module docstring).
+    carry : {"nocb", "locf"}
+        How a record's value of ``record_params`` extends to the times between records.
     """
     n_rec = len(events)
     ids = events["ID"].to_numpy()
@@ -189,8 +216,9 @@ def compile_schedule(
     j = np.arange(len(src)) - np.repeat(np.cumsum(n_copies) - n_copies, n_copies)
     subj = subject_index[src]
     c = cmt[src]
-    F = dosing["F"][subj, c]
-    lag = dosing["ALAG"][subj, c]
+    drow = subj if dosing_row is None else dosing_row[src]
+    F = dosing["F"][drow, c]
+    lag = dosing["ALAG"][drow, c]
     t_given = time[src] + j * ii[src]
     arrival = t_given + lag
     amount = F * amt[src]
@@ -201,12 +229,12 @@ def compile_schedule(
     dur[pos] = amount[pos] / r[pos]
     m1, m2 = r == -1, r == -2
     if m1.any():
-        R = dosing["R"][subj[m1], c[m1]]
+        R = dosing["R"][drow[m1], c[m1]]
         _require_dosing(R, "R", c[m1], events, src[m1])
         inf_rate[m1] = R
         dur[m1] = amount[m1] / R
     if m2.any():
-        D = dosing["D"][subj[m2], c[m2]]
+        D = dosing["D"][drow[m2], c[m2]]
         _require_dosing(D, "D", c[m2], events, src[m2])
         dur[m2] = D
         inf_rate[m2] = amount[m2] / D
@@ -226,7 +254,8 @@ def compile_schedule(
     si_rate = rate[d_ss_inf].copy()
     modelled = si_rate == -1
     if modelled.any():
-        R = dosing["R"][subject_index[d_ss_inf][modelled], cmt[d_ss_inf][modelled]]
+        si_row = subject_index[d_ss_inf] if dosing_row is None else dosing_row[d_ss_inf]
+        R = dosing["R"][si_row[modelled], cmt[d_ss_inf][modelled]]
         _require_dosing(R, "R", cmt[d_ss_inf][modelled], events, d_ss_inf[modelled])
         si_rate[modelled] = R
 
@@ -280,6 +309,10 @@ def compile_schedule(
         unit_start = unit_start.astype(float).copy()
         np.minimum.at(unit_start, out_unit, out_time)
 
+    changes = {}
+    if record_params is not None:
+        changes = _parameter_changes(unit, time, key, starts, record_params, carry)
+
     return Schedule(
         n_units=n_units,
         unit_subject=unit_subject,
@@ -303,7 +336,34 @@ def compile_schedule(
         out_time=out_time,
         out_key=out_key,
         out_row=o,
+        **changes,
     )
+
+
+def _parameter_changes(unit, time, key, starts, record_params, carry):
+    """Schedule fields of time-varying parameters: the values at each unit's start and the changes."""
+    if carry not in ("nocb", "locf"):
+        raise ParameterError(f"carry must be 'nocb' or 'locf', not {carry!r}")
+    values = {k: np.asarray(v, dtype=float) for k, v in record_params.items()}
+    n_rec = len(unit)
+    # record r (not the first of its unit) changes the values in force when they differ from record r-1's
+    later = np.ones(n_rec, dtype=bool)
+    later[starts] = False
+    differs = np.zeros(n_rec, dtype=bool)
+    for v in values.values():
+        differs[1:] |= v[1:] != v[:-1]
+    r = np.nonzero(later & differs)[0]
+    if carry == "nocb":  # in force over (t_{r-1}, t_r]: switch after everything at the previous record's time
+        c_time, c_key = time[r - 1], key[r] - 0.4
+    else:  # in force from t_r: switch just before the record (and its reset)
+        c_time, c_key = time[r], key[r] - 0.3
+    return {
+        "unit_params": {k: v[starts] for k, v in values.items()},
+        "chg_unit": unit[r],
+        "chg_time": c_time.astype(float),
+        "chg_key": c_key.astype(float),
+        "chg_values": {k: v[r] for k, v in values.items()},
+    }
 
 
 def _implied_key(rec_unit, rec_time, rec_key, q_unit, q_time, starts):
