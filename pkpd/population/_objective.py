@@ -66,8 +66,8 @@ class PopData:
         self.subject = self.predict_many.rank[self.rows]
         self.n_obs_by_subject = np.bincount(self.subject, minlength=self.n)
         self.events = data.events
-        self.covariates = popmodel.subject_covariates(data.events, self.predict_many.rank)
-        popmodel.check_covariates(self.covariates)
+        self.design = popmodel.design(data.events, self.predict_many.rank)
+        self.covariates = self.design.subjects
 
 
 def variance(error, f, sigma):
@@ -89,17 +89,14 @@ class Objective:
         self.pm, self.d, self.method = popmodel, pdata, method
         self.q = len(popmodel.eta_names)
         self.eta = np.zeros((pdata.n, self.q))
-        self.h = 1e-3 if pdata.predict_many.uses_ode else 1e-4
+        self.h = 1e-3 if pdata.predict_many.uses_ode or pdata.design.records is not None else 1e-4
         self.converged = True
         self._last = None            # (theta, eta, f, g, c) of the last EBE search
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
 
-    def params(self, theta, eta):
-        return self.pm.parameters_for(theta, eta, self.d.covariates)
-
     def predict(self, theta, eta):
-        return self.d.predict_many([self.params(theta, eta)])[0]
+        return self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0]
 
     def f_and_g(self, theta, eta, curvature=False):
         """Predictions (n_obs,) and their eta-derivatives (n_obs, q) by central differences, with the
@@ -109,7 +106,7 @@ class Objective:
         sets = [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
         pairs = [(k, m) for k in range(q) for m in range(k + 1, q)] if curvature else []
         sets += [eta + eye[k] + eye[m] for k, m in pairs]
-        f = self.d.predict_many([self.params(theta, e) for e in sets])
+        f = self.pm.predict(self.d.predict_many, theta, sets, self.d.design)
         f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
         g = ((plus - minus) / (2 * h)).T
         if not curvature:

@@ -98,6 +98,19 @@ def omega_blocks(matrix: np.ndarray) -> list[list[int]]:
 
 
 @dataclass(frozen=True)
+class CovariateDesign:
+    """Covariates of a dataset for a population model: ``subjects`` (one row per subject) and, when covariates
+    the model reads change within subjects, ``records`` (one row per record, subject index ``rank``), the
+    ``varying`` columns and the model parameters they drive (``affected``; None: all, for ``individual``)."""
+
+    subjects: pd.DataFrame
+    records: pd.DataFrame | None = None
+    rank: np.ndarray | None = None
+    varying: tuple = ()
+    affected: tuple | None = None
+
+
+@dataclass(frozen=True)
 class PopulationModel:
     """A population model: structural model, typical values, random effects, covariates and residual error.
 
@@ -126,6 +139,11 @@ class PopulationModel:
         Model output compared with DV (default: the first output).
     fixed : tuple of str
         Names in ``theta`` held at their values.
+    carry : {"nocb", "locf"}
+        Time-varying covariates (a covariate column that changes within a subject): as NONMEM, the value
+        on a record applies over the interval that ends at it (next observation carried backward, the
+        default) or from it to the next record (last observation carried forward). Parameters that depend
+        on them then change at those times (:func:`pkpd.simulate` ``record_params``, ODE engine).
     """
 
     model: Any
@@ -137,6 +155,7 @@ class PopulationModel:
     transforms: Mapping[str, str] = field(default_factory=dict, kw_only=True)
     output: str | None = field(default=None, kw_only=True)
     fixed: tuple = field(default=(), kw_only=True)
+    carry: str = field(default="nocb", kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "covariates", tuple(self.covariates))
@@ -161,6 +180,8 @@ class PopulationModel:
         unknown = sorted(set(self.fixed) - set(self.theta) - set(coefs))
         if unknown:
             raise ParameterError(f"PopulationModel: fixed names {unknown} are not fixed effects {self.theta_names}")
+        if self.carry not in ("nocb", "locf"):
+            raise ParameterError(f"PopulationModel: carry must be 'nocb' or 'locf', got {self.carry!r}")
         bad = {k: v for k, v in self.transforms.items() if v not in TRANSFORMS}
         if bad:
             raise ParameterError(f"PopulationModel: transforms must be among {TRANSFORMS}, got {bad}")
@@ -278,19 +299,44 @@ class PopulationModel:
         return replace(self, theta={k: float(theta[k]) for k in self.theta}, covariates=effects,
                        omega=self.omega if omega is None else omega, error=new_error)
 
-    def subject_covariates(self, events: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
-        """One row of covariates per subject (its first record), from the non-canonical columns."""
+    def design(self, events: pd.DataFrame, rank: np.ndarray) -> "CovariateDesign":
+        """The covariates of a dataset: one row per subject (its first record), and per record when a covariate
+        the model reads changes within a subject (missing values filled within the subject, in the direction
+        of ``carry``)."""
         from ..io import CANONICAL_COLUMNS
 
         names = [c for c in events.columns if c not in CANONICAL_COLUMNS]
-        first = events[names].groupby(rank, sort=True).first().reset_index(drop=True)
-        for effect in self.covariates:
-            column = events[effect.covariate] if effect.covariate in events else None
-            if column is not None and column.groupby(rank).nunique().max() > 1:
-                sid = events["ID"].to_numpy()[np.flatnonzero(column.groupby(rank).transform("nunique") > 1)[0]]
-                raise DatasetError(f"covariate {effect.covariate!r} changes within subject ID {sid}: covariates "
-                                   "must be constant within a subject (time-varying covariates are not supported)")
-        return first
+        records = events[names]
+        if names:
+            grouped = records.groupby(rank, sort=False)
+            first, second = (grouped.bfill, grouped.ffill) if self.carry == "nocb" else (grouped.ffill, grouped.bfill)
+            records = first()
+            records = records.fillna(second()) if records.isna().any().any() else records
+        read = sorted({e.covariate for e in self.covariates}) if self.individual is None else names
+        varying = [c for c in read if c in records and records[c].groupby(rank).nunique().max() > 1]
+        subjects = records.groupby(rank, sort=True).first().reset_index(drop=True)
+        self.check_covariates(subjects)
+        if not varying:
+            return CovariateDesign(subjects)
+        per_record = records.reset_index(drop=True)
+        self.check_covariates(per_record)
+        affected = None if self.individual is not None else \
+            tuple(sorted({e.parameter for e in self.covariates if e.covariate in varying}))
+        return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected)
+
+    def predict(self, predictor, theta, etas, design: "CovariateDesign") -> np.ndarray:
+        """Predictions (len(etas), rows) of a :class:`~pkpd.fitting._batch.BatchPredictor` for sets of random
+        effects, with the parameters that time-varying covariates drive changing at their records."""
+        sets = [self.parameters_for(theta, eta, design.subjects) for eta in etas]
+        if design.records is None:
+            return predictor(sets)
+        n = len(design.records)
+        record_params = []
+        for eta in etas:
+            values = self.parameters_for(theta, eta[design.rank], design.records)
+            record_params.append({k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in values.items()
+                                  if design.affected is None or k in design.affected})
+        return predictor(sets, record_params=record_params, carry=self.carry)
 
     def sample_eta(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws of the random effects from N(0, Omega)."""
@@ -336,14 +382,12 @@ class PopulationModel:
         if not len(rows):
             raise DatasetError("the dataset has no observation records to simulate")
         predict = BatchPredictor(self.model, data, self.output or self.model.outputs[0], rows, engine)
-        covariates = self.subject_covariates(data.events, predict.rank)
-        self.check_covariates(covariates)
+        design = self.design(data.events, predict.rank)
         theta = self.theta_values
         n = predict.n_subjects
-        pred = predict([self.parameters_for(theta, np.zeros((n, len(self.eta_names))), covariates)])[0]
+        pred = self.predict(predict, theta, [np.zeros((n, len(self.eta_names)))], design)[0]
         eta = self.sample_eta(n * n_replicates, rng)
-        ipred = predict([self.parameters_for(theta, eta[r * n:(r + 1) * n], covariates)
-                         for r in range(n_replicates)])
+        ipred = self.predict(predict, theta, [eta[r * n:(r + 1) * n] for r in range(n_replicates)], design)
         dv = self.error.sample(ipred, rng) if residual else ipred.copy()
         base = data.events.iloc[rows][["ID", "TIME"]].reset_index(drop=True)
         out = pd.concat([base] * n_replicates, ignore_index=True)

@@ -98,13 +98,29 @@ def test_bad_covariate_effects_raise():
         pkpd.categorical("CL", "CYP2C19", {"NM": 1.0, "PM": 0.5})
 
 
-def test_covariate_changing_within_a_subject_is_rejected_until_supported():
-    ev = pkpd.load_dataset("theophylline").events.copy()
-    ev.loc[ev.index[5], "WT"] = 99.0
-    pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.1},
-                              pkpd.AdditiveError(0.7), [pkpd.power("CL", "WT", reference=70)])
-    with pytest.raises(pkpd.DatasetError, match="'WT' changes within subject ID 1"):
-        pkpd.population_ofv(pm, pkpd.read_nonmem(ev))
+def test_time_varying_covariate_drives_parameters_record_by_record():
+    """A weight that changes within a subject: with Omega -> 0, the objective of subject 1 equals its -2LL
+    with CL = 2.8 (WT/70) evaluated at every record and carried backward (NOCB, NONMEM's default) -- computed
+    independently with pkpd.simulate(record_params=...); LOCF gives a different, equally checked value."""
+    ev = pkpd.load_dataset("theophylline").subject(1).events.copy()
+    late = ev["TIME"].to_numpy() >= 5.0
+    ev.loc[late, "WT"] = 120.0
+    data = pkpd.read_nonmem(ev)
+    obs = data.is_observation
+    y = ev["DV"].to_numpy()[obs]
+    err = pkpd.AdditiveError(0.7)
+    for carry in ("nocb", "locf"):
+        pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 1e-12},
+                                  err, [pkpd.power("CL", "WT", reference=70, exponent=1, fixed=True)], carry=carry)
+        cl = 2.8 * ev["WT"].to_numpy() / 70
+        pred = pkpd.simulate(OneCompartmentOral(), data, {"CL": 2.8, "V": 32.0, "KA": 1.5},
+                             record_params={"CL": cl}, carry=carry, rtol=1e-10, atol=1e-12)["CP"][obs]
+        expected = np.sum(err.neg2ll(y, pred, {"SD": 0.7})) - len(y) * math.log(2 * math.pi)
+        assert pkpd.population_ofv(pm, data) == pytest.approx(expected, abs=1e-5), carry
+    constant = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 1e-12}, err,
+                                    [pkpd.power("CL", "WT", reference=70, exponent=1, fixed=True)])
+    assert pkpd.population_ofv(constant, data) != pytest.approx(
+        pkpd.population_ofv(constant, pkpd.load_dataset("theophylline").subject(1)), abs=1e-2)
 
 
 def test_simulate_is_reproducible_and_draws_from_omega():
@@ -147,3 +163,16 @@ def test_map_estimate_accepts_a_fit_and_checks_its_argument():
         pkpd.map_estimate({"CL": 1}, pkpd.load_dataset("indometacin"))
     est = pkpd.map_estimate(pm, pkpd.load_dataset("indometacin"))
     assert list(est["ID"]) == [1, 2, 3, 4, 5, 6] and (est["SE_ETA_CL"] > 0).all()
+
+
+def test_covariates_missing_on_dose_records_are_filled_within_the_subject():
+    """NONMEM-style data often leave covariates empty on dose records: they are filled from the subject's
+    other records (in the direction of ``carry``), not read as missing."""
+    df = pd.DataFrame({"ID": [1, 1, 1, 2, 2, 2], "TIME": [0, 1, 4, 0, 1, 4], "AMT": [100, 0, 0, 100, 0, 0],
+                       "DV": [np.nan, 5, 2, np.nan, 6, 3], "WT": [np.nan, 70, 70, np.nan, 140, 140]})
+    pm = pkpd.PopulationModel(OneCompartment(), {"CL": 5.0, "V": 15.0}, {"CL": 0.1}, pkpd.ProportionalError(0.2),
+                              [pkpd.power("CL", "WT", reference=70, exponent=1, fixed=True)])
+    sim = pm.simulate(pkpd.read_nonmem(df), 1, seed=1, residual=False)
+    # PRED at 4 h: 100/15 exp(-CL/15 * 4) with CL 5 (70 kg) and 10 (140 kg)
+    np.testing.assert_allclose(sim.loc[sim["TIME"] == 4, "PRED"], 100 / 15 * np.exp(-np.array([5, 10]) / 15 * 4),
+                               rtol=1e-10)
