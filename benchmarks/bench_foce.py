@@ -5,7 +5,10 @@
 2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine (``engine="ode"``),
    30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each (target <= 120 s); ``--quick`` skips it.
 
-Prints wall times and objective evaluations per second (each evaluation = batched EBEs for every subject).
+Prints wall times and objective evaluations per second (each evaluation = batched EBEs for every subject),
+and, as the baseline in the same process, one objective evaluation at the start values computed subject by
+subject (the same EBE search on one subject at a time, as an unbatched implementation would) against the
+batched evaluation: the batching speed-up.
 
 Run: ``python benchmarks/bench_foce.py [--quick]``.
 """
@@ -57,6 +60,24 @@ def run(label, pm, data, **kw):
     return fit
 
 
+def objective_ratio(pm, data, engine, n_loop=20):
+    """Seconds of one cold objective evaluation batched over all subjects vs subject by subject (the first
+    ``n_loop`` subjects, scaled), and the two objectives (equal when the loop covers every subject)."""
+    from pkpd.io import as_dataset
+    from pkpd.population._objective import Objective, PopData
+
+    theta, omega, sigma = pm.theta_values, pm.omega_matrix, dict(pm.error.parameters)
+    data = as_dataset(data)
+    start = time.perf_counter()
+    batched = Objective(pm, PopData(pm, data, engine), "FOCEI")(theta, omega, sigma)
+    t_batched = time.perf_counter() - start
+    ids = data.ids[:n_loop]
+    start = time.perf_counter()
+    looped = sum(Objective(pm, PopData(pm, data.subject(i), engine), "FOCEI")(theta, omega, sigma) for i in ids)
+    t_loop = (time.perf_counter() - start) * len(data.ids) / len(ids)
+    return t_batched, t_loop, batched, looped if len(ids) == len(data.ids) else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="theophylline only")
@@ -64,8 +85,14 @@ def main():
     pm, data = theophylline()
     run("theophylline FOCE-I, estimation only     (target <= 10 s)", pm, data, covariance=False)
     run("theophylline FOCE-I + covariance step    (target <= 10 s)", pm, data)
+    t_b, t_l, ofv_b, ofv_l = objective_ratio(pm, data, "auto", n_loop=12)
+    print(f"theophylline objective: batched {t_b:.3f} s vs subject by subject {t_l:.3f} s: {t_l / t_b:.1f}x "
+          f"(OFV {ofv_b:.6f} vs {ofv_l:.6f})")
     if not args.quick:
         pm, data = two_compartment_ode()
+        t_b, t_l, _, _ = objective_ratio(pm, data, "ode", n_loop=20)
+        print(f"200-subject ODE objective (cold EBEs): batched {t_b:.2f} s vs subject by subject {t_l:.1f} s "
+              f"(20 subjects, scaled): {t_l / t_b:.1f}x")
         fit = run("200 subjects, 2-cmt oral, ODE engine    (target <= 120 s)", pm, data, engine="ode",
                   covariance=False)
         print("  estimates:", {k: round(v, 3) for k, v in fit.theta.items()},
