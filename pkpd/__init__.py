@@ -26,8 +26,7 @@ from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult,
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .nca import nca
 from .population import (PopulationFitResult, PopulationModel, categorical, exponential, fit_population, linear,
-                         load_population_fit, map_estimate, population_ofv, power)
-from .population import npde, vpc
+                         load_population_fit, map_estimate, npde, population_ofv, power, vpc)
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
