@@ -32,8 +32,8 @@ class BatchPredictor:
     ----------
     model : Model
     data : Dataset
-    output : str
-        The model output predicted.
+    output : str or array of str
+        The model output predicted, or one output name per row of ``rows``.
     rows : array of int
         Record positions (in ``data.events``) to return, typically the observations.
     engine : {"auto", "analytic", "ode"}
@@ -43,7 +43,8 @@ class BatchPredictor:
     """
 
     def __init__(self, model, data: Dataset, output: str, rows, engine: str = "auto", rtol: float = ODE_RTOL):
-        self.model, self.output, self.rows, self.engine, self.rtol = model, output, np.asarray(rows), engine, rtol
+        self.model, self.rows, self.engine, self.rtol = model, np.asarray(rows), engine, rtol
+        self.output = output if isinstance(output, str) else np.asarray(output, dtype=object)
         self.uses_ode = _choose_method(model, engine) == "ode"
         self.events = data.events
         self.rank, ids = pd.factorize(self.events["ID"])
@@ -71,7 +72,13 @@ class BatchPredictor:
             options = {"rtol": self.rtol, "atol": ODE_ATOL, "record_params": self._replicate(sets, record_params),
                        "carry": carry}
         res = simulate(self.model, self._tables[k], frame, method=self.engine, **options)
-        return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
+        if isinstance(self.output, str):
+            return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
+        out = np.empty((k, len(self.rows)))
+        for name in np.unique(self.output):
+            which = self.output == name
+            out[:, which] = np.asarray(res[name], dtype=float).reshape(k, len(self.events))[:, self.rows[which]]
+        return out
 
     def _replicate(self, sets, record_params):
         """Per-record arrays of every set, concatenated in the order of the replicated table."""

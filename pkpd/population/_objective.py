@@ -54,14 +54,15 @@ class PopData:
 
     def __init__(self, popmodel, data: Dataset, engine: str, blq: str = "M3", lloq=None):
         model = popmodel.model
-        self.output = popmodel.output or model.outputs[0]
-        if self.output not in model.outputs:
-            raise ParameterError(f"output {self.output!r} is not an output of {model.name} ({list(model.outputs)})")
         if blq not in ("M3", "M1"):
             raise ParameterError(f"blq must be 'M3' or 'M1' for population fits, got {blq!r}")
         obs = observation_records(data, blq, lloq)
         self.rows, self.y, self.blq, self.lloq = obs.rows, obs.y, obs.blq, obs.lloq
-        self.predict_many = BatchPredictor(model, data, self.output, self.rows, engine, rtol=ODE_RTOL)
+        self.output_index = popmodel.observation_outputs(data.events, self.rows)
+        self.error = popmodel.bound_error(self.output_index)
+        outputs = np.asarray(popmodel.outputs, dtype=object)[self.output_index]
+        self.predict_many = BatchPredictor(model, data, outputs if len(popmodel.outputs) > 1 else popmodel.outputs[0],
+                                           self.rows, engine, rtol=ODE_RTOL)
         self.ids, self.n = self.predict_many.ids, self.predict_many.n_subjects
         self.subject = self.predict_many.rank[self.rows]
         self.n_obs_by_subject = np.bincount(self.subject, minlength=self.n)
@@ -123,13 +124,19 @@ class Objective:
 
     # -- the data terms t_j(f) and their derivatives ---------------------------------------------------
     def _blq_term(self, f, sigma, v0):
-        lloq = self.d.lloq[self.d.blq]
-        sd = np.sqrt(v0[self.d.blq]) if v0 is not None else None
+        b = self.d.blq
+        lloq = self.d.lloq[b]
+        sd = np.sqrt(v0[b]) if v0 is not None else None
 
         def t(fb):
-            s = sd if sd is not None else self.pm.error.stdev(fb, sigma)
+            if sd is None:
+                full = f.copy()
+                full[b] = fb
+                s = self.d.error.stdev(full, sigma)[b]
+            else:
+                s = sd
             return -2.0 * log_ndtr((lloq - fb) / s)
-        fb = f[self.d.blq]
+        fb = f[b]
         h = 1e-5 * np.maximum(np.abs(fb), np.abs(lloq))
         t0, tp, tm = t(fb), t(fb + h), t(fb - h)
         return t0, (tp - tm) / (2 * h), (tp - 2 * t0 + tm) / h**2
@@ -137,11 +144,11 @@ class Objective:
     def terms(self, f, sigma, v0=None, exact=False):
         """``t``, ``dt/df`` and the Hessian weight ``w`` per observation: the expected second derivative
         (FOCE-I's first-order Hessian) or, when ``exact``, the exact one (Newton's method on the EBEs)."""
-        v = variance(self.pm.error, f, sigma) if v0 is None else v0
+        v = variance(self.d.error, f, sigma) if v0 is None else v0
         r = self.d.y - f
         t = r * r / v + np.log(v)
         if v0 is None:
-            dv, d2v = _variance_slopes(self.pm.error, f, sigma)
+            dv, d2v = _variance_slopes(self.d.error, f, sigma)
         else:
             dv = d2v = np.zeros_like(f)
         dt = -2.0 * r / v + dv / v * (1.0 - r * r / v)
@@ -169,7 +176,7 @@ class Objective:
 
     def population_variance(self, theta, sigma):
         """FOCE: the residual variance at the population prediction (eta = 0)."""
-        return variance(self.pm.error, self.predict(theta, np.zeros_like(self.eta)), sigma)
+        return variance(self.d.error, self.predict(theta, np.zeros_like(self.eta)), sigma)
 
     # -- inner step ------------------------------------------------------------------------------------
     #: Newton steps (in eta) below which the predictions at the new EBEs are extrapolated from the
@@ -250,7 +257,7 @@ class Objective:
     def _fo(self, theta, omega, sigma):
         self.eta = np.zeros_like(self.eta)
         f, g, _ = self.f_and_g(theta, self.eta)
-        v = variance(self.pm.error, f, sigma)
+        v = variance(self.d.error, f, sigma)
         out = np.empty(self.d.n)
         for i, rows in enumerate(self.subject_rows):
             gi = g[rows]

@@ -24,8 +24,10 @@ class Parameterisation:
         self.eta = list(pm.eta_names)
         matrix = pm.omega_matrix
         self.blocks = omega_blocks(matrix)
-        self.err_names = [] if pm.error.fixed else list(pm.error.parameters)
-        self.err_fixed = {k: float(v) for k, v in pm.error.parameters.items() if k not in self.err_names}
+        error = pm.bound_error(np.zeros(0, dtype=int))
+        all_errors = error.parameters
+        self.err_names = list(getattr(error, "free_parameters", [] if error.fixed else list(all_errors)))
+        self.err_fixed = {k: float(v) for k, v in all_errors.items() if k not in self.err_names}
         names, x0 = [f"{pm.transform_of(k)}_{k}" if pm.transform_of(k) != "identity" else k for k in self.free], \
             [pm.to_internal(k, pm.theta_values[k]) for k in self.free]
         for block in self.blocks:
@@ -41,7 +43,7 @@ class Parameterisation:
                     names.append(f"log_chol_{ea}" if a == b else f"chol_{ea}_{eb}")
                     x0.append(float(np.log(chol[a, a]) if a == b else chol[a, b]))
         names += [f"log_{k}" for k in self.err_names]
-        x0 += [float(np.log(max(float(pm.error.parameters[k]), 1e-12))) for k in self.err_names]
+        x0 += [float(np.log(max(float(all_errors[k]), 1e-12))) for k in self.err_names]
         self.names, self.x0 = names, np.array(x0, dtype=float)
 
     def unpack(self, x):

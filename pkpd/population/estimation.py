@@ -49,7 +49,7 @@ def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     136.806
     """
     obj = Objective(popmodel, PopData(popmodel, as_dataset(data), engine, blq, lloq), check_method(method))
-    return obj(popmodel.theta_values, popmodel.omega_matrix, dict(popmodel.error.parameters))
+    return obj(popmodel.theta_values, popmodel.omega_matrix, popmodel.error_parameters)
 
 
 def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", blq: str = "M3", lloq=None,
@@ -313,8 +313,8 @@ def diagnose(objective, theta, omega, sigma):
         eta, f, g, _, _ = objective.ebe(theta, omega, sigma)
     zero = np.zeros_like(eta)
     pred, g0, _ = objective.f_and_g(theta, zero)
-    v = variance(pm.error, f, sigma)
-    v0 = variance(pm.error, pred, sigma)
+    v = variance(d.error, f, sigma)
+    v0 = variance(d.error, pred, sigma)
     iwres = (d.y - f) / np.sqrt(v)
     cwres, wres = np.empty_like(f), np.empty_like(f)
     for rows in objective.subject_rows:
@@ -373,7 +373,7 @@ def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str
     d = PopData(popmodel, as_dataset(patient_data), engine, blq, lloq)
     obj = Objective(popmodel, d, "FOCEI")
     omega = popmodel.omega_matrix
-    sigma = dict(popmodel.error.parameters)
+    sigma = popmodel.error_parameters
     theta = popmodel.theta_values
     eta, f, g, _, _ = obj.ebe(theta, omega, sigma)
     if not obj.converged:

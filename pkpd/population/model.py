@@ -124,8 +124,10 @@ class PopulationModel:
     omega : mapping or DataFrame
         Variances of the random effects (diagonal Omega) by parameter name, or a symmetric DataFrame with
         covariances; each connected block of nonzero entries is estimated as a full block.
-    error : ResidualError
-        Residual error model (additive, proportional or combined).
+    error : ResidualError or mapping
+        Residual error model (additive, proportional or combined), or one per model output
+        (``{"CP": ProportionalError(0.1), "CM": ProportionalError(0.2)}``) when several outputs are observed:
+        a ``DVID`` column then says which output each observation is.
     covariates : sequence of CovariateEffect
         Effects on typical values (:func:`pkpd.power`, :func:`pkpd.exponential`, :func:`pkpd.linear`,
         :func:`pkpd.categorical`); their coefficients join the fixed effects.
@@ -136,7 +138,7 @@ class PopulationModel:
     transforms : mapping, optional
         Scale of each declared parameter: ``"log"`` (default), ``"logit"`` or ``"identity"``.
     output : str, optional
-        Model output compared with DV (default: the first output).
+        Model output compared with DV (default: the first output; not with an error per output).
     fixed : tuple of str
         Names in ``theta`` held at their values.
     carry : {"nocb", "locf"}
@@ -161,11 +163,7 @@ class PopulationModel:
         object.__setattr__(self, "covariates", tuple(self.covariates))
         object.__setattr__(self, "fixed", tuple(self.fixed))
         frame = _omega_frame(self.omega)
-        if not isinstance(self.error, ResidualError):
-            raise ParameterError(f"PopulationModel: error must be a ResidualError, not {type(self.error).__name__}")
-        if isinstance(self.error, ExponentialError):
-            raise ParameterError("PopulationModel: exponential (log-scale) error is not supported; use additive, "
-                                 "proportional or combined error")
+        self._check_error()
         for name, value in self.theta.items():
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)):
                 raise ParameterError(f"PopulationModel: theta[{name!r}] must be a finite number, got {value!r}")
@@ -190,6 +188,77 @@ class PopulationModel:
         elif self.covariates:
             raise ParameterError("PopulationModel: with an individual(...) function, apply covariates inside it")
         object.__setattr__(self, "omega", frame)
+
+    def _check_error(self):
+        errors = dict(self.error) if isinstance(self.error, Mapping) else {None: self.error}
+        if not errors:
+            raise ParameterError("PopulationModel: the error mapping must name at least one output")
+        for output, error in errors.items():
+            where = "error" if output is None else f"error[{output!r}]"
+            if not isinstance(error, ResidualError):
+                raise ParameterError(f"PopulationModel: {where} must be a ResidualError, not {type(error).__name__}")
+            if isinstance(error, ExponentialError):
+                raise ParameterError(f"PopulationModel: {where}: exponential (log-scale) error is not supported; "
+                                     "use additive, proportional or combined error")
+        if isinstance(self.error, Mapping):
+            object.__setattr__(self, "error", dict(self.error))
+            unknown = sorted(set(errors) - set(self.model.outputs))
+            if unknown:
+                raise ParameterError(f"PopulationModel: error outputs {unknown} are not outputs of {self.model.name} "
+                                     f"({list(self.model.outputs)})")
+            if self.output is not None:
+                raise ParameterError("PopulationModel: give either output= or an error per output, not both")
+        elif self.output is not None and self.output not in self.model.outputs:
+            raise ParameterError(f"PopulationModel: output {self.output!r} is not an output of {self.model.name} "
+                                 f"({list(self.model.outputs)})")
+
+    @property
+    def outputs(self) -> tuple:
+        """The model outputs compared with DV (one unless ``error`` maps several outputs)."""
+        if isinstance(self.error, Mapping):
+            return tuple(self.error)
+        return (self.output or self.model.outputs[0],)
+
+    @property
+    def error_parameters(self) -> dict:
+        """Residual error parameters by name (``<output>.<name>`` with an error per output)."""
+        return self.bound_error(np.zeros(0, dtype=int)).parameters
+
+    def bound_error(self, index):
+        """The residual error of observations whose outputs are ``index`` (positions in :attr:`outputs`)."""
+        if not isinstance(self.error, Mapping):
+            return self.error
+        from ._errors import OutputErrors
+
+        return OutputErrors(self.error, index)
+
+    def observation_outputs(self, events: pd.DataFrame, rows) -> np.ndarray:
+        """Position in :attr:`outputs` of each observation record: from the ``DVID`` column (output name or
+        1-based position) when the model has an error per output, else 0."""
+        rows = np.asarray(rows)
+        outputs = self.outputs
+        if len(outputs) == 1 and not isinstance(self.error, Mapping):
+            return np.zeros(len(rows), dtype=int)
+        if "DVID" not in events:
+            if len(outputs) == 1:
+                return np.zeros(len(rows), dtype=int)
+            raise DatasetError(f"the model has an error model per output {list(outputs)}: the data need a DVID "
+                               "column saying which output each observation is (its name or 1-based position)")
+        index = np.empty(len(rows), dtype=int)
+        for i, value in enumerate(events["DVID"].to_numpy(dtype=object)[rows]):
+            value = value.item() if hasattr(value, "item") else value
+            if isinstance(value, str) and value in outputs:
+                index[i] = outputs.index(value)
+                continue
+            try:
+                position = int(float(value))
+            except (TypeError, ValueError):
+                position = -1
+            if not 1 <= position <= len(outputs) or float(value) != position:
+                raise DatasetError(f"record {rows[i] + 1}: DVID {value!r} is neither an output {list(outputs)} nor "
+                                   f"a position 1..{len(outputs)}")
+            index[i] = position - 1
+        return index
 
     def _check_declaration(self, eta_names):
         known = {p.name for p in self.model.parameters}
@@ -294,8 +363,14 @@ class PopulationModel:
         effects = tuple(replace(e, initial={n: float(theta[n]) for n in e.names}) for e in self.covariates)
         new_error = self.error
         if error is not None:
-            names = {f.name.upper(): f.name for f in fields(self.error)}
-            new_error = replace(self.error, **{names[k]: float(v) for k, v in error.items()})
+            def update(model, values):
+                names = {f.name.upper(): f.name for f in fields(model)}
+                return replace(model, **{names[k]: float(v) for k, v in values.items()})
+            if isinstance(self.error, Mapping):
+                new_error = {out: update(e, {k: error[f"{out}.{k}"] for k in e.parameters})
+                             for out, e in self.error.items()}
+            else:
+                new_error = update(self.error, error)
         return replace(self, theta={k: float(theta[k]) for k in self.theta}, covariates=effects,
                        omega=self.omega if omega is None else omega, error=new_error)
 
@@ -381,14 +456,15 @@ class PopulationModel:
         rows = np.flatnonzero(data.is_observation)
         if not len(rows):
             raise DatasetError("the dataset has no observation records to simulate")
-        predict = BatchPredictor(self.model, data, self.output or self.model.outputs[0], rows, engine)
+        index = self.observation_outputs(data.events, rows)
+        predict = BatchPredictor(self.model, data, np.asarray(self.outputs, dtype=object)[index], rows, engine)
         design = self.design(data.events, predict.rank)
         theta = self.theta_values
         n = predict.n_subjects
         pred = self.predict(predict, theta, [np.zeros((n, len(self.eta_names)))], design)[0]
         eta = self.sample_eta(n * n_replicates, rng)
         ipred = self.predict(predict, theta, [eta[r * n:(r + 1) * n] for r in range(n_replicates)], design)
-        dv = self.error.sample(ipred, rng) if residual else ipred.copy()
+        dv = self.bound_error(index).sample(ipred, rng) if residual else ipred.copy()
         base = data.events.iloc[rows][["ID", "TIME"]].reset_index(drop=True)
         out = pd.concat([base] * n_replicates, ignore_index=True)
         out.insert(0, "REP", np.repeat(np.arange(1, n_replicates + 1), len(rows)))

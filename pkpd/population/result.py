@@ -191,7 +191,7 @@ class PopulationFitResult:
             s = rep_se.get(f"sigma_{k}", math.nan)
             lo, hi = ci(f"log_{k}", "log")
             rows.append({"parameter": f"sigma_{k}", "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
-                         "ci_lower": lo, "ci_upper": hi, "fixed": bool(pm.error.fixed)})
+                         "ci_lower": lo, "ci_upper": hi, "fixed": f"log_{k}" not in self.estimate_names})
         columns = ["estimate", "std_error", "rse_percent", "ci_lower", "ci_upper", "bsv_cv_percent",
                    "shrinkage_percent", "fixed"]
         return pd.DataFrame(rows).set_index("parameter").reindex(columns=columns)
