@@ -17,7 +17,7 @@ Examples
 """
 
 from . import drugs, fitting, genetics, models, pd, physiology, scenarios, synthetic, units
-from . import plot
+from . import endpoints, plot, trials
 from .dose_optimization import DoseRecommendation, Target, optimize_dose
 from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
@@ -30,6 +30,7 @@ from .population import (PopulationFitResult, PopulationModel, categorical, expo
 from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
+from .trials import TrialDesign, TrialResult, run_trial
 
 __version__ = "0.1.0.dev0"
 
@@ -77,6 +78,11 @@ __all__ = [
     "drugs",
     "pd",
     "plot",
+    "TrialDesign",
+    "TrialResult",
+    "run_trial",
+    "endpoints",
+    "trials",
     "fitting",
     "scenarios",
     "synthetic",
