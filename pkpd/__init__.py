@@ -31,6 +31,7 @@ from .models import Component, compose
 from .results import SimulationResult
 from .simulation import simulate
 from .trials import TrialDesign, TrialResult, run_trial
+from .virtual import Population
 
 __version__ = "0.1.0.dev0"
 
@@ -78,6 +79,7 @@ __all__ = [
     "drugs",
     "pd",
     "plot",
+    "Population",
     "TrialDesign",
     "TrialResult",
     "run_trial",
