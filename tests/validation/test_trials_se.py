@@ -10,6 +10,7 @@ whether chunks run serially or on Dask workers (criterion 4).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pkpd import endpoints, scenarios
@@ -75,3 +76,22 @@ def test_bit_identical_through_dask_local_cluster():
     assert dask.summarize().equals(serial.summarize())
     assert dask.subjects.equals(serial.subjects)
     assert dask.timecourses.equals(serial.timecourses)
+
+
+def test_a_virtual_population_drives_weight_based_arms():
+    """pkpd.Population.virtual feeds run_trial directly (its WT scales the per-kg dose): the same result as its
+    covariate table, and levetiracetam 60 mg/kg on top of midazolam never stops fewer seizures."""
+    import pkpd
+    from pkpd.trials import Dose, TrialDesign, run_trial, se_population
+
+    pop = pkpd.Population.virtual(40, seed=2)
+    mdz = [Dose("MDZ.DEPOT", 10, time=15 / 60)]
+    lev = Dose("LEV.CENTRAL", 60, per_kg=True, max_amount=4500, time=40 / 60, duration=10 / 60)
+    design = TrialDesign({"MDZ": mdz, "MDZ + LEV": mdz + [lev]}, times=np.linspace(0, 4, 9),
+                         endpoints=[endpoints.terminated_by(4.0)])
+    source = se_population(("midazolam", "levetiracetam"))
+    a = run_trial(source, design, pop, seed=3, progress=False)
+    b = run_trial(source, design, pop.covariates, seed=3, progress=False)
+    pd.testing.assert_frame_equal(a.subjects, b.subjects)
+    wide = a.subjects.pivot(index="ID", columns="arm", values="terminated_by_4h")
+    assert (wide["MDZ + LEV"] >= wide["MDZ"]).all()
