@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from numbers import Real
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd

@@ -31,7 +31,7 @@ not change any drawn DV (only how it is reported). The same seed and inputs give
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path

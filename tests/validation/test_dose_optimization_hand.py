@@ -8,7 +8,6 @@ oocities.org/tmhrx/kinetic/phenytoin.html [S]): VMAX 7 mg/kg/day, KM 4 mg/L, V 0
 
 import math
 
-import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import pkpd
 from pkpd.fitting import AdditiveError, fit_each, fit_pooled, make_params
 from pkpd.models import OneCompartmentOral
 

@@ -31,7 +31,6 @@ intervals) and each parameter's coverage must be >= 80 %.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 

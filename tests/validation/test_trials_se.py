@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from pkpd import endpoints, scenarios
 from pkpd.trials import TrialDesign, from_table, run_trial, se_population
