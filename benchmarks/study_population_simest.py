@@ -6,7 +6,7 @@ genotype effects on CL; see that module's docstring) for any number of replicate
 parameter, the median and mean relative bias, the relative RMSE and the coverage of the 95 % CIs, the
 coverage pooled over the fixed effects, and the wall time per fit (FOCE-I + R covariance step).
 
-Run: ``python benchmarks/study_population_simest.py [--replicates 25] [--seed 20240611] [--first 0]
+Run: ``python benchmarks/study_population_simest.py [--replicates 50] [--seed 20240611] [--first 0]
 [--csv results.csv]``. ``--first`` skips the first replicates, so that runs can be split and pooled.
 """
 

@@ -21,9 +21,33 @@ Recorded: estimates, 95 % CIs of ``fit.table()``, success, warnings, OFV and wal
 
 The criterion: median relative bias < 5 % for every fixed effect (typical values, the WT exponent and
 the genotype ratios) and < 20 % for every Omega variance and sigma; coverage of the 95 % CIs of the fixed
-effects in [85 %, 99 %]. With 25 replicates one CI per parameter moves the coverage by 4 % and 25/25 = 100 %
-is above 99 %, so the criterion is asserted on the coverage pooled over the 8 fixed effects (200
-intervals) and each parameter's coverage must be >= 80 %.
+effects in [85 %, 99 %]. Per parameter, one replicate moves the coverage by 2 % (50 replicates) and its
+binomial SD at 95 % is 3 %, so the criterion is asserted on the coverage pooled over the 8 fixed effects
+(400 intervals), and each parameter's own coverage must be >= 80 %. Every fit must succeed without a
+NOT_CONVERGED, EBE_NOT_CONVERGED, COVARIANCE_FAILED, AT_BOUND or OMEGA_NOT_POSITIVE_DEFINITE warning
+(HIGH_SHRINKAGE of KA, 41-66 % in 8 of 50 replicates, is expected with this design and only recorded).
+
+Measured (seed 20240611, 50 replicates, 0 failed fits; ~24 s per fit incl. the covariance step, 20 min)::
+
+    parameter      true   median rel. bias  mean rel. bias  rel. RMSE  CI coverage  RMS(SE)/SD
+    CL             5.0       +1.0 %           +1.1 %          4.5 %      0.94          0.93
+    V1            20.0       +2.1 %           +1.1 %         10.7 %      0.84          0.69
+    Q              8.0       +1.4 %           +1.3 %          3.8 %      0.88          0.83
+    V2            60.0       -0.9 %           -0.5 %          2.2 %      0.86          0.89
+    KA             1.2       +0.6 %           -1.1 %         10.3 %      0.90          0.82
+    CL_WT          0.75      +0.2 %           -1.5 %         20.9 %      0.92          0.95
+    CL_CYP2C19_IM  0.7       +0.6 %           +1.1 %          6.5 %      0.96          1.07
+    CL_CYP2C19_PM  0.4       -0.8 %           -0.1 %          9.8 %      0.94          0.93
+    omega2_CL      0.09      -7.7 %           -6.3 %         17.8 %      0.90          0.86
+    omega2_V1      0.09      -8.6 %           -3.4 %         31.9 %      0.92          0.80
+    omega2_KA      0.09      -8.8 %           -8.7 %         36.8 %      0.96          0.88
+    sigma_CV       0.15      +0.3 %           +0.1 %          2.4 %      0.94          1.09
+
+    fixed-effect CI coverage pooled over the 8 fixed effects: 0.905
+
+V1 and KA have heavy tails (V1 13-16 L with KA 0.78-0.94 /h in 3 replicates, all with KA shrinkage
+> 45 %): these are the FOCE-I optima (refitting from the true values ends at the same point, 10-13 OFV
+units below the OFV at the truth), so their Wald CIs under-cover (V1 0.84) while their median bias is small.
 
 ``benchmarks/study_population_simest.py`` runs :func:`run_study` with any number of replicates and prints
 :func:`summarise`'s table.
@@ -53,7 +77,7 @@ TIMES = (0.5, 1, 2, 3, 4, 6, 8, 12, 24, 36)
 N_SUBJECTS = 100
 DIPLOTYPES = {"*1/*1": 55, "*1/*2": 30, "*2/*2": 15}              # NM, IM, PM
 WT_MEAN, WT_SD, WT_RANGE = 70.0, 15.0, (40.0, 120.0)
-N_REPLICATES = 25
+N_REPLICATES = 50
 SEED = 20240611
 
 #: true values of every reported quantity (fixed effects, Omega variances, sigma)
@@ -185,11 +209,7 @@ def test_design_reads_string_diplotypes_and_groups_them_by_phenotype():
 
 @pytest.mark.slow
 def test_focei_simulation_estimation_bias_and_coverage():
-    """25 replicates (run time ~25 min on one core, ~60 s per fit incl. the covariance step).
-
-    Measured (seed 20240611, 25 replicates): see the table in the module docstring of the benchmark
-    script and the numbers below.
-    """
+    """50 replicates of the study in the module docstring (measured there: ~20 min, ~24 s per fit)."""
     results = run_study()
     summary = summarise(results)
     print("\n" + summary.to_string(float_format=lambda v: f"{v:.4f}"))
