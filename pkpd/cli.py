@@ -3,6 +3,11 @@
 ``pkpd demo`` runs the status-epilepticus loading-dose timing story (:mod:`pkpd.demo`) and writes its
 figures, ``summary.csv`` and ``report.md`` to ``./pkpd-demo/``.
 
+``pkpd nca DATA.csv`` writes ``nca.csv`` and ``nca.md`` (default folder ``./pkpd-nca/``);
+``pkpd fit DATA.csv --model NAME [--population]`` writes estimates, a report and a figure (default folder
+``./pkpd-fit/``); see ``examples/README.md``. Bad input ends with one line ``pkpd: error: ...`` on stderr
+and exit status 2.
+
 Examples
 --------
 >>> from pkpd.cli import build_parser
@@ -35,6 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=int, default=500, help="virtual cohort size (default: 500)")
     demo.add_argument("--seed", type=int, default=2024, help="random seed of the cohort (default: 2024)")
     demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    nca = sub.add_parser("nca", help="non-compartmental analysis of a NONMEM-style CSV (nca.csv, nca.md)",
+                         description="Non-compartmental analysis (single dose, one row per subject) of a "
+                                     "NONMEM-style CSV: writes nca.csv (all metrics) and nca.md (a markdown table).")
+    nca.add_argument("data", metavar="DATA.csv", help="NONMEM-style data (ID TIME AMT DV ...)")
+    nca.add_argument("--out", default="pkpd-nca", help="output folder (default: ./pkpd-nca)")
+    nca.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    from ._cli_commands import MODEL_NAMES
+    fit = sub.add_parser("fit", help="fit a library model per subject or as a population (estimates, report, PNG)",
+                         description="Fit a model of pkpd.models to a NONMEM-style CSV. Without --population: one "
+                                     "fit per subject (estimates.csv, report.md, fits.png). With --population: "
+                                     "FOCE-I with log-normal IIV 0.1 on CL and V/V1, start values from NCA "
+                                     "(table.csv, etas.csv, report.md, gof.png).")
+    fit.add_argument("data", metavar="DATA.csv", help="NONMEM-style data (ID TIME AMT DV ...)")
+    fit.add_argument("--model", required=True, metavar="NAME",
+                     help="model name: " + ", ".join(MODEL_NAMES) + " (snake_case such as one_compartment_oral "
+                          "works too)")
+    fit.add_argument("--error", default="additive", choices=("additive", "proportional", "combined"),
+                     help="residual error model (default: additive)")
+    fit.add_argument("--population", action="store_true", help="population fit (FOCE-I) instead of one per subject")
+    fit.add_argument("--out", default="pkpd-fit", help="output folder (default: ./pkpd-fit)")
+    fit.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser
 
 
@@ -56,6 +84,28 @@ def _demo(args) -> int:
     return 0
 
 
+def _nca(args) -> int:
+    from ._cli_commands import run_nca
+
+    files = run_nca(args.data, args.out)
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
+def _fit(args) -> int:
+    from ._cli_commands import run_fit
+
+    files = run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out)
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv=None) -> int:
     """Entry point of the ``pkpd`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -66,6 +116,15 @@ def main(argv=None) -> int:
             return _demo(args)
     except (ValueError, OSError) as exc:
         print(f"pkpd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    from .errors import PkpdError
+    try:
+        if args.command == "nca":
+            return _nca(args)
+        if args.command == "fit":
+            return _fit(args)
+    except (PkpdError, ValueError, OSError) as exc:
+        print(f"pkpd: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover - argparse rejects unknown commands
 
