@@ -103,9 +103,10 @@ class CovariateEffect:
 
     def _levels(self, column: pd.Series) -> np.ndarray:
         raw = column.to_numpy(dtype=object)
-        if self.gene is not None:
+        if self.gene is not None:                 # parse each distinct diplotype once (called every evaluation)
+            distinct, inverse = np.unique(raw.astype(str), return_inverse=True)
             try:
-                raw = np.array([phenotype(self.gene, d).abbreviation for d in raw], dtype=object)
+                raw = np.array([phenotype(self.gene, d).abbreviation for d in distinct], dtype=object)[inverse]
             except ModelError as err:
                 raise DatasetError(f"covariate {self.covariate!r}: {err}") from None
         known = {str(self.reference), *map(str, self.levels)}

@@ -27,7 +27,7 @@ binomial SD at 95 % is 3 %, so the criterion is asserted on the coverage pooled 
 NOT_CONVERGED, EBE_NOT_CONVERGED, COVARIANCE_FAILED, AT_BOUND or OMEGA_NOT_POSITIVE_DEFINITE warning
 (HIGH_SHRINKAGE of KA, 41-66 % in 8 of 50 replicates, is expected with this design and only recorded).
 
-Measured (seed 20240611, 50 replicates, 0 failed fits; ~24 s per fit incl. the covariance step, 20 min)::
+Measured (seed 20240611, 50 replicates, 0 failed fits; ~24 s per fit incl. the covariance step, 20-22 min)::
 
     parameter      true   median rel. bias  mean rel. bias  rel. RMSE  CI coverage  RMS(SE)/SD
     CL             5.0       +1.0 %           +1.1 %          4.5 %      0.94          0.93
@@ -209,7 +209,7 @@ def test_design_reads_string_diplotypes_and_groups_them_by_phenotype():
 
 @pytest.mark.slow
 def test_focei_simulation_estimation_bias_and_coverage():
-    """50 replicates of the study in the module docstring (measured there: ~20 min, ~24 s per fit)."""
+    """50 replicates of the study in the module docstring (measured there: 20-22 min, ~24 s per fit)."""
     results = run_study()
     summary = summarise(results)
     print("\n" + summary.to_string(float_format=lambda v: f"{v:.4f}"))
