@@ -33,17 +33,23 @@ sensitivity):
 - RAMPART [S: doses, times to treatment 1.2 / 4.8 min, response]: seizure onset to EMS arrival is not
   reported in REFERENCE.md: log-normal, median ``arrival_median_min`` 15 min [A] (log-SD 0.5, at least
   5 min: enrolment needs > 5 min of convulsions [S]); EMS arrival to ED arrival log-normal, median
-  ``transport_median_min`` 25 min [A] (log-SD 0.3). Response ("seizures absent on ED arrival without
-  rescue"): activity below :data:`~pkpd.physiology.seizure.TERMINATION_THRESHOLD` at ED arrival.
+  ``transport_median_min`` 25 min [A] (log-SD 0.3). Enrolled: still seizing when EMS arrive (virtual
+  patients whose seizure stopped on its own before are not counted). Response ("seizures absent on ED
+  arrival without rescue"): activity below :data:`~pkpd.physiology.seizure.TERMINATION_THRESHOLD` at ED
+  arrival.
 - ESETT [S: doses, caps, 10-min infusions, 5-30 min window after the last benzodiazepine, response at
-  60 min]: the prior benzodiazepine is prehospital IM midazolam 10 mg at EMS arrival + 1.2 min (RAMPART
-  timing) [A]; the second-line infusion starts uniformly 5-30 min after it [S window, uniform A].
+  60 min]: the last benzodiazepine before enrolment is IV lorazepam 4 mg (one of ESETT's "adequate" doses
+  [S]) at EMS arrival + 4.8 min (RAMPART's IV timing) [A]; the second-line infusion starts uniformly 5-30
+  min after it [S window, uniform A]. (With IM midazolam as the last benzodiazepine instead, its slow
+  absorption -- tmax ~35 min -- makes 31 % of the enrolled virtual patients stop without any second-line
+  effect, and the second-line potencies calibrated on that protocol stop only 2-10 % of true
+  benzodiazepine failures.)
   Enrolled: still seizing when the infusion starts. Response: activity below threshold 60 min after the
   start of the infusion [S] (cessation of clinically apparent seizures without further drugs).
 - VA Cooperative [S: doses; response = cessation within 20 min of the start of the infusion and no
   recurrence within the next 60 min, Treiman 1998 (response window [M])]: overt generalised convulsive SE,
   first-line treatment (no prior benzodiazepine) a log-normal ``onset_median_min`` 30 min after onset
-  [A] (log-SD 0.5, at least 10 min [M]); lorazepam infused at 2 mg/min, phenytoin at 50 mg/min [M] (a
+  [A] (log-SD 0.5, at least 10 min [M]); enrolled: still seizing at treatment; lorazepam infused at 2 mg/min, phenytoin at 50 mg/min [M] (a
   75 kg patient: 3.75 and 27 min). Phenytoin IV is not a drug of :data:`pkpd.scenarios.DRUGS`: it is the
   ``fosphenytoin`` entry with conversion ``FOS.KCONV`` 100 /h (t1/2 25 s), i.e. phenytoin itself with the
   PK and PD of the phenytoin formed from fosphenytoin (:func:`pkpd.drugs.phenytoin` has the same
@@ -93,7 +99,8 @@ from . import scenarios
 from .errors import ModelError
 from .physiology.seizure import TERMINATION_THRESHOLD, Seizure
 
-__all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALIBRATION_PARAMETERS", "defaults",
+__all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALIBRATION_PARAMETERS", "CALIBRATED",
+           "HELD_OUT", "defaults",
            "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary"]
 
 LN2 = math.log(2.0)
@@ -137,12 +144,38 @@ CALIBRATION_PARAMETERS = {
 }
 
 
+#: The calibrated defaults frozen in the library and how they were obtained (issue 7). The values live in
+#: :mod:`pkpd.physiology.seizure` (``E0``, ``G_BZD``, ``G_VPA``) and :mod:`pkpd.scenarios` (the others);
+#: :func:`defaults` reads them back from there, and the test suite checks that the two agree.
+CALIBRATED = {
+    "values": {"E0": 3.307, "OMEGA_E0": 2.266, "G_BZD": 7140.0, "KA_LZP": 0.058, "EC50_LEV": 1.6,
+               "EC50_PHT": 0.3161, "G_VPA": 35.28, "KE0_PHT": 1.808},
+    "fit": ("calibrate(free=('E0', 'OMEGA_E0', 'G_BZD', 'KA_LZP', 'EC50_LEV', 'EC50_PHT', 'G_VPA', "
+            "'KE0_PHT'), trials=(RAMPART, ESETT, VA_COOPERATIVE), n=1000, seed=2024, start=fixed=priors="
+            "HELD_OUT + {KE0_PHT: 2.77}, prior_sd=ln 3, max_nfev=80); lmfit least_squares; the evaluation "
+            "with the least sum of squares (1.23, priors included), values as printed to 4 decimals"),
+    "held_out": ("HELD_OUT: the same fit on RAMPART and ESETT only (KE0_PHT fixed at 8.315 /h) predicts the "
+                 "VA Cooperative arms at +3.3 (lorazepam) and +19.9 (phenytoin) percentage points (n 1000)"),
+    "structure": ("Seizure K_ON = K_OFF 120 /h and lorazepam t1/2,ke0 1 min (RAMPART times to cessation "
+                  "1.6-3.3 min [S]); levetiracetam and phenytoin reduce excitation whatever the activity "
+                  "(Seizure reducers); trial enrolment requires ongoing seizure activity; ESETT's last "
+                  "benzodiazepine is IV lorazepam 4 mg [A]"),
+    "date": "2026-11-22",
+    "version": "pkpd 0.1.0.dev0",
+}
+
+#: The held-out calibration: RAMPART and ESETT only (free as in :data:`CALIBRATED` without ``KE0_PHT``,
+#: n 1000, seed 2024, started from an exploratory fit; 80 evaluations).
+HELD_OUT = {"E0": 3.377, "OMEGA_E0": 2.494, "G_BZD": 7512.0, "KA_LZP": 0.05675, "EC50_LEV": 1.293,
+            "EC50_PHT": 0.3716, "G_VPA": 47.85, "KE0_PHT": 8.315}
+
+
 def defaults() -> dict:
     """The current library values of the calibrated quantities (:data:`CALIBRATION_PARAMETERS`).
 
     >>> d = defaults()
     >>> d["E0"], d["OMEGA_E0"], d["G_BZD"]
-    (4.0, 1.2, 3000.0)
+    (3.307, 2.266, 7140.0)
     """
     return _current_defaults()
 
@@ -153,7 +186,7 @@ def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
 
     >>> p, iiv = model_params({"E0": 5.0}, ("midazolam",))
     >>> p["SEIZURE.E0"], iiv["E0"], "BZD.KA" in p
-    (5.0, 1.2, False)
+    (5.0, 2.266, False)
     """
     v = {**defaults(), **dict(values)}
     unknown = sorted(set(values) - set(CALIBRATION_PARAMETERS))
@@ -240,9 +273,10 @@ class Trial:
     """A trial protocol: arms and the per-patient timing and response definition.
 
     ``kind`` selects the timing/response rules (module docstring): ``"rampart"`` (stages ``arrival``
-    and ``ed``; response below threshold at ED arrival), ``"esett"`` (stages ``bzd`` and ``second``;
-    enrolled if still seizing at ``second``, response 60 min later) and ``"va"`` (stage ``treat``;
-    response below threshold 20 min after the start and still 60 min after that). ``settings`` holds the
+    and ``ed``; enrolled if seizing at EMS arrival, response below threshold at ED arrival), ``"esett"``
+    (stages ``bzd`` and ``second``; enrolled if still seizing at ``second``, response 60 min later) and
+    ``"va"`` (stage ``treat``; enrolled if seizing at treatment, response below threshold 20 min after
+    the start and still 60 min after that). ``settings`` holds the
     timing assumptions (minutes); change them with :meth:`with_settings`.
     """
 
@@ -271,7 +305,7 @@ class Trial:
         if self.kind == "rampart":
             arrival = _lognormal(rng, n, s["arrival_median_min"], s["arrival_sd"], lower=s["arrival_min_min"])
             transport = _lognormal(rng, n, s["transport_median_min"], s["transport_sd"])
-            return {"arrival": arrival, "ed": arrival + transport, "observe": (arrival + transport,)}
+            return {"arrival": arrival, "ed": arrival + transport, "observe": (arrival, arrival + transport)}
         if self.kind == "esett":
             arrival = _lognormal(rng, n, s["arrival_median_min"], s["arrival_sd"], lower=s["arrival_min_min"])
             bzd = arrival + s["bzd_after_arrival_min"]
@@ -279,19 +313,19 @@ class Trial:
             return {"bzd": bzd, "second": second, "observe": (second, second + s["response_min"])}
         if self.kind == "va":
             treat = _lognormal(rng, n, s["onset_median_min"], s["onset_sd"], lower=s["onset_min_min"])
-            return {"treat": treat, "observe": (treat + s["response_min"],
+            return {"treat": treat, "observe": (treat, treat + s["response_min"],
                                                treat + s["response_min"] + s["no_recurrence_min"])}
         raise ModelError(f"unknown trial kind {self.kind!r}")
 
     def responders(self, activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(enrolled, responded)`` boolean arrays from the activity at the observation times
-        (array (n, k) in the order of ``timing()["observe"]``)."""
+        (array (n, k) in the order of ``timing()["observe"]``): enrolled are the patients still seizing
+        at the first observation (the treatment, or in ESETT the second-line infusion)."""
         below = activity < TERMINATION_THRESHOLD
-        if self.kind == "rampart":
-            return np.ones(len(activity), bool), below[:, 0]
-        if self.kind == "esett":
-            return ~below[:, 0], below[:, 1]
-        return np.ones(len(activity), bool), below.all(axis=1)
+        enrolled = ~below[:, 0]                  # every trial enrolled patients still seizing
+        if self.kind == "va":
+            return enrolled, below[:, 1:].all(axis=1)
+        return enrolled, below[:, 1]
 
 
 #: RAMPART (Silbergleit 2012): > 40 kg doses [S]; times after EMS arrival 1.2 / 4.8 min [S].
@@ -303,7 +337,7 @@ RAMPART = Trial(
      "transport_sd": 0.3},
 )
 
-_ESETT_BZD = Dose("midazolam", "im", mg=10.0, stage="bzd")
+_ESETT_BZD = Dose("lorazepam", "iv", mg=4.0, stage="bzd")
 #: ESETT (Kapur 2019): doses, caps and 10-min infusions [S]; 384 patients, per-arm n [A] equal split.
 ESETT = Trial(
     "ESETT", "esett",
@@ -313,7 +347,7 @@ ESETT = Trial(
                                                        duration_min=10.0, stage="second")), 0.45, 128),
      Arm("valproate 40 mg/kg", (_ESETT_BZD, Dose("valproate", "iv", mg_per_kg=40.0, cap_mg=3000.0,
                                                  duration_min=10.0, stage="second")), 0.46, 128)),
-    {"arrival_median_min": 15.0, "arrival_sd": 0.5, "arrival_min_min": 5.0, "bzd_after_arrival_min": 1.2,
+    {"arrival_median_min": 15.0, "arrival_sd": 0.5, "arrival_min_min": 5.0, "bzd_after_arrival_min": 4.8,
      "window_min": (5.0, 30.0), "response_min": 60.0},
 )
 

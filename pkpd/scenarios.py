@@ -14,7 +14,10 @@ Builds one composed model of a seizure and its treatment -- :class:`~pkpd.physio
 - valproate (``VPA``): effect compartment (t1/2,ke0 30 min [M]) + sigmoid Emax (EC50 50 mg/L [M]) ->
   ``VPA.EFFECT``, counted as GABA-ergic inhibition;
 - levetiracetam (``LEV``) and fosphenytoin -> phenytoin (``FOS``): effect compartment + sigmoid Emax ->
-  ``<drug>.EFFECT``, a use-dependent reduction of excitation (like the NMDA block);
+  ``<drug>.EFFECT``, a reduction of excitation that does not depend on the seizure activity (Seizure's
+  ``reducers``: phenytoin's use dependence acts on the millisecond scale of firing, not on the minutes
+  over which the activity falls, and a block that weakens as the activity falls cannot stop the severe
+  seizures it is given for);
 - propofol (``PPF``), the anaesthetic: effect compartment (Schnider ke0) + operational model on all
   surface GABA-A receptors without the benzodiazepine-site potency loss -> ``PPF_PD.EFFECT``.
 
@@ -22,13 +25,13 @@ The PD is driven by plasma concentrations (the benzodiazepine KA was set on plas
 :mod:`pkpd.pd`); with ``brain=True`` the unbound brain ECF concentration is simulated and reported as
 well (``<drug>.CBRAIN_U``; no P-gp efflux for these drugs: CLPGP 0), but does not drive the effect.
 
-Calibration (``[C]``, :mod:`pkpd.physiology.seizure`): the median seizure severity ``E0``, its IIV
-(:data:`IIV`) and the benzodiazepine weight ``G_BZD`` are set so that 10 mg IM midazolam stops most
-seizures when given 5 min after onset and progressively fewer later (n 500, seed 2024: 92 / 71 / 36 / 6 %
-at 5 / 15 / 30 / 60 min; with ketamine 1.5 mg/kg IV at the same time 53 % at 30 and 18 % at 60 min) (Trinka
-2015 [S]: IM midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min,
-< 40 % after 2 h; REFERENCE.md §5). The second-line drugs are calibrated to ESETT (46 % of
-benzodiazepine failures, :func:`guideline_termination`) and propofol to control ~85 % of what remains [M].
+Calibration (``[C]``, :mod:`pkpd.calibration`): the median seizure severity ``E0``, its IIV (:data:`IIV`),
+the benzodiazepine weight ``G_BZD``, lorazepam's potency and the second-line potencies reproduce the
+response rates of RAMPART, ESETT and the VA Cooperative trial within 8 percentage points
+(:data:`pkpd.calibration.CALIBRATED`). With them 10 mg IM midazolam stops 91 / 82 / 66 / 45 / 24 % of
+seizures when given 5 / 15 / 30 / 60 / 120 min after onset (n 500, seed 2024; Trinka 2015 [S]: IM
+midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min, < 40 % after
+2 h; REFERENCE.md §5), and propofol controls ~85 % of what a benzodiazepine and a second-line drug leave [M].
 
 Examples
 --------
@@ -71,7 +74,7 @@ LN2 = math.log(2.0)
 #: 1500); anaesthetic: propofol 2 mg/kg = 140 mg bolus [M] then 5 mg/kg/h = 350 mg/h for 24 h [M]
 #: (refractory-SE infusions of 2-10 mg/kg/h; PRIS risk above 4 mg/kg/h for > 48 h, Fodale 2008 [S]).
 #: Roles: ``bzd`` (operational model on α2/3/5 GABA-A), ``nmda`` (use-dependent NMDA channel block),
-#: ``gaba`` (GABA-ergic sigmoid Emax), ``block`` (use-dependent reduction of excitation: phenytoin's
+#: ``gaba`` (GABA-ergic sigmoid Emax), ``block`` (activity-independent reduction of excitation: phenytoin's
 #: sodium-channel block, levetiracetam's release reduction [M]), ``anaesthetic`` (GABA-A agonism that
 #: does not need the benzodiazepine site: operational model on all surface GABA-A, no potency shift).
 DRUGS = {
@@ -91,31 +94,31 @@ DRUGS = {
 #: :func:`guideline_termination`: the second-line choices of ESETT [S].
 SECOND_LINE = ("valproate", "levetiracetam", "fosphenytoin")
 
-#: Effect-site equilibration (1/h) where :data:`pkpd.pd.KE0` has none [M]: lorazepam t1/2,ke0 ~ 10 min
-#: (slow brain entry of a less lipophilic benzodiazepine), ketamine ~ 3 min, valproate ~ 30 min,
-#: levetiracetam ~ 30 min, phenytoin ~ 15 min (seizure control within 10-30 min of a loading dose).
-_KE0 = {"LZP": LN2 / (10 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5, "LEV": LN2 / 0.5, "FOS": LN2 / 0.25}
+#: Effect-site equilibration (1/h) where :data:`pkpd.pd.KE0` has none: lorazepam t1/2,ke0 1 min [C:
+#: convulsions stop 1.6 min after IV lorazepam in RAMPART, Silbergleit 2012 [S]], ketamine ~ 3 min [M],
+#: valproate ~ 30 min [M], levetiracetam ~ 30 min [M], phenytoin 23 min [C] (ke0 1.808 /h: ESETT and the VA
+#: Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
+_KE0 = {"LZP": LN2 / (1 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5, "LEV": LN2 / 0.5, "FOS": 1.808}
 
 #: Benzodiazepine operational KA (mg/L): midazolam from :data:`pkpd.pd.BZD_OPERATIONAL` (EEG EC50 ~ 100
-#: ng/mL); lorazepam [assumed] ~ 6-fold more potent (clinical dose 4 mg vs 10 mg, similar efficacy).
-_BZD_KA = {"MDZ": 0.05, "LZP": 0.008}
+#: ng/mL); lorazepam 0.058 [C] (RAMPART and the VA Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
+_BZD_KA = {"MDZ": 0.05, "LZP": 0.058}
 
-#: Second-line and anaesthetic PD (total concentrations, mg/L). Each second-line drug is calibrated [C] so
-#: that, given 40 min after onset to the virtual patients whose seizure midazolam at 15 min did not stop,
-#: it stops 46 % of them (ESETT: 47 / 45 / 46 % for LEV / FOS / VPA, Kapur 2019 [S], REFERENCE.md §5):
-#: valproate EC50 50 mg/L [M] (lower end of 50-100) with weight ``SEIZURE.G_VPA`` 24 [C]; levetiracetam and
-#: phenytoin block excitation completely at full use (EMAX 1) with EC50 4.4 and 0.38 mg/L [C]. Both EC50s lie
-#: below the therapeutic ranges (12-46 and 10-20 mg/L [M]): the loading doses must block ~95 % of the
-#: excitation to stop the severe seizures that resist a benzodiazepine in this balance model. Propofol:
+#: Second-line and anaesthetic PD (total concentrations, mg/L). The second-line drugs are calibrated [C]
+#: to ESETT (47 / 45 / 46 % of benzodiazepine failures for LEV / FOS / VPA, Kapur 2019 [S]) and phenytoin
+#: also to the VA Cooperative trial (43.6 %, Treiman 1998 [S]) (:data:`pkpd.calibration.CALIBRATED`):
+#: valproate EC50 50 mg/L [M] (lower end of 50-100) with weight ``SEIZURE.G_VPA`` 35.28 [C]; levetiracetam
+#: and phenytoin reduce excitation completely at most (EMAX 1) with EC50 1.6 and 0.3161 mg/L [C], i.e. by
+#: 88-98 % over their therapeutic ranges (12-46 and 10-20 mg/L [M]). Propofol:
 #: operational KA 4 mg/L, TAU0 3 (EC50 1 mg/L, about half the effect-site concentration for loss of
 #: consciousness [M]), on all surface GABA-A without the benzodiazepine-site potency loss.
-_SECOND_LINE_PD = {"VPA": {"ec50": 50.0}, "LEV": {"ec50": 4.4, "emax": 1.0}, "FOS": {"ec50": 0.38, "emax": 1.0}}
+_SECOND_LINE_PD = {"VPA": {"ec50": 50.0}, "LEV": {"ec50": 1.6, "emax": 1.0}, "FOS": {"ec50": 0.3161, "emax": 1.0}}
 _ANAESTHETIC_PD = {"PPF": {"ka": 4.0, "tau0": 3.0, "n": 1.0, "kshift": 0.0}}
 
 #: Inter-individual variability (SD of the log, i.e. ~CV): PK clearance and central volume of every drug
-#: (0.3 [M], typical of population PK) and seizure severity E0 (0.4 [C], sets how gradual the fall of
-#: termination with delay is).
-IIV = {"CL": 0.3, "V": 0.3, "E0": 1.2}
+#: (0.3 [M], typical of population PK) and seizure severity E0 (2.266 [C], on the excess of E0 over the
+#: least self-sustaining severity; :data:`pkpd.calibration.CALIBRATED`).
+IIV = {"CL": 0.3, "V": 0.3, "E0": 2.266}
 
 
 def _drug(name: str, route: str | None = None):
@@ -160,7 +163,7 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
         Stiff (LSODA by default). Parameter values of the drugs come from :func:`se_params`.
     """
     drugs = _as_tuple(drugs)
-    gabaergic, blockers = ["BZD.EFFECT", "VPA.EFFECT"], ["KET.NMDA_BLOCK"]
+    gabaergic, blockers, reducers = ["BZD.EFFECT", "VPA.EFFECT"], ["KET.NMDA_BLOCK"], []
     comps = [GabaAReceptors(), NmdaReceptors(), Chloride()]
     n_bzd = 0
     for name in drugs:
@@ -186,10 +189,10 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
             comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CP"))
             comps.append(DirectEffect(pre, f"{pre}_EFFECT.CE", **_SECOND_LINE_PD[pre]))
             if role == "block":
-                blockers.append(f"{pre}.EFFECT")
+                reducers.append(f"{pre}.EFFECT")
             elif f"{pre}.EFFECT" not in gabaergic:
                 gabaergic.append(f"{pre}.EFFECT")
-    comps.insert(0, Seizure(gabaergic, blockers, **dict(seizure or {})))
+    comps.insert(0, Seizure(gabaergic, blockers, reducers, **dict(seizure or {})))
     return compose(*comps)
 
 

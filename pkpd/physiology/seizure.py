@@ -8,14 +8,17 @@ t = 0). With ``N`` = ``NMDA.SURFACE``, ``S`` = ``GABAA.SURFACE``, ``E_GABA`` = `
 defaults 1, 1 and E_GABA0 when nothing provides them)::
 
     B       = 1 - prod_k (1 - b_k (U0 + (1 - U0) A))                NMDA channel block (use-dependent)
-    E       = E0 N (1 - B) (R0 + (1 - R0) A)                         excitation (recurrent: grows with A)
+    X       = 1 - prod_m (1 - x_m)                                   activity-independent reduction
+    E       = E0 N (1 - B) (1 - X) (R0 + (1 - R0) A)                 excitation (recurrent: grows with A)
     F_DRIVE = (E_THR - E_GABA) / (E_THR - E_GABA0)                   driving force of GABA-A current
     F       = (SHUNT + F_DRIVE) / (1 + SHUNT)                        net GABA-A inhibition factor
     I       = (G0 S + sum_j G_j e_j) F                               inhibition
     DRIVE   = E - I
     dA/dt   = K_ON (1 - A) sigma(DRIVE / W) - K_OFF A (1 - sigma(DRIVE / W))
 
-``b_k`` are NMDA channel blocks at full use (``KET.NMDA_BLOCK`` from :class:`NmdaChannelBlock`), ``e_j``
+``b_k`` are NMDA channel blocks at full use (``KET.NMDA_BLOCK`` from :class:`NmdaChannelBlock`), ``x_m``
+reductions of excitation that act whatever the activity (phenytoin, levetiracetam: ``FOS.EFFECT``,
+``LEV.EFFECT`` from :class:`DirectEffect`), ``e_j``
 the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
 :class:`~pkpd.pd.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
 ``VPA.EFFECT`` from :class:`DirectEffect`), ``G_j`` their weights, ``sigma`` the logistic function.
@@ -33,14 +36,13 @@ the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
   excitation falls with it, so the seizure stays terminated even after a drug wears off.
 - A seizure is *terminated* when A stays below 0.1 to the end of the observation window.
 
-Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 3``):
+Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``):
 
-- ``E0`` 4.0 [C]: seizure severity (excitation at A = 1 relative to the intrinsic inhibition ``G0`` 1 [M],
-  the unit of the balance). Median and IIV of E0 are calibrated (:mod:`pkpd.scenarios`) so that IM
-  midazolam 10 mg stops 92 / 74 / 39 / 6 % of seizures given 5 / 15 / 30 / 60 min after onset (n 500):
-  IM midazolam controls ~63-73 % of early SE (Trinka 2015 [S]); ~80 % success <= 30 min, < 40 % after
-  2 h (Lowenstein & Alldredge 1993 [M]); ~36 % of SE episodes do not respond to the first
-  benzodiazepine (Burman 2022 [S]) (REFERENCE.md §5).
+- ``E0`` 3.307 [C]: seizure severity (excitation at A = 1 relative to the intrinsic inhibition ``G0`` 1
+  [M], the unit of the balance). Its median, its IIV (:data:`pkpd.scenarios.IIV`), ``G_BZD``, ``G_VPA``
+  and the second-line potencies are calibrated to the response rates of RAMPART, ESETT and the VA
+  Cooperative trial (:data:`pkpd.calibration.CALIBRATED` records the values and how they were obtained;
+  REFERENCE.md §0, §1.4, §5).
 - ``R0`` 0.0 [M]: no excitation without ongoing seizure activity (pure recurrence), which makes the
   seizure-free state stable after SE even with the collapsed chloride gradient.
 - ``E_THR`` -50 mV [M]: firing threshold. ``SHUNT`` 2.0 [C]: with the chloride model's E_GABA after
@@ -50,16 +52,18 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 3``):
   termination ~0 for every patient).
 - ``W`` 0.05 [M]: width of the activity switch; ``sigma(-2.2) = 0.1``, so termination needs DRIVE
   below -0.11 (about a tenth of G0).
-- ``K_ON`` = ``K_OFF`` 20 /h [M]: activity settles in ~3 min (t1/2 2.1 min); stiff with the receptor and
-  PK time scales, hence ``stiff = True`` (LSODA by default).
+- ``K_ON`` = ``K_OFF`` 120 /h [M]: activity settles within a minute or two (t1/2 21 s) once inhibition
+  wins, as convulsions stop 1.6-3.3 min after a benzodiazepine in RAMPART (Silbergleit 2012 [S],
+  REFERENCE.md §1.4); stiff with the receptor and PK time scales, hence ``stiff = True`` (LSODA by
+  default).
 - ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
-- ``G_VPA`` 24 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
-  :mod:`pkpd.scenarios`) and ``G_PPF_PD`` 150 [C] (a propofol infusion controls most, ~85 %, of the
+- ``G_VPA`` 35.28 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
+  :mod:`pkpd.calibration`) and ``G_PPF_PD`` 1000 [C] (a propofol infusion controls most, ~85 %, of the
   seizures that resist benzodiazepine and second line [M]); other GABA-ergic effects default to 1.
-- ``G_BZD`` 3000 [C]: weight of the benzodiazepine effect (effect 1 = Em). G_BZD is
+- ``G_BZD`` 7140 [C]: weight of the benzodiazepine effect (effect 1 = Em). G_BZD is
   large because the benzodiazepine :class:`~pkpd.pd.OperationalEffect` (n 3, KSHIFT 24) gives only
   ~0.01 of Em for 10 mg IM midazolam once ~25 % of α2/3/5 receptors are internalised (~20 min of SE);
-  calibrated with E0 and the cohort IIV (see :mod:`pkpd.scenarios`).
+  calibrated with E0 and the cohort IIV (:mod:`pkpd.calibration`).
 
 :class:`NmdaChannelBlock` turns ketamine's concentration into ``KET.NMDA_BLOCK = IMAX C^h / (IC50^h +
 C^h)``: functional NMDA current IC50 ≈ 1-5 µM (REFERENCE.md §5 [M]); default 2 µM = 0.475 mg/L
@@ -78,7 +82,7 @@ An untreated seizure sustains itself; with strong inhibition (a large GABA-ergic
 >>> model = pkpd.compose(Seizure())
 >>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 2.0], method="ode")
 >>> r["SEIZURE.ACTIVITY"].round(3).tolist(), r["SEIZURE.DRIVE"].round(3).tolist()
-([1.0, 1.0], [3.0, 3.0])
+([1.0, 1.0], [2.307, 2.307])
 >>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [2.0], {"SEIZURE.G0": 5.0}, method="ode")
 >>> bool(r["SEIZURE.ACTIVITY"][0] < 0.1)
 True
@@ -137,6 +141,10 @@ class Seizure(Component):
         ``G_<prefix>`` (``BZD.EFFECT`` -> ``G_BZD``); 0 when nothing provides them.
     blockers : sequence of str
         Qualified NMDA channel blocks at full use (0..1), e.g. ``KET.NMDA_BLOCK``; 0 when not provided.
+    reducers : sequence of str
+        Qualified fractional reductions of excitation (0..1) that do not depend on the seizure activity,
+        e.g. ``FOS.EFFECT`` (phenytoin's sodium-channel block) or ``LEV.EFFECT`` (levetiracetam's
+        reduction of release); 0 when not provided.
     **defaults : float
         Override parameter defaults by local name (``E0=2.5``, ``G_BZD=2.0``).
 
@@ -154,7 +162,7 @@ class Seizure(Component):
 
     _BASE = (
         Parameter("A0", 1.0, "1", 0.0, 1.0, "[M] seizure activity at t = 0 (1: onset of SE)"),
-        Parameter("E0", 4.0, "1", 0.0, math.inf,
+        Parameter("E0", 3.307, "1", 0.0, math.inf,
                   "[C] seizure severity: excitation at activity 1 (units of G0); IIV target of the cohort"),
         Parameter("R0", 0.0, "1", 0.0, 1.0, "[M] share of excitation not driven by ongoing seizure activity"),
         Parameter("G0", 1.0, "1", 0.0, math.inf, "[M] intrinsic GABA-A inhibition at full surface receptors (unit)"),
@@ -163,25 +171,27 @@ class Seizure(Component):
         Parameter("SHUNT", 2.0, "1", 0.0, math.inf,
                   "[C] shunting share of GABA-A inhibition (keeps post-SE E_GABA -42 mV mildly inhibitory)"),
         Parameter("W", 0.05, "1", 1e-6, math.inf, "[M] width of the activity switch sigma(DRIVE / W)"),
-        Parameter("K_ON", 20.0, "1/h", 0.0, math.inf, "[M] activity recruitment rate constant (t1/2 2.1 min)"),
-        Parameter("K_OFF", 20.0, "1/h", 0.0, math.inf, "[M] activity decay rate constant (t1/2 2.1 min)"),
+        Parameter("K_ON", 120.0, "1/h", 0.0, math.inf, "[M] activity recruitment rate constant (t1/2 21 s)"),
+        Parameter("K_OFF", 120.0, "1/h", 0.0, math.inf, "[M] activity decay rate constant (t1/2 21 s)"),
         Parameter("U0", 0.3, "1", 0.0, 1.0, "[M] NMDA block at rest as a share of full-use block (use dependence)"),
     )
-    _WEIGHTS = {"BZD": 3000.0, "VPA": 24.0, "PPF_PD": 150.0}
+    _WEIGHTS = {"BZD": 7140.0, "VPA": 35.28, "PPF_PD": 1000.0}
 
-    def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), **defaults: float):
+    def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), reducers=(),
+                 **defaults: float):
         self.gabaergic = tuple(gabaergic)
         self.blockers = tuple(blockers)
+        self.reducers = tuple(reducers)
         pars = list(self._BASE)
         for qname in self.gabaergic:
             pre = _name_of(qname)
             pars.append(Parameter(f"G_{pre}", self._WEIGHTS.get(pre, 1.0), "1", 0.0, math.inf,
                                   f"[C] weight of the GABA-ergic effect {qname} (units of G0)"))
-        for qname in self.blockers:
+        for qname in self.blockers + self.reducers:
             _name_of(qname)
         self.parameters = _with_defaults(type(self).__name__, tuple(pars), defaults)
         reads = {"NMDA.SURFACE": 1.0, "GABAA.SURFACE": 1.0, "CHLORIDE.E_GABA": E_GABA0}
-        reads.update({q: 0.0 for q in self.gabaergic + self.blockers})
+        reads.update({q: 0.0 for q in self.gabaergic + self.blockers + self.reducers})
         self.reads = reads
         self.quantity_reads = tuple(reads)
 
@@ -194,6 +204,8 @@ class Seizure(Component):
         open_frac = 1.0
         for b in self.blockers:
             open_frac = open_frac * (1.0 - np.clip(q[b], 0.0, 1.0) * use)
+        for r in self.reducers:
+            open_frac = open_frac * (1.0 - np.clip(q[r], 0.0, 1.0))
         exc = p["E0"] * q["NMDA.SURFACE"] * open_frac * (p["R0"] + (1.0 - p["R0"]) * a)
         f_drive = (p["E_THR"] - q["CHLORIDE.E_GABA"]) / (p["E_THR"] - p["E_GABA0"])
         f = (p["SHUNT"] + f_drive) / (1.0 + p["SHUNT"])

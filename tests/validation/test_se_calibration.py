@@ -1,19 +1,16 @@
 """Calibration of the SE model to RAMPART, ESETT and the VA Cooperative trial (issue 7, criterion 2).
 
-Fast tests check the trial protocols of :mod:`pkpd.calibration`; the slow ones simulate >= 2000 virtual
-adults per arm with the calibrated values found in the exploratory fit (passed explicitly: the library
-defaults are not changed yet) and check the +-8 percentage-point criterion arm by arm.
+Sources: REFERENCE.md §0 rows 7-10, §1.4 and §5 -- RAMPART (Silbergleit 2012) 73.4 % / 63.4 %, ESETT
+(Kapur 2019) 47 / 45 / 46 %, VA Cooperative (Treiman 1998) 64.9 % / 43.6 %. The protocol tests are fast;
+the criterion itself -- >= 2000 virtual adults per arm with the library's calibrated defaults, every arm
+within +-8 percentage points -- takes ~10 s per table, as does the held-out check (calibrated on RAMPART and
+ESETT only, :data:`pkpd.calibration.HELD_OUT`, predicting the VA Cooperative trial).
 """
 
 import numpy as np
 import pytest
 
 from pkpd import calibration as cal
-
-#: Held-out fit (RAMPART + ESETT only, lmfit least_squares, n 1000, seed 2024, log-normal priors at the
-#: library defaults with log-SD ln 3); see the report of the exploratory session.
-HELD_OUT = {"E0": 6.9228, "G_BZD": 9897.4, "KA_LZP": 0.0207, "EC50_LEV": 57.60, "EC50_PHT": 5.123, "G_VPA": 6.342}
-
 
 def test_protocols_doses_and_caps():
     wt = np.array([50.0, 75.0, 100.0])
@@ -39,8 +36,11 @@ def test_timing_and_response_definitions():
     act = np.array([[0.5, 0.05], [0.05, 0.05], [0.9, 0.9]])
     enrolled, responded = cal.ESETT.responders(act)
     assert enrolled.tolist() == [True, False, True] and responded.tolist() == [True, True, False]
-    enrolled, responded = cal.VA_COOPERATIVE.responders(np.array([[0.05, 0.5], [0.05, 0.05]]))
-    assert responded.tolist() == [False, True]
+    enrolled, responded = cal.VA_COOPERATIVE.responders(np.array([[0.9, 0.05, 0.5], [0.9, 0.05, 0.05],
+                                                                  [0.05, 0.05, 0.05]]))
+    assert enrolled.tolist() == [True, True, False] and responded.tolist() == [False, True, True]
+    enrolled, responded = cal.RAMPART.responders(np.array([[0.9, 0.05], [0.9, 0.5], [0.05, 0.05]]))
+    assert enrolled.tolist() == [True, True, False] and responded.tolist() == [True, False, True]
 
 
 def test_weight_scaling_of_pk():
@@ -57,36 +57,54 @@ def test_small_arm_runs_and_responds_to_potency():
     assert 0 <= weak < strong <= 1
 
 
+def test_calibrated_values_are_the_library_defaults():
+    assert cal.defaults() == {**cal.defaults(), **cal.CALIBRATED["values"]}
+    assert set(cal.HELD_OUT) <= set(cal.CALIBRATION_PARAMETERS)
+
+
+def test_esett_enrols_only_benzodiazepine_failures_and_second_line_does_the_work():
+    """With IV lorazepam as the last benzodiazepine no enrolled patient stops without a second-line
+    effect (the floor that IM midazolam's slow absorption created, module docstring of pkpd.calibration)."""
+    floor = cal.simulate_arm(cal.ESETT, "levetiracetam 60 mg/kg", {"EC50_LEV": 1e3}, n=400, return_detail=True)
+    assert floor["enrolled"] > 100 and floor["rate"] < 0.02
+
+
+ARMS = [(t.name, a.name) for t in cal.TRIALS.values() for a in t.arms]
+
+
+@pytest.fixture(scope="module")
+def default_table():
+    return cal.summary({}, n=2000, seed=2024)
+
+
 @pytest.fixture(scope="module")
 def held_out_table():
-    return cal.summary(HELD_OUT, n=2000, seed=2024)
+    return cal.summary(cal.HELD_OUT, n=2000, seed=2024)
 
 
-_ESETT_FLOOR = pytest.mark.xfail(
-    strict=True, reason="exploratory result: in the ESETT protocol 51 % of the enrolled virtual patients stop "
-                        "without any second-line effect (the benzodiazepine still acting 5-30 min after the dose: "
-                        "model onset ~11-15 min vs 1.6-3.3 min in RAMPART), so every arm is >= 11 pp too high")
+def _row(table, trial, arm):
+    return table[(table["trial"] == trial) & (table["arm"] == arm)].iloc[0]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("trial,arm", [("RAMPART", "midazolam IM 10 mg"), ("RAMPART", "lorazepam IV 4 mg"),
-                                       pytest.param("ESETT", "levetiracetam 60 mg/kg", marks=_ESETT_FLOOR),
-                                       pytest.param("ESETT", "fosphenytoin 20 mg PE/kg", marks=_ESETT_FLOOR),
-                                       pytest.param("ESETT", "valproate 40 mg/kg", marks=_ESETT_FLOOR)])
-def test_calibration_arms_within_8pp(held_out_table, trial, arm):
-    row = held_out_table[(held_out_table["trial"] == trial) & (held_out_table["arm"] == arm)].iloc[0]
+@pytest.mark.parametrize("trial,arm", ARMS)
+def test_calibrated_defaults_reproduce_every_arm_within_8pp(default_table, trial, arm):
+    row = _row(default_table, trial, arm)
     assert abs(row["error_pp"]) <= 8.0, row.to_dict()
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize("trial,arm", ARMS[:5])
+def test_held_out_calibration_fits_rampart_and_esett(held_out_table, trial, arm):
+    row = _row(held_out_table, trial, arm)
+    assert abs(row["error_pp"]) <= 8.0, row.to_dict()
+
+
 @pytest.mark.parametrize("arm", [
-    pytest.param("lorazepam 0.1 mg/kg", marks=pytest.mark.xfail(
-        strict=True, reason="held-out prediction 80 % vs 64.9 % with the assumed 30-min median onset-to-treatment "
-                            "(94 / 53 / 28 % at 15 / 60 / 120 min): the VA delay is not in REFERENCE.md")),
+    "lorazepam 0.1 mg/kg",
     pytest.param("phenytoin 18 mg/kg", marks=pytest.mark.xfail(
-        strict=True, reason="structural: a use-dependent block (U0 0.3) with phenytoin t1/2,ke0 15 min cannot "
-                            "stop seizures within 20 min of the start of a 27-min infusion (predicted ~0 %)")),
+        strict=True, reason="held-out prediction error about +20 percentage points (63.5 % vs 43.6 % at n 1000): "
+                            "RAMPART and ESETT alone do not pin phenytoin's effect-site equilibration, which "
+                            "the 20-min VA response window depends on")),
 ])
-def test_held_out_va_cooperative_within_8pp(held_out_table, arm):
-    row = held_out_table[(held_out_table["trial"] == "VA Cooperative") & (held_out_table["arm"] == arm)].iloc[0]
+def test_held_out_prediction_of_the_va_cooperative_trial(held_out_table, arm):
+    row = _row(held_out_table, "VA Cooperative", arm)
     assert abs(row["error_pp"]) <= 8.0, row.to_dict()
