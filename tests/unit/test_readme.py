@@ -26,3 +26,14 @@ def test_readme_examples_run_and_give_the_documented_shapes():
     popfit = namespace["popfit"]            # FOCE-I on Theoph with weight-proportional CL and V
     assert popfit.success and popfit.theta["CL"] == pytest.approx(2.86, rel=0.02) and not popfit.warnings
     assert namespace["dose"].achieved == pytest.approx(8.0, rel=1e-6)
+
+
+def test_ci_runs_the_readme_set_up_commands_exactly():
+    """The two set-up commands of the README appear verbatim in .ci/run, which runs them in a clean venv."""
+    commands = re.findall(r"^(python -m pip install .*?)\s+#", README.read_text(), re.M)
+    assert commands == ['python -m pip install -e ".[all]" && pkpd demo',
+                        'python -m pip install -e ".[test]" && python -m pytest']
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "python -m venv" in ci
+    for command in commands:
+        assert f"\n{command}\n" in ci, command
