@@ -16,7 +16,7 @@ from pkpd.cli import main
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "pkpd-demo"
-    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--quiet", "--n", "200"]) == 0
     return out
 
 
@@ -43,9 +43,9 @@ def test_summary_matches_a_direct_simulation(demo_dir):
         stopped = course["SEIZURE.ACTIVITY"].iloc[-1] < 0.1
         assert bool(row.typical_terminated) == stopped
         assert math.isnan(row.time_to_termination_min) != stopped
-    # the cohort: the same 500 patients (seed 2024), computed again for one delay per arm
-    alone = scenarios.cohort_termination((30,), n=500, seed=2024)
-    both = scenarios.cohort_termination((60,), n=500, seed=2024, drugs=("midazolam", "ketamine"))
+    # the cohort: the same 200 patients (seed 2024), computed again for one delay per arm
+    alone = scenarios.cohort_termination((30,), n=200, seed=2024)
+    both = scenarios.cohort_termination((60,), n=200, seed=2024, drugs=("midazolam", "ketamine"))
     assert summary.set_index("delay_min").loc[30.0, "cohort_terminated"] == alone[30]
     assert summary.set_index("delay_min").loc[60.0, "cohort_terminated_with_ketamine"] == both[60]
     # the story the demo tells: termination falls strictly with delay; ketamine helps late
