@@ -12,3 +12,15 @@ def theoph_mgkg():
     ev = pkpd.load_dataset("theophylline").events
     ev["AMT"] = np.where(ev["EVID"] == 1, ev["DOSE_MGKG"], 0.0)
     return pkpd.read_nonmem(ev)
+
+
+@pytest.fixture
+def validation(request):
+    """Record comparisons with references for the validation report (``python -m pkpd.validation``).
+
+    ``validation.compare(quantity, pkpd_value, reference, rtol=..., atol=..., source=...)`` and
+    ``validation.within(quantity, pkpd_value, low, high, source=...)`` assert like ``pytest.approx`` and
+    store the comparison in the test's ``user_properties`` (see :class:`pkpd.validation.Recorder`)."""
+    from pkpd.validation import Recorder
+
+    return Recorder(request.node)

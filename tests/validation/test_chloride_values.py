@@ -8,38 +8,45 @@ from pkpd.models import compose
 from pkpd.physiology import ImposedSeizure
 from pkpd.physiology.chloride import RT_F, Chloride, e_gaba, ghk, nernst
 
+S62 = "REFERENCE.md §6.2 [C]"
 
-def test_rt_over_f_at_body_temperature():
+
+def test_rt_over_f_at_body_temperature(validation):
     """RT/F at 37 °C = 26.727 mV with R = 8.314462618, F = 96485.33212 (REFERENCE.md §6.2 [C])."""
-    assert RT_F(37.0) == pytest.approx(26.727, abs=5e-4)
+    validation.compare("RT/F at 37 °C (mV)", RT_F(37.0), 26.727, atol=5e-4, source=S62)
     assert RT_F() == RT_F(37.0)
 
 
-def test_nernst_chloride_healthy_and_status_epilepticus():
+def test_nernst_chloride_healthy_and_status_epilepticus(validation):
     """E_Cl at 37 °C, [Cl]o 120 mM: -84.94 mV at [Cl]i 5 mM, -47.89 mV at 20 mM (REFERENCE.md §6.2 [C])."""
-    assert nernst(5.0, 120.0, z=-1) == pytest.approx(-84.9, abs=0.1)
-    assert nernst(20.0, 120.0, z=-1) == pytest.approx(-47.9, abs=0.1)
-    assert nernst(5.0, 120.0, z=-1) == pytest.approx(-84.94, abs=0.01)
+    validation.compare("E_Cl, [Cl]i 20 / [Cl]o 120 mM (mV)", nernst(20.0, 120.0, z=-1), -47.9, atol=0.1, source=S62)
+    validation.compare("E_Cl, [Cl]i 5 / [Cl]o 120 mM (mV)", nernst(5.0, 120.0, z=-1), -84.94, atol=0.01, source=S62)
 
 
-def test_chord_conductance_e_gaba_reproduces_both_targets():
+def test_chord_conductance_e_gaba_reproduces_both_targets(validation):
     """Chord form, r = gHCO3/gCl = 0.2, [HCO3]i/o 15/24 mM, [Cl]o 120: E_GABA -72.88 / -42.00 mV for
     [Cl]i 5 / 20 mM (REFERENCE.md §6.2 table and snippet [C])."""
-    assert e_gaba(5.0) == pytest.approx(-72.9, abs=0.2)
-    assert e_gaba(20.0) == pytest.approx(-42.0, abs=0.2)
-    assert e_gaba(5.0, 15, 120, 24, 0.2) == pytest.approx(-72.88, abs=0.01)
+    validation.compare("E_GABA (chord), defaults, [Cl]i 5 mM (mV)", e_gaba(5.0), -72.9, atol=0.2, source=S62)
+    validation.compare("E_GABA (chord), defaults, [Cl]i 20 mM (mV)", e_gaba(20.0), -42.0, atol=0.2, source=S62)
+    validation.compare("E_GABA (chord), r 0.2, HCO3 15/24, [Cl]i 5 mM (mV)", e_gaba(5.0, 15, 120, 24, 0.2), -72.88,
+                       atol=0.01, source=S62)
     # other rows of the same table
-    assert e_gaba(5.0, hco3_in=16, hco3_out=25) == pytest.approx(-72.77, abs=0.01)
-    assert e_gaba(20.0, hco3_in=12, hco3_out=24, g_ratio=0.25) == pytest.approx(-42.02, abs=0.01)
+    validation.compare("E_GABA (chord), HCO3 16/25, [Cl]i 5 mM (mV)", e_gaba(5.0, hco3_in=16, hco3_out=25), -72.77,
+                       atol=0.01, source=S62)
+    validation.compare("E_GABA (chord), r 0.25, HCO3 12/24, [Cl]i 20 mM (mV)",
+                       e_gaba(20.0, hco3_in=12, hco3_out=24, g_ratio=0.25), -42.02, atol=0.01, source=S62)
 
 
-def test_ghk_with_the_same_inputs_cannot_reach_minus_42():
+def test_ghk_with_the_same_inputs_cannot_reach_minus_42(validation):
     """GHK, P = 0.2, [HCO3] 15/24 mM: -73.43 / -45.20 mV for [Cl]i 5 / 20 mM (REFERENCE.md §6.2 [C]);
     P = 0.25, 12/24 mM: -73.68 / -45.46 mV."""
-    assert ghk(5.0, 15.0) == pytest.approx(-73.4, abs=0.1)
-    assert ghk(20.0, 15.0) == pytest.approx(-45.2, abs=0.1)
-    assert ghk(5.0, 12.0, p_ratio=0.25) == pytest.approx(-73.68, abs=0.01)
-    assert ghk(20.0, 12.0, p_ratio=0.25) == pytest.approx(-45.46, abs=0.01)
+    validation.compare("E_GABA (GHK), P 0.2, HCO3 15/24, [Cl]i 5 mM (mV)", ghk(5.0, 15.0), -73.4, atol=0.1, source=S62)
+    validation.compare("E_GABA (GHK), P 0.2, HCO3 15/24, [Cl]i 20 mM (mV)", ghk(20.0, 15.0), -45.2, atol=0.1,
+                       source=S62)
+    validation.compare("E_GABA (GHK), P 0.25, HCO3 12/24, [Cl]i 5 mM (mV)", ghk(5.0, 12.0, p_ratio=0.25), -73.68,
+                       atol=0.01, source=S62)
+    validation.compare("E_GABA (GHK), P 0.25, HCO3 12/24, [Cl]i 20 mM (mV)", ghk(20.0, 12.0, p_ratio=0.25), -45.46,
+                       atol=0.01, source=S62)
 
 
 def _seizure_run(minutes, times):
@@ -48,17 +55,17 @@ def _seizure_run(minutes, times):
     return model.simulate(seizure, times, method="ode")
 
 
-def test_chloride_component_baseline():
+def test_chloride_component_baseline(validation):
     """Baseline [Cl]i = 5 mM and E_GABA = -72.9 mV (REFERENCE.md §6.2 [C]); without seizure nothing moves."""
     model = compose(Chloride(), ImposedSeizure())
     res = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 1.0, 24.0], method="ode")
     np.testing.assert_allclose(res["CHLORIDE.CL_IN"], 5.0, rtol=1e-9)
     np.testing.assert_allclose(res["CHLORIDE.KCC2"], 1.0, rtol=1e-9)
-    np.testing.assert_allclose(res["CHLORIDE.E_GABA"], -72.88, atol=0.01)
-    np.testing.assert_allclose(res["CHLORIDE.E_CL"], -84.94, atol=0.01)
+    validation.compare("baseline E_GABA over 24 h (mV)", res["CHLORIDE.E_GABA"], -72.88, atol=0.01, source=S62)
+    validation.compare("baseline E_Cl over 24 h (mV)", res["CHLORIDE.E_CL"], -84.94, atol=0.01, source=S62)
 
 
-def test_chloride_component_after_30_to_60_min_of_seizure():
+def test_chloride_component_after_30_to_60_min_of_seizure(validation):
     """Continuous seizure drives [Cl]i towards ~20 mM and E_GABA towards ~-42 mV within 30-60 min
     (target pair -73 / -42 mV, REFERENCE.md §6.2 [C]; KCC2 lost within minutes to ~1 h, Lee 2011 [M],
     REFERENCE.md §6.3)."""
@@ -66,10 +73,11 @@ def test_chloride_component_after_30_to_60_min_of_seizure():
     res = _seizure_run(60, times)
     cl, eg, kcc2 = res["CHLORIDE.CL_IN"], res["CHLORIDE.E_GABA"], res["CHLORIDE.KCC2"]
     assert np.all(np.diff(cl) > 0)
-    assert 14.0 <= cl[1] <= 18.0          # 30 min: well on the way (15.6 mM)
-    assert 18.0 <= cl[3] <= 22.0          # 60 min: ~20 mM (20.6 mM)
-    assert eg[3] == pytest.approx(-42.0, abs=2.0)
-    assert kcc2[3] < 0.3                  # KCC2 mostly lost within the hour
+    validation.within("[Cl]i after 30 min of seizure (mM)", cl[1], 14.0, 18.0)   # well on the way
+    validation.within("[Cl]i after 60 min of seizure (mM)", cl[3], 18.0, 22.0)   # ~20 mM
+    validation.compare("E_GABA after 60 min of seizure (mV)", eg[3], -42.0, atol=2.0, source=S62)
+    validation.within("KCC2 after 60 min of seizure (fraction)", kcc2[3], None, 0.3,
+                      source="Lee 2011 [M], REFERENCE.md §6.3")  # KCC2 mostly lost within the hour
     assert e_gaba(cl[3]) == pytest.approx(eg[3], abs=1e-9)  # the component uses the chord form
 
 

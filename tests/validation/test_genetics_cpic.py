@@ -95,24 +95,26 @@ def test_cpic_allele_functions():
     assert dict(ALLELE_FUNCTION["CYP3A5"]) == {"*1": "normal function", "*3": "no function"}
 
 
-def test_cyp2c9_activity_is_half_the_score():
+def test_cyp2c9_activity_is_half_the_score(validation):
     """Modelling assumption: CYP2C9 relative activity = AS / 2 (gene-dose additivity of CPIC values)."""
     for gene, diplotype, _, score in CPIC_TABLE:
         if gene == "CYP2C9":
-            assert phenotype(gene, diplotype).activity == pytest.approx(score / 2)
+            validation.compare('phenotype(gene, diplotype).activity', phenotype(gene, diplotype).activity, score / 2,
+                               rtol=1e-6, atol=1e-12)
 
 
-def test_multiplier_identities():
+def test_multiplier_identities(validation):
     """fm = 0 leaves clearance unchanged; fm = 1 with no activity removes it; activity 1 is neutral."""
     activities = np.array([0.0, 0.35, 0.5, 1.0, 1.25, 1.5, 3.0])
     np.testing.assert_array_equal(clearance_multiplier(0.0, activities), np.ones_like(activities))
     assert clearance_multiplier(1.0, 0.0) == 0.0
     fms = np.linspace(0, 1, 11)
-    np.testing.assert_allclose(clearance_multiplier(fms, 1.0), 1.0, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(clearance_multiplier(1.0, activities), activities, rtol=0, atol=1e-15)
+    validation.compare('clearance_multiplier(fms, 1.0)', clearance_multiplier(fms, 1.0), 1.0, rtol=0, atol=1e-15)
+    validation.compare('clearance_multiplier(1.0, activities)', clearance_multiplier(1.0, activities), activities,
+                       rtol=0, atol=1e-15)
 
 
-def test_phenytoin_cyp2c9_poor_metabolizer_hand_calculation():
+def test_phenytoin_cyp2c9_poor_metabolizer_hand_calculation(validation):
     """Phenytoin, fm,CYP2C9 = 0.85 (REFERENCE.md §3 [M], 0.8-0.9); CYP2C9 *3/*3 (AS 0, PM).
 
     Hand calculation: CL multiplier = 1 - 0.85 + 0.85 * 0 = 0.15. For *1/*3 (AS 1, activity 0.5):
@@ -122,12 +124,15 @@ def test_phenytoin_cyp2c9_poor_metabolizer_hand_calculation():
     elimination is Michaelis-Menten, so that dose check belongs with the MM model (where the
     multiplier scales Vmax), not here.
     """
-    assert clearance_multiplier_for("CYP2C9", "*3/*3", 0.85) == pytest.approx(0.15, abs=1e-12)
-    assert clearance_multiplier_for("CYP2C9", "*1/*3", 0.85) == pytest.approx(0.575, abs=1e-12)
-    assert clearance_multiplier_for("CYP2C9", "*1/*1", 0.85) == pytest.approx(1.0, abs=1e-12)
+    validation.compare('clearance_multiplier_for("CYP2C9", "*3/*3", 0.85)',
+                       clearance_multiplier_for("CYP2C9", "*3/*3", 0.85), 0.15, atol=1e-12)
+    validation.compare('clearance_multiplier_for("CYP2C9", "*1/*3", 0.85)',
+                       clearance_multiplier_for("CYP2C9", "*1/*3", 0.85), 0.575, atol=1e-12)
+    validation.compare('clearance_multiplier_for("CYP2C9", "*1/*1", 0.85)',
+                       clearance_multiplier_for("CYP2C9", "*1/*1", 0.85), 1.0, atol=1e-12)
 
 
-def test_clobazam_metabolite_exposure_ratios():
+def test_clobazam_metabolite_exposure_ratios(validation):
     """N-desmethylclobazam AUC 3-5x in CYP2C19 PM and ~2x in IM (FDA label, REFERENCE.md §3 [S]).
 
     N-CLB is eliminated mainly by CYP2C19, formed by CYP3A4, so AUC(N-CLB) ratio vs NM = 1 / CL
@@ -137,21 +142,23 @@ def test_clobazam_metabolite_exposure_ratios():
     fm = 0.75
     pm_ratio = 1 / clearance_multiplier_for("CYP2C19", "*2/*2", fm)
     im_ratio = 1 / clearance_multiplier_for("CYP2C19", "*1/*2", fm)
-    assert pm_ratio == pytest.approx(4.0)
-    assert 3.0 <= pm_ratio <= 5.0
-    assert im_ratio == pytest.approx(1 / (0.25 + 0.75 * 0.35))
-    assert 1.8 <= im_ratio <= 2.2
+    validation.compare('pm_ratio', pm_ratio, 4.0, rtol=1e-6, atol=1e-12)
+    validation.within('pm_ratio', pm_ratio, 3.0, 5.0)
+    validation.compare('im_ratio', im_ratio, 1 / (0.25 + 0.75 * 0.35), rtol=1e-6, atol=1e-12)
+    validation.within('im_ratio', im_ratio, 1.8, 2.2)
 
 
-def test_diazepam_pm_clearance_range():
+def test_diazepam_pm_clearance_range(validation):
     """Diazepam CL ≈ 40-60 % lower in CYP2C19 PM (REFERENCE.md §3 [M], Bertilsson 1989; Sohn 1992).
 
     With PM activity 0, multiplier = 1 - fm, so fm,CYP2C19 of 0.4-0.6 reproduces the range; check the
     ends and that PM activity is indeed 0 (no functional enzyme).
     """
     assert phenotype("CYP2C19", "*2/*3").activity == 0.0
-    assert clearance_multiplier_for("CYP2C19", "*2/*2", 0.4) == pytest.approx(0.6)
-    assert clearance_multiplier_for("CYP2C19", "*2/*2", 0.6) == pytest.approx(0.4)
+    validation.compare('clearance_multiplier_for("CYP2C19", "*2/*2", 0.4)',
+                       clearance_multiplier_for("CYP2C19", "*2/*2", 0.4), 0.6, rtol=1e-6, atol=1e-12)
+    validation.compare('clearance_multiplier_for("CYP2C19", "*2/*2", 0.6)',
+                       clearance_multiplier_for("CYP2C19", "*2/*2", 0.6), 0.4, rtol=1e-6, atol=1e-12)
 
 
 def test_cyp2c19_activity_ordering():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -127,13 +128,14 @@ METRICS = [c for c in NCA_COLUMNS if c not in ("ID", "ROUTE", "NOTE")]
 
 @pytest.mark.parametrize("auc_method", ["linear-up/log-down", "linear"])
 @pytest.mark.parametrize("name, route", [("theophylline", "extravascular"), ("indometacin", "iv")])
-def test_every_metric_of_every_subject_matches_the_hand_computation(name, route, auc_method):
+def test_every_metric_of_every_subject_matches_the_hand_computation(name, route, auc_method, validation):
     """Route inferred from the compartments (theophylline dose in CMT 1, samples in CMT 2: oral;
     indometacin dose and samples in CMT 1: IV bolus); doses from AMT (theophylline mg = mg/kg x kg)."""
     ds = load_dataset(name)
     res = nca(ds, auc_method=auc_method)
     subjects = subjects_from(ds)
     assert res.ID.tolist() == list(subjects)
+    hand = {}
     for _, row in res.iterrows():
         dose, samples = subjects[row.ID]
         expected = hand_nca(dose, samples, route, log_down=auc_method != "linear")
@@ -141,22 +143,30 @@ def test_every_metric_of_every_subject_matches_the_hand_computation(name, route,
         assert set(expected) == set(METRICS)
         for col in METRICS:
             assert_close(row[col], expected[col], 1e-9, f"{name} subject {row.ID} {col}")
+            hand.setdefault(col, []).append((row[col], expected[col]))
+    for col, pairs in hand.items():
+        got, ref = (np.array([math.nan if v is pd.NA else v for v in x], dtype=float) for x in zip(*pairs))
+        keep = ~np.isnan(ref)
+        if keep.any():
+            validation.compare(f"{col}, all subjects", got[keep], ref[keep], rtol=1e-9, source=HAND)
 
 
-def test_hand_computation_numbers_for_theophylline_subject_1():
+def test_hand_computation_numbers_for_theophylline_subject_1(validation):
     """The headline numbers, so that a reader sees them: subject 1 (319.992 mg), lin-up/log-down."""
     r = nca(load_dataset("theophylline")).iloc[0]
-    assert r.AUCLAST == pytest.approx(147.2347485, rel=1e-9)
-    assert r.LAMBDA_Z == pytest.approx(0.048456997, rel=1e-7)
-    assert r.HALF_LIFE == pytest.approx(14.30437757, rel=1e-9)
+    validation.compare('Theoph subject 1 AUClast (mg·h/L)', r.AUCLAST, 147.2347485, rtol=1e-9, source=HAND)
+    validation.compare('Theoph subject 1 λz (1/h)', r.LAMBDA_Z, 0.048456997, rtol=1e-7, source=HAND)
+    validation.compare('Theoph subject 1 t½ (h)', r.HALF_LIFE, 14.30437757, rtol=1e-9, source=HAND)
     assert (r.LAMBDA_Z_N, r.LAMBDA_Z_TSTART, r.LAMBDA_Z_TEND) == (3, 9.05, 24.37)
-    assert r.AUCINF_OBS == pytest.approx(214.9236316, rel=1e-9)
-    assert r.CL == pytest.approx(319.992 / 214.9236316, rel=1e-9)
+    validation.compare('Theoph subject 1 AUCinf,obs (mg·h/L)', r.AUCINF_OBS, 214.9236316, rtol=1e-9, source=HAND)
+    validation.compare('Theoph subject 1 CL (L/h)', r.CL, 319.992 / 214.9236316, rtol=1e-9, source=HAND)
 
 
 # ---------------------------------------------------------------------------------------------
 # Phoenix WinNonlin (NonCompart-tests, Final_Parameters_Pivoted_*.csv)
 # ---------------------------------------------------------------------------------------------
+HAND = "hand computation (Gabrielsson & Weiner ch. 2.8; PKNCA λz rule)"
+WNL = "Phoenix WinNonlin, NonCompart-tests (Han 2018)"
 WNL_THEOPH_LOG_COLUMNS = {  # WinNonlin name -> pkpd column
     "No_points_lambda_z": "LAMBDA_Z_N", "Lambda_z": "LAMBDA_Z", "Rsq": "R2", "Rsq_adjusted": "ADJ_R2",
     "HL_Lambda_z": "HALF_LIFE", "Tmax": "TMAX", "Cmax": "CMAX", "Tlast": "TLAST", "Clast": "CLAST",
@@ -222,41 +232,50 @@ WNL_INDOMETH_INFUSION = {  # Final_Parameters_Pivoted_Indometh_Log_Infusion.csv 
 }
 
 
-def assert_matches(res, table, columns, rel, subjects=None):
+def assert_matches(res, table, columns, rel, subjects=None, validation=None, label=""):
+    """Every subject's WinNonlin value to ``rel``; each metric recorded (all subjects) when ``validation``."""
     res = res.set_index("ID")
-    for sid, values in table.items():
-        if subjects is not None and sid not in subjects:
-            continue
-        for (wnl_name, col), value in zip(columns.items(), values):
-            assert res.loc[sid, col] == pytest.approx(value, rel=rel, abs=0), f"subject {sid} {wnl_name}"
+    sids = [sid for sid in table if subjects is None or sid in subjects]
+    for k, (wnl_name, col) in enumerate(columns.items()):
+        got = [res.loc[sid, col] for sid in sids]
+        ref = [table[sid][k] for sid in sids]
+        if validation is not None:
+            validation.compare(f"{label} {wnl_name}, subjects {sids[0]}-{sids[-1]}".strip(), got, ref, rtol=rel,
+                               source=WNL)
+        for sid, g, r in zip(sids, got, ref):
+            assert g == pytest.approx(r, rel=rel, abs=0), f"subject {sid} {wnl_name}"
 
 
-def test_theophylline_matches_winnonlin():
+def test_theophylline_matches_winnonlin(validation):
     """Values printed with 9-10 significant digits (λz with 8): compared to 1e-7 relative."""
     th = load_dataset("theophylline")
-    assert_matches(nca(th, dose=320), WNL_THEOPH_LOG, WNL_THEOPH_LOG_COLUMNS, 1e-7)
-    assert_matches(nca(th, dose=320, auc_method="linear"), WNL_THEOPH_LINEAR, WNL_THEOPH_LINEAR_COLUMNS, 1e-7)
+    assert_matches(nca(th, dose=320), WNL_THEOPH_LOG, WNL_THEOPH_LOG_COLUMNS, 1e-7, validation=validation,
+                   label="lin-up/log-down")
+    assert_matches(nca(th, dose=320, auc_method="linear"), WNL_THEOPH_LINEAR, WNL_THEOPH_LINEAR_COLUMNS, 1e-7,
+                   validation=validation, label="linear")
 
 
-def test_indometacin_iv_bolus_matches_winnonlin():
+def test_indometacin_iv_bolus_matches_winnonlin(validation):
     """WinNonlin lets the Cmax point into an IV bolus's λz candidates (``exclude_tmax=False``); with
     PKNCA's default (``exclude_tmax=True``) only subject 4 changes: its best fit used all 11 samples
     from Cmax at 0.25 h, without it the 10 samples from 0.5 h."""
     ind = load_dataset("indometacin")
-    assert_matches(nca(ind, exclude_tmax=False), WNL_INDOMETH_LOG, WNL_INDOMETH_LOG_COLUMNS, 1e-12)
+    assert_matches(nca(ind, exclude_tmax=False), WNL_INDOMETH_LOG, WNL_INDOMETH_LOG_COLUMNS, 1e-12,
+                   validation=validation, label="IV bolus, exclude_tmax=False:")
     default = nca(ind)
     assert_matches(default, WNL_INDOMETH_LOG, WNL_INDOMETH_LOG_COLUMNS, 1e-12, subjects={1, 2, 3, 5, 6})
     assert default.LAMBDA_Z_N[3] == 10 and default.LAMBDA_Z_TSTART[3] == 0.5
 
 
-def test_indometacin_as_a_quarter_hour_infusion_matches_winnonlin():
+def test_indometacin_as_a_quarter_hour_infusion_matches_winnonlin(validation):
     """The same samples analysed as a 25 mg infusion over 0.25 h (RATE 100 mg/h): C(0) = 0 and
     MRT = AUMC/AUC - 0.125 h; here WinNonlin's subject 4 excludes Cmax too."""
     events = load_dataset("indometacin").events
     events.loc[events.EVID == 1, "RATE"] = 100.0
     res = nca(events[["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "MDV", "DV"]])
     assert res.ROUTE.unique().tolist() == ["infusion"] and res.DURATION.unique().tolist() == [0.25]
-    assert_matches(res, WNL_INDOMETH_INFUSION, WNL_INDOMETH_INFUSION_COLUMNS, 1e-12)
+    assert_matches(res, WNL_INDOMETH_INFUSION, WNL_INDOMETH_INFUSION_COLUMNS, 1e-12, validation=validation,
+                   label="infusion 0.25 h:")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,33 +28,34 @@ def _numeric_ec50(func, emax_obs, hi):
 
 # -- operational model (Black & Leff 1983; REFERENCE.md §7) -------------------------------------------------
 @pytest.mark.parametrize("ka,tau,em", [(1.0, 3.0, 100.0), (0.05, 0.4, 1.0), (2.5, 10.0, 7.0), (0.3, 0.01, 1.0)])
-def test_operational_n1_identities_to_1e9(ka, tau, em):
+def test_operational_n1_identities_to_1e9(ka, tau, em, validation):
     """Black & Leff 1983, n = 1 (REFERENCE.md §7): EC50,obs = KA/(1 + tau), Emax,obs = Em tau/(1 + tau),
     checked by evaluating the function itself: E(EC50,obs) = Emax,obs/2 and E(A -> inf) = Emax,obs."""
     ec50 = ka / (1 + tau)
     emax_obs = em * tau / (1 + tau)
-    assert pd.operational_ec50(ka, tau) == pytest.approx(ec50, rel=1e-12)
-    assert pd.operational_emax(em, tau) == pytest.approx(emax_obs, rel=1e-12)
-    assert pd.operational(ec50, ka, tau, em) == pytest.approx(emax_obs / 2, rel=1e-9)
-    assert pd.operational(1e12 * ka, ka, tau, em) == pytest.approx(emax_obs, rel=1e-9)
+    validation.compare('pd.operational_ec50(ka, tau)', pd.operational_ec50(ka, tau), ec50, rtol=1e-12)
+    validation.compare('pd.operational_emax(em, tau)', pd.operational_emax(em, tau), emax_obs, rtol=1e-12)
+    validation.compare('pd.operational(ec50, ka, tau, em)', pd.operational(ec50, ka, tau, em), emax_obs / 2, rtol=1e-9)
+    validation.compare('pd.operational(1e12 * ka, ka, tau, em)', pd.operational(1e12 * ka, ka, tau, em), emax_obs,
+                       rtol=1e-9)
     # the numerical half-maximal concentration of the curve equals the formula
     a50 = _numeric_ec50(lambda a: pd.operational(a, ka, tau, em), emax_obs, 100 * ka)
-    assert a50 == pytest.approx(ec50, rel=1e-9)
+    validation.compare('a50', a50, ec50, rtol=1e-9)
 
 
 @pytest.mark.parametrize("n", [0.5, 2.0, 3.0, 4.5])
-def test_operational_general_n_closed_forms(n):
+def test_operational_general_n_closed_forms(n, validation):
     """General transducer slope (derived in pkpd.pd.operational_ec50): EC50,obs = KA/((2 + tau^n)^(1/n) - 1),
     Emax,obs = Em tau^n/(1 + tau^n); the curve's numerical half-maximal point matches to 1e-9."""
     ka, tau, em = 0.05, 1.1, 1.0
     emax_obs = pd.operational_emax(em, tau, n)
-    assert emax_obs == pytest.approx(tau**n / (1 + tau**n), rel=1e-12)
-    assert pd.operational(1e9, ka, tau, em, n) == pytest.approx(emax_obs, rel=1e-9)
+    validation.compare('emax_obs', emax_obs, tau**n / (1 + tau**n), rtol=1e-12)
+    validation.compare('pd.operational(1e9, ka, tau, em, n)', pd.operational(1e9, ka, tau, em, n), emax_obs, rtol=1e-9)
     a50 = _numeric_ec50(lambda a: pd.operational(a, ka, tau, em, n), emax_obs, 1e4 * ka)
-    assert pd.operational_ec50(ka, tau, n) == pytest.approx(a50, rel=1e-9)
+    validation.compare('pd.operational_ec50(ka, tau, n)', pd.operational_ec50(ka, tau, n), a50, rtol=1e-9)
 
 
-def test_receptor_fraction_053_shifts_ec50_and_emax_as_the_formulas_say():
+def test_receptor_fraction_053_shifts_ec50_and_emax_as_the_formulas_say(validation):
     """Naylor 2005 (38 -> 20 GABA-A receptors per synapse after 1 h SE, REFERENCE.md §5 [S]) scales tau by
     0.53 (REFERENCE.md §7). n = 1: the apparent EC50 rises by (1 + tau0)/(1 + 0.53 tau0) and Emax falls to
     0.53 (1 + tau0)/(1 + 0.53 tau0), measured on the curve itself."""
@@ -65,12 +66,12 @@ def test_receptor_fraction_053_shifts_ec50_and_emax_as_the_formulas_say():
             emax_obs = pd.operational(1e13 * ka, ka, tau, em)
             curves[tau] = (_numeric_ec50(lambda a: pd.operational(a, ka, tau, em), emax_obs, 1e3 * ka), emax_obs)
         (ec_0, em_0), (ec_se, em_se) = curves[tau0], curves[f * tau0]
-        assert ec_se / ec_0 == pytest.approx((1 + tau0) / (1 + f * tau0), rel=1e-8)
-        assert em_se / em_0 == pytest.approx(f * (1 + tau0) / (1 + f * tau0), rel=1e-8)
+        validation.compare('ec_se / ec_0', ec_se / ec_0, (1 + tau0) / (1 + f * tau0), rtol=1e-8)
+        validation.compare('em_se / em_0', em_se / em_0, f * (1 + tau0) / (1 + f * tau0), rtol=1e-8)
         assert ec_se > ec_0 and em_se < em_0
 
 
-def test_operational_algebra_alone_bounds_the_shift_at_receptor_fraction_above_one_half():
+def test_operational_algebra_alone_bounds_the_shift_at_receptor_fraction_above_one_half(validation):
     """Derived in pkpd.pd (module docstring): for n = 1, EC50 fold = (1 + tau0)/(1 + f tau0) <= 1/f and
     Emax ratio = f * EC50 fold >= f, for every tau0. So at f >= 0.5 no tau0 gives a >= 10-fold EC50 rise, and
     at f = 0.65 no tau0 gives a >= 40 % loss of Emax; for n up to 4 the largest fold with a >= 40 % loss
@@ -80,7 +81,7 @@ def test_operational_algebra_alone_bounds_the_shift_at_receptor_fraction_above_o
         fold = pd.operational_ec50(1.0, f * tau0) / pd.operational_ec50(1.0, tau0)
         ratio = pd.operational_emax(1.0, f * tau0) / pd.operational_emax(1.0, tau0)
         assert fold.max() <= 1 / f + 1e-12
-        np.testing.assert_allclose(ratio, f * fold, rtol=1e-12)
+        validation.compare('ratio', ratio, f * fold, rtol=1e-12)
         assert ratio.min() >= f - 1e-12
     for n in (1.0, 2.0, 3.0, 4.0):
         fold = pd.operational_ec50(1.0, 0.65 * tau0, n) / pd.operational_ec50(1.0, tau0, n)
@@ -108,7 +109,7 @@ def _component_curve(effect, f, conc):
 
 
 @pytest.mark.parametrize("f", [0.6, 0.65, 0.7])
-def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_efficacy_after_30_min(f):
+def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_efficacy_after_30_min(f, validation):
     """Receptor fraction after 30 min of SE assumed 0.6-0.7 (trafficking calibrated to Naylor 2005's 0.53 at
     60 min, REFERENCE.md §5). Target: diazepam potency falls ~20-fold after 30-45 min SE (Kapur & Macdonald
     1997 [M]; Goodkin 2003: the dose that works at 5 min fails at 60 min [S]), i.e. the apparent EC50 rises
@@ -119,24 +120,24 @@ def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_effi
         emax_obs = float(_component_curve(effect, frac, 1e9)["EFFECT"])
         ec50 = _numeric_ec50(lambda a: float(_component_curve(effect, frac, a)["EFFECT"]), emax_obs, 1e3)
         out = _component_curve(effect, frac, ec50)
-        assert float(out["EC50_APP"]) == pytest.approx(ec50, rel=1e-8)  # reported apparent EC50 is right
-        assert float(out["EMAX_APP"]) == pytest.approx(emax_obs, rel=1e-8)
+        validation.compare('float(out["EC50_APP"])', float(out["EC50_APP"]), ec50, rtol=1e-8)  # reported apparent EC50 is right
+        validation.compare('float(out["EMAX_APP"])', float(out["EMAX_APP"]), emax_obs, rtol=1e-8)
         results[frac] = (ec50, emax_obs)
     (ec_0, em_0), (ec_se, em_se) = results[1.0], results[f]
-    assert ec_0 == pytest.approx(0.1013, rel=1e-3)  # baseline ~ midazolam EEG EC50 ~100 ng/mL [S] PMC1364573
+    validation.compare('ec_0', ec_0, 0.1013, rtol=1e-3)  # baseline ~ midazolam EEG EC50 ~100 ng/mL [S] PMC1364573
     assert ec_se / ec_0 >= 10.0
     assert 1 - em_se / em_0 >= 0.40
 
 
-def test_default_potency_loss_is_20_fold_at_naylor_fraction():
+def test_default_potency_loss_is_20_fold_at_naylor_fraction(validation):
     """Calibration of KSHIFT: total EC50 rise 20-fold (Kapur & Macdonald 1997 [M]) at f = 0.53 (Naylor 2005 [S])."""
     d = pd.BZD_OPERATIONAL
     base = pd.operational_ec50(d["KA"], d["TAU0"], d["N"])
     se = pd.operational_ec50(d["KA"] * (1 + d["KSHIFT"] * 0.47), d["TAU0"] * 0.53, d["N"])
-    assert se / base == pytest.approx(20.0, rel=0.02)
+    validation.compare('se / base', se / base, 20.0, rtol=0.02)
 
 
-def test_composed_operational_effect_at_steady_state_equals_the_formula():
+def test_composed_operational_effect_at_steady_state_equals_the_formula(validation):
     """PK -> effect site -> operational effect with tau = tau0 f and KA (1 + KSHIFT (1 - f)) (REFERENCE.md §7),
     constant plasma concentration 0.15 mg/L, f = 0.6: EFFECT(t -> inf) = operational(Ce = C)."""
     effect = pd.OperationalEffect("MDZ_PD", "MDZ", receptor="GABAA.SURFACE")
@@ -145,13 +146,13 @@ def test_composed_operational_effect_at_steady_state_equals_the_formula():
     res = model.simulate(_constant("MDZ", 0.15, 24.0, 77.0), [0.0, 3.0], params, method="ode", rtol=1e-10, atol=1e-13)
     d = pd.BZD_OPERATIONAL
     expected = pd.operational(0.15, d["KA"] * (1 + d["KSHIFT"] * 0.4), d["TAU0"] * 0.6, 1.0, d["N"])
-    assert res["MDZ_PD.EFFECT"][0] == pytest.approx(0.0, abs=1e-15)
-    assert res["MDZ_PD.EFFECT"][1] == pytest.approx(expected, rel=1e-7)
-    assert res["MDZ_PD.TAU"][1] == pytest.approx(d["TAU0"] * 0.6, rel=1e-12)
+    validation.compare('res["MDZ_PD.EFFECT"][0]', res["MDZ_PD.EFFECT"][0], 0.0, atol=1e-15)
+    validation.compare('res["MDZ_PD.EFFECT"][1]', res["MDZ_PD.EFFECT"][1], expected, rtol=1e-7)
+    validation.compare('res["MDZ_PD.TAU"][1]', res["MDZ_PD.TAU"][1], d["TAU0"] * 0.6, rtol=1e-12)
 
 
 # -- effect compartment (Sheiner 1979) -----------------------------------------------------------------------
-def test_effect_compartment_constant_concentration_time_course_and_steady_state():
+def test_effect_compartment_constant_concentration_time_course_and_steady_state(validation):
     """Sheiner 1979 (REFERENCE.md §7): constant C gives Ce(t) = C (1 - exp(-ke0 t)) and Ce -> C.
     Midazolam t1/2,ke0 = 5 min (REFERENCE.md §1.1)."""
     model = compose(OneCompartment(drug="MDZ"), pd.EffectCompartment("MDZ"))
@@ -159,12 +160,13 @@ def test_effect_compartment_constant_concentration_time_course_and_steady_state(
     times = np.array([0.0, 5 / 60, 10 / 60, 0.5, 3.0])
     res = model.simulate(_constant("MDZ", 0.2, 24.0, 77.0), times, {"MDZ.CL": 24.0, "MDZ.V": 77.0},
                          method="ode", rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(res["MDZ_EFFECT.CE"], 0.2 * (1 - np.exp(-ke0 * times)), rtol=1e-7, atol=1e-13)
-    assert res["MDZ_EFFECT.CE"][1] == pytest.approx(0.1, rel=1e-7)  # half-way at t1/2,ke0
-    assert res["MDZ_EFFECT.CE"][-1] == pytest.approx(0.2, rel=1e-9)
+    validation.compare('res["MDZ_EFFECT.CE"]', res["MDZ_EFFECT.CE"], 0.2 * (1 - np.exp(-ke0 * times)), rtol=1e-7,
+                       atol=1e-13)
+    validation.compare('res["MDZ_EFFECT.CE"][1]', res["MDZ_EFFECT.CE"][1], 0.1, rtol=1e-7)  # half-way at t1/2,ke0
+    validation.compare('res["MDZ_EFFECT.CE"][-1]', res["MDZ_EFFECT.CE"][-1], 0.2, rtol=1e-9)
 
 
-def test_effect_compartment_after_an_iv_bolus_matches_the_hand_derived_biexponential():
+def test_effect_compartment_after_an_iv_bolus_matches_the_hand_derived_biexponential(validation):
     """Sheiner 1979: C = C0 e^(-k t) gives Ce = C0 ke0/(ke0 - k) (e^(-k t) - e^(-ke0 t)); Ce peaks at
     ln(ke0/k)/(ke0 - k) where Ce = C (hysteresis)."""
     cl, v, ke0, dose = 24.0, 77.0, 3.0, 7.0
@@ -175,13 +177,13 @@ def test_effect_compartment_after_an_iv_bolus_matches_the_hand_derived_biexponen
     res = model.simulate(pkpd.Bolus(dose, cmt="MDZ.CENTRAL"), times, {"MDZ.CL": cl, "MDZ.V": v},
                          method="ode", rtol=1e-10, atol=1e-13)
     expected = c0 * ke0 / (ke0 - k) * (np.exp(-k * times) - np.exp(-ke0 * times))
-    np.testing.assert_allclose(res["MDZ_EFFECT.CE"], expected, rtol=1e-7)
-    assert res["MDZ_EFFECT.CE"][2] == pytest.approx(res["MDZ.CP"][2], rel=1e-7)
+    validation.compare('res["MDZ_EFFECT.CE"]', res["MDZ_EFFECT.CE"], expected, rtol=1e-7)
+    validation.compare('res["MDZ_EFFECT.CE"][2]', res["MDZ_EFFECT.CE"][2], res["MDZ.CP"][2], rtol=1e-7)
 
 
 # -- indirect response (Dayneka, Garg & Jusko 1993) ----------------------------------------------------------
 @pytest.mark.parametrize("kind", [1, 2, 3, 4])
-def test_indirect_response_steady_states(kind):
+def test_indirect_response_steady_states(kind, validation):
     """Dayneka 1993 (REFERENCE.md §7): R(0) = kin/kout and, for constant C, R_ss = kin(1 - I)/kout (I),
     kin/(kout (1 - I)) (II), kin(1 + S)/kout (III), kin/(kout (1 + S)) (IV), I = Imax C^h/(IC50^h + C^h)."""
     kin, kout, c, hill = 6.0, 0.8, 0.3, 1.5
@@ -195,11 +197,11 @@ def test_indirect_response_steady_states(kind):
                          method="ode", rtol=1e-10, atol=1e-12)
     r_ss = {1: kin * (1 - drug) / kout, 2: kin / (kout * (1 - drug)),
             3: kin * (1 + drug) / kout, 4: kin / (kout * (1 + drug))}[kind]
-    assert res["RESP.RESPONSE"][0] == pytest.approx(kin / kout, rel=1e-12)
-    assert res["RESP.RESPONSE"][1] == pytest.approx(r_ss, rel=1e-7)
+    validation.compare('res["RESP.RESPONSE"][0]', res["RESP.RESPONSE"][0], kin / kout, rtol=1e-12)
+    validation.compare('res["RESP.RESPONSE"][1]', res["RESP.RESPONSE"][1], r_ss, rtol=1e-7)
 
 
-def test_indirect_response_type_iii_time_course():
+def test_indirect_response_type_iii_time_course(validation):
     """Dayneka 1993 type III, constant C: R(t) = R_ss + (R0 - R_ss) exp(-kout t) (linear ODE, hand-derived)."""
     kin, kout, s = 2.0, 0.5, 1.0 * 0.4 / (0.4 + 0.4)
     model = compose(OneCompartment(drug="D"), pd.IndirectResponse("R", "D", 3, kin=kin, kout=kout, emax=1.0, ec50=0.4))
@@ -207,27 +209,28 @@ def test_indirect_response_type_iii_time_course():
     res = model.simulate(_constant("D", 0.4, 5.0, 50.0), t, {"D.CL": 5.0, "D.V": 50.0}, method="ode",
                          rtol=1e-10, atol=1e-12)
     r_ss = kin * (1 + s) / kout
-    np.testing.assert_allclose(res["R.RESPONSE"], r_ss + (kin / kout - r_ss) * np.exp(-kout * t), rtol=1e-7)
+    validation.compare('res["R.RESPONSE"]', res["R.RESPONSE"], r_ss + (kin / kout - r_ss) * np.exp(-kout * t),
+                       rtol=1e-7)
 
 
 # -- combinations --------------------------------------------------------------------------------------------
-def test_bliss_limits():
+def test_bliss_limits(validation):
     """Bliss independence (REFERENCE.md §7): Eab = Ea + Eb - Ea Eb; E with a null drug is the other drug's
     effect; a full effect stays full; equals 1 - (1 - Ea)(1 - Eb)."""
     ea = np.linspace(0, 1, 11)
-    np.testing.assert_allclose(pd.bliss(ea, 0.0), ea, rtol=0, atol=0)
-    np.testing.assert_allclose(pd.bliss(ea, 1.0), 1.0)
-    np.testing.assert_allclose(pd.bliss(ea, 0.3), 1 - (1 - ea) * 0.7, rtol=1e-14)
+    validation.compare('pd.bliss(ea, 0.0)', pd.bliss(ea, 0.0), ea, rtol=0, atol=0)
+    validation.compare('pd.bliss(ea, 1.0)', pd.bliss(ea, 1.0), 1.0, rtol=1e-7)
+    validation.compare('pd.bliss(ea, 0.3)', pd.bliss(ea, 0.3), 1 - (1 - ea) * 0.7, rtol=1e-14)
 
 
-def test_greco_single_drug_is_the_hill_curve():
+def test_greco_single_drug_is_the_hill_curve(validation):
     """Greco 1990 (REFERENCE.md §7): with b = 0 the surface is Econ (a/IC50a)^ma / (1 + (a/IC50a)^ma)."""
     a = np.logspace(-3, 3, 61)
     e = pd.greco_effect(a, 0.0, ic50a=2.0, ic50b=5.0, ma=1.7, mb=0.8, alpha=3.0, econ=100.0)
     x = (a / 2.0) ** 1.7
-    np.testing.assert_allclose(e, 100.0 * x / (1 + x), rtol=1e-10)
+    validation.compare('e', e, 100.0 * x / (1 + x), rtol=1e-10)
     e_b = pd.greco_effect(0.0, a, 2.0, 5.0, 1.7, 0.8, alpha=-0.5)
-    np.testing.assert_allclose(e_b, (a / 5.0) ** 0.8 / (1 + (a / 5.0) ** 0.8), rtol=1e-10)
+    validation.compare('e_b', e_b, (a / 5.0) ** 0.8 / (1 + (a / 5.0) ** 0.8), rtol=1e-10)
 
 
 def test_greco_alpha_zero_is_loewe_additive_and_alpha_sign_gives_synergy_or_antagonism():
@@ -250,10 +253,10 @@ def test_greco_alpha_zero_is_loewe_additive_and_alpha_sign_gives_synergy_or_anta
         check(ci)
 
 
-def test_allosteric_shift_limits():
+def test_allosteric_shift_limits(validation):
     """Allosteric ternary complex (REFERENCE.md §7, with the typo there corrected): fold shift of GABA potency
     (1 + alpha B/KB)/(1 + B/KB) is 1 without benzodiazepine, (1 + alpha)/2 at B = KB, alpha (2-3 for diazepam
     [M]) at saturation."""
     assert pd.allosteric_shift(0.0, 0.03, 2.5) == 1.0
-    assert pd.allosteric_shift(0.03, 0.03, 2.5) == pytest.approx(1.75, rel=1e-14)
-    assert pd.allosteric_shift(1e9, 0.03, 2.5) == pytest.approx(2.5, rel=1e-9)
+    validation.compare('pd.allosteric_shift(0.03, 0.03, 2.5)', pd.allosteric_shift(0.03, 0.03, 2.5), 1.75, rtol=1e-14)
+    validation.compare('pd.allosteric_shift(1e9, 0.03, 2.5)', pd.allosteric_shift(1e9, 0.03, 2.5), 2.5, rtol=1e-9)
