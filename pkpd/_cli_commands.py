@@ -1,7 +1,8 @@
-"""The work behind ``pkpd nca`` and ``pkpd fit`` (the argument parsing is in :mod:`pkpd.cli`).
+"""The work behind ``pkpd nca``, ``fit``, ``simulate`` and ``trial`` (the argument parsing is in :mod:`pkpd.cli`).
 
-Each command reads a NONMEM-style CSV with :func:`pkpd.read_nonmem`, runs the analysis and writes its
-files to an output folder; it returns the paths written. Bad input raises :class:`pkpd.PkpdError`,
+``nca`` and ``fit`` read a NONMEM-style CSV with :func:`pkpd.read_nonmem`; ``simulate`` and ``trial`` read
+a TOML scenario file (:mod:`pkpd.scenario_file`, schema in ``examples/README.md``). Each runs the analysis
+and writes its files to an output folder; it returns the paths written. Bad input raises :class:`pkpd.PkpdError`,
 :class:`OSError` or :class:`ValueError`, which :func:`pkpd.cli.main` turns into one line on stderr and
 exit status 2.
 
@@ -27,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["resolve_model", "make_error", "run_nca", "run_fit", "markdown_table", "MODEL_NAMES",
+__all__ = ["resolve_model", "make_error", "run_nca", "run_fit", "run_simulate", "run_trial_scenario", "simulate_trial",
+           "markdown_table", "MODEL_NAMES",
            "NCA_MD_COLUMNS", "POPULATION_FIXED", "POPULATION_IIV"]
 
 #: Columns of the NCA table shown in ``nca.md`` (``nca.csv`` has them all).
@@ -254,5 +256,278 @@ def _fit_population(model, data, err, out: Path, source: str) -> dict:
             f"Defaults of `pkpd fit --population`: log-normal IIV (variance {_IIV_VARIANCE}) on "
             f"{', '.join(fit.popmodel.eta_names)}; typical values started from NCA; error {err!r}.", "",
             "```", fit.report(), "```", "", "![goodness of fit](gof.png)", ""]
+    files["md"].write_text("\n".join(text), encoding="utf-8")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# pkpd simulate
+# ---------------------------------------------------------------------------------------------
+def _check_out(out) -> Path:
+    """``out`` as a folder path; an existing regular file is refused before any work is done."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"output folder {out} exists and is not a folder")
+    return out
+
+
+def _unit_label(model, name: str) -> str:
+    from .simulation import _units
+
+    try:
+        unit = _units(model, [name]).get(name, "")
+    except Exception:                                   # pragma: no cover - unusual models
+        unit = ""
+    return f"{name} ({unit or 'dimensionless'})"
+
+
+def _subject_params(scenario, base: dict) -> pd.DataFrame | dict:
+    """Parameters of the scenario's subjects: the same log-normal draws in every regimen."""
+    n = scenario.subjects
+    if n == 1 and not scenario.iiv:
+        return dict(base)
+    rng = np.random.default_rng(scenario.seed)
+    names = sorted(scenario.iiv)
+    z = rng.standard_normal((n, len(names)))
+    table = {k: np.full(n, float(v)) for k, v in base.items()}
+    for j, k in enumerate(names):
+        table[k] = table[k] * np.exp(scenario.iiv[k] * z[:, j])
+    frame = pd.DataFrame(table)
+    frame.insert(0, "ID", np.arange(1, n + 1))
+    return frame
+
+
+def _dose_times(regimen) -> np.ndarray:
+    times = []
+    for d in regimen:
+        if d.amt > 0:
+            times.extend(d.time + d.ii * np.arange(d.addl + 1))
+    return np.unique(np.asarray(times, dtype=float))
+
+
+def _exposure(t: np.ndarray, c: np.ndarray, dose_times: np.ndarray) -> dict:
+    """Cmax, Tmax, AUC (linear trapezoids over the output times), trough before the last dose, last value
+    of one subject's curve ``c`` at times ``t`` (h)."""
+    i = int(np.nanargmax(c)) if np.isfinite(c).any() else 0
+    out = {"CMAX": float(c[i]), "TMAX": float(t[i]), "AUC": float(np.trapezoid(c, t)) if len(t) > 1 else 0.0,
+           "CTROUGH": math.nan, "CLAST": float(c[-1])}
+    later = dose_times[(dose_times > t[0]) & (dose_times <= t[-1])]
+    if len(dose_times) > 1 and later.size:
+        # an output at a dose time reports the value just after it: take the last output time before it
+        out["CTROUGH"] = float(c[np.flatnonzero(t < later[-1])[-1]])
+    return out
+
+
+def run_simulate(scenario_path, out="pkpd-simulate") -> dict:
+    """Simulate every regimen of a scenario file: ``timecourses.csv``, ``timecourses.png``,
+    ``summary.csv`` and ``summary.md`` (Cmax, Tmax, AUC, trough per regimen and output)."""
+    from .scenario_file import load_simulate
+
+    sc = load_simulate(scenario_path)          # every check before any simulation
+    out = _check_out(out)
+    t_h = sc.times_h
+    scale = 60.0 if sc.time_unit == "min" else 1.0
+    frames, summary, curves = [], [], {}
+    for name, (model, base, regimen, _specs) in sc.regimens.items():
+        params = _subject_params(sc, base)
+        res = model.simulate(regimen, t_h, params)
+        frame = res.to_frame()
+        tidy = pd.DataFrame({"regimen": name, "ID": frame["ID"].to_numpy(), "TIME": frame["TIME"].to_numpy()})
+        if sc.time_unit == "min":
+            tidy["TIME_MIN"] = tidy["TIME"] * 60.0
+        for o in sc.outputs:
+            tidy[o] = frame[o].to_numpy()
+        frames.append(tidy)
+        dose_times = _dose_times(regimen)
+        for o in sc.outputs:
+            values = tidy[o].to_numpy().reshape(sc.subjects, len(t_h))
+            curves[(name, o)] = values
+            per = pd.DataFrame([_exposure(t_h, v, dose_times) for v in values])
+            row = {"regimen": name, "output": o, "n": sc.subjects}
+            for col in per.columns:
+                med = float(per[col].median()) if per[col].notna().any() else math.nan
+                row[col] = med * scale if col == "TMAX" else med
+                if sc.subjects > 1:
+                    lo, hi = (per[col].quantile([0.05, 0.95]).to_numpy() if per[col].notna().any()
+                              else (math.nan, math.nan))
+                    f = scale if col == "TMAX" else 1.0
+                    row[f"{col}_P5"], row[f"{col}_P95"] = lo * f, hi * f
+            summary.append(row)
+    table = pd.concat(frames, ignore_index=True)
+    summary = pd.DataFrame(summary)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"csv": out / "timecourses.csv", "png": out / "timecourses.png", "summary": out / "summary.csv",
+             "md": out / "summary.md"}
+    table.to_csv(files["csv"], index=False)
+    summary.to_csv(files["summary"], index=False)
+
+    plt = _agg()
+    k = len(sc.outputs)
+    fig, axes = plt.subplots(k, 1, figsize=(7, 3.4 * k), squeeze=False, sharex=True, layout="constrained")
+    t_plot = t_h * scale
+    for ax, o in zip(axes[:, 0], sc.outputs):
+        for j, name in enumerate(sc.regimens):
+            v = curves[(name, o)]
+            color = f"C{j % 10}"
+            if sc.subjects == 1:
+                ax.plot(t_plot, v[0], color=color, label=name)
+            else:
+                ax.plot(t_plot, np.median(v, axis=0), color=color, label=f"{name} (median)")
+                ax.fill_between(t_plot, np.quantile(v, 0.05, axis=0), np.quantile(v, 0.95, axis=0), color=color,
+                                alpha=0.2, lw=0, label=f"{name} (5-95 %)")
+        ax.set_ylabel(_unit_label(sc.model, o))
+        ax.legend(fontsize="small")
+    axes[-1, 0].set_xlabel(f"time ({sc.time_unit})")
+    axes[0, 0].set_title(sc.title)
+    fig.savefig(files["png"], dpi=100)
+    plt.close(fig)
+
+    what = sc.drug.name if sc.drug is not None else sc.model.name
+    shown = summary.copy()
+    units = {o: _unit_label(sc.model, o).rsplit("(", 1)[1].rstrip(")") for o in sc.outputs}
+    text = [f"# {sc.title}", "",
+            f"`pkpd simulate {Path(scenario_path).name}`: {what}, {len(sc.regimens)} regimen(s), "
+            f"{sc.subjects} subject(s)" + (f" with log-normal IIV (SD of log) {sc.iiv}" if sc.iiv else "")
+            + f"; output times {t_plot[0]:g}-{t_plot[-1]:g} {sc.time_unit} ({len(t_h)} times).", "",
+            f"CMAX and CLAST in the output's unit ({', '.join(f'{o}: {u}' for o, u in units.items())}), TMAX in "
+            f"{sc.time_unit}, AUC (linear trapezoids over the output times) in unit x h, CTROUGH just before the "
+            "last dose (regimens with several doses)."
+            + (" Medians over the subjects, with the 5th and 95th percentiles (`_P5`, `_P95`)." if sc.subjects > 1
+               else ""), "", markdown_table(shown), "", "![time courses](timecourses.png)", "",
+            "Time courses: `timecourses.csv` (TIME in h" + (", TIME_MIN in min" if sc.time_unit == "min" else "")
+            + ").", ""]
+    files["md"].write_text("\n".join(text), encoding="utf-8")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# pkpd trial
+# ---------------------------------------------------------------------------------------------
+def _combine(results, design_arms, sc):
+    """One TrialResult from the results of arm groups simulated with different models (same subjects)."""
+    from .trials import TrialDesign, TrialResult
+
+    design = TrialDesign(design_arms, times=sc.times_h, endpoints=sc.endpoints)
+    order = list(design.arm_names)
+    subjects = pd.concat([r.subjects.astype({"arm": str}) for r in results], ignore_index=True)
+    subjects["arm"] = pd.Categorical(subjects["arm"], categories=order)
+    subjects = subjects.sort_values(["arm", "ID"], kind="stable").reset_index(drop=True)
+    tc = pd.concat([r.timecourses for r in results], ignore_index=True)
+    sketches = {}
+    for r in results:
+        sketches.update(r._sketches)
+    return TrialResult(subjects=subjects, timecourses=tc, design=design, seed=results[0].seed,
+                       elapsed=sum(r.elapsed for r in results), block_size=results[0].block_size,
+                       model_name=sc.model_label, _sketches=sketches)
+
+
+def simulate_trial(sc, *, workers: int = 0, progress=None):
+    """Run a parsed trial scenario (:func:`pkpd.scenario_file.load_trial`): returns the population and a
+    :class:`pkpd.trials.TrialResult` (arm groups that need different models run with the same subjects)."""
+    from .trials import TrialDesign, run_trial
+    from .virtual import Population
+
+    pop = Population.virtual(**sc.population)
+    keep = tuple(dict.fromkeys([sc.plot_output] + [o for ep in sc.endpoints for o in ep.outputs]))
+    cluster = client = None
+    try:
+        if workers > 0:
+            try:
+                import dask.distributed as distributed
+            except ImportError:
+                raise ValueError("--workers needs dask.distributed: pip install 'dask[distributed]' "
+                                 "(or pkpd[all])") from None
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=None)
+            client = distributed.Client(cluster)
+        results = []
+        for source, names in sc.groups:
+            design = TrialDesign({a: sc.arms[a] for a in names}, times=sc.times_h, endpoints=sc.endpoints)
+            results.append(run_trial(source, design, pop, seed=sc.seed, client=client, progress=progress,
+                                     keep_timecourses=keep, **sc.options))
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    result = results[0] if len(results) == 1 else _combine(results, sc.arms, sc)
+    return pop, result
+
+
+def _endpoint_bars(ax, summary: pd.DataFrame, arms):
+    fr = summary.loc[summary["statistic"] == "fraction"]
+    eps = list(dict.fromkeys(fr["endpoint"]))
+    width = 0.8 / max(1, len(arms))
+    for j, arm in enumerate(arms):
+        part = fr.loc[fr["arm"] == arm].set_index("endpoint").reindex(eps)
+        x = np.arange(len(eps)) + (j - (len(arms) - 1) / 2) * width
+        est = part["estimate"].to_numpy(dtype=float)
+        err = np.vstack([est - part["lower"].to_numpy(dtype=float), part["upper"].to_numpy(dtype=float) - est])
+        ax.bar(x, 100 * est, width, yerr=100 * err, capsize=3, color=f"C{j % 10}", label=arm)
+    ax.set_xticks(np.arange(len(eps)), eps, fontsize="small")
+    ax.set_ylabel("subjects (%), 95 % Wilson CI")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize="small")
+
+
+def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: int | None = None,
+                       progress=None) -> dict:
+    """Run a trial scenario file: ``summary.csv`` (:meth:`pkpd.trials.TrialResult.summarize`),
+    ``subjects.csv``, ``timecourses.csv``, ``report.md`` and ``trial.png``."""
+    from .scenario_file import load_trial
+
+    if workers < 0:
+        raise ValueError(f"--workers must be 0 (serial) or a number of Dask workers, got {workers}")
+    if n is not None and n < 1:
+        raise ValueError(f"--n must be a positive number of subjects, got {n}")
+    sc = load_trial(scenario_path, n=n)
+    out = _check_out(out)
+    pop, result = simulate_trial(sc, workers=workers, progress=progress)
+    summary = result.summarize()
+    scale = 60.0 if sc.time_unit == "min" else 1.0
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"summary": out / "summary.csv", "subjects": out / "subjects.csv", "timecourses": out / "timecourses.csv",
+             "md": out / "report.md", "png": out / "trial.png"}
+    summary.to_csv(files["summary"], index=False)
+    result.subjects.to_csv(files["subjects"], index=False)
+    result.timecourses.to_csv(files["timecourses"], index=False)
+
+    plt = _agg()
+    has_fractions = bool((summary["statistic"] == "fraction").any())
+    ncol = 2 if has_fractions else 1
+    fig, axes = plt.subplots(1, ncol, figsize=(6.5 * ncol, 4.2), squeeze=False, layout="constrained")
+    from .plot import ribbon
+    ax = ribbon(result, sc.plot_output, ax=axes[0, 0], time_unit=sc.time_unit)
+    model = sc.groups[0][0].model
+    ax.set_ylabel(_unit_label(model, sc.plot_output))
+    ax.set_xlabel(f"time ({sc.time_unit})")
+    ax.set_title(f"{sc.plot_output}: median and 5-95 %", fontsize="medium")
+    if has_fractions:
+        _endpoint_bars(axes[0, 1], summary, result.arms)
+        axes[0, 1].set_title("endpoints", fontsize="medium")
+    fig.suptitle(sc.title)
+    fig.savefig(files["png"], dpi=100)
+    plt.close(fig)
+
+    shown = summary.copy()
+    time_rows = shown["unit"] == "h"
+    if scale != 1.0:
+        shown.loc[time_rows, ["estimate", "lower", "upper"]] *= scale
+        shown.loc[time_rows, "unit"] = "min"
+    for col in ("estimate", "lower", "upper"):
+        frac = shown["statistic"] == "fraction"
+        shown[col] = shown[col].astype(object)
+        shown.loc[frac, col] = [f"{100 * v:.1f} %" for v in summary.loc[frac, col]]
+    p = sc.population
+    text = [f"# {sc.title}", "",
+            f"`pkpd trial {Path(scenario_path).name}`: {sc.model_label}; {len(result.arms)} arm(s) x "
+            f"{result.n_subjects} virtual subjects (the same subjects in every arm; `pkpd.Population.virtual`, "
+            f"ancestry {p['ancestry']}, population seed {p['seed']}; trial seed {sc.seed}). Simulated in "
+            f"{result.elapsed:.1f} s" + (f" on {workers} Dask workers" if workers else "") + ".", "",
+            "Fractions with 95 % Wilson intervals; times and values as medians with distribution-free 95 % "
+            "intervals (a median time is inf when fewer than half the subjects reached the event).", "",
+            markdown_table(shown), "", "![trial](trial.png)", "",
+            "Files: `summary.csv` (this table, times in h), `subjects.csv` (one row per subject and arm), "
+            "`timecourses.csv` (quantiles per arm and time, TIME in h).", ""]
     files["md"].write_text("\n".join(text), encoding="utf-8")
     return files

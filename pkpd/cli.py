@@ -5,8 +5,12 @@ figures, ``summary.csv`` and ``report.md`` to ``./pkpd-demo/``.
 
 ``pkpd nca DATA.csv`` writes ``nca.csv`` and ``nca.md`` (default folder ``./pkpd-nca/``);
 ``pkpd fit DATA.csv --model NAME [--population]`` writes estimates, a report and a figure (default folder
-``./pkpd-fit/``); see ``examples/README.md``. Bad input ends with one line ``pkpd: error: ...`` on stderr
-and exit status 2.
+``./pkpd-fit/``). ``pkpd simulate SCENARIO.toml`` simulates the regimens of a TOML scenario file
+(``timecourses.csv``, ``timecourses.png``, ``summary.md``; default folder ``./pkpd-simulate/``);
+``pkpd trial SCENARIO.toml [--workers N]`` runs a virtual trial (``summary.csv``, ``report.md``,
+``trial.png``; default folder ``./pkpd-trial/``). Scenario files: :mod:`pkpd.scenario_file` and
+``examples/README.md``. Bad input ends with one line ``pkpd: error: ...`` on stderr and exit status 2;
+argument errors with one line ``pkpd COMMAND: error: ...``, also status 2.
 
 Examples
 --------
@@ -14,6 +18,9 @@ Examples
 >>> args = build_parser().parse_args(["demo", "--out", "elsewhere", "--n", "200"])
 >>> args.command, args.out, args.n, args.seed
 ('demo', 'elsewhere', 200, 2024)
+>>> args = build_parser().parse_args(["trial", "examples/trial_rampart.toml", "--workers", "2"])
+>>> args.command, args.scenario, args.workers, args.out
+('trial', 'examples/trial_rampart.toml', 2, 'pkpd-trial')
 """
 
 from __future__ import annotations
@@ -28,8 +35,70 @@ from . import __version__
 __all__ = ["build_parser", "main"]
 
 
+_EXAMPLES = "examples/README.md (in the source tree) documents every key of the scenario file"
+
+_SIMULATE_HELP = """\
+Simulate one or several dosing regimens of a model described by a TOML scenario file and write
+timecourses.csv (regimen, ID, TIME in h, one column per output), timecourses.png (one panel per output,
+labelled with units; median and 5-95 %% band with several subjects), summary.csv and summary.md (Cmax,
+Tmax, AUC, trough before the last dose, last value, per regimen and output).
+
+The scenario file (units: mg, h or min, L, mg/L, kg):
+
+  title = "Loading dose"            # optional
+  model = "one_compartment_oral"    # a library model (see pkpd fit --help) ... or
+  # drug = "phenytoin"              # ... a library drug of pkpd.drugs, with weight = 70 (kg)
+  time_unit = "h"                   # or "min": every time of the file
+  times = {start = 0, stop = 48, step = 0.5}   # or a list [0, 1, 2, ...]
+  outputs = ["CP"]                  # optional (default: the first output)
+  subjects = 1                      # optional; with [iiv] CL = 0.3 (SD of log) and seed
+  [parameters]                      # optional overrides
+  CL = 2.5
+  [[regimens.loading.doses]]        # or [[doses]] for a single regimen
+  amount = 1000                     # mg (mg/kg with per_kg = true; max_amount caps it)
+  route = "oral"                    # or "iv", "im", ...; or cmt = "CENTRAL"
+  time = 0                          # also ii, addl, duration or rate for infusions
+"""
+
+_TRIAL_HELP = """\
+Run a virtual trial described by a TOML scenario file: the same virtual subjects
+(pkpd.Population.virtual) in every arm, per-kg doses with caps, endpoints (pkpd.endpoints), run serially
+or on a local Dask cluster (--workers N; results are bit-identical). Writes summary.csv (fractions with
+Wilson intervals, medians), subjects.csv, timecourses.csv, report.md and trial.png (median and 5-95 %%
+ribbon of an output; endpoint fractions).
+
+The scenario file (status epilepticus, RAMPART-like):
+
+  title = "RAMPART"
+  time_unit = "min"                 # every time of the file; seizure onset is t = 0
+  times = {start = 0, stop = 240, step = 5}
+  seed = 2024
+  [population]
+  n = 200                           # --n overrides it; also ancestry, seed, age, weight, female
+  [model]
+  name = "status_epilepticus"       # or a library model / drug with [model.parameters] and [model.iiv]
+  [[arms."midazolam IM 10 mg".doses]]
+  drug = "midazolam"
+  route = "im"
+  amount = 10                       # mg; per_kg = true and max_amount for weight-based doses
+  time = 16
+  [[endpoints]]
+  type = "terminated_by"            # also time_to_termination, time_above, auc, cmax, minimum, trough
+  time = 60
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (``prog: error: message``) and exit status 2."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pkpd", description="pkpd: pharmacokinetic / pharmacodynamic modelling.")
+    parser = _Parser(prog="pkpd", description="pkpd: pharmacokinetic / pharmacodynamic modelling. "
+                                              "Every command has --help; scenario files: " + _EXAMPLES + ".")
     parser.add_argument("--version", action="version", version=f"pkpd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
@@ -63,6 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--population", action="store_true", help="population fit (FOCE-I) instead of one per subject")
     fit.add_argument("--out", default="pkpd-fit", help="output folder (default: ./pkpd-fit)")
     fit.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    simulate = sub.add_parser("simulate", help="simulate the regimens of a TOML scenario file (CSV, PNG, summary.md)",
+                              description=_SIMULATE_HELP, epilog="Examples: examples/simulate_*.toml; "
+                              + _EXAMPLES + ".", formatter_class=argparse.RawDescriptionHelpFormatter)
+    simulate.add_argument("scenario", metavar="SCENARIO.toml", help="scenario file (TOML)")
+    simulate.add_argument("--out", default="pkpd-simulate", help="output folder (default: ./pkpd-simulate)")
+    simulate.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    trial = sub.add_parser("trial", help="run a virtual trial of a TOML scenario file (summary CSV, report, PNG)",
+                           description=_TRIAL_HELP, epilog="Examples: examples/trial_*.toml; " + _EXAMPLES + ".",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    trial.add_argument("scenario", metavar="SCENARIO.toml", help="scenario file (TOML)")
+    trial.add_argument("--workers", type=int, default=0, metavar="N",
+                       help="Dask workers of a local cluster (default 0: serial; needs dask[distributed])")
+    trial.add_argument("--n", type=int, default=None, metavar="N",
+                       help="number of virtual subjects (overrides population.n of the file)")
+    trial.add_argument("--out", default="pkpd-trial", help="output folder (default: ./pkpd-trial)")
+    trial.add_argument("--quiet", action="store_true", help="print nothing but errors and no progress bar")
     return parser
 
 
@@ -102,6 +189,29 @@ def _fit(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from ._cli_commands import run_simulate
+
+    files = run_simulate(args.scenario, args.out)
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
+def _trial(args) -> int:
+    from ._cli_commands import run_trial_scenario
+
+    files = run_trial_scenario(args.scenario, args.out, workers=args.workers, n=args.n,
+                               progress=False if args.quiet else None)
+    if not args.quiet:
+        import pandas as pd
+
+        summary = pd.read_csv(files["summary"])
+        print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -109,20 +219,22 @@ def _one_line(exc: BaseException) -> str:
 def main(argv=None) -> int:
     """Entry point of the ``pkpd`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from .errors import PkpdError
     try:
         if args.command == "demo":
             if args.n < 1:
                 raise ValueError(f"--n must be a positive cohort size, got {args.n}")
+            from ._cli_commands import _check_out
+            _check_out(args.out)
             return _demo(args)
-    except (ValueError, OSError) as exc:
-        print(f"pkpd {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    from .errors import PkpdError
-    try:
         if args.command == "nca":
             return _nca(args)
         if args.command == "fit":
             return _fit(args)
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "trial":
+            return _trial(args)
     except (PkpdError, ValueError, OSError) as exc:
         print(f"pkpd: error: {_one_line(exc)}", file=sys.stderr)
         return 2

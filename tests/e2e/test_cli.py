@@ -1,9 +1,12 @@
-"""End-to-end: ``pkpd nca`` and ``pkpd fit`` (issue 8) run as subprocesses on the bundled theophylline data;
-bad input (missing file, malformed CSV, unknown model, missing column) ends with exit status 2 and one line
-``pkpd: error: ...`` on stderr, never a traceback."""
+"""End-to-end: ``pkpd nca``, ``fit``, ``simulate``, ``trial`` and ``demo`` (issue 8) run as subprocesses: nca
+and fit on the bundled theophylline data, simulate and trial on the scenario files of ``examples/``; bad
+input (missing file, malformed CSV or TOML, unknown model or drug, unknown key, wrong type, missing column)
+ends with exit status 2 and one line ``pkpd: error: ...`` on stderr, never a traceback. Independent
+subprocesses run a few at a time (each pays the ~3 s import of pkpd)."""
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from pathlib import Path
 
@@ -65,7 +68,7 @@ def test_help(command, words):
 def test_top_level_help_lists_the_commands():
     done = run("--help")
     assert done.returncode == 0
-    for command in ("demo", "nca", "fit"):
+    for command in ("demo", "nca", "fit", "simulate", "trial"):
         assert command in done.stdout
 
 
@@ -174,3 +177,212 @@ def test_population_defaults():
     assert set(pm.theta) == {"CL", "V1", "Q", "V2", "KA"}
     assert pm.eta_names == ("CL", "V1")
     assert pm.omega.loc["CL", "CL"] == 0.1
+
+
+
+# -- simulate, trial, demo: scenario files and bad input ----------------------------------------
+_EXAMPLES = Path(_ROOT) / "examples"
+_EXAMPLE_FILES = sorted(_EXAMPLES.glob("*.toml"))
+
+
+def run_all(jobs: dict, workers: int = 3) -> dict:
+    """Run ``{key: (args, kwargs)}`` as concurrent subprocesses; ``{key: CompletedProcess}``."""
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {k: pool.submit(run, *args, **kw) for k, (args, kw) in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+_SIM_OK = 'model = "one_compartment"\ntimes = [0, 1, 2]\n[[doses]]\namount = 100\n'
+_TRIAL_OK = ('times = [0, 1]\n[population]\nn = 5\n[model]\nname = "status_epilepticus"\n'
+             '[[arms.a.doses]]\ndrug = "midazolam"\nroute = "im"\namount = 10\n[[endpoints]]\ntype = "terminated_by"\n'
+             'time = 1\n')
+
+#: name -> (command, file text or None for a missing file, extra args, fragments of the one-line message)
+#: run as subprocesses (the three kinds of bad input of each command)
+_BAD = {
+    "simulate-missing": ("simulate", None, (), ("no such scenario file", "missing.toml")),
+    "simulate-malformed": ("simulate", 'model = one_compartment\n', (), ("malformed TOML", "line 1, column")),
+    "simulate-unknown-drug": ("simulate", _SIM_OK.replace('model = "one_compartment"', 'drug = "midazolamm"'), (),
+                              ("drug: unknown drug 'midazolamm'", "lorazepam")),
+    "trial-missing": ("trial", None, (), ("no such scenario file",)),
+    "trial-malformed": ("trial", _TRIAL_OK.replace("n = 5", "n = "), (), ("malformed TOML", "line 3")),
+    "trial-unknown-model": ("trial", _TRIAL_OK.replace("status_epilepticus", "four_compartment"), (),
+                            ("model.name: unknown model 'four_compartment'", "status_epilepticus", "midazolam")),
+}
+
+#: more bad input, through pkpd.cli.main in this process (the same code path, without the import cost)
+_BAD_IN_PROCESS = {
+    "simulate-unknown-model": ("simulate", _SIM_OK.replace("one_compartment", "four_compartment"), (),
+                               ("model: unknown model 'four_compartment'", "one_compartment_oral")),
+    "simulate-unknown-key": ("simulate", _SIM_OK + "colour = 1\n", (), ("doses[0].colour: unknown key", "amount")),
+    "simulate-wrong-type": ("simulate", _SIM_OK.replace("amount = 100", 'amount = "ten"'), (),
+                            ("doses[0].amount: expected a finite number", "'ten'")),
+    "simulate-bad-times": ("simulate", _SIM_OK.replace("[0, 1, 2]", "[0, 2, 1]"), (),
+                           ("times[2]: times must be strictly increasing",)),
+    "simulate-bad-route": ("simulate", _SIM_OK.replace("amount = 100", 'amount = 100\nroute = "oral"'), (),
+                           ("doses[0].route", "no DEPOT compartment")),
+    "trial-unknown-drug": ("trial", _TRIAL_OK.replace('"midazolam"', '"midazolm"'), (),
+                           ("arms.a.doses[0].drug: unknown drug 'midazolm'", "lorazepam")),
+    "trial-wrong-type": ("trial", _TRIAL_OK.replace("n = 5", 'n = "many"'), (),
+                         ("population.n: expected an integer", "'many'")),
+    "trial-unknown-section": ("trial", _TRIAL_OK + "[arm]\nx = 1\n", (), ("arm: unknown key in the top level",)),
+    "trial-unknown-endpoint": ("trial", _TRIAL_OK.replace('"terminated_by"', '"response"'), (),
+                               ("endpoints[0].type: expected one of", "'time_to_termination'")),
+    "trial-two-benzodiazepines": ("trial", _TRIAL_OK + '[[arms.a.doses]]\ndrug = "lorazepam"\namount = 4\n', (),
+                                  ("arms.a: at most one benzodiazepine",)),
+    "trial-bad-workers": ("trial", _TRIAL_OK, ("--workers", "-1"), ("--workers",)),
+}
+
+
+@pytest.mark.parametrize("key", list(_BAD_IN_PROCESS))
+def test_scenario_bad_input_in_process(tmp_path, capsys, key):
+    from pkpd.cli import main
+
+    command, text, extra, fragments = _BAD_IN_PROCESS[key]
+    (tmp_path / "s.toml").write_text(text)
+    assert main([command, str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pkpd: error: "), captured.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "a_file").write_text("not a folder\n")
+    jobs = {}
+    for key, (command, text, extra, _) in _BAD.items():
+        path = d / f"{key}.toml" if text is not None else d / "missing.toml"
+        if text is not None:
+            path.write_text(text)
+        jobs[key] = ((command, path, "--out", d / f"out-{key}", *extra), {})
+    jobs["demo-out-is-a-file"] = (("demo", "--out", d / "a_file", "--n", "5"), {})
+    return d, run_all(jobs)
+
+
+@pytest.mark.parametrize("key", list(_BAD))
+def test_scenario_bad_input(bad_runs, key):
+    d, runs = bad_runs
+    assert_one_line_error(runs[key], *_BAD[key][3])
+    assert not (d / f"out-{key}").exists()                 # nothing written
+
+
+def test_demo_bad_input(bad_runs):
+    _, runs = bad_runs
+    assert_one_line_error(runs["demo-out-is-a-file"], "a_file", "is not a folder")
+
+
+@pytest.mark.parametrize("argv, fragments", [(["demo", "--n", "0", "--out", "x"], ("pkpd: error: --n must be",)),
+                                             (["demo", "--colour", "red"],
+                                              ("pkpd: error: unrecognized arguments: --colour red (see 'pkpd --help')",)),
+                                             (["trial"], ("pkpd trial: error:", "SCENARIO.toml")),
+                                             (["simulate", "x.toml", "--workers", "2"],
+                                              ("pkpd: error: unrecognized arguments: --workers",)),
+                                             (["trial", "x.toml", "--workers", "two"],
+                                              ("pkpd trial: error: argument --workers",))])
+def test_usage_errors_are_one_line(capsys, argv, fragments):
+    from pkpd.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 1, captured.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("command, words", [("simulate", ("SCENARIO.toml", "examples/", "regimens", "--out",
+                                                          "times", "mg")),
+                                            ("trial", ("SCENARIO.toml", "examples/", "--workers", "--n", "--out",
+                                                       "[population]", "[[endpoints]]", "per_kg"))])
+def test_scenario_help(capsys, command, words):
+    from pkpd.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for word in words:
+        assert word in text
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory):
+    """Every examples/*.toml (trials with --n 40, serially), and trial_rampart with --workers 2."""
+    d = tmp_path_factory.mktemp("examples")
+    jobs = {}
+    for path in _EXAMPLE_FILES:
+        extra = ("--n", "40") if path.name.startswith("trial") else ()
+        jobs[path.name] = ((path.name.split("_")[0], path, "--out", d / path.stem, *extra), {})
+    jobs["dask"] = (("trial", _EXAMPLES / "trial_rampart.toml", "--n", "40", "--workers", "2", "--quiet",
+                     "--out", d / "dask"), {})
+    return d, run_all(jobs, workers=2)
+
+
+def test_examples_exist():
+    names = {p.name for p in _EXAMPLE_FILES}
+    assert {"simulate_loading_dose.toml", "simulate_two_regimens.toml", "trial_rampart.toml"} <= names
+    readme = (_EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        assert name in readme
+
+
+@pytest.mark.parametrize("name", [p.name for p in _EXAMPLE_FILES])
+def test_example_runs(example_runs, name):
+    from pkpd.scenario_file import read_toml
+
+    d, runs = example_runs
+    done = runs[name]
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    out = d / Path(name).stem
+    doc = read_toml(_EXAMPLES / name)
+    if name.startswith("simulate"):
+        table = pd.read_csv(out / "timecourses.csv")
+        assert list(table.columns[:3]) == ["regimen", "ID", "TIME"]
+        regimens = list(doc.get("regimens", {"regimen": None}))
+        assert list(dict.fromkeys(table["regimen"])) == regimens
+        assert table["ID"].nunique() == doc.get("subjects", 1)
+        summary = pd.read_csv(out / "summary.csv")
+        assert {"regimen", "output", "n", "CMAX", "TMAX", "AUC", "CTROUGH", "CLAST"} <= set(summary.columns)
+        assert summary["regimen"].tolist() == regimens and (summary["CMAX"] > 0).all()
+        md = (out / "summary.md").read_text(encoding="utf-8")
+        assert md.startswith(f"# {doc['title']}") and "| regimen | output | n | CMAX |" in md
+        png = out / "timecourses.png"
+    else:
+        summary = pd.read_csv(out / "summary.csv")
+        assert list(summary.columns) == ["arm", "endpoint", "statistic", "estimate", "lower", "upper", "n", "unit"]
+        assert list(dict.fromkeys(summary["arm"])) == list(doc["arms"])
+        assert (summary["n"] == 40).all()
+        subjects = pd.read_csv(out / "subjects.csv")
+        assert len(subjects) == 40 * len(doc["arms"]) and {"ID", "arm"} <= set(subjects.columns)
+        assert {"arm", "output", "TIME", "Q5", "Q50", "Q95"} <= set(pd.read_csv(out / "timecourses.csv").columns)
+        md = (out / "report.md").read_text(encoding="utf-8")
+        assert md.startswith(f"# {doc['title']}") and "| arm | endpoint | statistic |" in md
+        png = out / "trial.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_simulate_loading_dose_values(example_runs):
+    """The loading dose reaches the phenytoin range at once; maintenance alone stays far below it."""
+    d, _ = example_runs
+    s = pd.read_csv(d / "simulate_loading_dose" / "summary.csv").set_index("regimen")
+    assert 10 < s.loc["loading + maintenance", "CMAX"] < 25 and s.loc["loading + maintenance", "TMAX"] == 0.5
+    assert s.loc["maintenance only", "CMAX"] < 10
+    assert s.loc["loading + maintenance", "CTROUGH"] > 2 * s.loc["maintenance only", "CTROUGH"]
+
+
+def test_trial_on_dask_workers_is_bit_identical(example_runs):
+    d, runs = example_runs
+    assert runs["dask"].returncode == 0, runs["dask"].stderr
+    assert runs["dask"].stdout == ""
+    for name in ("summary.csv", "subjects.csv", "timecourses.csv"):
+        assert (d / "dask" / name).read_bytes() == (d / "trial_rampart" / name).read_bytes(), name
