@@ -103,7 +103,6 @@ __all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALI
            "HELD_OUT", "defaults",
            "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary"]
 
-LN2 = math.log(2.0)
 
 #: Phenytoin IV through the fosphenytoin entry: conversion rate constant (1/h, t1/2 25 s) [A]
 PHENYTOIN_KCONV = 100.0
@@ -374,20 +373,6 @@ def _model(drugs: tuple):
     return scenarios.se_model(drugs, brain=False)
 
 
-@lru_cache(maxsize=None)
-def _weight_exponents(drug: str) -> dict:
-    """Exponent b of ``(WT/70)^b`` for each PK parameter of ``drug``, read off the library model."""
-    make = scenarios.DRUGS[drug]["make"]
-    p70, p140 = make(70.0).params, make(140.0).params
-    out = {}
-    for k, v in p70.items():
-        if v > 0 and p140.get(k, v) > 0:
-            b = math.log(p140[k] / v) / LN2
-            if abs(b) > 1e-9:
-                out[k] = b
-    return out
-
-
 def weights(n: int, seed=2024, mean: float = 75.0, sd: float = 15.0, lower: float = 45.0,
             upper: float = 150.0) -> np.ndarray:
     """Body weights (kg) of the virtual adults: normal(mean, sd) clipped to [lower, upper] [A].
@@ -413,7 +398,7 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
     df = scenarios.cohort_parameters(drugs, n, seed, iiv=iiv, params=params, routes=routes)
     wt = weights(n, seed)
     for drug in drugs:
-        for k, b in _weight_exponents(drug).items():
+        for k, b in scenarios.weight_exponents(drug).items():
             if k in df.columns:
                 df[k] = df[k].to_numpy() * (wt / 70.0) ** b
     df["WT"] = wt

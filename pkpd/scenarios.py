@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,8 @@ from .physiology.receptors import GabaAReceptors, NmdaReceptors
 from .physiology.seizure import DirectEffect, NmdaChannelBlock, Seizure, terminated
 from .physiology.transporters import BrainPgp
 
-__all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "treat", "simulate_patient", "cohort_parameters",
+__all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "treat", "simulate_patient",
+           "cohort_parameters",
            "cohort_termination", "polytherapy_termination", "guideline_termination"]
 
 LN2 = math.log(2.0)
@@ -119,6 +121,25 @@ _ANAESTHETIC_PD = {"PPF": {"ka": 4.0, "tau0": 3.0, "n": 1.0, "kshift": 0.0}}
 #: (0.3 [M], typical of population PK) and seizure severity E0 (2.266 [C], on the excess of E0 over the
 #: least self-sustaining severity; :data:`pkpd.calibration.CALIBRATED`).
 IIV = {"CL": 0.3, "V": 0.3, "E0": 2.266}
+
+
+@lru_cache(maxsize=None)
+def weight_exponents(drug: str) -> dict:
+    """Exponent ``b`` of ``(WT/70)^b`` for each PK parameter of ``drug`` (a name in :data:`DRUGS`), read off
+    the library drug model at 70 and 140 kg (1 for volumes and most clearances, 0.6 for phenytoin VMAX).
+
+    >>> round(weight_exponents("lorazepam")["LZP.V1"], 12)
+    1.0
+    """
+    make = DRUGS[drug]["make"]
+    p70, p140 = make(70.0).params, make(140.0).params
+    out = {}
+    for k, v in p70.items():
+        if v > 0 and p140.get(k, v) > 0:
+            b = math.log(p140[k] / v) / LN2
+            if abs(b) > 1e-9:
+                out[k] = b
+    return out
 
 
 def _drug(name: str, route: str | None = None):

@@ -153,6 +153,13 @@ class SEPopulation:
                 pname = f"{pre}.{k}" if f"{pre}.{k}" in cols else f"{pre}.{k}1"
                 if pname in cols and omega > 0:
                     cols[pname] = cols[pname] * np.exp(omega * z[:, j])
+        wt = None if covariates is None or "WT" not in getattr(covariates, "columns", ()) else \
+            np.asarray(covariates["WT"], dtype=float)
+        if wt is not None:                         # PK scaled to body weight, as in pkpd.calibration
+            for name in self.drugs:
+                for k, b in scenarios.weight_exponents(name).items():
+                    if k in cols:
+                        cols[k] = cols[k] * (wt / 70.0) ** b
         e0 = value("SEIZURE.E0")
         e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
         z = block_normals(key + [0], indices, 1)[:, 0]
@@ -165,7 +172,9 @@ def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None 
     """Virtual status-epilepticus patients: the variability of :func:`pkpd.scenarios.cohort_parameters`.
 
     Each patient's clearance and central volume of every drug and seizure severity ``SEIZURE.E0`` vary
-    log-normally (:data:`pkpd.scenarios.IIV`, overridden by ``iiv``; E0 on its excess above the least
+    log-normally, and when the population has a weight column ``WT`` every drug's PK is scaled by
+    ``(WT/70)^b`` with the library model's exponents (:func:`pkpd.scenarios.weight_exponents`, as in
+    :mod:`pkpd.calibration`) (:data:`pkpd.scenarios.IIV`, overridden by ``iiv``; E0 on its excess above the least
     self-sustaining severity, so every untreated seizure persists). As in the scenarios, each random effect
     has its own stream (key 0 the severity, 1 + the drug's position in :data:`pkpd.scenarios.DRUGS` its PK),
     so a patient keeps its severity and PK whichever drugs an arm adds; the streams are drawn in blocks of

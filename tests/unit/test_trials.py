@@ -312,3 +312,15 @@ def test_merged_sketches_match_the_pooled_quantiles():
         # the merged CDF at the merged quantiles is within 0.2 % of the pooled empirical CDF
         ecdf = np.searchsorted(np.sort(pooled[:, j]), s[50:-50, j]) / len(pooled)
         assert np.abs(ecdf - LEVELS[50:-50]).max() < 2e-3
+
+
+def test_se_population_scales_pk_by_weight_like_the_calibration():
+    """With a WT column the PK of every drug is scaled by (WT/70)^b (b from the library model: 1 for
+    volumes, 0.6 for phenytoin VMAX), the same patients otherwise."""
+    src = se_population(("lorazepam", "fosphenytoin"))
+    idx = np.arange(4)
+    plain = src(None, idx, seed=5)
+    heavy = src(pd.DataFrame({"WT": np.full(4, 140.0)}), idx, seed=5)
+    assert np.allclose(heavy["LZP.V1"] / plain["LZP.V1"], 2.0, rtol=1e-12)
+    assert np.allclose(heavy["FOS.VMAX"] / plain["FOS.VMAX"], 2.0 ** 0.6, rtol=1e-9)
+    assert np.array_equal(heavy["SEIZURE.E0"], plain["SEIZURE.E0"])
