@@ -23,13 +23,13 @@ def loading_dose():
     maintenance = pkpd.Bolus(250, time=0, cmt="DEPOT", ii=12, addl=5)
     loaded = pkpd.Bolus(500, cmt="DEPOT") + pkpd.Bolus(250, time=12, cmt="DEPOT", ii=12, addl=4)
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(times, model.simulate(maintenance, times, params)["CP"], label="250 mg every 12 h")
-    ax.plot(times, model.simulate(loaded, times, params)["CP"], label="500 mg loading dose, then 250 mg q12h")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("CP (mg/L)")
+    pkpd.plot.profile(model.simulate(maintenance, times, params), ax=ax, label="250 mg every 12 h")
+    pkpd.plot.profile(model.simulate(loaded, times, params), ax=ax, doses=loaded,
+                      label="500 mg loading dose, then 250 mg q12h")
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(OUT / "loading_dose.png", dpi=110)
+    plt.close(fig)
 
 
 def population():
@@ -41,16 +41,12 @@ def population():
     params.insert(0, "ID", np.arange(1, n + 1))
     times = np.linspace(0, 48, 481)
     dose = pkpd.Infusion(1000, duration=1.0, ii=12, addl=3)
-    cp = TwoCompartment().simulate(dose, times, params)["CP"].reshape(n, -1)
-    lo, med, hi = np.percentile(cp, [5, 50, 95], axis=0)
+    result = TwoCompartment().simulate(dose, times, params)
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.fill_between(times, lo, hi, alpha=0.3, label="5th-95th percentile")
-    ax.plot(times, med, label="median")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("CP (mg/L)")
-    ax.legend(fontsize="small")
+    pkpd.plot.spaghetti(result, "CP", ax=ax, quantiles=(0.05, 0.5, 0.95), max_lines=60)
     fig.tight_layout()
     fig.savefig(OUT / "population.png", dpi=110)
+    plt.close(fig)
 
 
 def theophylline():
@@ -72,27 +68,36 @@ def theophylline():
     fig, ax = plt.subplots(figsize=(6, 3.5))
     obs = data.observations
     ax.scatter(obs["TIME"], obs["DV"], s=10, color="k", label="observed (12 subjects)")
-    frame = pred.to_frame()
-    for _, g in frame.groupby("ID"):
-        ax.plot(g["TIME"], g["CP"], color="tab:blue", alpha=0.4, lw=1)
+    pkpd.plot.profile(pred, "CP", ax=ax, color="tab:blue", alpha=0.4, lw=1, label=None)
     ax.plot([], [], color="tab:blue", label="typical-value prediction per subject")
-    ax.set_xlabel("time (h)")
     ax.set_ylabel("theophylline (mg/L)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(OUT / "theophylline.png", dpi=110)
+    plt.close(fig)
 
 
 def status_epilepticus():
-    """The main job: the pkpd demo figures (typical patient and cohort by treatment delay)."""
+    """The main job: the typical patient at four delays (pkpd.plot.se_panel) and the demo's cohort figure."""
     import shutil
     import tempfile
 
-    from pkpd.demo import run_demo
+    from pkpd import scenarios
+    from pkpd.demo import DELAYS_MIN, run_demo, typical_patient
 
+    courses = {f"midazolam at {d:g} min": typical_patient(d) for d in DELAYS_MIN}
+    doses = {f"midazolam at {d:g} min": scenarios.treat(d) for d in DELAYS_MIN}
+    axes = pkpd.plot.se_panel(courses, panels=("concentration", "receptors", "e_gaba", "effect", "activity"),
+                              doses=doses, log_effect=True, colors=["#1b9e77", "#7570b3", "#d95f02", "#e7298a"])
+    axes[0].set_ylim(0.5, 500)
+    axes[3].set_ylim(1e-4, 1)
+    fig = axes[0].figure
+    fig.set_size_inches(8, 12)
+    fig.suptitle("Status epilepticus: the same midazolam dose given at four delays (typical patient)")
+    fig.savefig(OUT / "se_timecourse.png", dpi=110)
+    plt.close(fig)
     with tempfile.TemporaryDirectory() as tmp:
         result = run_demo(tmp)
-        shutil.copy(result.files["timecourse"], OUT / "se_timecourse.png")
         shutil.copy(result.files["cohort"], OUT / "se_cohort.png")
 
 

@@ -1,13 +1,28 @@
 """Plots: matplotlib functions that take ``ax=None`` (or ``axes=None``), draw, and return the Axes.
 
-They never call ``plt.show()`` and import matplotlib only when called (any backend, including Agg).
+They never call ``plt.show()`` and import matplotlib only when called (any backend, including Agg). Axes
+are labelled with units; a missing output or column raises :class:`pkpd.ParameterError` naming it.
 
+- :func:`profile` -- concentration-time profile(s) of a simulation result, doses marked, log scale option;
+- :func:`spaghetti` -- many subjects' curves of one output, with the median and a quantile ribbon;
+- :func:`individual_fits` -- observed points and the fitted curve per subject, in a grid
+  (:func:`pkpd.fitting.fit_each`, :func:`pkpd.fitting.fit_individual`);
 - :func:`gof` -- goodness-of-fit panels of a population fit (DV vs PRED / IPRED, CWRES vs TIME / PRED);
 - :func:`vpc` -- a visual predictive check (:func:`pkpd.vpc`);
-- :func:`ribbon` -- time courses of a virtual trial's arms, median and quantile ribbon (:func:`pkpd.run_trial`).
+- :func:`se_panel` -- status epilepticus: surface GABA-A receptors, E_GABA, drug effect and seizure
+  activity over time (:func:`pkpd.scenarios.se_model`);
+- :func:`ddi` -- drug-drug interaction: victim concentration and enzyme amount (relative to baseline) on
+  twin axes;
+- :func:`ribbon` -- time courses of a virtual trial's arms, median and quantile ribbon (:func:`pkpd.run_trial`);
+- :func:`endpoints` -- a trial endpoint across arms, with confidence intervals
+  (:meth:`pkpd.trials.TrialResult.summarize`).
 """
 
+from ._ddi import ddi
+from ._fits import individual_fits
+from ._neuro import se_panel
 from ._population import gof, vpc
-from ._trials import ribbon
+from ._profiles import profile, spaghetti
+from ._trials import endpoints, ribbon
 
-__all__ = ["gof", "vpc", "ribbon"]
+__all__ = ["profile", "spaghetti", "individual_fits", "gof", "vpc", "se_panel", "ddi", "ribbon", "endpoints"]

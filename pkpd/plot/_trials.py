@@ -1,8 +1,8 @@
-"""Plots of virtual trials: median and inter-quantile ribbon of an output per arm."""
+"""Plots of virtual trials: median and inter-quantile ribbon of an output per arm; endpoints across arms."""
 
 from __future__ import annotations
 
-__all__ = ["ribbon"]
+__all__ = ["ribbon", "endpoints"]
 
 
 def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95), time_unit: str = "h",
@@ -63,5 +63,106 @@ def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95)
     ax.set_xlabel(f"time ({time_unit})")
     ax.set_ylabel(output)
     ax.set_title(f"{output}: median and {100 * lo:g}-{100 * hi:g}th percentiles, {result.n_subjects} subjects/arm")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statistic: str | None = None,
+              percent: bool = True, color="tab:blue"):
+    """An endpoint compared across the arms of a virtual trial: estimate and confidence interval per arm.
+
+    From :meth:`pkpd.trials.TrialResult.summarize`: a fraction (binary endpoints, and the events of time
+    endpoints) with its Wilson interval, or a median (times and values) with its distribution-free interval.
+    A median or upper bound that is not reached (fewer than half the subjects had the event) is drawn as an
+    arrow to the top of the Axes and annotated "not reached".
+
+    Parameters
+    ----------
+    trial_result : TrialResult
+    endpoint : str
+        Name of one of the design's endpoints.
+    ax : Axes, optional
+    ci : float
+        Confidence level of the intervals.
+    statistic : {"fraction", "median"}, optional
+        Default the endpoint's first statistic (``fraction`` for binary and time endpoints, ``median`` for
+        value endpoints); ``"median"`` gives the median time of a time endpoint.
+    percent : bool
+        Fractions in percent (else 0-1).
+    color
+        Colour of the estimates and intervals.
+
+    Returns
+    -------
+    Axes
+        One point with its interval (a vertical line ``[lower, upper]``) per arm, arms on the x axis in
+        design order.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np, pkpd, pkpd.trials
+    >>> from pkpd import endpoints, scenarios
+    >>> design = pkpd.trials.TrialDesign({"5 min": scenarios.treat(5), "30 min": scenarios.treat(30)},
+    ...                                  times=np.linspace(0, 2, 5), endpoints=[endpoints.terminated_by(2.0)])
+    >>> res = pkpd.trials.run_trial(pkpd.trials.se_population(), design, 10, seed=0, progress=False)
+    >>> ax = pkpd.plot.endpoints(res, "terminated_by_2h")
+    >>> ax.get_ylabel(), [t.get_text() for t in ax.get_xticklabels()]
+    ('terminated_by_2h (% of subjects)', ['5 min', '30 min'])
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..errors import ParameterError
+
+    summary = trial_result.summarize(ci)
+    names = list(dict.fromkeys(summary["endpoint"]))
+    rows = summary.loc[summary["endpoint"] == endpoint]
+    if rows.empty:
+        raise ParameterError(f"endpoints: no endpoint {endpoint!r} in the trial; its endpoints: {names}")
+    statistics = list(dict.fromkeys(rows["statistic"]))
+    statistic = statistic or statistics[0]
+    if statistic not in statistics:
+        raise ParameterError(f"endpoints: {endpoint!r} has no statistic {statistic!r}; it has {statistics}")
+    rows = rows.loc[rows["statistic"] == statistic]
+    arms = list(trial_result.arms)
+    rows = rows.set_index("arm").loc[arms]
+    scale = 100.0 if (statistic == "fraction" and percent) else 1.0
+    est, lo, hi = (rows[c].to_numpy(dtype=float) * scale for c in ("estimate", "lower", "upper"))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(arms) + 2), 4), layout="constrained")
+    x = np.arange(len(arms), dtype=float)
+    finite = np.concatenate([v[np.isfinite(v)] for v in (est, lo, hi)])
+    top = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
+    if statistic == "fraction" and percent:
+        top = 105.0
+    elif statistic == "fraction":
+        top = 1.05
+    for k in range(len(arms)):
+        upper = hi[k] if np.isfinite(hi[k]) else top
+        ax.plot([x[k], x[k]], [lo[k], upper], color=color, linewidth=2, marker="_", markersize=14,
+                label=f"{100 * ci:g} % CI" if k == 0 else None)
+        if not np.isfinite(hi[k]):
+            ax.plot([x[k]], [top], marker="^", color=color)
+        if np.isfinite(est[k]):
+            ax.plot([x[k]], [est[k]], "o", color=color, markersize=8, label=statistic if k == 0 else None)
+            text = f"{est[k]:.0f} %" if scale == 100.0 else f"{est[k]:.3g}"
+            ax.annotate(text, (x[k], est[k]), xytext=(8, 0), textcoords="offset points", va="center",
+                        fontsize="small")
+        else:
+            ax.annotate("not reached", (x[k], top), xytext=(8, -4), textcoords="offset points", va="top",
+                        fontsize="small")
+    ax.set_xticks(x, arms)
+    ax.set_xlim(-0.6, len(arms) - 0.4)
+    ax.set_ylim(0.0 if lo[np.isfinite(lo)].min(initial=0.0) >= 0 else None, top)
+    unit = str(rows["unit"].iloc[0]) if "unit" in rows else ""
+    if statistic == "fraction":
+        ax.set_ylabel(f"{endpoint} ({'% of subjects' if percent else 'fraction of subjects'})")
+    else:
+        ax.set_ylabel(f"{endpoint}, median ({unit})" if unit else f"{endpoint}, median")
+    ax.set_xlabel("Arm")
+    n = int(rows["n"].iloc[0])
+    ax.set_title(f"{endpoint}: {statistic} and {100 * ci:g} % CI, {n} subjects/arm", fontsize="medium")
     ax.legend(fontsize="small")
     return ax
