@@ -28,6 +28,7 @@ def no_show(monkeypatch):
         raise AssertionError("plt.show() called")
 
     monkeypatch.setattr(plt, "show", fail)
+    plt.close("all")          # figures left open by earlier tests or doctests
     yield
     plt.close("all")
 
