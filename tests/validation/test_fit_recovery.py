@@ -15,6 +15,7 @@ TYPICAL = {"CL": 2.8, "V": 32.0, "KA": 1.5}
 RICH = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24]
 
 
+@pytest.mark.slow   # ~20 s each: outside the default run's 10-minute budget
 def test_fifty_rich_subjects_median_relative_error_below_5_percent():
     """50 subjects, one-compartment oral 320 mg, IIV 30 % (CL, V) and 40 % (KA), 5 % proportional error,
     rich design (16 samples over 24 h, 7 in the first 2 h); each fitted alone from the typical values: the
@@ -35,6 +36,7 @@ def test_fifty_rich_subjects_median_relative_error_below_5_percent():
         assert np.median(err) < 0.05, (name, np.median(err))
 
 
+@pytest.mark.slow   # ~20 s each: outside the default run's 10-minute budget
 def test_michaelis_menten_ode_model_recovers_its_truth():
     """An ODE-only model (OneCompartmentOralMM) through the same call: 4 subjects, 600 mg (C0 ~ 3 KM, so the
     profile crosses from saturated to linear elimination), 21 samples over 72 h, 5 % proportional error;

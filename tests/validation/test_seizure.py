@@ -8,7 +8,7 @@ ketamine works at 10-30 min where diazepam alone fails (Zhou 2021 [S]); simultan
 ketamine + valproate beats the same drugs given sequentially (Niquet 2019 [M]; Niquet 2017 [S]).
 GABA-A current turns depolarising when chloride loads (E_GABA -72.9 -> -42 mV, REFERENCE.md §6).
 
-The cohort tests use n = 500 for the delay ranking (one batched simulate call per delay) and smaller
+The cohort tests use n = 300 for the delay ranking (one batched simulate call per delay) and smaller
 cohorts elsewhere to keep the file fast; the seed is fixed, so the fractions are reproducible.
 """
 
@@ -24,7 +24,7 @@ SEED = 2024
 
 @pytest.fixture(scope="module")
 def midazolam_by_delay():
-    return scenarios.cohort_termination((5, 15, 30, 60, 120), n=500, seed=SEED)
+    return scenarios.cohort_termination((5, 15, 30, 60, 120), n=300, seed=SEED)
 
 
 def test_untreated_status_epilepticus_persists_for_120_min():
@@ -45,7 +45,7 @@ def test_untreated_status_epilepticus_persists_for_120_min():
 
 
 def test_midazolam_im_termination_falls_strictly_with_delay(midazolam_by_delay):
-    """10 mg IM midazolam at 5, 15, 30, 60, 120 min after onset, 500 virtual patients (IIV on PK CL/V and
+    """10 mg IM midazolam at 5, 15, 30, 60, 120 min after onset, 300 virtual patients (IIV on PK CL/V and
     seizure severity): terminated fraction 5 > 15 > 30 > 60 > 120 min; early treatment works in most
     (>= 63 %, Trinka 2015 [S]), after 2 h in a minority (< 40 %, Lowenstein & Alldredge 1993 [M])."""
     f = midazolam_by_delay
@@ -59,7 +59,7 @@ def test_adding_ketamine_raises_termination_late(midazolam_by_delay):
     """Midazolam + ketamine (1.5 mg/kg IV, NMDA channel block, IC50 2 µM [M]) terminates more seizures at
     30 and 60 min than midazolam alone in the same virtual patients (Zhou 2021 [S]; Niquet 2017 [S]),
     because surface NMDA receptors rise during SE (Naylor 2013 [S]) while benzodiazepine efficacy falls."""
-    both = scenarios.cohort_termination((30, 60), n=500, seed=SEED, drugs=("midazolam", "ketamine"))
+    both = scenarios.cohort_termination((30, 60), n=300, seed=SEED, drugs=("midazolam", "ketamine"))
     for delay in (30, 60):
         assert both[delay] > midazolam_by_delay[delay] + 0.05
 
