@@ -408,17 +408,7 @@ def _combine(results, design_arms, sc):
     from .trials import TrialDesign, TrialResult
 
     design = TrialDesign(design_arms, times=sc.times_h, endpoints=sc.endpoints)
-    order = list(design.arm_names)
-    subjects = pd.concat([r.subjects.astype({"arm": str}) for r in results], ignore_index=True)
-    subjects["arm"] = pd.Categorical(subjects["arm"], categories=order)
-    subjects = subjects.sort_values(["arm", "ID"], kind="stable").reset_index(drop=True)
-    tc = pd.concat([r.timecourses for r in results], ignore_index=True)
-    sketches = {}
-    for r in results:
-        sketches.update(r._sketches)
-    return TrialResult(subjects=subjects, timecourses=tc, design=design, seed=results[0].seed,
-                       elapsed=sum(r.elapsed for r in results), block_size=results[0].block_size,
-                       model_name=sc.model_label, _sketches=sketches)
+    return TrialResult.combine(results, design, model_name=sc.model_label)
 
 
 def simulate_trial(sc, *, workers: int = 0, progress=None):

@@ -111,22 +111,6 @@ PHENYTOIN_KCONV = 100.0
 # ------------------------------------------------------------------------------------------------
 # calibrated quantities
 # ------------------------------------------------------------------------------------------------
-def _current_defaults() -> dict:
-    sz = {p.name: p.default for p in Seizure(("BZD.EFFECT", "VPA.EFFECT")).parameters}
-    return {
-        "E0": sz["E0"],
-        "OMEGA_E0": scenarios.IIV["E0"],
-        "G_BZD": sz["G_BZD"],
-        "KA_LZP": scenarios._BZD_KA["LZP"],
-        "KE0_LZP": scenarios._KE0["LZP"],
-        "EC50_LEV": scenarios._SECOND_LINE_PD["LEV"]["ec50"],
-        "EC50_PHT": scenarios._SECOND_LINE_PD["FOS"]["ec50"],
-        "G_VPA": sz["G_VPA"],
-        "U0": sz["U0"],
-        "KE0_PHT": scenarios._KE0["FOS"],
-    }
-
-
 #: Calibrated quantity -> (model parameter it sets, drug whose presence makes it relevant or None for
 #: all arms, lower bound, upper bound). ``OMEGA_E0`` is the cohort IIV of ``SEIZURE.E0``.
 CALIBRATION_PARAMETERS = {
@@ -176,7 +160,19 @@ def defaults() -> dict:
     >>> d["E0"], d["OMEGA_E0"], d["G_BZD"]
     (3.307, 2.266, 7140.0)
     """
-    return _current_defaults()
+    sz = {p.name: p.default for p in Seizure(("BZD.EFFECT", "VPA.EFFECT")).parameters}
+    return {
+        "E0": sz["E0"],
+        "OMEGA_E0": scenarios.IIV["E0"],
+        "G_BZD": sz["G_BZD"],
+        "KA_LZP": scenarios._BZD_KA["LZP"],
+        "KE0_LZP": scenarios._KE0["LZP"],
+        "EC50_LEV": scenarios._SECOND_LINE_PD["LEV"]["ec50"],
+        "EC50_PHT": scenarios._SECOND_LINE_PD["FOS"]["ec50"],
+        "G_VPA": sz["G_VPA"],
+        "U0": sz["U0"],
+        "KE0_PHT": scenarios._KE0["FOS"],
+    }
 
 
 def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
@@ -397,10 +393,7 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
     params.update(dict(extra_params or {}))
     df = scenarios.cohort_parameters(drugs, n, seed, iiv=iiv, params=params, routes=routes)
     wt = weights(n, seed)
-    for drug in drugs:
-        for k, b in scenarios.weight_exponents(drug).items():
-            if k in df.columns:
-                df[k] = df[k].to_numpy() * (wt / 70.0) ** b
+    scenarios.scale_to_weight(df, drugs, wt)
     df["WT"] = wt
     return df
 

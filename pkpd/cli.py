@@ -171,31 +171,29 @@ def _demo(args) -> int:
     return 0
 
 
+def _wrote(files: dict, quiet: bool) -> int:
+    if not quiet:
+        print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
 def _nca(args) -> int:
     from ._cli_commands import run_nca
 
-    files = run_nca(args.data, args.out)
-    if not args.quiet:
-        print(f"wrote {', '.join(str(p) for p in files.values())}")
-    return 0
+    return _wrote(run_nca(args.data, args.out), args.quiet)
 
 
 def _fit(args) -> int:
     from ._cli_commands import run_fit
 
-    files = run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out)
-    if not args.quiet:
-        print(f"wrote {', '.join(str(p) for p in files.values())}")
-    return 0
+    return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out),
+                  args.quiet)
 
 
 def _simulate(args) -> int:
     from ._cli_commands import run_simulate
 
-    files = run_simulate(args.scenario, args.out)
-    if not args.quiet:
-        print(f"wrote {', '.join(str(p) for p in files.values())}")
-    return 0
+    return _wrote(run_simulate(args.scenario, args.out), args.quiet)
 
 
 def _trial(args) -> int:

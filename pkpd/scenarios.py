@@ -62,7 +62,7 @@ from .physiology.receptors import GabaAReceptors, NmdaReceptors
 from .physiology.seizure import DirectEffect, NmdaChannelBlock, Seizure, terminated
 from .physiology.transporters import BrainPgp
 
-__all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "treat", "simulate_patient",
+__all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "scale_to_weight", "treat", "simulate_patient",
            "cohort_parameters",
            "cohort_termination", "polytherapy_termination", "guideline_termination"]
 
@@ -140,6 +140,16 @@ def weight_exponents(drug: str) -> dict:
             if abs(b) > 1e-9:
                 out[k] = b
     return out
+
+
+def scale_to_weight(params, drugs: Sequence[str], weight) -> None:
+    """Scale, in place, every PK parameter of ``drugs`` present in ``params`` (a DataFrame or a mapping of
+    per-subject arrays) by ``(WT/70)^b`` (:func:`weight_exponents`); ``weight`` in kg, one per subject."""
+    ratio = np.asarray(weight, dtype=float) / 70.0
+    for drug in drugs:
+        for k, b in weight_exponents(drug).items():
+            if k in params:
+                params[k] = np.asarray(params[k]) * ratio ** b
 
 
 def _drug(name: str, route: str | None = None):

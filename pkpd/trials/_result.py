@@ -123,6 +123,19 @@ class TrialResult:
         return cls(subjects=subjects, timecourses=tc, design=design, seed=seed, elapsed=elapsed,
                    block_size=block_size, model_name=model_name, _sketches=dict(sketches))
 
+    @classmethod
+    def combine(cls, results, design, *, model_name: str = "") -> "TrialResult":
+        """One result from results of the same subjects and seed whose arms were simulated separately
+        (e.g. with different models), in the arm order of ``design`` (which holds every arm)."""
+        order = list(design.arm_names)
+        subjects = pd.concat([r.subjects.astype({"arm": str}) for r in results], ignore_index=True)
+        subjects["arm"] = pd.Categorical(subjects["arm"], categories=order)
+        subjects = subjects.sort_values(["arm", "ID"], kind="stable").reset_index(drop=True)
+        sketches = {key: sk for r in results for key, sk in r._sketches.items()}
+        return cls(subjects=subjects, timecourses=pd.concat([r.timecourses for r in results], ignore_index=True),
+                   design=design, seed=results[0].seed, elapsed=sum(r.elapsed for r in results),
+                   block_size=results[0].block_size, model_name=model_name, _sketches=sketches)
+
     @property
     def n_subjects(self) -> int:
         """Subjects per arm."""
