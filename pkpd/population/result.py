@@ -20,10 +20,9 @@ sigma_SD      0.782        6.830     0.684     0.894
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-import pickle
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
+from ._spec import popmodel_from_spec, popmodel_to_spec
 
 __all__ = ["PopulationFitResult", "load_population_fit"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 _Z95 = 1.959963984540054
 _FORMAT = "pkpd.PopulationFitResult"
+#: Version 2 stores the population model declaratively (version 1 pickled it and is refused).
+_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,18 +225,21 @@ class PopulationFitResult:
     def save(self, path) -> Path:
         """Write the result to a JSON file (estimates, tables, EBEs, diagnostics, warnings).
 
-        The population model is stored pickled (base64) when it can be (a model declared without a
-        lambda); load files only from sources you trust.
+        The population model is stored declaratively (library model class, typical values, Omega, error,
+        covariate effects; see :mod:`pkpd.population._spec`). A model that cannot be described so (composed
+        or hand-written structure, an ``individual`` function) is not stored: a warning says so and
+        :meth:`load` then gives ``popmodel`` None.
         """
         path = Path(path)
-        out = {"format": _FORMAT, "version": 1}
+        out = {"format": _FORMAT, "version": _VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "popmodel":
-                try:
-                    value = base64.b64encode(pickle.dumps(value)).decode("ascii")
-                except (pickle.PicklingError, AttributeError, TypeError):
-                    value = None
+                value = popmodel_to_spec(value)
+                if value is None:
+                    warnings.warn(f"{path.name}: the population model ({type(self.popmodel.model).__name__}) is not "
+                                  "a library model and is not stored; the loaded result has popmodel None",
+                                  UserWarning, stacklevel=2)
             elif f.name == "data" and value is not None:
                 value = {"dataset": value.events.to_dict(orient="split")}
             elif isinstance(value, pd.DataFrame):
@@ -247,36 +252,74 @@ class PopulationFitResult:
 
     @classmethod
     def load(cls, path) -> "PopulationFitResult":
-        """Read a result written by :meth:`save` (``popmodel`` is None if it could not be stored)."""
+        """Read a result written by :meth:`save`.
+
+        The file is data only: the model is rebuilt from an allow-list of library classes through the public
+        constructors, and anything else in the file is refused with a :class:`~pkpd.DatasetError` that names
+        the field (no code in a file is ever run).
+        """
         path = Path(path)
+        where = path.name
         try:
-            raw = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise DatasetError(f"{path}: not a readable pkpd population fit ({err})") from None
-        if raw.get("format") != _FORMAT:
-            raise DatasetError(f"{path}: not a pkpd population fit file (format {raw.get('format')!r})")
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise DatasetError(f"{where}: not a readable pkpd population fit ({type(err).__name__}: {err})") from None
+        if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
+            found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
+            raise DatasetError(f"{where}: not a pkpd population fit file (format {found!r})")
+        if raw.get("version") != _VERSION:
+            raise DatasetError(f"{where}: population fit file version {raw.get('version')!r}; this pkpd reads "
+                               f"version {_VERSION}")
+        unknown = sorted(set(raw) - {"format", "version"} - {f.name for f in fields(cls)})
+        if unknown:
+            raise DatasetError(f"{where}: unknown field(s) {unknown} in a population fit file")
         values = {}
         for f in fields(cls):
-            value = raw.get(f.name)
-            if f.name == "popmodel":
-                value = None if value is None else pickle.loads(base64.b64decode(value))
-            elif isinstance(value, dict) and "frame" in value:
-                value = pd.DataFrame(**value["frame"])
-            elif isinstance(value, dict) and "dataset" in value:
-                from ..io import read_nonmem
-
-                value = read_nonmem(pd.DataFrame(**value["dataset"]))
-            elif isinstance(value, dict) and "array" in value:
-                value = np.asarray(value["array"], dtype=float)
-            elif f.name in ("warnings", "estimate_names"):
-                value = tuple(value)
-            values[f.name] = value
-        return cls(**values)
+            values[f.name] = _field_from_json(f.name, raw.get(f.name), where)
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as err:
+            raise DatasetError(f"{where}: not a valid pkpd population fit ({err})") from None
 
 
 def load_population_fit(path) -> PopulationFitResult:
     """Read a population fit written by :meth:`PopulationFitResult.save`."""
     return PopulationFitResult.load(path)
+
+
+def _field_from_json(name: str, value, where: str):
+    """One stored field as the value the result holds; only the declared shapes are accepted."""
+    if name == "popmodel":
+        return None if value is None else popmodel_from_spec(value, where)
+    if name in ("theta", "error", "shrinkage"):
+        if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in value.values()):
+            raise DatasetError(f"{where}: field {name!r} must be a table of numbers")
+        return {str(k): float(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        kinds = {"frame", "dataset", "array"} & set(value)
+        if len(value) != 1 or not kinds:
+            raise DatasetError(f"{where}: field {name!r} holds a table with keys {sorted(value)[:5]}; expected "
+                               "one of 'frame', 'dataset' or 'array'")
+        try:
+            if "frame" in value:
+                return pd.DataFrame(**{k: value["frame"][k] for k in ("index", "columns", "data")})
+            if "dataset" in value:
+                from ..io import read_nonmem
+
+                return read_nonmem(pd.DataFrame(**{k: value["dataset"][k] for k in ("index", "columns", "data")}))
+            return np.asarray(value["array"], dtype=float)
+        except (TypeError, KeyError, ValueError) as err:
+            if isinstance(err, DatasetError):
+                raise DatasetError(f"{where}: field {name!r}: {err}") from None
+            raise DatasetError(f"{where}: field {name!r} is not a valid table ({type(err).__name__}: {err})") from None
+    if name in ("warnings", "estimate_names"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise DatasetError(f"{where}: field {name!r} must be a list of strings")
+        return tuple(value)
+    if value is not None and not isinstance(value, (str, int, float, bool, dict)):
+        raise DatasetError(f"{where}: field {name!r} holds a {type(value).__name__}")
+    return value
 
 
 def _rse(se, value):

@@ -1,0 +1,199 @@
+"""A population model as plain data (JSON-ready), and back: how fit files store their model.
+
+The stored form is declarative: the structural model is a class name from the model library (an allow-list)
+with its drug prefix; typical values, Omega, residual error, covariate effects and options are numbers and
+names. Reading it builds the model through the same public constructors a user calls, so every value is
+validated as if typed by hand, and nothing in a file can run code (no pickle, no eval).
+
+A model that cannot be described this way (a composed or hand-written structural model, an
+``individual(...)`` function) is not stored: :func:`popmodel_to_spec` returns None.
+
+Examples
+--------
+>>> import pkpd
+>>> from pkpd.models import OneCompartmentOral
+>>> pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.1},
+...                           pkpd.ProportionalError(0.1), [pkpd.power("CL", "WT", reference=70, exponent=0.75)])
+>>> spec = popmodel_to_spec(pm)
+>>> spec["model"], spec["error"]
+({'class': 'OneCompartmentOral', 'drug': None}, {'kind': 'proportional', 'CV': 0.1, 'fixed': False})
+>>> back = popmodel_from_spec(spec, "fit.json")
+>>> back.theta == pm.theta, back.covariates == pm.covariates, back.omega.equals(pm.omega)
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError, PkpdError
+from ..fitting.residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
+from . import covariates as _covariates
+
+__all__ = ["popmodel_to_spec", "popmodel_from_spec"]
+
+#: Residual error kinds a file may name, with the class and its constructor arguments by parameter name.
+_ERRORS = {"additive": (AdditiveError, {"SD": "sd"}), "proportional": (ProportionalError, {"CV": "cv"}),
+           "combined": (CombinedError, {"SD": "sd", "CV": "cv"}), "exponential": (ExponentialError, {"SD": "sd"})}
+_COVARIATE_KINDS = {"power": "exponent", "exponential": "coefficient", "linear": "slope"}
+_KEYS = {"model", "theta", "omega", "error", "covariates", "transforms", "output", "fixed", "carry"}
+
+
+def _library() -> dict:
+    from ..models import pk
+
+    return {name: getattr(pk, name) for name in pk.__all__}
+
+
+def popmodel_to_spec(popmodel) -> dict | None:
+    """The population model as JSON-ready data, or None if its structure is not a library model."""
+    model = popmodel.model
+    cls = _library().get(type(model).__name__)
+    if popmodel.individual is not None or cls is None or type(model) is not cls:
+        return None
+    errors = popmodel.error
+    error = ({str(k): _error_spec(v) for k, v in errors.items()} if isinstance(errors, Mapping)
+             else _error_spec(errors))
+    return {"model": {"class": type(model).__name__, "drug": model.drug},
+            "theta": {k: float(v) for k, v in popmodel.theta.items()},
+            "omega": {"names": list(popmodel.omega.index), "matrix": popmodel.omega.to_numpy().tolist()},
+            "error": error,
+            "covariates": [_covariate_spec(e) for e in popmodel.covariates],
+            "transforms": dict(popmodel.transforms), "output": popmodel.output,
+            "fixed": list(popmodel.fixed), "carry": popmodel.carry}
+
+
+def _error_spec(error: ResidualError) -> dict:
+    kind = next(k for k, (cls, _) in _ERRORS.items() if type(error) is cls)
+    return {"kind": kind, **{k: float(v) for k, v in error.parameters.items()}, "fixed": bool(error.fixed)}
+
+
+def _covariate_spec(effect) -> dict:
+    out = {"kind": effect.kind, "parameter": effect.parameter, "covariate": effect.covariate,
+           "reference": effect.reference, "fixed": effect.fixed}
+    if effect.kind == "categorical":
+        out["ratios"] = {level: effect.initial[name] for level, name in zip(effect.levels, effect.names)}
+        out["gene"] = effect.gene
+    else:
+        (out["value"],) = effect.initial.values()
+    return out
+
+
+# -- reading ------------------------------------------------------------------------------------------
+class _Reader:
+    """Checks one stored spec, naming the file and the key of anything unexpected."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, key: str, expected: str, value) -> DatasetError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return DatasetError(f"{self.where}: popmodel.{key} must be {expected}, got {shown}")
+
+    def table(self, value, key, allowed=None, required=()) -> dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise self.fail(key, "a table", value)
+        extra = sorted(set(value) - set(allowed)) if allowed is not None else []
+        missing = sorted(set(required) - set(value))
+        if extra or missing:
+            raise self.fail(key, f"a table with keys {sorted(allowed or required)}",
+                            f"unknown {extra}" if extra else f"missing {missing}")
+        return value
+
+    def number(self, value, key) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(key, "a finite number", value)
+        return float(value)
+
+    def name(self, value, key, *, optional=False) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.isidentifier():
+            raise self.fail(key, "a name", value)
+        return value
+
+    def choice(self, value, key, choices):
+        if value not in choices:
+            raise self.fail(key, f"one of {sorted(choices)}", value)
+        return value
+
+    def boolean(self, value, key) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false", value)
+        return value
+
+
+def popmodel_from_spec(spec, where: str):
+    """Build the population model a spec describes; :class:`DatasetError` naming ``where`` and the key if the
+    spec is not one :func:`popmodel_to_spec` writes."""
+    from .model import PopulationModel
+
+    r = _Reader(where)
+    spec = r.table(spec, "", _KEYS, _KEYS)
+    m = r.table(spec["model"], "model", {"class", "drug"}, {"class", "drug"})
+    library = _library()
+    cls = library[r.choice(m["class"], "model.class", library)]
+    theta = {r.name(k, "theta"): r.number(v, f"theta.{k}") for k, v in r.table(spec["theta"], "theta").items()}
+    om = r.table(spec["omega"], "omega", {"names", "matrix"}, {"names", "matrix"})
+    names = [r.name(n, "omega.names") for n in _list(r, om["names"], "omega.names")]
+    rows = _list(r, om["matrix"], "omega.matrix")
+    if len(rows) != len(names) or any(not isinstance(row, list) or len(row) != len(names) for row in rows):
+        raise r.fail("omega.matrix", f"a {len(names)} x {len(names)} list of lists", om["matrix"])
+    matrix = [[r.number(v, "omega.matrix") for v in row] for row in rows]
+    error = spec["error"]
+    if isinstance(error, dict) and "kind" not in error:
+        error = {r.name(k, "error"): _error(r, v, f"error.{k}") for k, v in r.table(error, "error").items()}
+    else:
+        error = _error(r, error, "error")
+    effects = [_covariate(r, e, f"covariates[{i}]") for i, e in enumerate(_list(r, spec["covariates"], "covariates"))]
+    transforms = {r.name(k, "transforms"): r.choice(v, f"transforms.{k}", ("log", "logit", "identity"))
+                  for k, v in r.table(spec["transforms"], "transforms").items()}
+    fixed = tuple(r.name(n, "fixed") for n in _list(r, spec["fixed"], "fixed"))
+    try:
+        return PopulationModel(cls(drug=r.name(m["drug"], "model.drug", optional=True)), theta,
+                               pd.DataFrame(np.array(matrix), index=names, columns=names), error, effects,
+                               transforms=transforms, output=r.name(spec["output"], "output", optional=True),
+                               fixed=fixed, carry=r.choice(spec["carry"], "carry", ("nocb", "locf")))
+    except PkpdError as err:
+        raise DatasetError(f"{where}: the stored population model is invalid: {err}") from None
+
+
+def _list(r: _Reader, value, key) -> list:
+    if not isinstance(value, list):
+        raise r.fail(key, "a list", value)
+    return value
+
+
+def _error(r: _Reader, value, key) -> ResidualError:
+    kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", _ERRORS)
+    cls, arguments = _ERRORS[kind]
+    value = r.table(value, key, {"kind", "fixed", *arguments}, {"kind", "fixed", *arguments})
+    return cls(**{arg: r.number(value[p], f"{key}.{p}") for p, arg in arguments.items()},
+               fixed=r.boolean(value["fixed"], f"{key}.fixed"))
+
+
+def _covariate(r: _Reader, value, key):
+    common = {"kind", "parameter", "covariate", "reference", "fixed"}
+    kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", {*_COVARIATE_KINDS, "categorical"})
+    extra = {"ratios", "gene"} if kind == "categorical" else {"value"}
+    value = r.table(value, key, common | extra, common | extra)
+    parameter = r.name(value["parameter"], f"{key}.parameter")
+    covariate = value["covariate"]
+    if not isinstance(covariate, str) or not covariate:
+        raise r.fail(f"{key}.covariate", "a column name", covariate)
+    fixed = r.boolean(value["fixed"], f"{key}.fixed")
+    if kind != "categorical":
+        build = getattr(_covariates, kind)
+        return build(parameter, covariate, reference=r.number(value["reference"], f"{key}.reference"), fixed=fixed,
+                     **{_COVARIATE_KINDS[kind]: r.number(value["value"], f"{key}.value")})
+    if not isinstance(value["reference"], str):
+        raise r.fail(f"{key}.reference", "a level name", value["reference"])
+    ratios = {level: r.number(v, f"{key}.ratios.{level}")
+              for level, v in r.table(value["ratios"], f"{key}.ratios").items()}
+    return _covariates.categorical(parameter, covariate, ratios, reference=value["reference"],
+                                   gene=r.name(value["gene"], f"{key}.gene", optional=True), fixed=fixed)
