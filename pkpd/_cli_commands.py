@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._output import OutputFolder
+
 __all__ = ["resolve_model", "make_error", "run_nca", "run_fit", "run_simulate", "run_trial_scenario", "simulate_trial",
            "markdown_table", "MODEL_NAMES",
            "NCA_MD_COLUMNS", "POPULATION_FIXED", "POPULATION_IIV"]
@@ -119,24 +121,17 @@ def _read(path):
     return data
 
 
-def _out_dir(out) -> Path:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # pkpd nca
 # ---------------------------------------------------------------------------------------------
-def run_nca(data_path, out="pkpd-nca") -> dict:
+def run_nca(data_path, out="pkpd-nca", *, force: bool = False) -> dict:
     """NCA of ``data_path``: ``nca.csv`` (all metrics, :data:`pkpd.nca.NCA_COLUMNS`) and ``nca.md``."""
     from .nca import nca
 
+    folder = OutputFolder(out, {"csv": "nca.csv", "md": "nca.md"}, force=force, inputs=[data_path])
     data = _read(data_path)
     table = nca(data)
-    out = _out_dir(out)
-    files = {"csv": out / "nca.csv", "md": out / "nca.md"}
-    table.to_csv(files["csv"], index=False)
+    folder.write_csv("csv", table, index=False)
     shown = table[[c for c in NCA_MD_COLUMNS if c in table.columns]]
     notes = [f"- ID {r.ID}: {r.NOTE}" for r in table.itertuples() if isinstance(r.NOTE, str) and r.NOTE]
     text = [f"# NCA of {Path(data_path).name}", "",
@@ -144,8 +139,8 @@ def run_nca(data_path, out="pkpd-nca") -> dict:
             "extravascular dose). All metrics: `nca.csv`.", "", markdown_table(shown), ""]
     if notes:
         text += ["Notes:", "", *notes, ""]
-    files["md"].write_text("\n".join(text), encoding="utf-8")
-    return files
+    folder.write_text("md", "\n".join(text))
+    return folder.files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,22 +155,24 @@ def _agg():
 
 
 def run_fit(data_path, model_name: str, *, error: str = "additive", population: bool = False,
-            out="pkpd-fit") -> dict:
+            out="pkpd-fit", force: bool = False) -> dict:
     """Fit ``model_name`` to ``data_path`` per subject (default) or as a population model."""
     from .errors import ConvergenceWarning
 
     model = resolve_model(model_name)        # bad names fail before the data are read
     err = make_error(error)
+    names = ({"table": "table.csv", "etas": "etas.csv", "md": "report.md", "png": "gof.png"} if population else
+             {"csv": "estimates.csv", "md": "report.md", "png": "fits.png"})
+    folder = OutputFolder(out, names, force=force, inputs=[data_path])
     data = _read(data_path)
-    out = _out_dir(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)   # reported in report.md instead
         if population:
-            return _fit_population(model, data, err, out, Path(data_path).name)
-        return _fit_each(model, data, err, out, Path(data_path).name)
+            return _fit_population(model, data, err, folder, Path(data_path).name)
+        return _fit_each(model, data, err, folder, Path(data_path).name)
 
 
-def _fit_each(model, data, err, out: Path, source: str) -> dict:
+def _fit_each(model, data, err, folder: OutputFolder, source: str) -> dict:
     from .fitting import fit_each, fit_individual
 
     if len(data) == 1:
@@ -189,8 +186,7 @@ def _fit_each(model, data, err, out: Path, source: str) -> dict:
         row.update({f"err_{k}": v for k, v in fit.error_estimates.items()})
         rows.append(row)
     table = pd.DataFrame(rows)
-    files = {"csv": out / "estimates.csv", "md": out / "report.md", "png": out / "fits.png"}
-    table.to_csv(files["csv"], index=False)
+    folder.write_csv("csv", table, index=False)
 
     plt = _agg()
     n = len(fits)
@@ -208,7 +204,7 @@ def _fit_each(model, data, err, out: Path, source: str) -> dict:
         ax.axis("off")
     fig.supxlabel("time (h)")
     fig.supylabel(fits[next(iter(fits))].problem.output)
-    fig.savefig(files["png"], dpi=100)
+    folder.save_figure("png", fig, dpi=100)
     plt.close(fig)
 
     failed = [str(s) for s, f in fits.items() if not f.success]
@@ -218,8 +214,8 @@ def _fit_each(model, data, err, out: Path, source: str) -> dict:
             markdown_table(table), "", "![fits](fits.png)", "", "## Per subject", ""]
     for sid, fit in fits.items():
         text += [f"### ID {sid}", "", "```", fit.report(), "```", ""]
-    files["md"].write_text("\n".join(text), encoding="utf-8")
-    return files
+    folder.write_text("md", "\n".join(text))
+    return folder.files
 
 
 def population_model(model, data, err):
@@ -239,38 +235,29 @@ def population_model(model, data, err):
     return PopulationModel(model, theta, omega, err)
 
 
-def _fit_population(model, data, err, out: Path, source: str) -> dict:
+def _fit_population(model, data, err, folder: OutputFolder, source: str) -> dict:
     from . import plot
     from .population import fit_population
 
     fit = fit_population(population_model(model, data, err), data, progress=False)
-    files = {"table": out / "table.csv", "etas": out / "etas.csv", "md": out / "report.md", "png": out / "gof.png"}
-    fit.table().to_csv(files["table"])
-    fit.etas.to_csv(files["etas"], index=False)
+    folder.write_csv("table", fit.table())
+    folder.write_csv("etas", fit.etas, index=False)
     plt = _agg()
     axes = plot.gof(fit)
     fig = axes[0].figure
-    fig.savefig(files["png"], dpi=100)
+    folder.save_figure("png", fig, dpi=100)
     plt.close(fig)
     text = [f"# {model.name} population fit to {source}", "",
             f"Defaults of `pkpd fit --population`: log-normal IIV (variance {_IIV_VARIANCE}) on "
             f"{', '.join(fit.popmodel.eta_names)}; typical values started from NCA; error {err!r}.", "",
             "```", fit.report(), "```", "", "![goodness of fit](gof.png)", ""]
-    files["md"].write_text("\n".join(text), encoding="utf-8")
-    return files
+    folder.write_text("md", "\n".join(text))
+    return folder.files
 
 
 # ---------------------------------------------------------------------------------------------
 # pkpd simulate
 # ---------------------------------------------------------------------------------------------
-def _check_out(out) -> Path:
-    """``out`` as a folder path; an existing regular file is refused before any work is done."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"output folder {out} exists and is not a folder")
-    return out
-
-
 def _unit_label(model, name: str) -> str:
     from .simulation import _units
 
@@ -318,13 +305,14 @@ def _exposure(t: np.ndarray, c: np.ndarray, dose_times: np.ndarray) -> dict:
     return out
 
 
-def run_simulate(scenario_path, out="pkpd-simulate") -> dict:
+def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> dict:
     """Simulate every regimen of a scenario file: ``timecourses.csv``, ``timecourses.png``,
     ``summary.csv`` and ``summary.md`` (Cmax, Tmax, AUC, trough per regimen and output)."""
     from .scenario_file import load_simulate
 
     sc = load_simulate(scenario_path)          # every check before any simulation
-    out = _check_out(out)
+    folder = OutputFolder(out, {"csv": "timecourses.csv", "png": "timecourses.png", "summary": "summary.csv",
+                                "md": "summary.md"}, force=force, inputs=[scenario_path])
     t_h = sc.times_h
     scale = 60.0 if sc.time_unit == "min" else 1.0
     frames, summary, curves = [], [], {}
@@ -355,11 +343,8 @@ def run_simulate(scenario_path, out="pkpd-simulate") -> dict:
             summary.append(row)
     table = pd.concat(frames, ignore_index=True)
     summary = pd.DataFrame(summary)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"csv": out / "timecourses.csv", "png": out / "timecourses.png", "summary": out / "summary.csv",
-             "md": out / "summary.md"}
-    table.to_csv(files["csv"], index=False)
-    summary.to_csv(files["summary"], index=False)
+    folder.write_csv("csv", table, index=False)
+    folder.write_csv("summary", summary, index=False)
 
     plt = _agg()
     k = len(sc.outputs)
@@ -379,7 +364,7 @@ def run_simulate(scenario_path, out="pkpd-simulate") -> dict:
         ax.legend(fontsize="small")
     axes[-1, 0].set_xlabel(f"time ({sc.time_unit})")
     axes[0, 0].set_title(sc.title)
-    fig.savefig(files["png"], dpi=100)
+    folder.save_figure("png", fig, dpi=100)
     plt.close(fig)
 
     what = sc.drug.name if sc.drug is not None else sc.model.name
@@ -396,8 +381,8 @@ def run_simulate(scenario_path, out="pkpd-simulate") -> dict:
                else ""), "", markdown_table(shown), "", "![time courses](timecourses.png)", "",
             "Time courses: `timecourses.csv` (TIME in h" + (", TIME_MIN in min" if sc.time_unit == "min" else "")
             + ").", ""]
-    files["md"].write_text("\n".join(text), encoding="utf-8")
-    return files
+    folder.write_text("md", "\n".join(text))
+    return folder.files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +446,7 @@ def _endpoint_bars(ax, summary: pd.DataFrame, arms):
 
 
 def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: int | None = None,
-                       progress=None) -> dict:
+                       progress=None, force: bool = False) -> dict:
     """Run a trial scenario file: ``summary.csv`` (:meth:`pkpd.trials.TrialResult.summarize`),
     ``subjects.csv``, ``timecourses.csv``, ``report.md`` and ``trial.png``."""
     from .scenario_file import load_trial
@@ -471,16 +456,14 @@ def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: 
     if n is not None and n < 1:
         raise ValueError(f"--n must be a positive number of subjects, got {n}")
     sc = load_trial(scenario_path, n=n)
-    out = _check_out(out)
+    folder = OutputFolder(out, {"summary": "summary.csv", "subjects": "subjects.csv", "timecourses": "timecourses.csv",
+                                "md": "report.md", "png": "trial.png"}, force=force, inputs=[scenario_path])
     pop, result = simulate_trial(sc, workers=workers, progress=progress)
     summary = result.summarize()
     scale = 60.0 if sc.time_unit == "min" else 1.0
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"summary": out / "summary.csv", "subjects": out / "subjects.csv", "timecourses": out / "timecourses.csv",
-             "md": out / "report.md", "png": out / "trial.png"}
-    summary.to_csv(files["summary"], index=False)
-    result.subjects.to_csv(files["subjects"], index=False)
-    result.timecourses.to_csv(files["timecourses"], index=False)
+    folder.write_csv("summary", summary, index=False)
+    folder.write_csv("subjects", result.subjects, index=False)
+    folder.write_csv("timecourses", result.timecourses, index=False)
 
     plt = _agg()
     has_fractions = bool((summary["statistic"] == "fraction").any())
@@ -496,7 +479,7 @@ def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: 
         _endpoint_bars(axes[0, 1], summary, result.arms)
         axes[0, 1].set_title("endpoints", fontsize="medium")
     fig.suptitle(sc.title)
-    fig.savefig(files["png"], dpi=100)
+    folder.save_figure("png", fig, dpi=100)
     plt.close(fig)
 
     shown = summary.copy()
@@ -519,5 +502,5 @@ def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: 
             markdown_table(shown), "", "![trial](trial.png)", "",
             "Files: `summary.csv` (this table, times in h), `subjects.csv` (one row per subject and arm), "
             "`timecourses.csv` (quantiles per arm and time, TIME in h).", ""]
-    files["md"].write_text("\n".join(text), encoding="utf-8")
-    return files
+    folder.write_text("md", "\n".join(text))
+    return folder.files

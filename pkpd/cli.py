@@ -9,8 +9,14 @@ figures, ``summary.csv`` and ``report.md`` to ``./pkpd-demo/``.
 (``timecourses.csv``, ``timecourses.png``, ``summary.md``; default folder ``./pkpd-simulate/``);
 ``pkpd trial SCENARIO.toml [--workers N]`` runs a virtual trial (``summary.csv``, ``report.md``,
 ``trial.png``; default folder ``./pkpd-trial/``). Scenario files: :mod:`pkpd.scenario_file` and
-``examples/README.md``. Bad input ends with one line ``pkpd: error: ...`` on stderr and exit status 2;
-argument errors with one line ``pkpd COMMAND: error: ...``, also status 2.
+``examples/README.md``.
+
+Every command refuses to overwrite an existing file unless ``--force``, never writes through a symbolic
+link and never over its input (:class:`pkpd._output.OutputFolder`). No traceback reaches the user: bad
+input ends with one line ``pkpd: error: ...`` on stderr and exit status 2 (argument errors: one line
+``pkpd COMMAND: error: ...``, also 2); a failure while running (the integrator, memory, a bug) with one
+line and exit status 1. Text echoed from input has control characters escaped. ``PKPD_TRACEBACK=1`` in the
+environment shows the traceback of a runtime failure instead (for bug reports).
 
 Examples
 --------
@@ -92,8 +98,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line (``prog: error: message``) and exit status 2."""
 
     def error(self, message):
-        message = " ".join(str(message).split())
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="The same midazolam dose given 5, 15, 30 and 60 min after seizure onset: "
                                       "a typical patient and a virtual cohort.")
     demo.add_argument("--out", default="pkpd-demo", help="output folder (default: ./pkpd-demo)")
+    demo.add_argument("--force", action="store_true", help="replace files of an earlier run")
     demo.add_argument("--n", type=int, default=500, help="virtual cohort size (default: 500)")
     demo.add_argument("--seed", type=int, default=2024, help="random seed of the cohort (default: 2024)")
     demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -115,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "NONMEM-style CSV: writes nca.csv (all metrics) and nca.md (a markdown table).")
     nca.add_argument("data", metavar="DATA.csv", help="NONMEM-style data (ID TIME AMT DV ...)")
     nca.add_argument("--out", default="pkpd-nca", help="output folder (default: ./pkpd-nca)")
+    nca.add_argument("--force", action="store_true", help="replace files of an earlier run")
     nca.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     from ._cli_commands import MODEL_NAMES
@@ -131,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="residual error model (default: additive)")
     fit.add_argument("--population", action="store_true", help="population fit (FOCE-I) instead of one per subject")
     fit.add_argument("--out", default="pkpd-fit", help="output folder (default: ./pkpd-fit)")
+    fit.add_argument("--force", action="store_true", help="replace files of an earlier run")
     fit.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     simulate = sub.add_parser("simulate", help="simulate the regimens of a TOML scenario file (CSV, PNG, summary.md)",
@@ -138,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                               + _EXAMPLES + ".", formatter_class=argparse.RawDescriptionHelpFormatter)
     simulate.add_argument("scenario", metavar="SCENARIO.toml", help="scenario file (TOML)")
     simulate.add_argument("--out", default="pkpd-simulate", help="output folder (default: ./pkpd-simulate)")
+    simulate.add_argument("--force", action="store_true", help="replace files of an earlier run")
     simulate.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     trial = sub.add_parser("trial", help="run a virtual trial of a TOML scenario file (summary CSV, report, PNG)",
@@ -149,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--n", type=int, default=None, metavar="N",
                        help="number of virtual subjects (overrides population.n of the file)")
     trial.add_argument("--out", default="pkpd-trial", help="output folder (default: ./pkpd-trial)")
+    trial.add_argument("--force", action="store_true", help="replace files of an earlier run")
     trial.add_argument("--quiet", action="store_true", help="print nothing but errors and no progress bar")
     return parser
 
@@ -163,80 +173,88 @@ def _demo(args) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:5.1f} s] {message}", file=sys.stderr, flush=True)
 
-    result = run_demo(args.out, n=args.n, seed=args.seed, progress=progress)
+    result = run_demo(args.out, n=args.n, seed=args.seed, progress=progress, force=args.force)
     if not args.quiet:
         print(result.summary[["delay_min", "cohort_terminated", "cohort_terminated_with_ketamine",
                               "surface_gabaa_at_dose", "e_gaba_at_dose_mv"]].to_string(index=False))
-        print(f"wrote {', '.join(str(p) for p in result.files.values())} in {result.seconds:.1f} s")
+        print(_one_line(f"wrote {', '.join(str(p) for p in result.files.values())} in {result.seconds:.1f} s"))
     return 0
 
 
 def _wrote(files: dict, quiet: bool) -> int:
     if not quiet:
-        print(f"wrote {', '.join(str(p) for p in files.values())}")
+        print(_one_line(f"wrote {', '.join(str(p) for p in files.values())}"))
     return 0
 
 
 def _nca(args) -> int:
     from ._cli_commands import run_nca
 
-    return _wrote(run_nca(args.data, args.out), args.quiet)
+    return _wrote(run_nca(args.data, args.out, force=args.force), args.quiet)
 
 
 def _fit(args) -> int:
     from ._cli_commands import run_fit
 
-    return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out),
-                  args.quiet)
+    return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out,
+                          force=args.force), args.quiet)
 
 
 def _simulate(args) -> int:
     from ._cli_commands import run_simulate
 
-    return _wrote(run_simulate(args.scenario, args.out), args.quiet)
+    return _wrote(run_simulate(args.scenario, args.out, force=args.force), args.quiet)
 
 
 def _trial(args) -> int:
     from ._cli_commands import run_trial_scenario
 
     files = run_trial_scenario(args.scenario, args.out, workers=args.workers, n=args.n,
-                               progress=False if args.quiet else None)
+                               progress=False if args.quiet else None, force=args.force)
     if not args.quiet:
         import pandas as pd
 
         summary = pd.read_csv(files["summary"])
         print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        print(f"wrote {', '.join(str(p) for p in files.values())}")
+        print(_one_line(f"wrote {', '.join(str(p) for p in files.values())}"))
     return 0
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+def _one_line(what) -> str:
+    """A message (or an exception's) on one line, control characters escaped."""
+    from ._internal.text import escape_controls
+
+    text = str(what) if not isinstance(what, BaseException) else (str(what) or type(what).__name__)
+    return escape_controls(" ".join(text.split()))
+
+
+_COMMANDS = {"demo": _demo, "nca": _nca, "fit": _fit, "simulate": _simulate, "trial": _trial}
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``pkpd`` console script; returns the exit status."""
+    """Entry point of the ``pkpd`` console script; returns the exit status (0, 1 runtime, 2 bad input)."""
+    from .errors import PkpdError, SimulationError
+
     args = build_parser().parse_args(argv)
-    from .errors import PkpdError
     try:
-        if args.command == "demo":
-            if args.n < 1:
-                raise ValueError(f"--n must be a positive cohort size, got {args.n}")
-            from ._cli_commands import _check_out
-            _check_out(args.out)
-            return _demo(args)
-        if args.command == "nca":
-            return _nca(args)
-        if args.command == "fit":
-            return _fit(args)
-        if args.command == "simulate":
-            return _simulate(args)
-        if args.command == "trial":
-            return _trial(args)
-    except (PkpdError, ValueError, OSError) as exc:
+        if args.command == "demo" and args.n < 1:
+            raise ValueError(f"--n must be a positive cohort size, got {args.n}")
+        return _COMMANDS[args.command](args)
+    except SimulationError as exc:
+        print(f"pkpd: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except (PkpdError, ValueError, OSError, UnicodeError) as exc:
         print(f"pkpd: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    return 1  # pragma: no cover - argparse rejects unknown commands
+    except KeyboardInterrupt:
+        print("pkpd: error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:                              # a bug or resource failure: one line, never a traceback
+        if os.environ.get("PKPD_TRACEBACK"):
+            raise
+        print(f"pkpd: error: {args.command} failed ({type(exc).__name__}: {_one_line(exc)}); "
+              "set PKPD_TRACEBACK=1 for details", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import scenarios
+from ._output import OutputFolder
 from .physiology.seizure import TERMINATION_THRESHOLD
 
 __all__ = ["DELAYS_MIN", "SUMMARY_COLUMNS", "DemoResult", "run_demo", "typical_patient", "summarise_patient",
@@ -116,7 +117,7 @@ def summarise_patient(course: pd.DataFrame, delay_min: float) -> dict:
     }
 
 
-def plot_timecourses(courses: dict, path) -> Path:
+def plot_timecourses(courses: dict):
     """Five stacked panels (concentrations, surface GABA-A, E_GABA, effect, seizure activity) per delay."""
     import matplotlib.pyplot as plt
 
@@ -147,12 +148,10 @@ def plot_timecourses(courses: dict, path) -> Path:
     axes[4].axhline(TERMINATION_THRESHOLD, color="grey", linestyle=":", linewidth=0.8)
     axes[4].set_xlabel("minutes after seizure onset")
     fig.suptitle("Status epilepticus: the same midazolam dose given at four delays (typical patient)")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return fig
 
 
-def plot_cohort(summary: pd.DataFrame, path) -> Path:
+def plot_cohort(summary: pd.DataFrame):
     """Bars of the terminated fraction by delay, midazolam alone and with ketamine."""
     import matplotlib.pyplot as plt
 
@@ -171,16 +170,14 @@ def plot_cohort(summary: pd.DataFrame, path) -> Path:
     ax.set_ylim(0, 105)
     ax.legend()
     ax.set_title("The later the benzodiazepine, the fewer seizures it stops")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return fig
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
-def write_report(summary: pd.DataFrame, path, *, n: int, seed: int, seconds: float) -> Path:
+def write_report(summary: pd.DataFrame, *, n: int, seed: int, seconds: float) -> str:
     """``report.md``: what happened at each delay and why, in plain words, from the summary table."""
     s = summary.set_index("delay_min")
     first, last = s.iloc[0], s.iloc[-1]
@@ -238,24 +235,26 @@ def write_report(summary: pd.DataFrame, path, *, n: int, seed: int, seconds: flo
         "",
     ]
     lines += [f"- `{k}`: {v}" for k, v in SUMMARY_COLUMNS.items()]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Path(path)
+    return "\n".join(lines) + "\n"
 
 
 def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Sequence[float] = DELAYS_MIN,
-             progress: Callable[[str], None] | None = None) -> DemoResult:
+             progress: Callable[[str], None] | None = None, force: bool = False) -> DemoResult:
     """Run the loading-dose timing story and write its figures, table and report to ``out_dir``.
 
     Parameters
     ----------
     out_dir : path
-        Folder to write to (created if missing; existing demo files are overwritten).
+        Folder to write to (created if missing). Existing files are refused unless ``force``; symbolic
+        links never followed (:class:`pkpd._output.OutputFolder`).
     n, seed : int
         Virtual cohort size and random seed (the same patients at every delay).
     delays : sequence of float
         Treatment delays after seizure onset (min).
     progress : callable, optional
         Called with a short message before each step (the command line prints them).
+    force : bool
+        Replace the files of an earlier run.
 
     Returns
     -------
@@ -265,8 +264,8 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
         raise ValueError(f"cohort size n must be >= 1, got {n!r}")
     say = progress or (lambda message: None)
     start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = OutputFolder(out_dir, {"timecourse": "timecourse.png", "cohort": "cohort.png", "summary": "summary.csv",
+                                    "report": "report.md"}, force=force)
     delays = tuple(float(d) for d in delays)
 
     say(f"typical patient at {', '.join(f'{d:g}' for d in delays)} min")
@@ -282,12 +281,12 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
     say("figures, summary.csv and report.md")
-    files = {
-        "timecourse": plot_timecourses(courses, out / "timecourse.png"),
-        "cohort": plot_cohort(summary, out / "cohort.png"),
-        "summary": out / "summary.csv",
-    }
-    summary.to_csv(files["summary"], index=False)
+    import matplotlib.pyplot as plt
+
+    for key, fig in (("timecourse", plot_timecourses(courses)), ("cohort", plot_cohort(summary))):
+        folder.save_figure(key, fig, dpi=120)
+        plt.close(fig)
+    folder.write_csv("summary", summary, index=False)
     seconds = time.perf_counter() - start
-    files["report"] = write_report(summary, out / "report.md", n=n, seed=seed, seconds=seconds)
-    return DemoResult(out, files, summary, seconds)
+    folder.write_text("report", write_report(summary, n=n, seed=seed, seconds=seconds))
+    return DemoResult(folder.path, folder.files, summary, seconds)

@@ -5,11 +5,23 @@ Every error raised on bad input names what was wrong (column, row, value) and wh
 
 from __future__ import annotations
 
+from ._internal.text import escape_controls
+
 __all__ = ["PkpdError", "DatasetError", "ModelError", "ParameterError", "SimulationError", "ConvergenceWarning"]
 
 
 class PkpdError(Exception):
-    """Base class of every exception pkpd raises on purpose."""
+    """Base class of every exception pkpd raises on purpose.
+
+    Its message shows control characters echoed from user input (a column name, a key, a value) escaped,
+    so printing it cannot drive the terminal.
+
+    >>> str(PkpdError("unknown column 'DV\\x1b[31m'"))
+    "unknown column 'DV\\\\x1b[31m'"
+    """
+
+    def __str__(self) -> str:
+        return escape_controls(super().__str__(), keep="\n\t")
 
 
 class DatasetError(PkpdError, ValueError):
