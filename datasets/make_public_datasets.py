@@ -2,7 +2,7 @@
 
 Run from the repository root (or anywhere: paths are relative to this file)::
 
-    python datasets/make_public_datasets.py [--source ../shared/data]
+    python datasets/make_public_datasets.py [--source datasets/raw]
 
 It reads ``Theoph.csv`` and ``Indometh.csv`` (exported unchanged from R's base ``datasets``
 package) and writes ``theophylline.csv`` and ``indometacin.csv`` to both ``datasets/`` and
@@ -73,8 +73,8 @@ def indometacin(source: Path) -> pd.DataFrame:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=REPO / ".." / "shared" / "data",
-                        help="folder with Theoph.csv and Indometh.csv (default: ../shared/data from the repo root)")
+    parser.add_argument("--source", type=Path, default=REPO / "datasets" / "raw",
+                        help="folder with Theoph.csv and Indometh.csv (default: datasets/raw of the repository)")
     args = parser.parse_args(argv)
     targets = [HERE, REPO / "pkpd" / "io" / "data"]
     for name, make in (("theophylline", theophylline), ("indometacin", indometacin)):

@@ -284,7 +284,7 @@ def test_write_validates_frames(tmp_path):
 
 # ---- public datasets --------------------------------------------------------------------------
 def test_theophylline_derivation():
-    raw = pd.read_csv(REPO.parent / "shared" / "data" / "Theoph.csv") if (REPO.parent / "shared").exists() else None
+    raw = pd.read_csv(REPO / "datasets" / "raw" / "Theoph.csv")
     ds = load_dataset("theophylline")
     e = ds.events
     first = e.groupby("ID").head(2)
@@ -297,9 +297,9 @@ def test_theophylline_derivation():
     assert (ds.observations["CMT"] == 2).all()
     s1 = ds.subject(1).observations
     assert s1["DV"].iloc[0] == 0.74 and s1["TIME"].iloc[-1] == 24.37
-    if raw is not None:
-        assert len(ds.observations) == len(raw)
-        assert np.allclose(ds.observations["DV"].to_numpy(), raw.sort_values("Subject", key=lambda s: s.astype(int), kind="stable")["conc"].to_numpy())
+    assert len(ds.observations) == len(raw)
+    by_subject = raw.sort_values("Subject", key=lambda s: s.astype(int), kind="stable")
+    assert np.allclose(ds.observations["DV"].to_numpy(), by_subject["conc"].to_numpy())
 
 
 def test_indometacin_derivation():
@@ -325,9 +325,7 @@ def test_shipped_copies_and_readme_checksums():
 
 
 def test_generator_reproduces_the_files(tmp_path):
-    source = REPO.parent / "shared" / "data"
-    if not source.exists():
-        pytest.fail(f"{source} is missing: the public dataset inputs must sit beside the repository")
+    source = REPO / "datasets" / "raw"             # R's Theoph and Indometh, exported unchanged
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_public_datasets", REPO / "datasets" / "make_public_datasets.py")
