@@ -141,7 +141,14 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     if not opt.success:
         issues.append(f"NOT_CONVERGED: the outer optimisation did not converge: {opt.message}")
     cov = None
-    if cov_method:
+    if cov_method and _omega_singularity(par, omega):
+        # the estimates lie on the boundary of the parameter space (a correlation of +-1), where the asymptotic
+        # covariance of the estimates is undefined; NONMEM's R matrix is then algorithmically singular too. The
+        # finite-difference Hessian there may or may not invert depending on rounding: decide by the rule.
+        issues.append(f"COVARIANCE_FAILED: covariance step ({cov_method}) not run: Omega is singular at the "
+                      "estimates (on the boundary of the parameter space), so the estimates have no asymptotic "
+                      "covariance")
+    elif cov_method:
         cov, problem = _covariance_step(objective, par, opt.x, cov_method)
         objective.eta = eta_hat
         if problem:
@@ -246,15 +253,26 @@ def _boundary_issues(par, x, box, omega):
         if v < 1e-6:
             out.append(f"AT_BOUND: omega2_{name} = {v:.3g} is at its lower bound (0): the data do not support this "
                        "random effect; remove it or fix it")
-    sd = np.sqrt(variances)
-    corr = omega / np.outer(sd, sd)
-    if len(sd) > 1 and np.linalg.cond(corr) > OMEGA_CONDITION_LIMIT:
-        off = np.abs(corr - np.eye(len(sd)))
-        i, j = np.unravel_index(np.argmax(off), corr.shape)
+    singular = _omega_singularity(par, omega)
+    if singular:
         out.append(f"OMEGA_NOT_POSITIVE_DEFINITE: Omega is singular to working precision at the estimates "
-                   f"(condition number of its correlation matrix {np.linalg.cond(corr):.3g}; correlation of "
-                   f"{par.eta[i]} and {par.eta[j]} {corr[i, j]:.4f}): simplify the block or remove a random effect")
+                   f"({singular}): simplify the block or remove a random effect")
     return out
+
+
+def _omega_singularity(par, omega) -> str:
+    """A description of why Omega's correlation matrix is singular to working precision, or ''."""
+    sd = np.sqrt(np.diag(omega))
+    if len(sd) < 2 or np.any(sd <= 0):
+        return ""
+    corr = omega / np.outer(sd, sd)
+    condition = np.linalg.cond(corr)
+    if condition <= OMEGA_CONDITION_LIMIT:
+        return ""
+    off = np.abs(corr - np.eye(len(sd)))
+    i, j = np.unravel_index(np.argmax(off), corr.shape)
+    return (f"condition number of its correlation matrix {condition:.3g}; correlation of {par.eta[i]} and "
+            f"{par.eta[j]} {corr[i, j]:.4f}")
 
 
 def _shrinkage_issues(popmodel, shrinkage):
