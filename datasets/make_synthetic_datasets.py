@@ -77,7 +77,7 @@ def oral_1cmt() -> synthetic.SyntheticCohort:
 # ---------------------------------------------------------------------------------------------
 def cyp2c19_european(rng, n):
     """CYP2C19 diplotypes under Hardy-Weinberg from the European frequencies of pkpd.genetics
-    (PM prevalence 2 %, REFERENCE.md §3), with phenotype, relative activity and a PM flag."""
+    (PM prevalence about 2 % in Europeans: Dean 2012, Diazepam Therapy and CYP2C19 Genotype, NCBI Medical Genetics Summaries NBK379740), with phenotype, relative activity and a PM flag."""
     diplotypes = genetics.sample_diplotypes("CYP2C19", "European", n, rng=rng)
     phen = [genetics.phenotype("CYP2C19", d) for d in diplotypes]
     return pd.DataFrame({

@@ -50,7 +50,7 @@ def population():
 
 
 def theophylline():
-    """Example 3: the theophylline data with predictions at nlme's fm3Theo typical values (REFERENCE.md §8.1)."""
+    """Example 3: the theophylline data with predictions at nlme's fm3Theo typical values (Pinheiro & Bates 2000)."""
     data = pkpd.load_dataset("theophylline")
     events = data.events
     weights = events.groupby("ID")["WT"].first()

@@ -1,7 +1,7 @@
 """Calibration of the status-epilepticus (SE) model to clinical trials (issue 7, criterion 2).
 
 The SE model of :mod:`pkpd.scenarios` is calibrated so that a virtual adult cohort reproduces the
-response rates of three randomised trials (REFERENCE.md §0, §1.4, §5):
+response rates of three randomised trials (sources in docs/references.md):
 
 ================  =====================================================  ========================
 trial             arm (dose)                                             observed response
@@ -23,7 +23,7 @@ differ between patients; the seizure severity and PK random effects come from
 :func:`pkpd.scenarios.cohort_parameters` (fixed seeds: common random numbers, so the same virtual patients
 are seen in every arm and every objective evaluation).
 
-What the protocols assume (``[S]`` read in REFERENCE.md, ``[M]`` literature knowledge not checked,
+What the protocols assume (``[S]`` read in a source, ``[M]`` literature knowledge not checked,
 ``[A]`` an assumption of this module -- change it with the protocol's arguments and look at the
 sensitivity):
 
@@ -31,7 +31,7 @@ sensitivity):
   ``(WT/70)^b`` with the exponent ``b`` the library drug model itself uses (linear for volumes and most
   clearances, 0.6 for phenytoin VMAX [S]), on top of the cohort's log-normal IIV.
 - RAMPART [S: doses, times to treatment 1.2 / 4.8 min, response]: seizure onset to EMS arrival is not
-  reported in REFERENCE.md: log-normal, median ``arrival_median_min`` 15 min [A] (log-SD 0.5, at least
+  reported in the sources read: log-normal, median ``arrival_median_min`` 15 min [A] (log-SD 0.5, at least
   5 min: enrolment needs > 5 min of convulsions [S]); EMS arrival to ED arrival log-normal, median
   ``transport_median_min`` 25 min [A] (log-SD 0.3). Enrolled: still seizing when EMS arrive (virtual
   patients whose seizure stopped on its own before are not counted). Response ("seizures absent on ED
@@ -67,8 +67,8 @@ concentration; ``U0`` also applies to ketamine's NMDA block).
 
 The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.fitting`):
 residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
-sample sizes where REFERENCE.md gives them (RAMPART 448 / 445 [S]; ESETT 384 in total [S], split equally
-128 per arm [A]; VA Cooperative arm sizes are not in REFERENCE.md: 128 per arm [A], i.e. weighted like
+sample sizes where the sources read give them (RAMPART 448 / 445 [S]; ESETT 384 in total [S], split equally
+128 per arm [A]; VA Cooperative arm sizes were not found: 128 per arm [A], i.e. weighted like
 the ESETT arms), plus optional log-normal prior residuals ``log(value / prior) / prior_sd`` that keep the
 parameters the trials do not identify near their current defaults. The hard-threshold response rates
 are step functions of the parameters (one patient flips at a time); with common random numbers and a
@@ -347,7 +347,7 @@ ESETT = Trial(
 )
 
 #: VA Cooperative (Treiman 1998), overt generalised convulsive SE: doses [S]; rates of infusion [M];
-#: onset-to-treatment [A]; arm sizes not in REFERENCE.md (128 [A]).
+#: onset-to-treatment [A]; arm sizes not found (128 [A]).
 VA_COOPERATIVE = Trial(
     "VA Cooperative", "va",
     (Arm("lorazepam 0.1 mg/kg", (Dose("lorazepam", "iv", mg_per_kg=0.1, rate_mg_per_min=2.0),), 0.649, 128),

@@ -7,8 +7,8 @@ fraction metabolised by the enzyme, ``fm``::
 
     CL_genotype / CL_normal = 1 - fm + fm * activity
 
-Genes and what the tables rest on (tags as in the project's ``REFERENCE.md``: [S] read in a source,
-[M] literature knowledge not checked against the primary paper):
+Genes and what the tables rest on (tags: [S] read in a source, [M] literature
+knowledge not checked against the primary paper; full references in docs/references.md):
 
 =========  ==========================================================  ===========================
 gene       alleles (function)                                          phenotype basis
@@ -61,8 +61,8 @@ _freeze = MappingProxyType
 #: Genes this module knows, in the order of the tables below.
 GENES: tuple[str, ...] = ("CYP2C19", "CYP2C9", "CYP3A5", "CYP3A4", "ABCB1")
 
-#: Allele -> function, per gene. CYP2C19, CYP2C9 and CYP3A5 as CPIC (REFERENCE.md §3 [S]);
-#: CYP3A4*22 and ABCB1 3435T are literature effect sizes (REFERENCE.md §3 [M]).
+#: Allele -> function, per gene. CYP2C19, CYP2C9 and CYP3A5 as CPIC [S];
+#: CYP3A4*22 and ABCB1 3435T are literature effect sizes (Elens 2011; Hoffmeyer 2000 [M]).
 ALLELE_FUNCTION: Mapping[str, Mapping[str, str]] = _freeze(
     {
         "CYP2C19": _freeze({"*1": "normal function", "*2": "no function", "*3": "no function",
@@ -75,13 +75,13 @@ ALLELE_FUNCTION: Mapping[str, Mapping[str, str]] = _freeze(
 )
 
 #: CYP2C9 allele activity values (CPIC 2020): *1 = 1, *2 = 0.5, *3 = 0. The activity score of a
-#: diplotype is their sum. The *2 value of 0.5 is tagged [M] in REFERENCE.md §3 (CPIC, not checked
+#: diplotype is their sum. The *2 value of 0.5 is [M] (CPIC, from memory, not checked
 #: against the guideline text); *3 = 0 is [S].
 ALLELE_ACTIVITY_VALUE: Mapping[str, Mapping[str, float]] = _freeze(
     {"CYP2C9": _freeze({"*1": 1.0, "*2": 0.5, "*3": 0.0})}
 )
 
-#: CYP2C19 phenotype by the functions of its two alleles (CPIC; REFERENCE.md §3 [S], NCBI Medical
+#: CYP2C19 phenotype by the functions of its two alleles (CPIC [S], as adapted in NCBI Medical
 #: Genetics Summaries table 2): *17/*17 UM; *1/*17 RM; *1/*1 NM; *1/*2, *1/*3, *2/*17, *3/*17 IM;
 #: *2/*2, *2/*3, *3/*3 PM.
 _CYP2C19_BY_FUNCTION: Mapping[tuple[str, str], str] = _freeze(
@@ -95,7 +95,7 @@ _CYP2C19_BY_FUNCTION: Mapping[tuple[str, str], str] = _freeze(
     }
 )
 
-#: CYP2C9 phenotype by activity score (CPIC 2020, phenytoin; REFERENCE.md §3 [S]).
+#: CYP2C9 phenotype by activity score (CPIC 2020 phenytoin guideline update [S]).
 _CYP2C9_BY_SCORE: Mapping[float, str] = _freeze({2.0: "NM", 1.5: "IM", 1.0: "IM", 0.5: "PM", 0.0: "PM"})
 
 #: CYP3A5 phenotype by diplotype (CPIC tacrolimus guideline: *1/*1 NM, *1/*3 IM, *3/*3 PM).
@@ -115,28 +115,28 @@ _CPIC_TERM: Mapping[str, str] = _freeze(
 #: assumptions:
 #:
 #: - PM 0: both alleles are no-function alleles, so no functional enzyme.
-#: - IM 0.35: chosen so that one fm reproduces both clobazam label ratios (REFERENCE.md §3 [S], FDA
+#: - IM 0.35: chosen so that one fm reproduces both clobazam label ratios ([S] FDA
 #:   label via NCBI MedGen CN456489): N-desmethylclobazam (N-CLB) is eliminated mainly by CYP2C19, so
 #:   its AUC ratio vs NM is 1 / (1 - fm + fm * activity). With fm = 0.75, PM gives 4.0x (label 3-5x)
 #:   and IM 0.35 gives 1.95x (label ~2x). A gene-dose value of 0.5 would give only 1.6x at fm = 0.75
 #:   (and at most 1.67x for any fm consistent with the PM range), below the label's ~2x.
 #: - NM 1 by definition.
 #: - RM 1.25 and UM 1.5: the third-party CYP2C19 activity convention (*1 = 1, *17 = 1.5, *2/*3 = 0;
-#:   REFERENCE.md §3 [S] opicalc.com, explicitly non-CPIC) gives *1/*17 = 2.5 and *17/*17 = 3, i.e.
+#:   [S] opicalc.com, explicitly non-CPIC) gives *1/*17 = 2.5 and *17/*17 = 3, i.e.
 #:   1.25 and 1.5 relative to *1/*1 = 2. Low confidence.
 _CYP2C19_ACTIVITY: Mapping[str, float] = _freeze({"UM": 1.5, "RM": 1.25, "NM": 1.0, "IM": 0.35, "PM": 0.0})
 
 #: Relative CYP3A5 activity vs a *1/*1 expresser (gene dose: one functional allele = half; *3/*3
-#: expresses no functional CYP3A5). Note that for midazolam REFERENCE.md §3 [S] (Shih 2002; Floyd
-#: 2003) finds no CYP3A5*3 effect on clearance, i.e. an effective fm,CYP3A5 near 0 for midazolam.
+#: expresses no functional CYP3A5). Note that for midazolam Shih 2002 (Drug Metab Dispos)
+#: and Floyd 2003 [S] find no CYP3A5*3 effect on clearance, i.e. an effective fm,CYP3A5 near 0 for midazolam.
 _CYP3A5_ACTIVITY: Mapping[str, float] = _freeze({"NM": 1.0, "IM": 0.5, "PM": 0.0})
 
 #: Per-allele activity for the categorical genes; diplotype activity = mean of its two alleles
 #: (additive gene dose). CYP3A4*22 = 0.3 makes a *1/*22 carrier 0.65 (35 % lower CYP3A4 activity,
-#: mid-range of the 20-50 % of Elens 2011, REFERENCE.md §3 [M]); *22/*22 = 0.3 is an extrapolation
+#: mid-range of the 20-50 % of Elens 2011 [M]); *22/*22 = 0.3 is an extrapolation
 #: (homozygotes are rare). ABCB1 3435T = 0.5 makes TT 0.5 (Hoffmeyer 2000: ~2-fold lower duodenal
-#: P-gp, REFERENCE.md §3 [M]) and CT 0.75 (gene dose); low confidence (Gerloff 2002 found no effect
-#: on digoxin, REFERENCE.md §3 [S]).
+#: P-gp [M]) and CT 0.75 (gene dose); low confidence (Gerloff 2002 found no effect
+#: on digoxin, Br J Clin Pharmacol [S]).
 _CATEGORICAL_ALLELE_ACTIVITY: Mapping[str, Mapping[str, float]] = _freeze(
     {
         "CYP3A4": _freeze({"*1": 1.0, "*22": 0.3}),
@@ -329,7 +329,7 @@ def phenotype(gene: str, diplotype: str) -> Phenotype:
 
     Notes
     -----
-    Phenotype assignment (REFERENCE.md §3):
+    Phenotype assignment (sources in docs/references.md):
 
     - CYP2C19 (CPIC, by allele function): *17/*17 UM; *1/*17 RM; *1/*1 NM; *1/*2, *1/*3, *2/*17,
       *3/*17 IM; *2/*2, *2/*3, *3/*3 PM. ``activity_score`` is None (CPIC uses no CYP2C19 score).
@@ -343,8 +343,8 @@ def phenotype(gene: str, diplotype: str) -> Phenotype:
     - CYP2C9: AS / 2 (gene-dose additivity of CPIC allele values).
     - CYP2C19: UM 1.5, RM 1.25, NM 1, IM 0.35, PM 0. PM: no functional enzyme. IM 0.35 with a
       single fm = 0.75 reproduces the clobazam label (N-desmethylclobazam AUC 3-5x in PM -> 4.0x;
-      ~2x in IM -> 1.95x; FDA label, REFERENCE.md §3 [S]). RM/UM from the non-CPIC activity
-      convention *17 = 1.5 (REFERENCE.md §3 [S] opicalc.com): 2.5/2 and 3/2; low confidence.
+      ~2x in IM -> 1.95x; FDA label [S]). RM/UM from the non-CPIC activity
+      convention *17 = 1.5 ([S] opicalc.com): 2.5/2 and 3/2; low confidence.
     - CYP3A5: relative to a *1/*1 expresser: *1/*1 1, *1/*3 0.5, *3/*3 0.
     - CYP3A4: *1/*1 1, *1/*22 0.65 (35 % lower: mid-range of 20-50 %, Elens 2011 [M]),
       *22/*22 0.3 (additive extrapolation).
@@ -516,9 +516,9 @@ def genotype_covariate(gene: str, diplotypes: Any) -> np.ndarray:
 # Allele frequencies by ancestry
 # ----------------------------------------------------------------------------------------------------
 
-#: CYP2C19 poor-metabolizer prevalence by ancestry, REFERENCE.md §3 [S] (NCBI Diazepam Therapy and
-#: CYP2C19 Genotype, NBK379740): ~2 % Europeans, 13 % East Asians, up to 57 % Oceanians (the upper
-#: end of the reported range). No other ancestry and no other gene has data in REFERENCE.md.
+#: CYP2C19 poor-metabolizer prevalence by ancestry [S] (NCBI Medical Genetics Summaries, Diazepam
+#: Therapy and CYP2C19 Genotype, NBK379740): ~2 % Europeans, 13 % East Asians, up to 57 % Oceanians (the upper
+#: end of the reported range). No other ancestry and no other gene has data in the sources used.
 _CYP2C19_PM_PREVALENCE: Mapping[str, float] = _freeze({"European": 0.02, "East Asian": 0.13, "Oceanian": 0.57})
 
 #: Ancestries with allele-frequency data, per gene (genes not listed have none).
@@ -537,13 +537,13 @@ def _normalise_ancestry(ancestry: Any) -> str | None:
 
 
 def allele_frequencies(gene: str, ancestry: str) -> dict[str, float]:
-    """Allele frequencies of ``gene`` in an ancestry group, where REFERENCE.md gives data.
+    """Allele frequencies of ``gene`` in an ancestry group, where the sources used give data.
 
     Only CYP2C19 has data: its poor-metabolizer (PM) prevalence by ancestry (≈ 2 % European, 13 %
-    East Asian, up to 57 % Oceanian; REFERENCE.md §3 [S], NBK379740). Under Hardy-Weinberg
+    East Asian, up to 57 % Oceanian; [S] NBK379740). Under Hardy-Weinberg
     equilibrium PM prevalence = q**2, where q is the combined frequency of no-function alleles, so
     ``q = sqrt(PM prevalence)``. The split of q among *2, *3 ... and the *17 frequency are not in
-    REFERENCE.md, so the result has two entries: ``"*2"`` stands for *all* no-function alleles and
+    the sources used, so the result has two entries: ``"*2"`` stands for *all* no-function alleles and
     ``"*1"`` for all functional ones (*1 and *17 lumped). Sampled diplotypes therefore reproduce
     the PM / IM / NM split, never RM or UM.
 
@@ -578,7 +578,7 @@ def allele_frequencies(gene: str, ancestry: str) -> dict[str, float]:
     name = _normalise_gene(gene)
     if name not in ANCESTRIES:
         raise ModelError(
-            f"no allele frequency data for {name} (REFERENCE.md gives ancestry data only for "
+            f"no allele frequency data for {name} (ancestry data are available only for "
             f"{', '.join(ANCESTRIES)}); pass your own {{allele: frequency}} mapping to sample_diplotypes"
         )
     key = _normalise_ancestry(ancestry)

@@ -1,4 +1,4 @@
-"""Pharmacodynamics: concentration-effect functions and PD components (REFERENCE.md §7).
+"""Pharmacodynamics: concentration-effect functions and PD components (sources in docs/references.md).
 
 Pure functions, vectorised with numpy (every argument broadcasts against the others):
 
@@ -22,7 +22,7 @@ Why receptor loss alone cannot explain benzodiazepine resistance
 -----------------------------------------------------------------
 In the operational model the efficacy is ``tau = [R0]/KE``; internalisation scales it,
 ``tau = tau0 f`` with ``f`` the surface receptor fraction (Naylor 2005: 38 -> 20 receptors per synapse
-after 1 h of SE, ``f = 0.53`` [S], REFERENCE.md §5). With the transducer slope ``n = 1``::
+after 1 h of SE, ``f = 0.53`` [S]). With the transducer slope ``n = 1``::
 
     EC50,obs = KA / (1 + tau)            Emax,obs = Em tau / (1 + tau)
 
@@ -44,7 +44,7 @@ Emax at a receptor fraction >= 0.5.
 affinity falls with the internalised fraction (loss of the gamma2-containing, benzodiazepine-sensitive
 synaptic receptors, Goodkin 2008 [M]; Kapur & Macdonald 1997: dentate granule cell GABA-A currents
 become less sensitive to diazepam while GABA sensitivity is kept [S], with a ~20-fold loss of diazepam
-potency [M], REFERENCE.md §5)::
+potency [M])::
 
     KA,eff = KA (1 + KSHIFT (1 - f_potency))
 
@@ -100,7 +100,7 @@ LN2 = math.log(2.0)
 #: Default effect-site equilibration rate constants (1/h) by drug prefix, used when ``ke0`` is not given.
 #: MDZ: t1/2,ke0 ~ 5 min (Buhrer 1990 4.8-5.6 min [M]; 5.0 ± 2.5 min in the flumazenil-midazolam study,
 #: Clin Pharmacol Ther 1995;58:567 [S]). DZP: ~1.6 min (Buhrer 1990 [M]). PPF: Schnider ke0
-#: 0.456 /min [S] (REFERENCE.md §1.3).
+#: 0.456 /min [S] (Schnider propofol model; see docs/references.md).
 KE0 = {
     "MDZ": LN2 / (5.0 / 60.0),
     "DZP": LN2 / (1.6 / 60.0),
@@ -185,7 +185,7 @@ def _clip0(c):
 
 
 def emax(c, e0, emax, ec50, hill=1.0):
-    """Sigmoid Emax model: ``E = E0 + Emax C^h / (EC50^h + C^h)`` (REFERENCE.md §7).
+    """Sigmoid Emax model: ``E = E0 + Emax C^h / (EC50^h + C^h)`` (standard form [M]).
 
     Parameters
     ----------
@@ -227,7 +227,7 @@ def emax(c, e0, emax, ec50, hill=1.0):
 
 
 def operational(a, ka, tau, em, n=1.0):
-    """Operational model of agonism (Black & Leff 1983; REFERENCE.md §7).
+    """Operational model of agonism (Black & Leff 1983).
 
     ``E = Em tau^n A^n / ((A + KA)^n + tau^n A^n)``, with ``tau = [R0]/KE`` the efficacy (proportional to
     the receptor density) and ``KA`` the functional equilibrium dissociation constant.
@@ -362,9 +362,9 @@ def allosteric_shift(b, kb, alpha):
 
     which is 1 without modulator and tends to ``alpha`` (the cooperativity, ≈ 2-3 for diazepam at
     α1/2/3/5βγ2 receptors [M]) at saturating ``[B]``; half of the maximal shift is reached at
-    ``[B] = KB``. REFERENCE.md §7 prints the shift as ``alpha ([B]/KB + 1)/(1 + [B]/KB)``, which equals
+    ``[B] = KB``. The form ``alpha ([B]/KB + 1)/(1 + [B]/KB)``, as sometimes printed, equals
     ``alpha`` for every ``[B]`` (a misplaced factor); the form above is the one whose limits match the
-    text there (no shift at ``[B] = 0``, maximal fold shift ``alpha``).
+    intended behaviour (no shift at ``[B] = 0``, maximal fold shift ``alpha``).
 
     Parameters
     ----------
@@ -393,7 +393,7 @@ def allosteric_shift(b, kb, alpha):
 
 
 def bliss(ea, eb):
-    """Bliss independence: ``E_ab = Ea + Eb - Ea Eb`` for fractional effects in [0, 1] (REFERENCE.md §7).
+    """Bliss independence: ``E_ab = Ea + Eb - Ea Eb`` for fractional effects in [0, 1] (Bliss 1939).
 
     Examples
     --------
@@ -412,7 +412,7 @@ def loewe_combination_index(a, b, a_alone, b_alone):
     """Loewe combination index ``a/A + b/B`` (1: additive, < 1 synergy, > 1 antagonism).
 
     ``A`` and ``B`` are the concentrations of each drug alone that give the effect of the combination
-    (``a``, ``b``) (REFERENCE.md §7).
+    (``a``, ``b``) (Loewe 1926).
 
     Examples
     --------
@@ -435,7 +435,7 @@ def greco_effect(a, b, ic50a, ic50b, ma, mb, alpha, econ=1.0, *, iterations=120)
         1 = a / (IC50a X^(1/ma)) + b / (IC50b X^(1/mb))
             + alpha a b / (IC50a IC50b X^(1/(2 ma) + 1/(2 mb)))
 
-    (REFERENCE.md §7). ``alpha > 0`` is synergy, ``alpha < 0`` antagonism, ``alpha = 0`` Loewe additivity;
+    (Greco 1990). ``alpha > 0`` is synergy, ``alpha < 0`` antagonism, ``alpha = 0`` Loewe additivity;
     with one drug absent the effect is that drug's Hill curve ``Econ (c/IC50)^m / (1 + (c/IC50)^m)``.
 
     The root is found by vectorised bisection on ``z = log X`` over ``[-750, 750]`` (``iterations``
@@ -534,7 +534,7 @@ def _scalar(owner, name, value, *, positive=True, lower=None, upper=None):
 
 
 class EffectCompartment(Component):
-    """Effect compartment (Sheiner 1979): ``dCe/dt = KE0 (C - Ce)`` (REFERENCE.md §7).
+    """Effect compartment (Sheiner 1979): ``dCe/dt = KE0 (C - Ce)``.
 
     Parameters
     ----------
@@ -593,7 +593,7 @@ class EffectCompartment(Component):
 
 
 class IndirectResponse(Component):
-    """Indirect response model (Dayneka, Garg & Jusko 1993), types I-IV (REFERENCE.md §7).
+    """Indirect response model (Dayneka, Garg & Jusko 1993), types I-IV.
 
     ==== ===================================== ===================================
     kind equation                              steady state R_ss

@@ -31,7 +31,7 @@ response rates of RAMPART, ESETT and the VA Cooperative trial within 8 percentag
 (:data:`pkpd.calibration.CALIBRATED`). With them 10 mg IM midazolam stops 91 / 82 / 66 / 45 / 24 % of
 seizures when given 5 / 15 / 30 / 60 / 120 min after onset (n 500, seed 2024; Trinka 2015 [S]: IM
 midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min, < 40 % after
-2 h; REFERENCE.md §5), and propofol controls ~85 % of what a benzodiazepine and a second-line drug leave [M].
+2 h), and propofol controls ~85 % of what a benzodiazepine and a second-line drug leave [M].
 
 Examples
 --------
@@ -410,7 +410,7 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
 def polytherapy_termination(n: int = 500, seed=2024, *, simultaneous_min=40.0, sequential_min=(40.0, 50.0, 60.0),
                             drugs=("midazolam", "ketamine", "valproate"), t_end_min=240.0) -> pd.Series:
     """Terminated fraction with ``drugs`` given together at ``simultaneous_min`` versus one after the
-    other at ``sequential_min`` (Niquet 2017 [S] / 2019 [M], REFERENCE.md §5), same virtual cohort.
+    other at ``sequential_min`` (Niquet 2017, Neurobiol Dis [S] / Niquet 2019 [M]), same virtual cohort.
 
     Returns a Series with index ``("simultaneous", "sequential")``.
     """
@@ -438,7 +438,7 @@ def guideline_termination(second_line: str = "valproate", anaesthetic: str | Non
         Third stage (``"propofol"``); None stops after the second line.
     times_min : (float, float, float)
         Minutes after onset of each stage (default 15, 40, 70: first benzodiazepine, ESETT's 5-30 min
-        after it, then 30 min later; pSERG medians 16 / 63 / 170 min in children [S], REFERENCE.md §5).
+        after it, then 30 min later; pSERG medians 16 / 63 / 170 min in children, Sánchez Fernández 2018 [S]).
 
     Returns
     -------

@@ -16,7 +16,7 @@ Tests record comparisons through the ``validation`` fixture of ``tests/validatio
 :class:`Recorder`::
 
     def test_rt_over_f(validation):
-        validation.compare("RT/F at 37 °C (mV)", RT_F(37.0), 26.727, atol=5e-4, source="REFERENCE.md §6.2")
+        validation.compare("RT/F at 37 °C (mV)", RT_F(37.0), 26.727, atol=5e-4, source="computed [C]")
 
 :meth:`Recorder.compare` and :meth:`Recorder.within` assert like ``pytest.approx`` and also store the
 comparison in the test's ``user_properties``, from where the report collects it. Tests marked ``slow``
@@ -71,7 +71,7 @@ class Recorder:
     >>> class Node:
     ...     user_properties = []
     >>> rec = Recorder(Node())
-    >>> rec.compare("E_Cl at [Cl]i 5 mM (mV)", -84.938, -84.94, atol=0.01, source="REFERENCE.md §6.2")
+    >>> rec.compare("E_Cl at [Cl]i 5 mM (mV)", -84.938, -84.94, atol=0.01, source="Nernst, computed [C]")
     -84.938
     >>> Node.user_properties[0][1]["passed"]
     True
@@ -84,6 +84,8 @@ class Recorder:
     def _record(self, entry: dict) -> None:
         if entry.get("source") is None:
             entry["source"] = self.source
+        # plain Python values: the entry may be sent between processes (pytest-xdist serialises reports)
+        entry = {k: v.item() if isinstance(v, np.generic) else v for k, v in entry.items()}
         self.node.user_properties.append((PROPERTY, entry))
 
     def compare(self, quantity: str, value, reference, *, rtol: float | None = None, atol: float | None = None,
@@ -102,7 +104,7 @@ class Recorder:
             Relative and absolute tolerance; as in ``pytest.approx`` the allowed difference is
             ``max(rtol * |reference|, atol)``. Without either the comparison is exact.
         source : str, optional
-            Where the reference comes from (paper, REFERENCE.md section, software), if not the default.
+            Where the reference comes from (paper, hand calculation, software), if not the default.
 
         Returns
         -------
@@ -345,7 +347,7 @@ def run_validation(tests: str | os.PathLike | None = None, *, include_slow: bool
     root = _root_of(tests)
     plugin = _Plugin(include_slow)
     args = [str(tests), "--rootdir", str(root), "-m", "", "-p", "no:cacheprovider", "-q", "--tb=short",
-            "-o", "console_output_style=classic", *pytest_args]
+            "-o", "console_output_style=classic", "-n", "0", *pytest_args]
     cwd = Path.cwd()
     os.chdir(root)
     try:

@@ -4,13 +4,13 @@ Each subject's draws come from the random stream of its block of 1024 subjects (
 consumed in the same order, so the first ``k`` subjects are the same whatever ``n`` is: trials can stream a
 population chunk by chunk. Truncated distributions are drawn by the inverse CDF (no redraws).
 
-Default adult demographics [M] (approximate US adult summaries of the NHANES kind, rounded; not from
-REFERENCE.md): age 45 ± 15 years in [18, 90]; height 175.5 ± 7.5 cm (men), 162 ± 7 cm (women); weight
+Default adult demographics [M] (approximate US adult summaries of the NHANES kind, rounded; no primary
+source recorded): age 45 ± 15 years in [18, 90]; height 175.5 ± 7.5 cm (men), 162 ± 7 cm (women); weight
 log-normal with geometric means 86 kg (men) and 74 kg (women), log-SD 0.20 and 0.23, in [40, 200] kg;
 correlation of height and log-weight 0.45 within sex.
 
 Genotypes: CYP2C19 from the ancestry's allele frequencies (:func:`pkpd.genetics.allele_frequencies`,
-REFERENCE.md §3: no-function ``*2`` vs functional ``*1``), others from frequencies the caller gives
+from the PM prevalence of NBK379740: no-function ``*2`` vs functional ``*1``), others from frequencies the caller gives
 (``genotypes={"CYP2C9": {"*1": 0.8, "*2": 0.12, "*3": 0.08}}``), under Hardy-Weinberg equilibrium.
 
 Examples

@@ -1,8 +1,8 @@
 """Drug library: documented parameter sets, each returning components ready for :func:`pkpd.compose`.
 
-Every value is tagged as in the project's REFERENCE.md: [S] read in the named source, [M] literature
-knowledge not checked against the primary paper, [C] computed or calibrated here (the target named).
-Each constructor's docstring (also :attr:`Drug.sources`) lists them.
+Every value is tagged: [S] read in the named source, [M] literature knowledge not checked against the
+primary paper, [C] computed or calibrated here (the target named). Each constructor's docstring (also
+:attr:`Drug.sources`) lists them; the full references are in docs/references.md.
 
 Examples
 --------

@@ -118,8 +118,8 @@ class Drug:
     doses : mapping
         Named clinical doses (mg, or mg phenytoin equivalents for fosphenytoin).
     sources : str
-        Where every value comes from, with REFERENCE.md tags [S] source read, [M] literature knowledge
-        not checked, [C] computed or calibrated.
+        Where every value comes from, tagged [S] source read, [M] literature knowledge not checked,
+        [C] computed or calibrated (full references in docs/references.md).
     mw : float
         Molecular weight, g/mol.
     metabolite, metabolite_liver : Component or None

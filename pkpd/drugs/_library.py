@@ -1,5 +1,6 @@
-"""Drug parameter sets with sources (REFERENCE.md tags: [S] read in the source named, [M] literature
-knowledge not checked against the primary paper, [C] computed here or calibrated, with the target named).
+"""Drug parameter sets with sources (tags: [S] read in the source named, [M] literature knowledge not
+checked against the primary paper, [C] computed here or calibrated, with the target named; the full
+references are in docs/references.md).
 
 Conventions: 70 kg adult unless ``weight`` is given; per-kg values scale linearly with weight unless a
 source gives an allometric exponent. Time h, amount mg, volume L, concentration mg/L.
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 LN2 = math.log(2)
-#: Hepatic blood flow 1.24 L/h/kg, Asaumi 2018 rifampicin-midazolam PBPK (mrgsolve file) [S] (REFERENCE.md §2.3).
+#: Hepatic blood flow 1.24 L/h/kg, Asaumi 2018 rifampicin-midazolam PBPK (mrgsolve file) [S].
 QH_PER_KG = 1.24
 
 
@@ -193,7 +194,7 @@ def clobazam(weight: float = 70.0) -> Drug:
     - N-CLB: t1/2 76.5 h (71-82) [M] label; V 100 L [M]; CL = 0.906 L/h [C]; formed from 80 % of
       clobazam clearance [M] x MW ratio 0.953 (286.7/300.7).
     - N-CLB CYP2C19 fm 0.75 [C]: with pkpd.genetics activities (PM 0, IM 0.35) it gives N-CLB AUC
-      x 4.0 (PM) and x 1.95 (IM), the FDA label's 3-5-fold and ~2-fold [S] (REFERENCE.md §3).
+      x 4.0 (PM) and x 1.95 (IM), the FDA label's 3-5-fold and ~2-fold [S] (NCBI MedGen CN456489).
     - Doses: maintenance 10 mg twice daily [M]; PM start 5 mg/day [S] (label).
     """
     w = weight / 70.0
@@ -345,8 +346,8 @@ def propofol(weight: float = 70.0, *, model: str = "marsh", age: float = 40.0, h
     k21 0.055, k13 0.0419, k31 0.0033 /min -> CL = k10 V1, Q = k12 V1, V2 = Q/k21, Q3 = k13 V1,
     V3 = Q3/k31 [C]. ke0 0.26 /min (Diprifusor) or 1.21 /min (modified) [S] -- not part of this PK model.
 
-    ``model="schnider"``: V1 4.27 L [S]; **the covariate equations are [M] (REFERENCE.md §1.3: must be
-    checked before use)**: V2 = 18.9 - 0.391 (age - 53) L; V3 = 238 L; CL = 1.89 + 0.0456 (WT - 77)
+    ``model="schnider"``: V1 4.27 L [S]; **the covariate equations are [M] (not checked against the primary
+    paper: must be checked before use)**: V2 = 18.9 - 0.391 (age - 53) L; V3 = 238 L; CL = 1.89 + 0.0456 (WT - 77)
     - 0.0681 (LBM - 59) + 0.0264 (HT - 177) L/min; Q = 1.29 - 0.024 (age - 53) L/min; Q3 = 0.836 L/min;
     LBM by James [M]. ke0 0.456 /min [S].
 

@@ -269,7 +269,7 @@ class OneCompartmentMM(Model):
 
     ``dA/dt = -VMAX * C / (KM + C)`` with ``C = A / V``. Defaults are phenytoin's (Grasela 1983,
     Clin Pharmacokinet 8:355, PubMed 6617043, 70 kg European adult: VMAX 415 mg/day = 17.29 mg/h,
-    KM 5.7 mg/L; REFERENCE.md §1.2) with V = 0.7 L/kg x 70 kg [M].
+    KM 5.7 mg/L [S]) with V = 0.7 L/kg x 70 kg [M].
     """
 
     nonnegative = True
@@ -318,7 +318,7 @@ class Prodrug(Model):
         dA/dt =  KCONV * P - VMAX * C / (KM + C),   C = A / V
 
     Outputs ``CPRO = P / VPRO`` (prodrug, in PE per L) and ``CP = A / V``. Defaults: conversion half-life
-    10 min (label: 8-15 min, 1.5 mg fosphenytoin = 1 mg PE; REFERENCE.md §1.2), so KCONV = ln 2 / (10/60 h)
+    10 min (fosphenytoin label: 8-15 min, 1.5 mg fosphenytoin = 1 mg PE [S]), so KCONV = ln 2 / (10/60 h)
     = 4.159 1/h; phenytoin VMAX 17.29 mg/h and KM 5.7 mg/L (Grasela 1983); V 49 L (0.7 L/kg x 70 kg) [M];
     fosphenytoin VPRO 10 L [M] (small: the prodrug is highly protein bound).
 

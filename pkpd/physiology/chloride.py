@@ -1,21 +1,21 @@
 """Intracellular chloride, the GABA-A reversal potential and KCC2 during status epilepticus.
 
 GABA-A channels pass Cl⁻ and HCO3⁻, so their reversal potential ``E_GABA`` depends on the chloride
-gradient, which the K⁺-Cl⁻ cotransporter KCC2 maintains (REFERENCE.md §6). Three ways to compute it:
+gradient, which the K⁺-Cl⁻ cotransporter KCC2 maintains (sources: docs/references.md). Three ways to compute it:
 
 - :func:`nernst` -- equilibrium potential of one ion, ``E = (RT/zF) ln(c_out / c_in)``.
 - :func:`ghk` -- Goldman-Hodgkin-Katz voltage equation for Cl⁻ and HCO3⁻ with permeability ratio
-  ``P = P_HCO3 / P_Cl``: ``E = (RT/F) ln((Cl_i + P HCO3_i) / (Cl_o + P HCO3_o))`` (REFERENCE.md §6.1).
+  ``P = P_HCO3 / P_Cl``: ``E = (RT/F) ln((Cl_i + P HCO3_i) / (Cl_o + P HCO3_o))``.
 - :func:`e_gaba` -- the parallel-conductance ("chord") form ``E = (E_Cl + r E_HCO3) / (1 + r)`` with
   ``r = g_HCO3 / g_Cl``: the toolkit default, because with r = 0.2 and [HCO3] 15/24 mM it reproduces both
   E_GABA targets, -72.9 mV (healthy, [Cl]i 5 mM) and -42.0 mV (status epilepticus, [Cl]i 20 mM); GHK with
-  the same inputs gives -73.4 / -45.2 mV and cannot hit both (REFERENCE.md §6.2 [C]).
+  the same inputs gives -73.4 / -45.2 mV and cannot hit both (computed here [C]).
 
 :class:`Chloride` is a component holding intracellular chloride and relative surface KCC2 (prefix
 ``CHLORIDE``). Chloride is loaded in proportion to seizure activity ``S(t)`` (read from
 ``SEIZURE.ACTIVITY``, 0 when nothing provides it) and extruded by KCC2; KCC2 is lost while the seizure
 lasts (dephosphorylation of S940 and internalisation, Silayeva 2015 [S]; within minutes to ~1 h,
-Lee 2011 [M]) and recovers over days to weeks ([M], Pathak 2007 / Li 2008; REFERENCE.md §6.3)::
+Lee 2011 [M]) and recovers over days to weeks ([M], Pathak 2007 / Li 2008)::
 
     dCl/dt   = KEXT * (CL0 - KCC2 * Cl) + KLOAD * S(t)
     dKCC2/dt = KREC * (1 - KCC2) - KLOSS * S(t) * (KCC2 - KCC2_MIN)
@@ -25,11 +25,11 @@ extrusion ``KEXT * KCC2 * Cl``). Without seizure, chloride follows ``CL0 / KCC2`
 quasi-steady value is ``(KEXT * CL0 + KLOAD * S) / (KEXT * KCC2)``, so chloride can never exceed
 ``(KEXT * CL0 + KLOAD) / (KEXT * KCC2_MIN)`` (21.6 mM with the defaults, below [Cl]o).
 
-Defaults and why (tags as in REFERENCE.md):
+Defaults and why (tags: [S] read in a source, [M] from memory or a secondary source, [C] computed here):
 
 - ``CL0`` 5 mM [M]: mature neurons 4-10 mM; 5 mM gives E_GABA = -72.9 mV (the -73 mV target) [C].
-- ``CL_OUT`` 120, ``HCO3_IN`` 15, ``HCO3_OUT`` 24 mM, ``G_RATIO`` 0.2, ``TEMP`` 37 °C: the recommended
-  toolkit values of REFERENCE.md §6.2 [C] (typical ranges [M]).
+- ``CL_OUT`` 120, ``HCO3_IN`` 15, ``HCO3_OUT`` 24 mM, ``G_RATIO`` 0.2, ``TEMP`` 37 °C: the values with
+  which the chord form gives both targets, -72.9 / -42.0 mV [C] (typical ranges [M]).
 - ``KCC2_MIN`` 0.25 [C]: the floor of surface KCC2 during seizure, solved so that after the seizure, with
   KCC2 at its floor, chloride settles at CL0 / KCC2_MIN = 20 mM (E_GABA -42 mV, the post-SE value;
   post-SE neurons 15-30 mM [M]).
@@ -130,7 +130,7 @@ def RT_F(temperature_c=37.0):  # noqa: N802 - the physical symbol
     -------
     float or numpy.ndarray
         RT/F in mV (R = 8.314462618 J/mol/K, F = 96485.33212 C/mol): 26.727 mV at 37 °C
-        (REFERENCE.md §6.2 [C]).
+        (computed here [C]).
 
     Raises
     ------
@@ -172,7 +172,7 @@ def nernst(c_in, c_out, z, temperature_c=37.0):
 
     Examples
     --------
-    Chloride at 37 °C, [Cl]o = 120 mM (REFERENCE.md §6.2 [C]):
+    Chloride at 37 °C, [Cl]o = 120 mM (computed here [C]):
 
     >>> round(nernst(5.0, 120.0, z=-1), 2)
     -84.94
@@ -191,7 +191,7 @@ def ghk(cl_in, hco3_in, cl_out=120.0, hco3_out=24.0, p_ratio=0.2, temperature_c=
     """GABA-A reversal potential by the Goldman-Hodgkin-Katz equation for Cl⁻ and HCO3⁻ (mV).
 
     ``E = (RT/F) ln((Cl_i + P HCO3_i) / (Cl_o + P HCO3_o))`` with ``P = P_HCO3 / P_Cl`` (both anions,
-    z = -1; REFERENCE.md §6.1, Bormann 1987 / Kaila 1989 [M] for P ≈ 0.18-0.25).
+    z = -1; Bormann 1987 / Kaila 1989 [M] for P ≈ 0.18-0.25).
 
     Parameters
     ----------
@@ -217,7 +217,7 @@ def ghk(cl_in, hco3_in, cl_out=120.0, hco3_out=24.0, p_ratio=0.2, temperature_c=
     Examples
     --------
     With the toolkit's bicarbonate values GHK gives -73.4 mV healthy but only -45.2 mV at [Cl]i 20 mM
-    (REFERENCE.md §6.2 [C]):
+    (computed here [C]):
 
     >>> ghk([5.0, 20.0], 15.0).round(2).tolist()
     [-73.43, -45.2]
@@ -244,7 +244,7 @@ def e_gaba(cl_in, hco3_in=15.0, cl_out=120.0, hco3_out=24.0, g_ratio=0.2, temper
     ``E_Cl`` and ``E_HCO3`` are the Nernst potentials of the two anions and ``r = g_HCO3 / g_Cl``. This is
     the toolkit default: with r = 0.2 and [HCO3]i/o = 15/24 mM it gives -72.9 mV at [Cl]i 5 mM and
     -42.0 mV at 20 mM ([Cl]o 120 mM, 37 °C), the healthy and status-epilepticus targets
-    (REFERENCE.md §6.2 [C]).
+    (computed here [C]).
 
     Parameters
     ----------
@@ -336,11 +336,11 @@ class Chloride(Component):
     _PARAMETERS = (
         Parameter("CL0", 5.0, "mM", 1e-3, 150.0,
                   "[M] baseline intracellular chloride (mature neurons 4-10 mM); E_GABA -72.9 mV [C]"),
-        Parameter("CL_OUT", 120.0, "mM", 1e-3, 500.0, "[C] extracellular chloride (REFERENCE.md §6.2; 120-130 [M])"),
-        Parameter("HCO3_IN", 15.0, "mM", 1e-3, 100.0, "[C] intracellular bicarbonate (REFERENCE.md §6.2; 10-16 [M])"),
-        Parameter("HCO3_OUT", 24.0, "mM", 1e-3, 100.0, "[C] extracellular bicarbonate (REFERENCE.md §6.2; 24-26 [M])"),
+        Parameter("CL_OUT", 120.0, "mM", 1e-3, 500.0, "[C] extracellular chloride (chord-form default; 120-130 [M])"),
+        Parameter("HCO3_IN", 15.0, "mM", 1e-3, 100.0, "[C] intracellular bicarbonate (chord-form default; 10-16 [M])"),
+        Parameter("HCO3_OUT", 24.0, "mM", 1e-3, 100.0, "[C] extracellular bicarbonate (chord-form default; 24-26 [M])"),
         Parameter("G_RATIO", 0.2, "1", 0.0, 10.0,
-                  "[C] g_HCO3/g_Cl of GABA-A channels (chord form; REFERENCE.md §6.2)"),
+                  "[C] g_HCO3/g_Cl of GABA-A channels (chord form; solved from the -73/-42 mV targets)"),
         Parameter("TEMP", 37.0, "degC", -273.0, 100.0, "[C] temperature for RT/F (26.727 mV at 37 °C)"),
         Parameter("KEXT", 20.0, "1/h", 1e-6, math.inf,
                   "[M] chloride extrusion rate constant at baseline KCC2 (relaxation 3 min)"),

@@ -1,8 +1,8 @@
 """Drug-metabolising enzymes: turnover with induction and inactivation, and the well-stirred liver.
 
 :class:`EnzymeTurnover` follows the enzyme-turnover model of the Asaumi et al. (2018) rifampicin PBPK
-model (mrgsolve version, metrumresearchgroup/pbpk-qsp-mrgsolve ``docs/models/rifampicin_midazolam.cpp``;
-REFERENCE.md §2.1) with mechanism-based inactivation in the Mayhew (2000) / Galetin (2006) form::
+model (mrgsolve version, metrumresearchgroup/pbpk-qsp-mrgsolve ``docs/models/rifampicin_midazolam.cpp``)
+with mechanism-based inactivation in the Mayhew (2000) / Galetin (2006) form [M]::
 
     dE/dt = kdeg * (1 + sum_i Emax_i Cu_i^h / (EC50_i^h + Cu_i^h)) - (kdeg + sum_j kinact_j Cu_j / (KI_j + Cu_j)) * E
 
@@ -12,7 +12,7 @@ Removing the inducer lets E return to 1 with half-life ln 2 / kdeg (de-induction
 
 :class:`WellStirredLiver` turns enzyme activities into a victim drug's clearance and oral availability:
 intrinsic clearance scales through the fraction metabolised by each enzyme, hepatic clearance follows
-the well-stirred model, and gut-wall availability the Qgut-type relation (REFERENCE.md §2.3).
+the well-stirred model (standard form [M]), and gut-wall availability the Qgut-type relation.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class EnzymeTurnover(Component):
         Name and prefix, e.g. ``"CYP3A4"``.
     kdeg_liver, kdeg_gut : float
         Degradation rate constants (1/h). Defaults for CYP3A4: 0.0158 /h (t1/2 43.9 h) and 0.0288 /h
-        (t1/2 24.1 h), Asaumi 2018 mrgsolve model [S] (REFERENCE.md §2.1).
+        (t1/2 24.1 h), Asaumi 2018 mrgsolve model [S].
     inducers : mapping of str to Induction
         Drug prefix -> induction; each reads ``<drug>.CU`` (unbound plasma concentration, mg/L).
     inactivators : mapping of str to Inactivation
@@ -92,8 +92,8 @@ class EnzymeTurnover(Component):
     inhibitors : mapping of str to float
         Drug prefix -> competitive inhibition constant Ki (unbound, mg/L).
     gut_induction_scale : float
-        Gut Emax relative to liver Emax (1: same; Asaumi's PBPK gives about 9.5 vs 5.5-fold maximal
-        induction for rifampicin, REFERENCE.md §2.1, because enterocytes see higher concentrations).
+        Gut Emax relative to liver Emax (1: same; a rifampicin PBPK analysis, AAPS J 2019, gives about
+        9.5 vs 5.5-fold maximal induction [S], because enterocytes see higher concentrations).
 
     The states ``LIVER`` and ``GUT`` are enzyme amounts relative to baseline; the component provides
     ``LIVER_ACT`` and ``GUT_ACT`` (activity relative to baseline, after reversible inhibition) and
@@ -200,7 +200,7 @@ class WellStirredLiver(Component):
         Baseline hepatic (blood) clearance and other (renal) clearance, L/h; the PK component's ``CL``
         should equal ``clh + clr``.
     qh : float
-        Hepatic blood flow, L/h (default 1.24 L/h/kg x 70 kg = 86.8 L/h, Asaumi model [S], REFERENCE.md §2.3).
+        Hepatic blood flow, L/h (default 1.24 L/h/kg x 70 kg = 86.8 L/h, Asaumi model [S]).
     fub : float
         Unbound fraction in blood.
     fg : float

@@ -5,8 +5,8 @@ dentate granule cell synapse after 1 h of lithium-pilocarpine SE (Naylor 2005 [S
 baseline -- while NMDA receptors move to the surface (+38 % per synapse after 1 h SE, Naylor 2013 [S]).
 Constitutive GABA-A internalisation is fast and speeds up with activity (Goodkin 2005 [S]); SE-driven
 endocytosis goes through β3 dephosphorylation (Terunuma 2008 [S]) and, for α2, NMDA receptors and
-calcineurin (Eckel 2015 [S]) (REFERENCE.md §5). Less surface receptor means a smaller operational
-efficacy τ for benzodiazepines (τ × 0.53, REFERENCE.md §7).
+calcineurin (Eckel 2015 [S]) (see docs/references.md). Less surface receptor means a smaller operational
+efficacy τ for benzodiazepines (τ × 0.53: Black & Leff 1983 operational model, τ proportional to receptors).
 
 :class:`GabaAReceptors` (prefix ``GABAA``) keeps two pools, each as surface ``S`` and internal ``I``
 receptors (fractions of the pool's baseline total):
@@ -50,8 +50,9 @@ Defaults and why:
   are exposed to degradation, so after a 1-h seizure the surface pools recover fast to ~0.95 and are
   still about 4 % short at 24 h; the rest comes back with this slow half-life.
 - ``TOL_A1`` 1.0, ``TOL_A235`` 0.25 [M]: benzodiazepine tolerance develops first and most to sedation;
-  α1-subunit down-regulation is the usual subunit argument (REFERENCE.md §5). At full occupancy for 7
-  days, surface A1 falls to 0.50 and A235 to 0.81 of baseline (0.67 and 0.89 at occupancy 0.5).
+  α1-subunit down-regulation is the usual subunit argument (from memory [M], no primary source recorded).
+  At full occupancy for 7 days, surface A1 falls to 0.50 and A235 to 0.81 of baseline (0.67 and 0.89 at
+  occupancy 0.5).
 - NMDA: ``KEXO`` = ``KEND`` = 0.35 /h [M] (half of NR1 in the reserve pool, recovery half-time 1.0 h);
   ``KACT`` 2.02 [C] calibrated to +38 % surface NMDA after 60 min of seizure (Naylor 2013 [S]).
 """

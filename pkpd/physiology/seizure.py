@@ -23,7 +23,7 @@ the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
 :class:`~pkpd.pd.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
 ``VPA.EFFECT`` from :class:`DirectEffect`), ``G_j`` their weights, ``sigma`` the logistic function.
 
-- ``F_DRIVE`` is 1 at the healthy E_GABA0 (-72.9 mV, REFERENCE.md §6.2) and turns negative when E_GABA
+- ``F_DRIVE`` is 1 at the healthy E_GABA0 (-72.9 mV, chord form computed here [C]) and turns negative when E_GABA
   rises above the firing threshold ``E_THR`` (chloride loading in SE). ``SHUNT`` is the shunting part of
   GABA-A inhibition (an open conductance clamps the membrane toward E_GABA, which still opposes firing
   when E_GABA is slightly above threshold). The *net* GABA-A action becomes excitatory -- more
@@ -42,19 +42,19 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``):
   [M], the unit of the balance). Its median, its IIV (:data:`pkpd.scenarios.IIV`), ``G_BZD``, ``G_VPA``
   and the second-line potencies are calibrated to the response rates of RAMPART, ESETT and the VA
   Cooperative trial (:data:`pkpd.calibration.CALIBRATED` records the values and how they were obtained;
-  REFERENCE.md §0, §1.4, §5).
+  Silbergleit 2012, Kapur 2019 and Treiman 1998, all NEJM; see docs/references.md).
 - ``R0`` 0.0 [M]: no excitation without ongoing seizure activity (pure recurrence), which makes the
   seizure-free state stable after SE even with the collapsed chloride gradient.
 - ``E_THR`` -50 mV [M]: firing threshold. ``SHUNT`` 2.0 [C]: with the chloride model's E_GABA after
-  30-60 min of SE (about -48 to -41 mV, REFERENCE.md §6) GABA-A keeps 0.63-0.54 of its inhibition
+  30-60 min of SE (about -48 to -41 mV, :mod:`pkpd.physiology.chloride`) GABA-A keeps 0.63-0.54 of its inhibition
   (F), so GABA-ergic drugs keep some effect late and a terminated seizure does not restart; calibrated
   with E0, G_BZD and the IIV so that termination falls gradually with delay (smaller SHUNT makes late
   termination ~0 for every patient).
 - ``W`` 0.05 [M]: width of the activity switch; ``sigma(-2.2) = 0.1``, so termination needs DRIVE
   below -0.11 (about a tenth of G0).
 - ``K_ON`` = ``K_OFF`` 120 /h [M]: activity settles within a minute or two (t1/2 21 s) once inhibition
-  wins, as convulsions stop 1.6-3.3 min after a benzodiazepine in RAMPART (Silbergleit 2012 [S],
-  REFERENCE.md §1.4); stiff with the receptor and PK time scales, hence ``stiff = True`` (LSODA by
+  wins, as convulsions stop 1.6-3.3 min after a benzodiazepine in RAMPART (Silbergleit 2012,
+  NEJM [S]); stiff with the receptor and PK time scales, hence ``stiff = True`` (LSODA by
   default).
 - ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
 - ``G_VPA`` 35.28 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
@@ -66,8 +66,8 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``):
   calibrated with E0 and the cohort IIV (:mod:`pkpd.calibration`).
 
 :class:`NmdaChannelBlock` turns ketamine's concentration into ``KET.NMDA_BLOCK = IMAX C^h / (IC50^h +
-C^h)``: functional NMDA current IC50 ≈ 1-5 µM (REFERENCE.md §5 [M]); default 2 µM = 0.475 mg/L
-(ketamine MW 237.73 g/mol), applied to the unbound concentration at the effect site.
+C^h)``: functional NMDA current IC50 ≈ 1-5 µM (value from memory, no primary source recorded [M]);
+default 2 µM = 0.475 mg/L (ketamine MW 237.73 g/mol), applied to the unbound concentration at the effect site.
 
 :class:`DirectEffect` is a plain sigmoid Emax effect ``EMAX C^h / (EC50^h + C^h)`` provided as
 ``<name>.EFFECT`` (used for valproate: EC50 50 mg/L total, the lower end of the 50-100 mg/L therapeutic
@@ -105,7 +105,7 @@ from .chloride import _with_defaults
 __all__ = ["Seizure", "ImposedSeizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD",
            "terminated"]
 
-#: healthy E_GABA (mV), chord conductance at [Cl]i 5 mM (REFERENCE.md §6.2 [C])
+#: healthy E_GABA (mV), chord conductance at [Cl]i 5 mM (computed here [C])
 E_GABA0 = -72.88
 #: activity below which a seizure counts as stopped (to the end of the observation window)
 TERMINATION_THRESHOLD = 0.1
@@ -167,7 +167,7 @@ class Seizure(Component):
         Parameter("R0", 0.0, "1", 0.0, 1.0, "[M] share of excitation not driven by ongoing seizure activity"),
         Parameter("G0", 1.0, "1", 0.0, math.inf, "[M] intrinsic GABA-A inhibition at full surface receptors (unit)"),
         Parameter("E_THR", -50.0, "mV", -100.0, 0.0, "[M] firing threshold for the GABA-A driving force"),
-        Parameter("E_GABA0", E_GABA0, "mV", -100.0, 0.0, "[C] healthy E_GABA (REFERENCE.md §6.2: -72.9 mV)"),
+        Parameter("E_GABA0", E_GABA0, "mV", -100.0, 0.0, "[C] healthy E_GABA (chord form at [Cl]i 5 mM: -72.9 mV)"),
         Parameter("SHUNT", 2.0, "1", 0.0, math.inf,
                   "[C] shunting share of GABA-A inhibition (keeps post-SE E_GABA -42 mV mildly inhibitory)"),
         Parameter("W", 0.05, "1", 1e-6, math.inf, "[M] width of the activity switch sigma(DRIVE / W)"),
@@ -281,7 +281,7 @@ class NmdaChannelBlock(Component):
     source : str
         Qualified concentration quantity in mg/L (default ``"<drug>_EFFECT.CE"``).
     ic50_um, mw : float
-        Functional IC50 in µM (default 2 µM: ketamine NMDA current IC50 ≈ 1-5 µM, REFERENCE.md §5 [M])
+        Functional IC50 in µM (default 2 µM: ketamine NMDA current IC50 ≈ 1-5 µM, from memory [M])
         and molecular weight g/mol (ketamine 237.73) -> IC50 in mg/L = µM x MW / 1000.
 
     >>> blk = NmdaChannelBlock("KET")
@@ -303,7 +303,7 @@ class NmdaChannelBlock(Component):
         self.outputs = ("BLOCK",)
         self.parameters = (
             Parameter("IC50", ic50_um * mw / 1000.0, "mg/L", 1e-12, math.inf,
-                      f"[M] functional NMDA current IC50 ({ic50_um:g} µM; 1-5 µM, REFERENCE.md §5)"),
+                      f"[M] functional NMDA current IC50 ({ic50_um:g} µM; 1-5 µM from memory)"),
             Parameter("IMAX", imax, "1", 0.0, 1.0, "[M] maximal channel block at full use"),
             Parameter("HILL", hill, "1", 1e-3, math.inf, "[M] Hill coefficient"),
         )

@@ -1,7 +1,7 @@
 """P-glycoprotein at the blood-brain barrier: unbound brain exposure of a drug.
 
 Plasma <-> brain extracellular fluid with passive clearances in and out and P-gp efflux scaled by its
-expression and by inhibitors (Hammarlund-Udenaes; REFERENCE.md §4.1)::
+expression and by inhibitors (Hammarlund-Udenaes [M]; see docs/references.md)::
 
     dA_br/dt = CLIN * Cu,p - (CLOUT + CLPGP * P(t) * G * (1 - I(t))) * Cu,br,      Cu,br = A_br / VBR
     Kp,uu    = CLIN / (CLOUT + CLPGP * P * G * (1 - I))                           (at steady state)
@@ -9,13 +9,13 @@ expression and by inhibitors (Hammarlund-Udenaes; REFERENCE.md §4.1)::
 
 ``G`` is the ABCB1-genotype expression multiplier (parameter ``PGP_GENO``), ``P(t)`` the expression
 relative to baseline, raised after seizures through a slow signal ``X`` (glutamate -> NMDA -> COX-2 ->
-transcription; Bauer 2008, Zibell 2009 [S]; magnitude and time course [M], REFERENCE.md §4.2)::
+transcription; Bauer 2008, Zibell 2009 [S]; magnitude and time course [M], see below)::
 
     dX/dt = KSIG * S(t) * (1 - X) - KX * X      S(t) = seizure activity (0..1), read from SEIZURE.ACTIVITY
     dP/dt = KDEG_PGP * (1 + SMAX * X) - KDEG_PGP * P
 
 Defaults (calibrated [M] to "P-gp 1.5-2.5-fold at 24-48 h after status epilepticus, back toward baseline
-in about a week", Seegers 2002 / Bankstahl 2008 / van Vliet, REFERENCE.md §4.2): the signal saturates
+in about a week", Seegers 2002 / Bankstahl 2008, Epilepsia / van Vliet, from memory): the signal saturates
 (KSIG 4 /h: 86 % of its maximum after 30 min of seizure), decays with KX = ln 2 / 24 h, P-gp turns over
 with the same half-life, and SMAX 3 -- a 30-60 min seizure then peaks at about 2-fold 35 h later
 (``t_peak = 1 / KDEG_PGP`` when KX = KDEG_PGP) and is within about 10 % of baseline after 7 days.

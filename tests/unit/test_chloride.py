@@ -35,7 +35,7 @@ def test_limits_and_consistency():
 
 
 def test_temperature_dependence():
-    """RT/F at 22, 32, 35 °C = 25.43, 26.30, 26.55 mV (REFERENCE.md §6.2 [C]); potentials scale with T."""
+    """RT/F at 22, 32, 35 °C = 25.43, 26.30, 26.55 mV (computed [C]); potentials scale with T."""
     assert RT_F([22.0, 32.0, 35.0]).tolist() == pytest.approx([25.43, 26.30, 26.55], abs=0.005)
     ratio = (22.0 + 273.15) / (37.0 + 273.15)
     assert nernst(5.0, 120.0, -1, temperature_c=22.0) == pytest.approx(ratio * nernst(5.0, 120.0, -1))

@@ -43,7 +43,7 @@ def _constant(drug, conc, cl, v):
 
 def test_induction_reaches_the_emax_steady_state_and_deinduces_with_kdeg():
     """Constant unbound inducer concentration C: E(t) = E_ss - (E_ss - 1) exp(-kdeg t) with
-    E_ss = 1 + Emax C/(EC50 + C) (REFERENCE.md §2.1; rifampicin Emax 4.57, EC50u 0.0526 mg/L, kdeg 0.0158 /h)."""
+    E_ss = 1 + Emax C/(EC50 + C) (Asaumi 2018 [S]; rifampicin Emax 4.57, EC50u 0.0526 mg/L, kdeg 0.0158 /h)."""
     enzyme = EnzymeTurnover("CYP3A4", inducers={"RIF": Induction(emax=4.57, ec50=0.0526)})
     model = compose(OneCompartment(drug="RIF"), enzyme)
     params = {"RIF.CL": 5.0, "RIF.V": 50.0}
@@ -71,7 +71,7 @@ def test_steady_state_dosing_puts_the_whole_composed_system_at_steady_state():
 
 
 def test_mechanism_based_inactivation_steady_state():
-    """Constant inactivator C: E_ss = kdeg / (kdeg + kinact C/(KI + C)) (REFERENCE.md §2.1, Mayhew 2000)."""
+    """Constant inactivator C: E_ss = kdeg / (kdeg + kinact C/(KI + C)) (Mayhew 2000 / Galetin 2006 form)."""
     enzyme = EnzymeTurnover("CYP3A4", inactivators={"CLA": Inactivation(kinact=0.4, ki=4.0, kinact_gut=4.0)})
     model = compose(OneCompartment(drug="CLA"), enzyme)
     res = model.simulate(pkpd.Infusion(0, rate=20.0, cmt="CLA.CENTRAL", ss=1), [0.0, 100.0],
@@ -82,8 +82,8 @@ def test_mechanism_based_inactivation_steady_state():
 
 
 def test_well_stirred_liver_hand_calculation():
-    """Doubling CYP3A4 activity for a drug with fm 0.9, CLH 30 L/h of QH 90, FUB 1, FG 0.5 (REFERENCE.md
-    §2.3): CLint0 = 90*30/60 = 45; CLint = 45*(0.1 + 0.9*2) = 85.5; CLh = 90*85.5/175.5 = 43.846;
+    """Doubling CYP3A4 activity for a drug with fm 0.9, CLH 30 L/h of QH 90, FUB 1, FG 0.5 (well-stirred
+    model): CLint0 = 90*30/60 = 45; CLint = 45*(0.1 + 0.9*2) = 85.5; CLh = 90*85.5/175.5 = 43.846;
     CL_MULT = (43.846 + 10)/40; Fg = 1/(1 + 1*1.9) = 0.3448, Fh: 0.6667 -> 0.5128; FA_MULT = Fh Fg/(Fh0 Fg0)."""
     liver = WellStirredLiver("V", {"CYP3A4": 0.9}, clh=30.0, clr=10.0, qh=90.0, fub=1.0, fg=0.5)
     y = {}
@@ -111,7 +111,7 @@ def test_victim_exposure_falls_with_induction():
 
 
 def test_brain_kpuu_at_steady_state_equals_clearance_ratio():
-    """Unbound brain/plasma ratio at steady state = CLin / (CLout + CLpgp P (1 - I)) to 1e-6 (REFERENCE.md §4.1;
+    """Unbound brain/plasma ratio at steady state = CLin / (CLout + CLpgp P (1 - I)) to 1e-6 (Hammarlund-Udenaes [M];
     issue 3, criterion 6)."""
     brain = BrainPgp("PRB", clin=5.0, clout=5.0, clpgp=8.5, inhibitors={"TQD": PgpInhibition(imax=0.9, ic50=0.1)})
     model = compose(OneCompartment(drug="PRB"), OneCompartment(drug="TQD"), brain)

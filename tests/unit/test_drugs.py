@@ -1,4 +1,4 @@
-"""The drug library (pkpd.drugs): every drug builds, composes, simulates and matches the REFERENCE.md value
+"""The drug library (pkpd.drugs): every drug builds, composes, simulates and matches the published value
 it was derived from (hand checks; sources in each drug's docstring)."""
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""Property-based invariants of the simulation engine (DESIGN.md, Tests): superposition, dose
+"""Property-based invariants of the simulation engine: superposition, dose
 proportionality, non-negativity, immutability of inputs, and agreement of the explicit and implicit
 ODE paths."""
 

@@ -163,7 +163,7 @@ def test_clearance_multiplier_vectorised_and_scalar():
 
 @pytest.mark.parametrize("ancestry, pm", [("European", 0.02), ("east asians", 0.13), ("Oceanian", 0.57)])
 def test_allele_frequencies_from_pm_prevalence(ancestry, pm):
-    """q = sqrt(PM prevalence) under Hardy-Weinberg (REFERENCE.md §3, NBK379740)."""
+    """q = sqrt(PM prevalence) under Hardy-Weinberg (PM prevalence from NCBI NBK379740 [S])."""
     freq = allele_frequencies("CYP2C19", ancestry)
     assert set(freq) == {"*1", "*2"}
     assert freq["*2"] == pytest.approx(math.sqrt(pm))

@@ -1,4 +1,4 @@
-"""P-glycoprotein at the blood-brain barrier (issue 3, criterion 6; REFERENCE.md §4)."""
+"""P-glycoprotein at the blood-brain barrier (issue 3, criterion 6; sources in docs/references.md)."""
 
 import numpy as np
 import pytest
@@ -40,7 +40,7 @@ def test_tariquidar_raises_probe_brain_distribution_about_2_7_fold_in_humans(val
 @pytest.mark.parametrize("minutes", [30, 60])
 def test_seizure_upregulates_pgp_with_a_delayed_peak_and_recovery(minutes, validation):
     """After a seizure of >= 30 min, P-gp expression peaks 1.5-2.5-fold within 24-48 h and returns toward
-    baseline within a week (rodent data, Seegers 2002 / Bankstahl 2008 / van Vliet [M], REFERENCE.md §4.2;
+    baseline within a week (rodent data, Seegers 2002 / Bankstahl 2008 / van Vliet [M];
     mechanism glutamate -> NMDA -> COX-2, Bauer 2008 [S])."""
     model = compose(OneCompartment(drug="VPM"), BrainPgp("VPM", clpgp=17.0, seizure_driven=True), ImposedSeizure())
     seizure = ImposedSeizure.episode(minutes)
@@ -48,6 +48,6 @@ def test_seizure_upregulates_pgp_with_a_delayed_peak_and_recovery(minutes, valid
     res = model.simulate(seizure, times, {"VPM.CL": 60.0, "VPM.V": 300.0}, method="ode")
     pgp = res["VPM_BRAIN.PGP"]
     peak = int(np.argmax(pgp))
-    validation.within("P-gp expression peak (fold)", pgp[peak], 1.5, 2.5, source="REFERENCE.md §4.2 [M]")
-    validation.within("time of the P-gp peak (h)", times[peak], 24, 48, source="REFERENCE.md §4.2 [M]")
+    validation.within("P-gp expression peak (fold)", pgp[peak], 1.5, 2.5, source="Seegers 2002, Bankstahl 2008 [M]")
+    validation.within("time of the P-gp peak (h)", times[peak], 24, 48, source="Seegers 2002, Bankstahl 2008 [M]")
     assert pgp[times == 168][0] - 1 < 0.2 * (pgp[peak] - 1)  # most of the way back after one week

@@ -1,4 +1,4 @@
-"""Closed form equals ODE (DESIGN principle 5; issue 2, criterion 1).
+"""Closed form equals ODE (docs/architecture.md, Closed form; issue 2, criterion 1).
 
 For every linear library model and each route -- IV bolus, IV infusion, first-order absorption -- with
 ADDL/II multiple dosing and with SS=1 steady state, the exact closed form (sums of exponentials by

@@ -1,6 +1,7 @@
 """Drug-drug interactions through CYP3A4 turnover (pkpd.drugs + EnzymeTurnover + WellStirredLiver),
-against clinical studies (REFERENCE.md §2). AUC ratios compare the victim with and without the perpetrator
-in the same composed model (perpetrator dose 0 for the control), AUC by the trapezoid over 24 h (961 points)."""
+against clinical studies (each test names its source; see docs/references.md). AUC ratios compare the
+victim with and without the perpetrator in the same composed model (perpetrator dose 0 for the control),
+AUC by the trapezoid over 24 h (961 points)."""
 
 import numpy as np
 import pytest

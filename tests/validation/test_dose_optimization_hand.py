@@ -2,7 +2,7 @@
 individualisation; done when the recommended dose reaches the target within 5 % in simulation).
 
 Linear one-compartment IV bolus, k = CL/V: C(t) = D/V exp(-k t). Every expected dose below is solved
-from that formula by hand. The nonlinear tests use phenytoin's textbook values (REFERENCE.md §1.2,
+from that formula by hand. The nonlinear tests use phenytoin's textbook values (web page
 oocities.org/tmhrx/kinetic/phenytoin.html [S]): VMAX 7 mg/kg/day, KM 4 mg/L, V 0.65 L/kg, for 70 kg.
 """
 

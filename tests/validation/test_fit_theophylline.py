@@ -1,4 +1,4 @@
-"""Theophylline fits against R's nls with SSfol (REFERENCE.md §8.1; issue 5 criteria 1-2).
+"""Theophylline fits against R's nls with SSfol (Pinheiro & Bates 2000, ch. 8; issue 5 criteria 1-2).
 
 R: ``nls(conc ~ SSfol(Dose, Time, lKe, lKa, lCl), Theoph)`` -- one-compartment first-order absorption on
 log parameters, additive error, Dose in mg/kg. pkpd: ``OneCompartmentOral`` with ``CL = exp(lCl)``,
@@ -30,11 +30,11 @@ def pooled(theoph_mgkg):
 
 
 def test_naive_pooled_theophylline_matches_r_nls(pooled, validation):
-    """R nls/SSfol (REFERENCE.md §8.1 [S]): lKe -2.5242, lKa 0.3992, lCl -3.2483 (±0.002), standard errors
+    """R nls/SSfol (R 4.2.2, nlme 3.1-162 [S]): lKe -2.5242, lKa 0.3992, lCl -3.2483 (±0.002), standard errors
     0.1103, 0.1175, 0.0744 (±3 %)."""
     p = pooled.params
     assert pooled.success
-    src = "R nls/SSfol, REFERENCE.md §8.1 [S]"
+    src = "R nls/SSfol, R 4.2.2 [S]"
     validation.compare("pooled lKe", p["lKe"].value, -2.5242, atol=0.002, source=src)
     validation.compare("pooled lKa", p["log_KA"].value, 0.3992, atol=0.002, source=src)
     validation.compare("pooled lCl", p["log_CL"].value, -3.2483, atol=0.002, source=src)

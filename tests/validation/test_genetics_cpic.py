@@ -1,11 +1,11 @@
 """CPIC genotype -> phenotype tables and clearance-multiplier hand calculations.
 
-Sources (REFERENCE.md §3):
+Sources (full references in docs/references.md):
 - CYP2C19: CPIC phenotype by allele function, NCBI Medical Genetics Summaries table 2 (CPIC-adapted)
   [S]: UM *17/*17; RM *1/*17; NM *1/*1; IM *1/*2, *1/*3, *2/*17 (and *3/*17: *3 is no-function like
   *2); PM *2/*2, *2/*3, *3/*3.
 - CYP2C9: CPIC 2020 phenytoin guideline (pharmgkb.blogspot.com; precisionmedicine.ufhealth.org) [S]:
-  allele activity values *1 = 1, *2 = 0.5 ([M] in REFERENCE.md), *3 = 0; AS 2 NM, AS 1.5 and 1 IM,
+  allele activity values *1 = 1, *2 = 0.5 ([M], from memory), *3 = 0; AS 2 NM, AS 1.5 and 1 IM,
   AS 0.5 and 0 PM; *2/*2 (AS 1) is IM.
 - CYP3A5: CPIC tacrolimus guideline: *1/*1 NM, *1/*3 IM, *3/*3 PM.
 - Phenytoin fm,CYP2C9 ≈ 0.8-0.9 [M]; 0.85 used here.
@@ -85,7 +85,7 @@ def test_table_covers_every_diplotype(gene):
 
 
 def test_cpic_allele_functions():
-    """Allele functions as in REFERENCE.md §3 (CPIC)."""
+    """Allele functions as in CPIC (NCBI Medical Genetics Summaries table 2; CPIC 2020 phenytoin update)."""
     assert dict(ALLELE_FUNCTION["CYP2C19"]) == {
         "*1": "normal function", "*2": "no function", "*3": "no function", "*17": "increased function",
     }
@@ -115,7 +115,7 @@ def test_multiplier_identities(validation):
 
 
 def test_phenytoin_cyp2c9_poor_metabolizer_hand_calculation(validation):
-    """Phenytoin, fm,CYP2C9 = 0.85 (REFERENCE.md §3 [M], 0.8-0.9); CYP2C9 *3/*3 (AS 0, PM).
+    """Phenytoin, fm,CYP2C9 = 0.85 (0.8-0.9, from memory [M]); CYP2C9 *3/*3 (AS 0, PM).
 
     Hand calculation: CL multiplier = 1 - 0.85 + 0.85 * 0 = 0.15. For *1/*3 (AS 1, activity 0.5):
     1 - 0.85 + 0.85 * 0.5 = 0.575.
@@ -133,7 +133,7 @@ def test_phenytoin_cyp2c9_poor_metabolizer_hand_calculation(validation):
 
 
 def test_clobazam_metabolite_exposure_ratios(validation):
-    """N-desmethylclobazam AUC 3-5x in CYP2C19 PM and ~2x in IM (FDA label, REFERENCE.md §3 [S]).
+    """N-desmethylclobazam AUC 3-5x in CYP2C19 PM and ~2x in IM (FDA label via NCBI MedGen CN456489 [S]).
 
     N-CLB is eliminated mainly by CYP2C19, formed by CYP3A4, so AUC(N-CLB) ratio vs NM = 1 / CL
     multiplier. With fm,CYP2C19 = 0.75 the chosen activities give PM 1/0.25 = 4.0 and
@@ -149,7 +149,7 @@ def test_clobazam_metabolite_exposure_ratios(validation):
 
 
 def test_diazepam_pm_clearance_range(validation):
-    """Diazepam CL ≈ 40-60 % lower in CYP2C19 PM (REFERENCE.md §3 [M], Bertilsson 1989; Sohn 1992).
+    """Diazepam CL ≈ 40-60 % lower in CYP2C19 PM ([M] Bertilsson 1989; Sohn 1992).
 
     With PM activity 0, multiplier = 1 - fm, so fm,CYP2C19 of 0.4-0.6 reproduces the range; check the
     ends and that PM activity is indeed 0 (no functional enzyme).

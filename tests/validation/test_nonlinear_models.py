@@ -20,7 +20,7 @@ def test_michaelis_menten_matches_independent_ode(validation):
 
     Reference: scipy ``solve_ivp(Radau, rtol=1e-12)`` of dC/dt = -VMAX*C/(KM+C)/V written out here,
     restarted at each dose with the bolus added to the state (independent of pkpd's engine).
-    Parameters: phenytoin, Grasela 1983 (VMAX 415 mg/day, KM 5.7 mg/L; REFERENCE.md §1.2), V 49 L.
+    Parameters: phenytoin, Grasela 1983, Clin Pharmacokinet (VMAX 415 mg/day, KM 5.7 mg/L [S]), V 49 L.
     """
     vmax, km, v = 415 / 24, 5.7, 49.0
     doses = [(0.0, 1000.0)] + [(12.0 * k, 300.0) for k in range(1, 6)]
@@ -57,7 +57,7 @@ def test_michaelis_menten_matches_independent_ode(validation):
 def test_fosphenytoin_conversion_half_life_within_label_range(validation):
     """Fosphenytoin -> phenytoin conversion half-life with the library defaults is within 8-15 min.
 
-    Source: fosphenytoin label (REFERENCE.md §1.2, [S] acnpsearch abstract / recallguide label text).
+    Source: fosphenytoin label ([S] acnpsearch abstract / recallguide label text).
     Measured from the simulated prodrug concentration after a 1500 mg PE IV bolus: t1/2 = ln 2 / slope.
     """
     result = simulate_regimen(pk.Prodrug(), _dose(1500.0, "PRODRUG"), [0.1, 0.3], method="ode", rtol=1e-10,

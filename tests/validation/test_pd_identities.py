@@ -1,7 +1,7 @@
 """PD identities: operational model, receptor loss, effect compartment, indirect response, combinations.
 
-Each test names its source (REFERENCE.md §5 and §7; Black & Leff 1983; Sheiner 1979; Dayneka 1993;
-Greco 1990; Bliss 1939; Naylor 2005; Kapur & Macdonald 1997).
+Each test names its source (Black & Leff 1983; Sheiner 1979; Dayneka 1993; Greco 1990; Bliss 1939;
+Naylor 2005; Kapur & Macdonald 1997; full references in docs/references.md).
 """
 
 import math
@@ -26,10 +26,10 @@ def _numeric_ec50(func, emax_obs, hi):
     return brentq(lambda a: func(a) - emax_obs / 2, 0.0, hi, xtol=1e-15, rtol=1e-14, maxiter=500)
 
 
-# -- operational model (Black & Leff 1983; REFERENCE.md §7) -------------------------------------------------
+# -- operational model (Black & Leff 1983) ------------------------------------------------------------------
 @pytest.mark.parametrize("ka,tau,em", [(1.0, 3.0, 100.0), (0.05, 0.4, 1.0), (2.5, 10.0, 7.0), (0.3, 0.01, 1.0)])
 def test_operational_n1_identities_to_1e9(ka, tau, em, validation):
-    """Black & Leff 1983, n = 1 (REFERENCE.md §7): EC50,obs = KA/(1 + tau), Emax,obs = Em tau/(1 + tau),
+    """Black & Leff 1983, n = 1: EC50,obs = KA/(1 + tau), Emax,obs = Em tau/(1 + tau),
     checked by evaluating the function itself: E(EC50,obs) = Emax,obs/2 and E(A -> inf) = Emax,obs."""
     ec50 = ka / (1 + tau)
     emax_obs = em * tau / (1 + tau)
@@ -56,9 +56,9 @@ def test_operational_general_n_closed_forms(n, validation):
 
 
 def test_receptor_fraction_053_shifts_ec50_and_emax_as_the_formulas_say(validation):
-    """Naylor 2005 (38 -> 20 GABA-A receptors per synapse after 1 h SE, REFERENCE.md §5 [S]) scales tau by
-    0.53 (REFERENCE.md §7). n = 1: the apparent EC50 rises by (1 + tau0)/(1 + 0.53 tau0) and Emax falls to
-    0.53 (1 + tau0)/(1 + 0.53 tau0), measured on the curve itself."""
+    """Naylor 2005 (38 -> 20 GABA-A receptors per synapse after 1 h SE [S]) scales tau by 0.53 (operational
+    model, tau proportional to surface receptors). n = 1: the apparent EC50 rises by (1 + tau0)/(1 + 0.53 tau0)
+    and Emax falls to 0.53 (1 + tau0)/(1 + 0.53 tau0), measured on the curve itself."""
     ka, em, f = 0.05, 1.0, 0.53
     for tau0 in (0.5, 2.0, 10.0):
         curves = {}
@@ -111,7 +111,7 @@ def _component_curve(effect, f, conc):
 @pytest.mark.parametrize("f", [0.6, 0.65, 0.7])
 def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_efficacy_after_30_min(f, validation):
     """Receptor fraction after 30 min of SE assumed 0.6-0.7 (trafficking calibrated to Naylor 2005's 0.53 at
-    60 min, REFERENCE.md §5). Target: diazepam potency falls ~20-fold after 30-45 min SE (Kapur & Macdonald
+    60 min). Target: diazepam potency falls ~20-fold after 30-45 min SE (Kapur & Macdonald
     1997 [M]; Goodkin 2003: the dose that works at 5 min fails at 60 min [S]), i.e. the apparent EC50 rises
     >= 10-fold and the maximal effect falls >= 40 %. Measured on the default OperationalEffect's curve."""
     effect = pd.OperationalEffect("MDZ_PD", "MDZ", receptor="GABAA.SURFACE")
@@ -138,7 +138,7 @@ def test_default_potency_loss_is_20_fold_at_naylor_fraction(validation):
 
 
 def test_composed_operational_effect_at_steady_state_equals_the_formula(validation):
-    """PK -> effect site -> operational effect with tau = tau0 f and KA (1 + KSHIFT (1 - f)) (REFERENCE.md §7),
+    """PK -> effect site -> operational effect with tau = tau0 f and KA (1 + KSHIFT (1 - f)),
     constant plasma concentration 0.15 mg/L, f = 0.6: EFFECT(t -> inf) = operational(Ce = C)."""
     effect = pd.OperationalEffect("MDZ_PD", "MDZ", receptor="GABAA.SURFACE")
     model = compose(OneCompartment(drug="MDZ"), pd.EffectCompartment("MDZ"), Surface(), effect)
@@ -153,8 +153,8 @@ def test_composed_operational_effect_at_steady_state_equals_the_formula(validati
 
 # -- effect compartment (Sheiner 1979) -----------------------------------------------------------------------
 def test_effect_compartment_constant_concentration_time_course_and_steady_state(validation):
-    """Sheiner 1979 (REFERENCE.md §7): constant C gives Ce(t) = C (1 - exp(-ke0 t)) and Ce -> C.
-    Midazolam t1/2,ke0 = 5 min (REFERENCE.md §1.1)."""
+    """Sheiner 1979: constant C gives Ce(t) = C (1 - exp(-ke0 t)) and Ce -> C.
+    Midazolam t1/2,ke0 = 5 min (Clin Pharmacol Ther 1995;58:567 [S]; Bührer 1990 [M])."""
     model = compose(OneCompartment(drug="MDZ"), pd.EffectCompartment("MDZ"))
     ke0 = math.log(2) / (5 / 60)
     times = np.array([0.0, 5 / 60, 10 / 60, 0.5, 3.0])
@@ -184,7 +184,7 @@ def test_effect_compartment_after_an_iv_bolus_matches_the_hand_derived_biexponen
 # -- indirect response (Dayneka, Garg & Jusko 1993) ----------------------------------------------------------
 @pytest.mark.parametrize("kind", [1, 2, 3, 4])
 def test_indirect_response_steady_states(kind, validation):
-    """Dayneka 1993 (REFERENCE.md §7): R(0) = kin/kout and, for constant C, R_ss = kin(1 - I)/kout (I),
+    """Dayneka 1993: R(0) = kin/kout and, for constant C, R_ss = kin(1 - I)/kout (I),
     kin/(kout (1 - I)) (II), kin(1 + S)/kout (III), kin/(kout (1 + S)) (IV), I = Imax C^h/(IC50^h + C^h)."""
     kin, kout, c, hill = 6.0, 0.8, 0.3, 1.5
     if kind < 3:
@@ -215,7 +215,7 @@ def test_indirect_response_type_iii_time_course(validation):
 
 # -- combinations --------------------------------------------------------------------------------------------
 def test_bliss_limits(validation):
-    """Bliss independence (REFERENCE.md §7): Eab = Ea + Eb - Ea Eb; E with a null drug is the other drug's
+    """Bliss independence (Bliss 1939): Eab = Ea + Eb - Ea Eb; E with a null drug is the other drug's
     effect; a full effect stays full; equals 1 - (1 - Ea)(1 - Eb)."""
     ea = np.linspace(0, 1, 11)
     validation.compare('pd.bliss(ea, 0.0)', pd.bliss(ea, 0.0), ea, rtol=0, atol=0)
@@ -224,7 +224,7 @@ def test_bliss_limits(validation):
 
 
 def test_greco_single_drug_is_the_hill_curve(validation):
-    """Greco 1990 (REFERENCE.md §7): with b = 0 the surface is Econ (a/IC50a)^ma / (1 + (a/IC50a)^ma)."""
+    """Greco 1990: with b = 0 the surface is Econ (a/IC50a)^ma / (1 + (a/IC50a)^ma)."""
     a = np.logspace(-3, 3, 61)
     e = pd.greco_effect(a, 0.0, ic50a=2.0, ic50b=5.0, ma=1.7, mb=0.8, alpha=3.0, econ=100.0)
     x = (a / 2.0) ** 1.7
@@ -234,7 +234,7 @@ def test_greco_single_drug_is_the_hill_curve(validation):
 
 
 def test_greco_alpha_zero_is_loewe_additive_and_alpha_sign_gives_synergy_or_antagonism():
-    """Greco 1990 / Loewe 1926 (REFERENCE.md §7): alpha = 0 gives a/A + b/B = 1, where A and B are the single-drug
+    """Greco 1990 / Loewe 1926: alpha = 0 gives a/A + b/B = 1, where A and B are the single-drug
     concentrations giving the combination's effect (inverse Hill curves); alpha > 0 raises E (CI < 1), alpha < 0
     lowers it (CI > 1)."""
     a = np.array([0.1, 0.5, 1.0, 4.0])[:, None]
@@ -254,7 +254,7 @@ def test_greco_alpha_zero_is_loewe_additive_and_alpha_sign_gives_synergy_or_anta
 
 
 def test_allosteric_shift_limits(validation):
-    """Allosteric ternary complex (REFERENCE.md §7, with the typo there corrected): fold shift of GABA potency
+    """Allosteric ternary complex (textbook form [M]): fold shift of GABA potency
     (1 + alpha B/KB)/(1 + B/KB) is 1 without benzodiazepine, (1 + alpha)/2 at B = KB, alpha (2-3 for diazepam
     [M]) at saturation."""
     assert pd.allosteric_shift(0.0, 0.03, 2.5) == 1.0

@@ -66,7 +66,7 @@ _CPIC_IS_A_STARTING_DOSE = (
         strict=True, reason=_CPIC_IS_A_STARTING_DOSE.format(dip="*3/*3 (activity 0)", value="84 %"))),
 ])
 def test_phenytoin_maintenance_dose_is_about_half_in_cyp2c9_poor_metabolisers(diplotype, validation):
-    """CPIC 2020 (REFERENCE.md §3 [S]): CYP2C9 PM -> ~50 % lower maintenance dose; here the dose rate
+    """CPIC 2020 phenytoin guideline update [S]: CYP2C9 PM -> ~50 % lower maintenance dose; here the dose rate
     reaching 15 mg/L at steady state must be 40-60 % lower than for a normal metaboliser (*1/*1)."""
     assert phenotype("CYP2C9", diplotype).abbreviation == "PM"
     nm = _phenytoin_rate_for(15.0, "*1/*1")

@@ -1,5 +1,5 @@
 """FOCE-I population estimation (issue 6, first part): the objective against nlme and the individual -2LL,
-and the theophylline fit (nlme fm3Theo structure, REFERENCE.md §8.1)."""
+and the theophylline fit (nlme fm3Theo structure, Pinheiro & Bates 2000)."""
 
 import math
 

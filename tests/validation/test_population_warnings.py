@@ -134,8 +134,9 @@ def test_r_and_s_agree_on_many_subjects_simulated_from_the_model():
 
 
 def indometacin_block_model():
-    """nlme fm4Indom (REFERENCE.md §8.2): C = A1 exp(-exp(lrc1) t) + A2 exp(-exp(lrc2) t), random effects
-    pdBlocked(A1 + lrc1, A2), written as a two-compartment IV bolus model (macro -> micro constants)."""
+    """nlme fm4Indom (Pinheiro & Bates 2000; fitted with nlme 3.1-162 [C]): C = A1 exp(-exp(lrc1) t)
+    + A2 exp(-exp(lrc2) t), random effects pdBlocked(A1 + lrc1, A2), written as a two-compartment IV bolus
+    model (macro -> micro constants)."""
     def individual(th, eta):
         a1, a2 = th["A1"] + eta[:, 0], th["A2"] + eta[:, 2]
         alpha, beta = np.exp(th["lrc1"] + eta[:, 1]), np.exp(th["lrc2"])

@@ -1,5 +1,5 @@
 """GABA-A and NMDA receptor trafficking in status epilepticus and benzodiazepine tolerance
-(REFERENCE.md §5)."""
+(sources in docs/references.md)."""
 
 import numpy as np
 import pytest
@@ -26,7 +26,7 @@ def _seizure(minutes, times):
 
 
 def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005(validation):
-    """Naylor 2005 (PMC5063678 fig. 1, REFERENCE.md §5 [S]): GABA-A receptors per dentate granule cell
+    """Naylor 2005 (via PMC5063678 fig. 1 [S]): GABA-A receptors per dentate granule cell
     synapse 38 ± 15 -> 20 ± 6 after 1 h of lithium-pilocarpine SE, i.e. 0.53 of baseline. Both the
     anticonvulsant (α2/3/5) pool and the synaptic total at 60 min are 0.53 ± 0.05, falling monotonically."""
     times = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
@@ -41,7 +41,7 @@ def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005(validation)
 
 
 def test_surface_nmda_after_one_hour_of_seizure_matches_naylor_2013(validation):
-    """Naylor 2013 (PMC5444936, REFERENCE.md §5 [S]): functional NMDA receptors per synapse +38 % after
+    """Naylor 2013 (PMC5444936 [S]): functional NMDA receptors per synapse +38 % after
     1 h SE. Surface NMDA at 60 min of continuous seizure is 1.38 ± 0.05 of baseline."""
     res = _seizure(60, np.array([0.0, 0.5, 1.0]))
     nmda = res["NMDA.SURFACE"]
@@ -52,7 +52,7 @@ def test_surface_nmda_after_one_hour_of_seizure_matches_naylor_2013(validation):
 
 def test_receptors_recover_after_the_seizure_ends(validation):
     """After the seizure stops, surface GABA-A and NMDA return toward baseline (recovery half-times
-    1.0 h for α2/3/5 and NMDA, 2.0 h for α1: modelling assumptions [M], REFERENCE.md §5 gives no
+    1.0 h for α2/3/5 and NMDA, 2.0 h for α1: modelling assumptions [M]; no source read gives a
     recovery time course). One half-time after the end, about half of the deficit is made up; a
     few % of GABA-A internalised during the seizure is degraded and returns with the 2-day turnover."""
     times = np.array([1.0, 2.0, 3.0, 6.0, 24.0, 24.0 * 7])
@@ -68,7 +68,7 @@ def test_receptors_recover_after_the_seizure_ends(validation):
 
 def test_longer_seizure_internalises_more():
     """Surface GABA-A loss grows with seizure duration (Kapur & Macdonald 1997; Goodkin 2003: diazepam
-    fails later in SE, REFERENCE.md §5 [S]) and the NMDA rise grows with it."""
+    fails later in SE [S]) and the NMDA rise grows with it."""
     at = _seizure(90, np.array([0.5, 1.0, 1.5]))
     assert np.all(np.diff(at["GABAA.SURFACE_A235"]) < 0)
     assert np.all(np.diff(at["NMDA.SURFACE"]) > 0)
@@ -76,7 +76,7 @@ def test_longer_seizure_internalises_more():
 
 @pytest.mark.parametrize("occupancy", [0.5, 1.0])
 def test_seven_days_of_benzodiazepine_reduce_sedative_more_than_anticonvulsant_receptors(occupancy, validation):
-    """Tolerance (REFERENCE.md §5 subunit argument; magnitudes [M]): after 7 days of continuous
+    """Tolerance (subunit argument and magnitudes [M], no primary source recorded): after 7 days of continuous
     benzodiazepine-site occupancy the α1 (sedative) surface pool is reduced more than the α2/3/5
     (anticonvulsant) pool; both go down slowly (days), none within the first hour."""
     model = pkpd.compose(GabaAReceptors(), ConstantOccupancy())
@@ -93,7 +93,7 @@ def test_seven_days_of_benzodiazepine_reduce_sedative_more_than_anticonvulsant_r
 
 def test_no_input_no_change_and_declarations(validation):
     """Without seizure or drug the pools stay at baseline; every parameter has a unit, bounds and a tagged
-    description (DESIGN.md)."""
+    description."""
     model = pkpd.compose(GabaAReceptors(), NmdaReceptors())
     res = model.simulate(pkpd.Bolus(0.0, cmt="NMDA.SURF"), [0.0, 10.0, 100.0], method="ode")
     for name in ("GABAA.SURFACE_A1", "GABAA.SURFACE_A235", "GABAA.SURFACE", "NMDA.SURFACE"):
@@ -111,7 +111,7 @@ def test_seven_days_of_midazolam_infusion_tolerance_sedative_exceeds_anticonvuls
     """Criterion 4 with real exposure: a 7-day midazolam infusion at a sedative steady state (0.2 mg/L,
     rate = CL x Css). The benzodiazepine operational model ``BZD`` provides ``BZD.OCCUPANCY`` to the
     receptor pools; at the same (steady-state) concentration, the sedative effect (α1 pool) has lost more
-    than the anticonvulsant effect (α2/3/5) between 24 h and 7 days (REFERENCE.md §5 subunit argument)."""
+    than the anticonvulsant effect (α2/3/5) between 24 h and 7 days (subunit argument [M])."""
     from pkpd import drugs
     from pkpd.pd import EffectCompartment, OperationalEffect
 

@@ -1,6 +1,6 @@
 """Calibration of the SE model to RAMPART, ESETT and the VA Cooperative trial (issue 7, criterion 2).
 
-Sources: REFERENCE.md §0 rows 7-10, §1.4 and §5 -- RAMPART (Silbergleit 2012) 73.4 % / 63.4 %, ESETT
+Sources (all NEJM): RAMPART (Silbergleit 2012) 73.4 % / 63.4 %, ESETT
 (Kapur 2019) 47 / 45 / 46 %, VA Cooperative (Treiman 1998) 64.9 % / 43.6 %. The protocol tests are fast;
 the criterion itself -- >= 2000 virtual adults per arm with the library's calibrated defaults, every arm
 within +-8 percentage points -- takes ~10 s per table, as does the held-out check (calibrated on RAMPART and

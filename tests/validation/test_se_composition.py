@@ -4,7 +4,7 @@ midazolam 10 mg IM, whose *unbound brain* concentration (behind a seizure-driven
 :class:`~pkpd.physiology.BrainPgp`) feeds the operational model on the surface α2/3/5 GABA-A receptors.
 
 Clinical anchor: patients on enzyme-inducing antiepileptics eliminate midazolam about twice as fast --
-terminal t1/2 1.5 ± 0.3 h (Bell 1991 [S], REFERENCE.md §1) against 2.9 ± 0.7 h in healthy adults
+terminal t1/2 1.5 ± 0.3 h (Bell 1991, Epilepsy Res [S]) against 2.9 ± 0.7 h in healthy adults
 (PMC1874433 [S])."""
 
 import numpy as np

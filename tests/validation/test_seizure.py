@@ -1,12 +1,12 @@
 """Status epilepticus: seizure balance model, treatment delay and polytherapy (issue 4, criterion 5).
 
-Targets (REFERENCE.md §5): a first benzodiazepine works in most early SE and fails more often the later
+Targets: a first benzodiazepine works in most early SE and fails more often the later
 it is given -- IM midazolam controls ~63-73 % of early SE (Trinka 2015 [S]); ~80 % success when started
 <= 30 min after onset, < 40 % after 2 h (Lowenstein & Alldredge 1993 [M]); the diazepam dose that stops
 seizures at 5 min fails at 60 min, with a decline already at 15 min (Goodkin 2003 [S]); diazepam +
 ketamine works at 10-30 min where diazepam alone fails (Zhou 2021 [S]); simultaneous midazolam +
 ketamine + valproate beats the same drugs given sequentially (Niquet 2019 [M]; Niquet 2017 [S]).
-GABA-A current turns depolarising when chloride loads (E_GABA -72.9 -> -42 mV, REFERENCE.md §6).
+GABA-A current turns depolarising when chloride loads (E_GABA -72.9 -> -42 mV, chord form [C]).
 
 The cohort tests use n = 300 for the delay ranking (one batched simulate call per delay) and smaller
 cohorts elsewhere to keep the file fast; the seed is fixed, so the fractions are reproducible.
@@ -114,7 +114,7 @@ def second_line_response():
 
 
 def test_second_line_drugs_stop_a_similar_share_of_benzodiazepine_failures(second_line_response, validation):
-    """ESETT (Kapur 2019 [S], REFERENCE.md §5): after an adequate benzodiazepine failed, levetiracetam,
+    """ESETT (Kapur 2019, NEJM [S]): after an adequate benzodiazepine failed, levetiracetam,
     fosphenytoin and valproate each stopped ~46 % (47 / 45 / 46 %), with no difference between them. The
     trial protocol itself is the calibration target (tests/validation/test_se_calibration.py); here the
     guideline sequence -- IV lorazepam 4 mg at 20 min, the second line at 40 min, failures counted over a

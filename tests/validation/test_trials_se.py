@@ -2,7 +2,7 @@
 
 References: the virtual SE cohort and its termination fractions of :func:`pkpd.scenarios.cohort_termination`
 (calibrated there to Trinka 2015 and Lowenstein & Alldredge 1993: midazolam 10 mg IM stops most seizures at
-5 min and far fewer at 30 min; REFERENCE.md section 5). The trial machinery must reproduce those fractions
+5 min and far fewer at 30 min). The trial machinery must reproduce those fractions
 exactly when given the same parameter table, and give bit-identical results whatever the chunking and
 whether chunks run serially or on Dask workers (criterion 4).
 """

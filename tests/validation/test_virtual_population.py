@@ -45,7 +45,7 @@ def test_diplotypes_follow_hardy_weinberg_and_a_wrong_table_is_rejected(pop, gen
 
 
 def test_phenotype_frequencies_match_the_ancestry(pop):
-    """CYP2C19 poor metabolizers 13 % in East Asians (REFERENCE.md §3, NBK379740): within 3 binomial SEs."""
+    """CYP2C19 poor metabolizers 13 % in East Asians (NCBI NBK379740 [S]): within 3 binomial SEs."""
     pm = float((pop["CYP2C19_PHENOTYPE"] == "PM").mean())
     assert abs(pm - 0.13) < 3 * math.sqrt(0.13 * 0.87 / N)
     q = allele_frequencies("CYP2C19", "East Asian")["*2"]

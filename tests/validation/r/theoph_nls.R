@@ -166,10 +166,10 @@ writeLines(c(R.version.string,
              paste0("nlme ", as.character(packageVersion("nlme")))),
            file.path(out_dir, "R_VERSION.txt"))
 
-## ---- check against REFERENCE.md section 8.1 (nls pooled) -------------------------
+## ---- check against docs/references.md (nls pooled) -------------------------------
 pub_est <- c(lKe = -2.5242, lKa = 0.3992, lCl = -3.2483)
 pub_se  <- c(lKe = 0.1103, lKa = 0.1175, lCl = 0.0744)
-cat("\npooled fit vs published (REFERENCE.md 8.1):\n")
+cat("\npooled fit vs published (docs/references.md):\n")
 print(cbind(estimate = co[, 1], published = pub_est, std_error = co[, 2],
             published_se = pub_se, sigma = sfm$sigma))
 stopifnot(all(abs(co[names(pub_est), "Estimate"] - pub_est) <= 5e-5),
