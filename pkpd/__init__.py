@@ -16,7 +16,8 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, fitting, genetics, models, pd, physiology, scenarios, synthetic, units
+from . import drugs, fitting, genetics, models, pd, physiology, synthetic, units
+from .se import scenarios
 from . import endpoints, plot, trials
 from .dose_optimization import DoseRecommendation, Target, optimize_dose
 from .dosing import Bolus, Infusion, Regimen

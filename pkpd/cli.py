@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _demo(args) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")      # files only: no display needed
-    from .demo import run_demo
+    from .se.demo import run_demo
 
     start = time.perf_counter()
 

@@ -806,9 +806,9 @@ def _se_groups(ctx, mtab, arms, overrides, iiv):
     from its own stream (severity; each drug's PK), whichever drugs the model holds."""
     from dataclasses import replace
 
-    from . import scenarios
+    from .se import scenarios
     from .drugs._core import DEPOT_ROUTES
-    from .trials import se_population
+    from .se.population import se_population
 
     known_drugs = ", ".join(scenarios.DRUGS)
     listed = mtab.get("drugs")

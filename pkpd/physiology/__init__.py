@@ -5,7 +5,7 @@ trafficking, and intracellular chloride with the E_GABA functions (Nernst, GHK, 
 from .chloride import RT_F, Chloride, e_gaba, ghk, nernst
 from .enzymes import EnzymeTurnover, Inactivation, Induction, WellStirredLiver
 from .receptors import GabaAReceptors, NmdaReceptors
-from .seizure import DirectEffect, ImposedSeizure, NmdaChannelBlock, Seizure
+from .seizure import TERMINATION_THRESHOLD, DirectEffect, ImposedSeizure, NmdaChannelBlock, Seizure, terminated
 from .transporters import BrainPgp, PgpInhibition
 
 __all__ = [
@@ -26,4 +26,6 @@ __all__ = [
     "ImposedSeizure",
     "NmdaChannelBlock",
     "DirectEffect",
+    "terminated",
+    "TERMINATION_THRESHOLD",
 ]

@@ -1,7 +1,16 @@
 """The status-epilepticus (SE) application, built on the generic toolkit as a user's own script would be.
 
-Today it holds the list of clinical targets of the SE model (:mod:`pkpd.se.targets`): which numbers set
-parameters (calibration) and which only test the model (validation), fixed before the model is calibrated.
-The SE scenarios, calibration and demo still live in :mod:`pkpd.scenarios`, :mod:`pkpd.calibration` and
-:mod:`pkpd.demo` and move here next (issue 14).
+The generic toolkit (models, physiology, effects, engine, population, trials, plot) never imports this
+package; it imports only their public names.
+
+- :mod:`pkpd.se.scenarios` -- the composed SE model (seizure balance, receptor trafficking, chloride, drug
+  PK and PD), typical patients, virtual cohorts by treatment delay, polytherapy and the guideline sequence;
+- :mod:`pkpd.se.population` -- virtual SE patients as a parameter source for :func:`pkpd.run_trial`;
+- :mod:`pkpd.se.calibration` -- trial protocols (RAMPART, ESETT, VA Cooperative) and the calibration;
+- :mod:`pkpd.se.targets` -- which clinical numbers set parameters and which only test the model
+  (``validation_targets.toml``, fixed before calibrating);
+- :mod:`pkpd.se.demo` -- ``pkpd demo``: the loading-dose timing story.
+
+``pkpd.scenarios``, ``pkpd.calibration``, ``pkpd.demo`` and ``pkpd.trials.se_population`` still work (they
+are these modules).
 """

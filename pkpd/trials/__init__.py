@@ -4,7 +4,7 @@
   weight, or a callable of the covariates), output times and endpoints (:mod:`pkpd.endpoints`), validated
   before anything is simulated;
 - :func:`run_trial` -- simulate a population (a :class:`~pkpd.PopulationModel`, or a parameter source such
-  as :func:`se_population` or :func:`from_table`) in every arm and evaluate the endpoints of each subject;
+  as :func:`pkpd.se.population.se_population` or :func:`from_table`) in every arm and evaluate the endpoints of each subject;
 - :class:`TrialResult` -- ``subjects`` (one row per subject and arm), :meth:`~TrialResult.summarize`
   (fractions with Wilson intervals, medians with distribution-free intervals), ``timecourses`` (quantiles
   per arm and time), :meth:`~TrialResult.report`, :func:`pkpd.plot.ribbon`.
@@ -21,8 +21,9 @@ ESETT-like second line: midazolam 10 mg IM at 15 min, then levetiracetam 60 mg/k
 10 min at 40 min, or not:
 
 >>> import numpy as np, pandas as pd
->>> from pkpd import endpoints, scenarios
->>> from pkpd.trials import Dose, TrialDesign, run_trial, se_population
+>>> from pkpd import endpoints
+>>> from pkpd.se.population import se_population
+>>> from pkpd.trials import Dose, TrialDesign, run_trial
 >>> mdz = [Dose("MDZ.DEPOT", 10, time=15 / 60)]
 >>> lev = Dose("LEV.CENTRAL", 60, per_kg=True, max_amount=4500, time=40 / 60, duration=10 / 60)
 >>> design = TrialDesign({"MDZ": mdz, "MDZ + LEV": mdz + [lev]}, times=np.linspace(0, 4, 17),
@@ -37,6 +38,17 @@ True
 from ._design import Dose, TrialDesign
 from ._result import TrialResult
 from ._run import run_trial
-from ._sources import DRAW_BLOCK, from_table, se_population
+from ._sources import DRAW_BLOCK, block_normals, from_table, seed_key
 
-__all__ = ["Dose", "TrialDesign", "TrialResult", "run_trial", "se_population", "from_table", "DRAW_BLOCK"]
+__all__ = ["Dose", "TrialDesign", "TrialResult", "run_trial", "se_population", "from_table", "DRAW_BLOCK",
+           "block_normals", "seed_key"]
+
+
+def __getattr__(name):
+    # ``se_population`` moved to the SE application (pkpd.se.population); this keeps ``pkpd.trials.se_population``
+    # working without the generic trial code importing the application at import time.
+    if name == "se_population":
+        from ..se.population import se_population
+
+        return se_population
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from ..errors import ModelError, ParameterError
 from ..simulation import simulate
 from ._design import TrialDesign, arm_events
 from ._result import LEVELS, TrialResult, merge_sketches, sketch
-from ._sources import PopulationSource, _seed_key
+from ._sources import PopulationSource, seed_key
 
 __all__ = ["run_trial"]
 
@@ -216,7 +216,7 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         raise ModelError(f"keep_timecourses: {model_.name} has no output {unknown}")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2 ** 63))
-    _seed_key(seed)
+    seed_key(seed)
     n = len(cov)
     job = _Job(source, model_, design, cov, seed, keep, {"rtol": rtol, "atol": atol, "solver": solver})
     blocks = [(lo, min(n, lo + block_size)) for lo in range(0, n, block_size)]

@@ -1,0 +1,585 @@
+"""Calibration of the status-epilepticus (SE) model to clinical trials (issue 7, criterion 2).
+
+The SE model of :mod:`pkpd.scenarios` is calibrated so that a virtual adult cohort reproduces the
+response rates of three randomised trials (sources in docs/references.md):
+
+================  =====================================================  ========================
+trial             arm (dose)                                             observed response
+================  =====================================================  ========================
+RAMPART           IM midazolam 10 mg, 1.2 min after EMS arrival           73.4 % (329/448) [S]
+(Silbergleit      IV lorazepam 4 mg, 4.8 min after EMS arrival            63.4 % (282/445) [S]
+2012)
+ESETT             levetiracetam 60 mg/kg (max 4500 mg) over 10 min        47 % [S]
+(Kapur 2019,      fosphenytoin 20 mg PE/kg (max 1500 mg PE) over 10 min   45 % [S]
+n = 384)          valproate 40 mg/kg (max 3000 mg) over 10 min            46 % [S]
+VA Cooperative    lorazepam 0.1 mg/kg IV                                  64.9 % [S]
+(Treiman 1998)    phenytoin 18 mg/kg IV                                   43.6 % [S]
+================  =====================================================  ========================
+
+Each trial is a *protocol* (:class:`Trial`): who is enrolled, when and how much of each drug they get
+(per patient: weights, mg/kg doses with the trials' caps, random times), and the response definition.
+Every virtual patient has its own event table (``pkpd.simulate`` on a dataset), so times and doses may
+differ between patients; the seizure severity and PK random effects come from
+:func:`pkpd.scenarios.cohort_parameters` (fixed seeds: common random numbers, so the same virtual patients
+are seen in every arm and every objective evaluation).
+
+What the protocols assume (``[S]`` read in a source, ``[M]`` literature knowledge not checked,
+``[A]`` an assumption of this module -- change it with the protocol's arguments and look at the
+sensitivity):
+
+- Weight ~ normal(75, 15) kg clipped to 45-150 kg [A]; every drug's PK parameter is scaled by
+  ``(WT/70)^b`` with the exponent ``b`` the library drug model itself uses (linear for volumes and most
+  clearances, 0.6 for phenytoin VMAX [S]), on top of the cohort's log-normal IIV.
+- RAMPART [S: doses, times to treatment 1.2 / 4.8 min, response]: seizure onset to EMS arrival is not
+  reported in the sources read: log-normal, median ``arrival_median_min`` 15 min [A] (log-SD 0.5, at least
+  5 min: enrolment needs > 5 min of convulsions [S]); EMS arrival to ED arrival log-normal, median
+  ``transport_median_min`` 25 min [A] (log-SD 0.3). Enrolled: still seizing when EMS arrive (virtual
+  patients whose seizure stopped on its own before are not counted). Response ("seizures absent on ED
+  arrival without rescue"): activity below :data:`~pkpd.physiology.seizure.TERMINATION_THRESHOLD` at ED
+  arrival.
+- ESETT [S: doses, caps, 10-min infusions, 5-30 min window after the last benzodiazepine, response at
+  60 min]: the last benzodiazepine before enrolment is IV lorazepam 4 mg (one of ESETT's "adequate" doses
+  [S]) at EMS arrival + 4.8 min (RAMPART's IV timing) [A]; the second-line infusion starts uniformly 5-30
+  min after it [S window, uniform A]. (With IM midazolam as the last benzodiazepine instead, its slow
+  absorption -- tmax ~35 min -- makes 31 % of the enrolled virtual patients stop without any second-line
+  effect, and the second-line potencies calibrated on that protocol stop only 2-10 % of true
+  benzodiazepine failures.)
+  Enrolled: still seizing when the infusion starts. Response: activity below threshold 60 min after the
+  start of the infusion [S] (cessation of clinically apparent seizures without further drugs).
+- VA Cooperative [S: doses; response = cessation within 20 min of the start of the infusion and no
+  recurrence within the next 60 min, Treiman 1998 (response window [M])]: overt generalised convulsive SE,
+  first-line treatment (no prior benzodiazepine) a log-normal ``onset_median_min`` 30 min after onset
+  [A] (log-SD 0.5, at least 10 min [M]); enrolled: still seizing at treatment; lorazepam infused at 2 mg/min, phenytoin at 50 mg/min [M] (a
+  75 kg patient: 3.75 and 27 min). Phenytoin IV is not a drug of :data:`pkpd.scenarios.DRUGS`: it is the
+  ``fosphenytoin`` entry with conversion ``FOS.KCONV`` 100 /h (t1/2 25 s), i.e. phenytoin itself with the
+  PK and PD of the phenytoin formed from fosphenytoin (:func:`pkpd.drugs.phenytoin` has the same
+  VMAX, KM, V and FU).
+
+Calibrated quantities (:data:`CALIBRATION_PARAMETERS`; each maps to model parameters):
+``E0`` (median seizure severity, ``SEIZURE.E0``), ``OMEGA_E0`` (its IIV, :data:`pkpd.scenarios.IIV`),
+``G_BZD`` (``SEIZURE.G_BZD``), ``KA_LZP`` (lorazepam operational KA, ``BZD.KA`` in lorazepam arms),
+``KE0_LZP`` (``LZP_EFFECT.KE0``, 1/h), ``EC50_LEV`` (``LEV_PD.EC50``), ``EC50_PHT`` (``FOS_PD.EC50``,
+shared by fosphenytoin and phenytoin), ``G_VPA`` (``SEIZURE.G_VPA``) and ``U0`` (``SEIZURE.U0``, the
+share of a channel block that acts at rest: with the default 0.3 a use-dependent blocker can only lower
+the excitation ``E0 N A (1 - B (U0 + (1 - U0) A))`` to at most ``E0 N (1 - U0 B)^2 / (4 (1 - U0) B)``
+(B -> 1: 0.18 E0 N), so phenytoin and levetiracetam stop only the mild seizures whatever their
+concentration; ``U0`` also applies to ketamine's NMDA block).
+
+The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.fitting`):
+residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
+sample sizes where the sources read give them (RAMPART 448 / 445 [S]; ESETT 384 in total [S], split equally
+128 per arm [A]; VA Cooperative arm sizes were not found: 128 per arm [A], i.e. weighted like
+the ESETT arms), plus optional log-normal prior residuals ``log(value / prior) / prior_sd`` that keep the
+parameters the trials do not identify near their current defaults. The hard-threshold response rates
+are step functions of the parameters (one patient flips at a time); with common random numbers and a
+finite-difference step of a few percent (``diff_step``) the steps are small enough for
+``least_squares``.
+
+Examples
+--------
+>>> from pkpd import calibration
+>>> [a.name for a in calibration.RAMPART.arms]
+['midazolam IM 10 mg', 'lorazepam IV 4 mg']
+>>> sorted(calibration.defaults())[:3]
+['E0', 'EC50_LEV', 'EC50_PHT']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from . import scenarios
+from ..errors import ModelError
+from ..physiology import TERMINATION_THRESHOLD, Seizure
+
+__all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALIBRATION_PARAMETERS", "CALIBRATED",
+           "HELD_OUT", "defaults",
+           "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary"]
+
+
+#: Phenytoin IV through the fosphenytoin entry: conversion rate constant (1/h, t1/2 25 s) [A]
+PHENYTOIN_KCONV = 100.0
+
+
+# ------------------------------------------------------------------------------------------------
+# calibrated quantities
+# ------------------------------------------------------------------------------------------------
+#: Calibrated quantity -> (model parameter it sets, drug whose presence makes it relevant or None for
+#: all arms, lower bound, upper bound). ``OMEGA_E0`` is the cohort IIV of ``SEIZURE.E0``.
+CALIBRATION_PARAMETERS = {
+    "E0": ("SEIZURE.E0", None, 1.5, 30.0),
+    "OMEGA_E0": (None, None, 0.05, 3.0),
+    "G_BZD": ("SEIZURE.G_BZD", None, 10.0, 1e6),
+    "KA_LZP": ("BZD.KA", "lorazepam", 1e-4, 1.0),
+    "KE0_LZP": ("LZP_EFFECT.KE0", "lorazepam", 0.5, 200.0),
+    "EC50_LEV": ("LEV_PD.EC50", "levetiracetam", 1e-3, 1e3),
+    "EC50_PHT": ("FOS_PD.EC50", "fosphenytoin", 1e-4, 1e2),
+    "G_VPA": ("SEIZURE.G_VPA", "valproate", 0.1, 1e5),
+    "U0": ("SEIZURE.U0", None, 0.01, 1.0),
+    "KE0_PHT": ("FOS_EFFECT.KE0", "fosphenytoin", 0.1, 200.0),
+}
+
+
+#: The calibrated defaults frozen in the library and how they were obtained (issue 7). The values live in
+#: :mod:`pkpd.physiology.seizure` (``E0``, ``G_BZD``, ``G_VPA``) and :mod:`pkpd.scenarios` (the others);
+#: :func:`defaults` reads them back from there, and the test suite checks that the two agree.
+CALIBRATED = {
+    "values": {"E0": 3.307, "OMEGA_E0": 2.266, "G_BZD": 7140.0, "KA_LZP": 0.058, "EC50_LEV": 1.6,
+               "EC50_PHT": 0.3161, "G_VPA": 35.28, "KE0_PHT": 1.808},
+    "fit": ("calibrate(free=('E0', 'OMEGA_E0', 'G_BZD', 'KA_LZP', 'EC50_LEV', 'EC50_PHT', 'G_VPA', "
+            "'KE0_PHT'), trials=(RAMPART, ESETT, VA_COOPERATIVE), n=1000, seed=2024, start=fixed=priors="
+            "HELD_OUT + {KE0_PHT: 2.77}, prior_sd=ln 3, max_nfev=80); lmfit least_squares; the evaluation "
+            "with the least sum of squares (1.23, priors included), values as printed to 4 decimals"),
+    "held_out": ("HELD_OUT: the same fit on RAMPART and ESETT only (KE0_PHT fixed at 8.315 /h) predicts the "
+                 "VA Cooperative arms at +3.3 (lorazepam) and +19.9 (phenytoin) percentage points (n 1000)"),
+    "structure": ("Seizure K_ON = K_OFF 120 /h and lorazepam t1/2,ke0 1 min (RAMPART times to cessation "
+                  "1.6-3.3 min [S]); levetiracetam and phenytoin reduce excitation whatever the activity "
+                  "(Seizure reducers); trial enrolment requires ongoing seizure activity; ESETT's last "
+                  "benzodiazepine is IV lorazepam 4 mg [A]"),
+    "date": "2026-11-22",
+    "version": "pkpd 0.1.0.dev0",
+}
+
+#: The held-out calibration: RAMPART and ESETT only (free as in :data:`CALIBRATED` without ``KE0_PHT``,
+#: n 1000, seed 2024, started from an exploratory fit; 80 evaluations).
+HELD_OUT = {"E0": 3.377, "OMEGA_E0": 2.494, "G_BZD": 7512.0, "KA_LZP": 0.05675, "EC50_LEV": 1.293,
+            "EC50_PHT": 0.3716, "G_VPA": 47.85, "KE0_PHT": 8.315}
+
+
+def defaults() -> dict:
+    """The current library values of the calibrated quantities (:data:`CALIBRATION_PARAMETERS`).
+
+    >>> d = defaults()
+    >>> d["E0"], d["OMEGA_E0"], d["G_BZD"]
+    (3.307, 2.266, 7140.0)
+    """
+    sz = {p.name: p.default for p in Seizure(("BZD.EFFECT", "VPA.EFFECT")).parameters}
+    return {
+        "E0": sz["E0"],
+        "OMEGA_E0": scenarios.IIV["E0"],
+        "G_BZD": sz["G_BZD"],
+        "KA_LZP": scenarios._BZD_KA["LZP"],
+        "KE0_LZP": scenarios._KE0["LZP"],
+        "EC50_LEV": scenarios._SECOND_LINE_PD["LEV"]["ec50"],
+        "EC50_PHT": scenarios._SECOND_LINE_PD["FOS"]["ec50"],
+        "G_VPA": sz["G_VPA"],
+        "U0": sz["U0"],
+        "KE0_PHT": scenarios._KE0["FOS"],
+    }
+
+
+def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
+    """Model parameter changes and cohort IIV for an arm giving ``drugs``, from calibrated ``values``
+    (missing quantities keep their defaults). Returns ``(params, iiv)``.
+
+    >>> p, iiv = model_params({"E0": 5.0}, ("midazolam",))
+    >>> p["SEIZURE.E0"], iiv["E0"], "BZD.KA" in p
+    (5.0, 2.266, False)
+    """
+    v = {**defaults(), **dict(values)}
+    unknown = sorted(set(values) - set(CALIBRATION_PARAMETERS))
+    if unknown:
+        raise ModelError(f"unknown calibration quantities {unknown}; known: {sorted(CALIBRATION_PARAMETERS)}")
+    params, iiv = {}, {"E0": float(v["OMEGA_E0"])}
+    for key, (pname, drug, _, _) in CALIBRATION_PARAMETERS.items():
+        if pname is None or (drug is not None and drug not in drugs):
+            continue
+        params[pname] = float(v[key])
+    return params, iiv
+
+
+def _relevant(values: Mapping, drugs: Sequence[str]) -> tuple:
+    v = {**defaults(), **dict(values)}
+    return tuple((k, float(v[k])) for k, (_, drug, _, _) in CALIBRATION_PARAMETERS.items()
+                 if drug is None or drug in drugs)
+
+
+# ------------------------------------------------------------------------------------------------
+# protocols
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dose:
+    """One administration of an arm.
+
+    ``mg`` fixed amount, or ``mg_per_kg`` (with ``cap_mg``); ``route`` (``"iv"``/``"im"``);
+    ``rate_mg_per_min`` or ``duration_min`` for an infusion (neither: a bolus); ``stage`` says which
+    protocol time it follows (see :class:`Trial`), ``offset_min`` is added to it.
+    """
+
+    drug: str
+    route: str
+    mg: float | None = None
+    mg_per_kg: float | None = None
+    cap_mg: float | None = None
+    duration_min: float | None = None
+    rate_mg_per_min: float | None = None
+    stage: str = "treat"
+    offset_min: float = 0.0
+
+    def amounts(self, weight: np.ndarray) -> np.ndarray:
+        if self.mg is not None:
+            return np.full(len(weight), float(self.mg))
+        amt = self.mg_per_kg * weight
+        return np.minimum(amt, self.cap_mg) if self.cap_mg is not None else amt
+
+    def durations_h(self, amt: np.ndarray) -> np.ndarray | None:
+        if self.rate_mg_per_min is not None:
+            return amt / self.rate_mg_per_min / 60.0
+        if self.duration_min is not None:
+            return np.full(len(amt), self.duration_min / 60.0)
+        return None
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A trial arm: its doses, the observed response rate and sample size (``n_obs``)."""
+
+    name: str
+    doses: tuple
+    observed: float
+    n_obs: int
+    extra_params: Mapping = field(default_factory=dict)
+
+    @property
+    def drugs(self) -> tuple:
+        out = []
+        for d in self.doses:
+            if d.drug not in out:
+                out.append(d.drug)
+        return tuple(out)
+
+
+def _lognormal(rng, n, median, sd, lower=None, upper=None):
+    x = median * np.exp(sd * rng.standard_normal(n))
+    if lower is not None or upper is not None:
+        x = np.clip(x, lower, upper)
+    return x
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A trial protocol: arms and the per-patient timing and response definition.
+
+    ``kind`` selects the timing/response rules (module docstring): ``"rampart"`` (stages ``arrival``
+    and ``ed``; enrolled if seizing at EMS arrival, response below threshold at ED arrival), ``"esett"``
+    (stages ``bzd`` and ``second``; enrolled if still seizing at ``second``, response 60 min later) and
+    ``"va"`` (stage ``treat``; enrolled if seizing at treatment, response below threshold 20 min after
+    the start and still 60 min after that). ``settings`` holds the
+    timing assumptions (minutes); change them with :meth:`with_settings`.
+    """
+
+    name: str
+    kind: str
+    arms: tuple
+    settings: Mapping = field(default_factory=dict)
+
+    def with_settings(self, **changes) -> "Trial":
+        """A copy with timing assumptions changed (e.g. ``arrival_median_min=20``)."""
+        unknown = sorted(set(changes) - set(self.settings))
+        if unknown:
+            raise ModelError(f"{self.name}: unknown settings {unknown}; known: {sorted(self.settings)}")
+        return replace(self, settings={**self.settings, **changes})
+
+    def arm(self, name: str) -> Arm:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise ModelError(f"{self.name}: no arm {name!r}; arms: {[a.name for a in self.arms]}")
+
+    def timing(self, n: int, seed) -> dict:
+        """Per-patient times (min after seizure onset) of the protocol's stages and observations."""
+        s = self.settings
+        rng = np.random.default_rng([seed, 101, sum(map(ord, self.kind))])
+        if self.kind == "rampart":
+            arrival = _lognormal(rng, n, s["arrival_median_min"], s["arrival_sd"], lower=s["arrival_min_min"])
+            transport = _lognormal(rng, n, s["transport_median_min"], s["transport_sd"])
+            return {"arrival": arrival, "ed": arrival + transport, "observe": (arrival, arrival + transport)}
+        if self.kind == "esett":
+            arrival = _lognormal(rng, n, s["arrival_median_min"], s["arrival_sd"], lower=s["arrival_min_min"])
+            bzd = arrival + s["bzd_after_arrival_min"]
+            second = bzd + rng.uniform(s["window_min"][0], s["window_min"][1], n)
+            return {"bzd": bzd, "second": second, "observe": (second, second + s["response_min"])}
+        if self.kind == "va":
+            treat = _lognormal(rng, n, s["onset_median_min"], s["onset_sd"], lower=s["onset_min_min"])
+            return {"treat": treat, "observe": (treat, treat + s["response_min"],
+                                               treat + s["response_min"] + s["no_recurrence_min"])}
+        raise ModelError(f"unknown trial kind {self.kind!r}")
+
+    def responders(self, activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(enrolled, responded)`` boolean arrays from the activity at the observation times
+        (array (n, k) in the order of ``timing()["observe"]``): enrolled are the patients still seizing
+        at the first observation (the treatment, or in ESETT the second-line infusion)."""
+        below = activity < TERMINATION_THRESHOLD
+        enrolled = ~below[:, 0]                  # every trial enrolled patients still seizing
+        if self.kind == "va":
+            return enrolled, below[:, 1:].all(axis=1)
+        return enrolled, below[:, 1]
+
+
+#: RAMPART (Silbergleit 2012): > 40 kg doses [S]; times after EMS arrival 1.2 / 4.8 min [S].
+RAMPART = Trial(
+    "RAMPART", "rampart",
+    (Arm("midazolam IM 10 mg", (Dose("midazolam", "im", mg=10.0, stage="arrival", offset_min=1.2),), 0.734, 448),
+     Arm("lorazepam IV 4 mg", (Dose("lorazepam", "iv", mg=4.0, stage="arrival", offset_min=4.8),), 0.634, 445)),
+    {"arrival_median_min": 15.0, "arrival_sd": 0.5, "arrival_min_min": 5.0, "transport_median_min": 25.0,
+     "transport_sd": 0.3},
+)
+
+_ESETT_BZD = Dose("lorazepam", "iv", mg=4.0, stage="bzd")
+#: ESETT (Kapur 2019): doses, caps and 10-min infusions [S]; 384 patients, per-arm n [A] equal split.
+ESETT = Trial(
+    "ESETT", "esett",
+    (Arm("levetiracetam 60 mg/kg", (_ESETT_BZD, Dose("levetiracetam", "iv", mg_per_kg=60.0, cap_mg=4500.0,
+                                                     duration_min=10.0, stage="second")), 0.47, 128),
+     Arm("fosphenytoin 20 mg PE/kg", (_ESETT_BZD, Dose("fosphenytoin", "iv", mg_per_kg=20.0, cap_mg=1500.0,
+                                                       duration_min=10.0, stage="second")), 0.45, 128),
+     Arm("valproate 40 mg/kg", (_ESETT_BZD, Dose("valproate", "iv", mg_per_kg=40.0, cap_mg=3000.0,
+                                                 duration_min=10.0, stage="second")), 0.46, 128)),
+    {"arrival_median_min": 15.0, "arrival_sd": 0.5, "arrival_min_min": 5.0, "bzd_after_arrival_min": 4.8,
+     "window_min": (5.0, 30.0), "response_min": 60.0},
+)
+
+#: VA Cooperative (Treiman 1998), overt generalised convulsive SE: doses [S]; rates of infusion [M];
+#: onset-to-treatment [A]; arm sizes not found (128 [A]).
+VA_COOPERATIVE = Trial(
+    "VA Cooperative", "va",
+    (Arm("lorazepam 0.1 mg/kg", (Dose("lorazepam", "iv", mg_per_kg=0.1, rate_mg_per_min=2.0),), 0.649, 128),
+     Arm("phenytoin 18 mg/kg", (Dose("fosphenytoin", "iv", mg_per_kg=18.0, rate_mg_per_min=50.0),), 0.436, 128,
+         {"FOS.KCONV": PHENYTOIN_KCONV})),
+    {"onset_median_min": 30.0, "onset_sd": 0.5, "onset_min_min": 10.0, "response_min": 20.0,
+     "no_recurrence_min": 60.0},
+)
+
+#: The three trials, by name.
+TRIALS = {t.name: t for t in (RAMPART, ESETT, VA_COOPERATIVE)}
+
+
+# ------------------------------------------------------------------------------------------------
+# virtual cohort and simulation
+# ------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _model(drugs: tuple):
+    return scenarios.se_model(drugs, brain=False)
+
+
+def weights(n: int, seed=2024, mean: float = 75.0, sd: float = 15.0, lower: float = 45.0,
+            upper: float = 150.0) -> np.ndarray:
+    """Body weights (kg) of the virtual adults: normal(mean, sd) clipped to [lower, upper] [A].
+
+    >>> w = weights(1000)
+    >>> bool(45 <= w.min() and w.max() <= 150 and abs(w.mean() - 75) < 2)
+    True
+    """
+    return np.clip(np.random.default_rng([seed, 100]).normal(mean, sd, n), lower, upper)
+
+
+def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = None, routes=None,
+                   extra_params: Mapping | None = None) -> pd.DataFrame:
+    """Parameters of ``n`` virtual adults for an arm giving ``drugs``.
+
+    :func:`pkpd.scenarios.cohort_parameters` (severity and PK IIV, fixed per-effect random streams)
+    with the calibrated ``values`` applied, then each drug's PK scaled to the patient's weight
+    (:func:`weights`). Adds a ``WT`` column.
+    """
+    drugs = tuple(drugs)
+    params, iiv = model_params(values or {}, drugs)
+    params.update(dict(extra_params or {}))
+    df = scenarios.cohort_parameters(drugs, n, seed, iiv=iiv, params=params, routes=routes)
+    wt = weights(n, seed)
+    scenarios.scale_to_weight(df, drugs, wt)
+    df["WT"] = wt
+    return df
+
+
+def _events(model, arm: Arm, timing: dict, wt: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-patient event table (dose and observation records) and the row positions of the observations
+    (array (n, k))."""
+    n = len(wt)
+    ids = np.arange(1, n + 1)
+    recs = [pd.DataFrame({"ID": ids, "TIME": 0.0, "EVID": 1, "AMT": 0.0, "RATE": 0.0,
+                          "CMT": model.state_index("SEIZURE.ACTIVITY") + 1, "ORD": 0})]
+    for j, dose in enumerate(arm.doses):
+        info = scenarios.DRUGS[dose.drug]
+        d = info["make"]()
+        cmt = d.routes[dose.route]["cmt"]
+        amt = dose.amounts(wt)
+        dur = dose.durations_h(amt)
+        rate = np.zeros(n) if dur is None else amt / dur
+        t = (timing[dose.stage] + dose.offset_min) / 60.0
+        recs.append(pd.DataFrame({"ID": ids, "TIME": t, "EVID": 1, "AMT": amt, "RATE": rate,
+                                  "CMT": model.state_index(cmt) + 1, "ORD": 1 + j}))
+    obs = timing["observe"]
+    for k, t in enumerate(obs):
+        recs.append(pd.DataFrame({"ID": ids, "TIME": np.asarray(t) / 60.0, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
+                                  "CMT": model.state_index("SEIZURE.ACTIVITY") + 1, "ORD": 100 + k}))
+    ev = pd.concat(recs, ignore_index=True).sort_values(["ID", "TIME", "ORD"], kind="stable")
+    ev = ev.reset_index(drop=True)
+    for c, v in (("II", 0.0), ("ADDL", 0), ("SS", 0)):
+        ev[c] = v
+    pos = np.empty((n, len(obs)), dtype=np.int64)
+    for k in range(len(obs)):
+        rows = np.nonzero(ev["ORD"].to_numpy() == 100 + k)[0]
+        pos[ev["ID"].to_numpy()[rows] - 1, k] = rows
+    return ev.drop(columns="ORD"), pos
+
+
+def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n: int = 1000, seed=2024, *,
+                 rtol: float = 1e-4, solver: str = "dp5", return_detail: bool = False):
+    """Response rate of ``arm`` of ``trial`` in ``n`` virtual patients (calibrated ``values``).
+
+    The patients' dose and observation times differ, so the stacked stiff solvers (LSODA) would stop the
+    whole batch at every patient's breakpoints; the explicit per-patient engine ``"dp5"`` is ~100 times
+    faster here and gives the same responders as LSODA (identical rates for the seven arms at n = 1000,
+    rtol 1e-4 and 1e-6).
+
+    Returns the response rate among the enrolled (float); with ``return_detail`` a dict with
+    ``rate``, ``enrolled`` (count), ``responded`` and ``activity`` (n, k) at the observation times.
+    """
+    from ..simulation import simulate
+
+    arm = trial.arm(arm) if isinstance(arm, str) else arm
+    drugs = arm.drugs
+    model = _model(drugs)
+    routes = [next(d.route for d in arm.doses if d.drug == name) for name in drugs]
+    df = virtual_cohort(drugs, n, seed, values, routes, arm.extra_params)
+    timing = trial.timing(n, seed)
+    ev, pos = _events(model, arm, timing, df["WT"].to_numpy())
+    res = simulate(model, ev, df.drop(columns="WT"), method="ode", rtol=rtol, atol=rtol * 1e-3, solver=solver)
+    act = np.asarray(res["SEIZURE.ACTIVITY"])[pos]
+    enrolled, responded = trial.responders(act)
+    rate = float(responded[enrolled].mean()) if enrolled.any() else float("nan")
+    if return_detail:
+        return {"rate": rate, "enrolled": int(enrolled.sum()), "responded": int((responded & enrolled).sum()),
+                "activity": act}
+    return rate
+
+
+class _Cache:
+    """Memoised arm predictions keyed by the calibrated values that matter to the arm."""
+
+    def __init__(self):
+        self.store = {}
+        self.calls = 0
+        self.seconds = 0.0
+
+    def rate(self, trial, arm, values, n, seed, rtol):
+        key = (trial.name, tuple(sorted(trial.settings.items(), key=str)), arm.name,
+               _relevant(values, arm.drugs), n, str(seed), rtol)
+        if key not in self.store:
+            t0 = time.perf_counter()
+            self.store[key] = simulate_arm(trial, arm, values, n, seed, rtol=rtol)
+            self.seconds += time.perf_counter() - t0
+            self.calls += 1
+        return self.store[key]
+
+
+def predict(values: Mapping | None = None, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE),
+            n: int = 1000, seed=2024, *, rtol: float = 1e-4, _cache: _Cache | None = None) -> pd.DataFrame:
+    """Predicted vs observed response rates of every arm of ``trials`` (one row per arm).
+
+    Columns ``trial``, ``arm``, ``observed``, ``n_obs``, ``predicted``, ``error_pp`` (predicted - observed,
+    percentage points) and ``z`` (binomial z-score with ``n_obs``).
+    """
+    cache = _cache or _Cache()
+    rows = []
+    for trial in trials:
+        for arm in trial.arms:
+            p = cache.rate(trial, arm, values or {}, n, seed, rtol)
+            se = math.sqrt(arm.observed * (1 - arm.observed) / arm.n_obs)
+            rows.append({"trial": trial.name, "arm": arm.name, "observed": arm.observed, "n_obs": arm.n_obs,
+                         "predicted": p, "error_pp": 100 * (p - arm.observed), "z": (p - arm.observed) / se})
+    return pd.DataFrame(rows)
+
+
+def residuals(values: Mapping, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE), n: int = 1000,
+              seed=2024, *, priors: Mapping | None = None, prior_sd: float = math.log(3.0), rtol: float = 1e-4,
+              _cache: _Cache | None = None) -> np.ndarray:
+    """Calibration residuals: binomial z-scores of every arm, then ``log(value / prior) / prior_sd`` for
+    each quantity in ``priors`` (a mapping quantity -> prior median)."""
+    z = predict(values, trials, n, seed, rtol=rtol, _cache=_cache)["z"].to_numpy()
+    pr = [math.log(values[k] / v) / prior_sd for k, v in (priors or {}).items() if k in values]
+    return np.concatenate([z, np.asarray(pr, dtype=float)])
+
+
+def calibrate(free: Sequence[str] = ("E0", "G_BZD", "EC50_LEV", "EC50_PHT", "G_VPA"),
+              trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE), n: int = 1000, seed=2024, *,
+              start: Mapping | None = None, fixed: Mapping | None = None, priors: Mapping | bool | None = None,
+              prior_sd: float = math.log(3.0), diff_step: float = 0.03, max_nfev: int = 60, rtol: float = 1e-4,
+              verbose: bool = False):
+    """Fit the calibrated quantities ``free`` to the response rates of ``trials`` with lmfit.
+
+    Parameters
+    ----------
+    free : sequence of str
+        Quantities of :data:`CALIBRATION_PARAMETERS` to estimate (as ``x = 1 + log(value / start)``, within
+        their bounds);
+        the others stay at ``fixed`` or their defaults.
+    trials : sequence of Trial
+        Trials whose arms enter the objective (e.g. ``(RAMPART, ESETT)`` for the held-out check on VA).
+    n, seed : int
+        Virtual patients per arm and the seed of the common random numbers.
+    start, fixed : mapping, optional
+        Starting values of free quantities; values of fixed ones (default: library defaults).
+    priors : mapping, True or None
+        Log-normal prior medians (``True``: the library defaults) for the free quantities, with log-SD
+        ``prior_sd``; None fits the trials alone.
+    diff_step : float
+        Relative finite-difference step of ``least_squares`` (on the log parameters): large enough that
+        the hard-threshold rates change by many patients.
+
+    Returns
+    -------
+    lmfit.minimizer.MinimizerResult
+        With ``params`` holding ``x_<name>`` (``value = start exp(x - 1)``); extra attributes ``values`` (dict of the fitted
+        quantities, free and fixed), ``table`` (:func:`predict` at the fit), ``seconds_per_arm`` and
+        ``arm_simulations``.
+    """
+    import lmfit
+
+    base = {**defaults(), **dict(fixed or {})}
+    start = {**base, **dict(start or {})}
+    prior_medians = defaults() if priors is True else dict(priors or {})
+    prior_medians = {k: v for k, v in prior_medians.items() if k in free}
+    pars = lmfit.Parameters()
+    for k in free:
+        if k not in CALIBRATION_PARAMETERS:
+            raise ModelError(f"unknown calibration quantity {k!r}; known: {sorted(CALIBRATION_PARAMETERS)}")
+        lo, hi = CALIBRATION_PARAMETERS[k][2:]
+        # x = 1 + log(value / start): least_squares' relative step diff_step * max(1, |x|) is then a
+        # relative change of the value of about diff_step whatever its magnitude (x is never 0 at the start)
+        pars.add(f"x_{k}", value=1.0, min=1.0 + math.log(lo / start[k]), max=1.0 + math.log(hi / start[k]))
+    cache = _Cache()
+    trials = tuple(trials)
+
+    def values_of(p):
+        return {**base, **{k: start[k] * math.exp(p[f"x_{k}"].value - 1.0) for k in free}}
+
+    def objective(p):
+        v = values_of(p)
+        r = residuals(v, trials, n, seed, priors=prior_medians, prior_sd=prior_sd, rtol=rtol, _cache=cache)
+        if verbose:
+            print({k: round(v[k], 4) for k in free}, "SS", round(float(r @ r), 3), flush=True)
+        return r
+
+    result = lmfit.minimize(objective, pars, method="least_squares", diff_step=diff_step, max_nfev=max_nfev)
+    result.values = values_of(result.params)
+    result.table = predict(result.values, trials, n, seed, rtol=rtol, _cache=cache)
+    result.arm_simulations = cache.calls
+    result.seconds_per_arm = cache.seconds / max(cache.calls, 1)
+    return result
+
+
+def summary(values: Mapping, n: int = 2000, seed=2024, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE),
+            rtol: float = 1e-4) -> pd.DataFrame:
+    """:func:`predict` with the hard-threshold rates of ``n`` virtual patients per arm (the criterion
+    of issue 7: every arm within +-8 percentage points), plus ``within_8pp``."""
+    out = predict(values, trials, n, seed, rtol=rtol)
+    out["within_8pp"] = out["error_pp"].abs() <= 8.0
+    return out

@@ -1,0 +1,117 @@
+"""Virtual status-epilepticus patients as a parameter source for :func:`pkpd.run_trial`.
+
+The variability of :func:`pkpd.se.scenarios.cohort_parameters`, drawn per patient index in blocks so a
+patient's draws depend only on the seed and its index (:func:`pkpd.trials.block_normals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..trials import DRAW_BLOCK, block_normals, seed_key
+from . import scenarios
+
+__all__ = ["SEPopulation", "se_population", "DRAW_BLOCK"]
+
+
+@dataclass(frozen=True)
+class SEPopulation:
+    """Virtual status-epilepticus patients for :func:`pkpd.scenarios.se_model` (see :func:`se_population`)."""
+
+    drugs: tuple
+    iiv: Mapping = field(default_factory=dict)
+    params: Mapping = field(default_factory=dict)
+    routes: Mapping = field(default_factory=dict)
+    brain: bool = False
+
+    @cached_property
+    def model(self):
+        return scenarios.se_model(self.drugs, brain=self.brain)
+
+    def __getstate__(self):                       # the model is rebuilt on a Dask worker, not pickled
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __call__(self, covariates, indices, seed) -> pd.DataFrame:
+        indices = np.asarray(indices, dtype=np.int64)
+        n = len(indices)
+        key = seed_key(seed)
+        iiv = {**scenarios.IIV, **dict(self.iiv)}
+        base = scenarios.se_params(self.drugs, dict(self.routes))
+        base.update(dict(self.params))
+        cols = {k: np.full(n, float(v)) for k, v in base.items()}
+        model = self.model
+
+        def value(name):
+            return cols[name] if name in cols else np.full(n, model.parameter(name).default)
+
+        for name in self.drugs:
+            pre = scenarios.DRUGS[name]["make"]().prefix
+            z = block_normals(key + [1 + list(scenarios.DRUGS).index(name)], indices, 2)
+            for j, k in enumerate(("CL", "V")):
+                omega = iiv.get(k, 0.0)
+                pname = f"{pre}.{k}" if f"{pre}.{k}" in cols else f"{pre}.{k}1"
+                if pname in cols and omega > 0:
+                    cols[pname] = cols[pname] * np.exp(omega * z[:, j])
+        wt = None if covariates is None or "WT" not in getattr(covariates, "columns", ()) else \
+            np.asarray(covariates["WT"], dtype=float)
+        if wt is not None:                         # PK scaled to body weight, as in pkpd.calibration
+            scenarios.scale_to_weight(cols, self.drugs, wt)
+        e0 = value("SEIZURE.E0")
+        e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
+        z = block_normals(key + [0], indices, 1)[:, 0]
+        cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * z)
+        return pd.DataFrame(cols)
+
+
+def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None = None, params: Mapping | None = None,
+                  routes: Mapping[str, str] | None = None, brain: bool = False) -> SEPopulation:
+    """Virtual status-epilepticus patients: the variability of :func:`pkpd.scenarios.cohort_parameters`.
+
+    Each patient's clearance and central volume of every drug and seizure severity ``SEIZURE.E0`` vary
+    log-normally, and when the population has a weight column ``WT`` every drug's PK is scaled by
+    ``(WT/70)^b`` with the library model's exponents (:func:`pkpd.scenarios.weight_exponents`, as in
+    :mod:`pkpd.calibration`) (:data:`pkpd.scenarios.IIV`, overridden by ``iiv``; E0 on its excess above the least
+    self-sustaining severity, so every untreated seizure persists). As in the scenarios, each random effect
+    has its own stream (key 0 the severity, 1 + the drug's position in :data:`pkpd.scenarios.DRUGS` its PK),
+    so a patient keeps its severity and PK whichever drugs an arm adds; the streams are drawn in blocks of
+    :data:`DRAW_BLOCK` patients so that a patient's draws depend only on the seed and its index.
+
+    Parameters
+    ----------
+    drugs : sequence of str
+        Every drug any arm gives (names in :data:`pkpd.scenarios.DRUGS`).
+    iiv, params : mapping, optional
+        IIV (SD of the log) by ``"CL"``, ``"V"``, ``"E0"``; fixed parameter changes by qualified name.
+    routes : mapping, optional
+        Route per drug (default: :data:`pkpd.scenarios.DRUGS`).
+    brain : bool
+        Build the model with brain ECF compartments (:func:`pkpd.scenarios.se_model`).
+
+    Returns
+    -------
+    SEPopulation
+        A parameter source for :func:`pkpd.run_trial`: ``source.model`` is the SE model and
+        ``source(covariates, indices, seed)`` the parameter table of the subjects ``indices``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = se_population(("midazolam",))
+    >>> p = src(None, np.arange(3), seed=1)
+    >>> p.shape[0], bool((p["SEIZURE.E0"] > 0).all())
+    (3, True)
+    >>> bool(np.array_equal(src(None, [2], seed=1).to_numpy(), p.iloc[[2]].to_numpy()))
+    True
+    """
+    drugs = (drugs,) if isinstance(drugs, str) else tuple(drugs)
+    for d in drugs:
+        scenarios._drug(d, (routes or {}).get(d))
+    return SEPopulation(drugs, dict(iiv or {}), dict(params or {}), dict(routes or {}), brain)
