@@ -47,6 +47,10 @@ __all__ = ["Recorder", "TestRecord", "render", "run_validation", "diff_reports",
 
 #: Key of the comparisons in a test's ``user_properties``.
 PROPERTY = "validation"
+#: Evidence labels: a comparison with a reference that set no parameter, or with one a parameter was set from.
+INDEPENDENT, CALIBRATION = "independent", "calibration target"
+#: pytest marker of a test whose comparisons are all calibration checks.
+CALIBRATION_MARKER = "calibration_check"
 #: Prefix of the one line of the report that changes from run to run (ignored by ``--check``).
 DATE_PREFIX = "Generated on "
 NOT_RUN_SLOW = "not run (slow; use --include-slow)"
@@ -80,16 +84,20 @@ class Recorder:
     def __init__(self, node, source: str | None = None):
         self.node = node
         self.source = source
+        marked = getattr(node, "get_closest_marker", lambda name: None)(CALIBRATION_MARKER) is not None
+        #: evidence of this test's comparisons unless a comparison says otherwise
+        self.evidence = CALIBRATION if marked else INDEPENDENT
 
-    def _record(self, entry: dict) -> None:
+    def _record(self, entry: dict, calibration: bool | None = None) -> None:
         if entry.get("source") is None:
             entry["source"] = self.source
+        entry["evidence"] = self.evidence if calibration is None else (CALIBRATION if calibration else INDEPENDENT)
         # plain Python values: the entry may be sent between processes (pytest-xdist serialises reports)
         entry = {k: v.item() if isinstance(v, np.generic) else v for k, v in entry.items()}
         self.node.user_properties.append((PROPERTY, entry))
 
     def compare(self, quantity: str, value, reference, *, rtol: float | None = None, atol: float | None = None,
-                source: str | None = None):
+                source: str | None = None, calibration: bool | None = None):
         """Assert ``value`` equals ``reference`` within the tolerance, and record the comparison.
 
         Parameters
@@ -105,6 +113,9 @@ class Recorder:
             ``max(rtol * |reference|, atol)``. Without either the comparison is exact.
         source : str, optional
             Where the reference comes from (paper, hand calculation, software), if not the default.
+        calibration : bool, optional
+            True when a parameter was set from this reference (a calibration check, not evidence); default:
+            the test's ``@pytest.mark.calibration_check`` marker, else independent.
 
         Returns
         -------
@@ -131,13 +142,13 @@ class Recorder:
             passed = bool(np.all(ratio <= 1)) if ratio.size else True
             entry.update(value=float(v.flat[worst]) if v.size else math.nan,
                          reference=float(r.flat[worst]) if r.size else math.nan, passed=passed, n=int(v.size))
-        self._record(entry)
+        self._record(entry, calibration)
         assert entry["passed"], (f"{quantity}: pkpd {entry['value']!r} != reference {entry['reference']!r} "
                                  f"(rtol={rtol}, atol={atol})")
         return value
 
     def within(self, quantity: str, value, low: float | None = None, high: float | None = None, *,
-               source: str | None = None):
+               source: str | None = None, calibration: bool | None = None):
         """Assert ``low <= value <= high`` (either bound may be ``None``) and record the comparison.
 
         Parameters
@@ -150,6 +161,8 @@ class Recorder:
             The accepted interval (from the reference), inclusive.
         source : str, optional
             Where the interval comes from.
+        calibration : bool, optional
+            As in :meth:`compare`.
 
         Returns
         -------
@@ -163,7 +176,7 @@ class Recorder:
         worst = int(np.argmax(excess))
         entry = {"kind": "within", "quantity": quantity, "value": float(v[worst]), "low": _plain(low),
                  "high": _plain(high), "passed": bool(np.all(excess <= 0)), "n": int(v.size), "source": source}
-        self._record(entry)
+        self._record(entry, calibration)
         assert entry["passed"], f"{quantity}: pkpd {entry['value']!r} not in [{low}, {high}]"
         return value
 
@@ -476,6 +489,7 @@ def render(records: Sequence[TestRecord], *, date: str | None = None, version: s
     counts = {o: sum(r.outcome == o for r in records) for o in OUTCOMES}
     comparisons = [c for r in records for c in r.comparisons]
     n_fail = sum(not c["passed"] for c in comparisons)
+    n_calibration = sum(c.get("evidence") == CALIBRATION for c in comparisons)
     lines = [
         "# Validation report",
         "",
@@ -488,7 +502,10 @@ def render(records: Sequence[TestRecord], *, date: str | None = None, version: s
         "(the test's docstring, and the module's docstring at the head of each section). A test's recorded "
         "comparisons follow it: the quantity, pkpd's value (rounded one digit below the tolerance; for an "
         "array the worst element), the reference value, the tolerance (the larger of the absolute and "
-        "relative ones), the reference's source when it is not the test's, and pass/fail. "
+        "relative ones), the reference's source when it is not the test's, whether the comparison is "
+        "evidence, and pass/fail. *Independent*: the reference set no parameter of pkpd. *Calibration target*: "
+        "a parameter was set from this reference, so agreement shows the calibration holds, not that the model "
+        "predicts (only independent comparisons count as evidence). "
         + ("Slow tests were run." if include_slow else
            "Tests marked `slow` are listed but not run (`--include-slow` runs them)."),
         "",
@@ -499,7 +516,8 @@ def render(records: Sequence[TestRecord], *, date: str | None = None, version: s
     ]
     lines += [f"| {o} | {counts[o]} |" for o in OUTCOMES if counts[o]]
     lines += [f"| **total** | {len(records)} |", "",
-              f"Recorded comparisons: {len(comparisons)} ({len(comparisons) - n_fail} pass, {n_fail} fail).", "",
+              f"Recorded comparisons: {len(comparisons)} ({len(comparisons) - n_fail} pass, {n_fail} fail): "
+              f"**{len(comparisons) - n_calibration} independent**, **{n_calibration} calibration targets**.", "",
               "| module | tests | passed | failed | other | comparisons |", "|---|---:|---:|---:|---:|---:|"]
     modules: dict[str, list[TestRecord]] = {}
     for r in records:
@@ -516,16 +534,16 @@ def render(records: Sequence[TestRecord], *, date: str | None = None, version: s
         if doc:
             lines += ["> " + line.rstrip() if line.strip() else ">" for line in doc.splitlines()]
             lines.append("")
-        lines += ["| test | quantity | pkpd | reference | tolerance | source | result |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["| test | quantity | pkpd | reference | tolerance | source | evidence | result |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in recs:
-            lines.append(_row([_anchor_free_name(_cell(r.name)), "", "", "", "", _cell(r.doc),
+            lines.append(_row([_anchor_free_name(_cell(r.name)), "", "", "", "", _cell(r.doc), "",
                                _cell(_outcome_cell(r))]))
             for c in r.comparisons:
                 value, ref, tolerance = _comparison_cells(c)
                 result = "pass" if c["passed"] else "**fail**"
                 lines.append(_row(["", _cell(c.get("quantity", "")), _cell(value), _cell(ref), _cell(tolerance),
-                                   _cell(c.get("source") or ""), result]))
+                                   _cell(c.get("source") or ""), c.get("evidence", INDEPENDENT), result]))
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,7 @@ def _records():
     rec = Recorder(node, source="Gibaldi & Perrier")
     rec.compare("C at 1 h (mg/L)", 1.8096748360719, 1.80967483607, rtol=1e-9)
     rec.compare("phenotype", "IM", "IM", source="CPIC")
-    rec.within("fraction | controlled", [0.61, 0.66], 0.5, 0.7, source="RAMPART")
+    rec.within("fraction | controlled", [0.61, 0.66], 0.5, 0.7, source="RAMPART", calibration=True)
     with pytest.raises(AssertionError):
         rec.compare("CL (L/h)", 3.0, 2.0, atol=0.5)
     comps = [dict(v) for _, v in node.user_properties]
@@ -49,6 +49,18 @@ def _records():
         TestRecord("tests/validation/test_a.py::test_one", doc="One  line\n docstring (Ref. 1).", outcome="xfailed",
                    detail="known"),
     ]
+
+
+def test_a_calibration_check_marker_labels_every_comparison_of_the_test():
+    class Marked(_Node):
+        def get_closest_marker(self, name):
+            return object() if name == "calibration_check" else None
+
+    node = Marked()
+    rec = Recorder(node)
+    rec.compare("arm", 0.73, 0.734, atol=0.08)
+    rec.compare("other", 1.0, 1.0, calibration=False)               # a comparison may say otherwise
+    assert [v["evidence"] for _, v in node.user_properties] == ["calibration target", "independent"]
 
 
 def test_recorder_asserts_and_records():
@@ -70,20 +82,20 @@ def test_markdown_rendering_of_synthetic_records():
     assert "pkpd 9.9." in lines[4]
     assert "| failed | 1 |" in lines and "| xfailed | 1 |" in lines and "| not run | 1 |" in lines
     assert "| **total** | 3 |" in lines
-    assert "Recorded comparisons: 4 (3 pass, 1 fail)." in lines
+    assert "Recorded comparisons: 4 (3 pass, 1 fail): **3 independent**, **1 calibration targets**." in lines
     # sections in the given order, module docstring quoted, pipes escaped, whitespace collapsed
     b = lines.index("## tests/validation/test_b.py")
     assert lines.index("## tests/validation/test_a.py") > b
     assert lines[b + 2:b + 5] == ["> Module B.", ">", "> Second paragraph."]
-    i = lines.index("| `test_two[x\\|y]` | | | | | Second. | **FAILED** |")
+    i = lines.index("| `test_two[x\\|y]` | | | | | Second. | | **FAILED** |")
     assert lines[i + 1:i + 5] == [
-        "| | C at 1 h (mg/L) | 1.809674836 | 1.80967483607 | ±1e-07 % | Gibaldi & Perrier | pass |",
-        "| | phenotype | IM | IM | exact | CPIC | pass |",
-        "| | fraction \\| controlled | 0.66 (worst of 2) | [0.5, 0.7] | interval | RAMPART | pass |",
-        "| | CL (L/h) | 3 | 2 | ±0.5 | Gibaldi & Perrier | **fail** |",
+        "| | C at 1 h (mg/L) | 1.809674836 | 1.80967483607 | ±1e-07 % | Gibaldi & Perrier | independent | pass |",
+        "| | phenotype | IM | IM | exact | CPIC | independent | pass |",
+        "| | fraction \\| controlled | 0.66 (worst of 2) | [0.5, 0.7] | interval | RAMPART | calibration target | pass |",
+        "| | CL (L/h) | 3 | 2 | ±0.5 | Gibaldi & Perrier | independent | **fail** |",
     ]
-    assert f"| `test_slow` | | | | | | {NOT_RUN_SLOW} |" in lines
-    assert "| `test_one` | | | | | One line docstring (Ref. 1). | xfailed: known |" in lines
+    assert f"| `test_slow` | | | | | | | {NOT_RUN_SLOW} |" in lines
+    assert "| `test_one` | | | | | One line docstring (Ref. 1). | | xfailed: known |" in lines
     assert listed_tests(text) == {"tests/validation/test_b.py::test_two[x|y]", "tests/validation/test_b.py::test_slow",
                                   "tests/validation/test_a.py::test_one"}
     # deterministic
@@ -96,7 +108,7 @@ def test_check_ignores_the_date_and_detects_a_modified_file():
     tampered = text.replace("| 1.809674836 |", "| 1.9 |")
     assert tampered != text
     diff = diff_reports(tampered, text)
-    assert "-| | C at 1 h (mg/L) | 1.9 | 1.80967483607 | ±1e-07 % | Gibaldi & Perrier | pass |" in diff
+    assert "-| | C at 1 h (mg/L) | 1.9 | 1.80967483607 | ±1e-07 % | Gibaldi & Perrier | independent | pass |" in diff
     assert diff_reports(text, render(_records(), date="2000-01-02", version="10.0"))  # the version is checked
 
 
