@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="replace files of an earlier run")
     demo.add_argument("--n", type=int, default=500, help="virtual cohort size (default: 500)")
     demo.add_argument("--seed", type=int, default=2024, help="random seed of the cohort (default: 2024)")
+    demo.add_argument("--delays", type=float, nargs="+", default=None, metavar="MIN",
+                      help="treatment delays after seizure onset in minutes (default: 5 15 30 60)")
+    from .se.demo import BENZODIAZEPINES
+    demo.add_argument("--drug", default="midazolam", choices=BENZODIAZEPINES,
+                      help="the benzodiazepine (default: midazolam, 10 mg IM; lorazepam: 4 mg IV)")
+    demo.add_argument("--dose", type=float, default=None, metavar="MG",
+                      help="its dose in mg (default: the drug's RAMPART dose)")
     demo.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     nca = sub.add_parser("nca", help="non-compartmental analysis of a NONMEM-style CSV (nca.csv, nca.md)",
@@ -173,10 +180,13 @@ def _demo(args) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:5.1f} s] {message}", file=sys.stderr, flush=True)
 
-    result = run_demo(args.out, n=args.n, seed=args.seed, progress=progress, force=args.force)
+    options = {} if args.delays is None else {"delays": args.delays}
+    result = run_demo(args.out, n=args.n, seed=args.seed, drug=args.drug, dose=args.dose, progress=progress,
+                      force=args.force, **options)
     if not args.quiet:
         print(result.summary[["delay_min", "cohort_terminated", "cohort_terminated_with_ketamine",
-                              "surface_gabaa_at_dose", "e_gaba_at_dose_mv"]].to_string(index=False))
+                              "cohort_terminated_untreated", "surface_gabaa_at_dose",
+                              "e_gaba_at_dose_mv"]].to_string(index=False))
         print(_one_line(f"wrote {', '.join(str(p) for p in result.files.values())} in {result.seconds:.1f} s"))
     return 0
 

@@ -36,12 +36,12 @@ True
 """
 
 from ._design import Dose, TrialDesign
-from ._result import TrialResult
+from ._result import TrialResult, wilson
 from ._run import run_trial
 from ._sources import DRAW_BLOCK, block_normals, from_table, seed_key
 
 __all__ = ["Dose", "TrialDesign", "TrialResult", "run_trial", "se_population", "from_table", "DRAW_BLOCK",
-           "block_normals", "seed_key"]
+           "block_normals", "seed_key", "wilson"]
 
 
 def __getattr__(name):

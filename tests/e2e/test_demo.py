@@ -1,5 +1,5 @@
 """End-to-end: ``pkpd demo`` (issue 4, criterion 6) writes its four outputs, and the numbers in
-``summary.csv`` are those of a direct simulation with :mod:`pkpd.scenarios`."""
+``summary.csv`` are those of a direct simulation with :mod:`pkpd.se.scenarios`; its options (drug, dose, delays)."""
 
 import math
 import shutil
@@ -52,6 +52,45 @@ def test_summary_matches_a_direct_simulation(demo_dir):
     f = summary["cohort_terminated"].to_numpy()
     assert np.all(np.diff(f) < 0)
     assert np.all(summary["cohort_terminated_with_ketamine"].to_numpy()[2:] > f[2:])
+    # the untreated arm: the same patients with no drug, and 95 % Wilson intervals around every fraction
+    untreated = scenarios.cohort_termination((5,), n=200, seed=2024, doses=[0.0])
+    assert (summary["cohort_terminated_untreated"] == untreated[5]).all()
+    from pkpd.trials import wilson
+    for column in ("cohort_terminated", "cohort_terminated_with_ketamine", "cohort_terminated_untreated"):
+        for p, low, high in summary[[column, f"{column}_low", f"{column}_high"]].itertuples(index=False):
+            assert (low, high) == pytest.approx(wilson(round(p * 200), 200), rel=1e-12)
+            assert low <= p <= high and high - low < 0.2
+
+
+def test_options_choose_the_drug_dose_and_delays(tmp_path):
+    out = tmp_path / "lzp"
+    assert main(["demo", "--out", str(out), "--quiet", "--n", "40", "--drug", "lorazepam", "--dose", "2",
+                 "--delays", "10", "40"]) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["delay_min"].tolist() == [10.0, 40.0] and (summary["drug"] == "lorazepam").all()
+    assert (summary["dose_mg"] == 2.0).all()
+    course = scenarios.simulate_patient(10.0, ("lorazepam",), [2.0], brain=True)
+    assert summary.loc[0, "plasma_cmax_ng_ml"] == pytest.approx(1000 * course["LZP.CP"].max(), rel=1e-9)
+    alone = scenarios.cohort_termination((40,), n=40, seed=2024, drugs=("lorazepam",), doses=[2.0])
+    assert summary.loc[1, "cohort_terminated"] == alone[40]
+    assert "lorazepam 2 mg" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--delays", "300"], "delays must be one or more minutes in [0, 240)"),
+    (["--delays", "10", "10"], "delays must differ"),
+    (["--dose", "-1"], "dose must be a number of mg in (0, 1000]"),
+    (["--drug", "propofol"], "invalid choice: 'propofol'"),
+])
+def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, argv, message):
+    try:
+        status = main(["demo", "--out", str(tmp_path / "out"), "--quiet", "--n", "10", *argv])
+    except SystemExit as exc:                      # argparse's own checks
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_time_to_termination_is_first_time_it_stays_below():
