@@ -16,7 +16,7 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, fitting, genetics, models, pd, physiology, synthetic, units
+from . import drugs, fitting, genetics, effects, models, physiology, synthetic, units
 from .se import scenarios
 from . import endpoints, plot, trials
 from .dose_optimization import DoseRecommendation, Target, optimize_dose
@@ -78,7 +78,7 @@ __all__ = [
     "physiology",
     "genetics",
     "drugs",
-    "pd",
+    "effects",
     "plot",
     "Population",
     "TrialDesign",

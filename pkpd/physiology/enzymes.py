@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
-from ..pd import hill_fraction
+from ..effects import hill_fraction
 
 __all__ = ["Induction", "Inactivation", "EnzymeTurnover", "WellStirredLiver"]
 

@@ -20,7 +20,7 @@ defaults 1, 1 and E_GABA0 when nothing provides them)::
 reductions of excitation that act whatever the activity (phenytoin, levetiracetam: ``FOS.EFFECT``,
 ``LEV.EFFECT`` from :class:`DirectEffect`), ``e_j``
 the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
-:class:`~pkpd.pd.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
+:class:`~pkpd.effects.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
 ``VPA.EFFECT`` from :class:`DirectEffect`), ``G_j`` their weights, ``sigma`` the logistic function.
 
 - ``F_DRIVE`` is 1 at the healthy E_GABA0 (-72.9 mV, chord form computed here [C]) and turns negative when E_GABA
@@ -61,7 +61,7 @@ Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``):
   :mod:`pkpd.calibration`) and ``G_PPF_PD`` 1000 [C] (a propofol infusion controls most, ~85 %, of the
   seizures that resist benzodiazepine and second line [M]); other GABA-ergic effects default to 1.
 - ``G_BZD`` 7140 [C]: weight of the benzodiazepine effect (effect 1 = Em). G_BZD is
-  large because the benzodiazepine :class:`~pkpd.pd.OperationalEffect` (n 3, KSHIFT 24) gives only
+  large because the benzodiazepine :class:`~pkpd.effects.OperationalEffect` (n 3, KSHIFT 24) gives only
   ~0.01 of Em for 10 mg IM midazolam once ~25 % of α2/3/5 receptors are internalised (~20 min of SE);
   calibrated with E0 and the cohort IIV (:mod:`pkpd.calibration`).
 
@@ -99,7 +99,7 @@ from ..dosing import Infusion
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
-from ..pd import hill_fraction
+from ..effects import hill_fraction
 from .chloride import _with_defaults
 
 __all__ = ["Seizure", "ImposedSeizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD",

@@ -6,8 +6,8 @@ Builds one composed model of a seizure and its treatment -- :class:`~pkpd.physio
 (E_GABA), the drugs' PK from :mod:`pkpd.drugs` (optionally with their brain ECF behind P-gp,
 :class:`~pkpd.physiology.BrainPgp`) and their PD:
 
-- a benzodiazepine (midazolam ``MDZ``, lorazepam ``LZP``): :class:`~pkpd.pd.EffectCompartment` on the
-  plasma concentration + :class:`~pkpd.pd.OperationalEffect` named ``BZD`` reading
+- a benzodiazepine (midazolam ``MDZ``, lorazepam ``LZP``): :class:`~pkpd.effects.EffectCompartment` on the
+  plasma concentration + :class:`~pkpd.effects.OperationalEffect` named ``BZD`` reading
   ``GABAA.SURFACE_A235`` (efficacy and potency fall with receptor internalisation) -> ``BZD.EFFECT``;
 - ketamine (``KET``): effect compartment on the unbound plasma concentration (t1/2,ke0 3 min [M]) +
   :class:`~pkpd.physiology.seizure.NmdaChannelBlock` -> ``KET.NMDA_BLOCK`` (IC50 2 µM [M]);
@@ -22,7 +22,7 @@ Builds one composed model of a seizure and its treatment -- :class:`~pkpd.physio
   surface GABA-A receptors without the benzodiazepine-site potency loss -> ``PPF_PD.EFFECT``.
 
 The PD is driven by plasma concentrations (the benzodiazepine KA was set on plasma EEG EC50s,
-:mod:`pkpd.pd`); with ``brain=True`` the unbound brain ECF concentration is simulated and reported as
+:mod:`pkpd.effects`); with ``brain=True`` the unbound brain ECF concentration is simulated and reported as
 well (``<drug>.CBRAIN_U``; no P-gp efflux for these drugs: CLPGP 0), but does not drive the effect.
 
 Calibration (``[C]``, :mod:`pkpd.calibration`): the median seizure severity ``E0``, its IIV (:data:`IIV`),
@@ -56,7 +56,7 @@ from .. import drugs as _drugs
 from ..dosing import Bolus, Regimen
 from ..errors import ModelError
 from ..models import compose
-from ..pd import EffectCompartment, OperationalEffect
+from ..effects import EffectCompartment, OperationalEffect
 from ..physiology import (BrainPgp, Chloride, DirectEffect, GabaAReceptors, NmdaChannelBlock, NmdaReceptors, Seizure,
                           terminated)
 
@@ -94,13 +94,13 @@ DRUGS = {
 #: :func:`guideline_termination`: the second-line choices of ESETT [S].
 SECOND_LINE = ("valproate", "levetiracetam", "fosphenytoin")
 
-#: Effect-site equilibration (1/h) where :data:`pkpd.pd.KE0` has none: lorazepam t1/2,ke0 1 min [C:
+#: Effect-site equilibration (1/h) where :data:`pkpd.effects.KE0` has none: lorazepam t1/2,ke0 1 min [C:
 #: convulsions stop 1.6 min after IV lorazepam in RAMPART, Silbergleit 2012 [S]], ketamine ~ 3 min [M],
 #: valproate ~ 30 min [M], levetiracetam ~ 30 min [M], phenytoin 23 min [C] (ke0 1.808 /h: ESETT and the VA
 #: Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
 _KE0 = {"LZP": LN2 / (1 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5, "LEV": LN2 / 0.5, "FOS": 1.808}
 
-#: Benzodiazepine operational KA (mg/L): midazolam from :data:`pkpd.pd.BZD_OPERATIONAL` (EEG EC50 ~ 100
+#: Benzodiazepine operational KA (mg/L): midazolam from :data:`pkpd.effects.BZD_OPERATIONAL` (EEG EC50 ~ 100
 #: ng/mL); lorazepam 0.058 [C] (RAMPART and the VA Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
 _BZD_KA = {"MDZ": 0.05, "LZP": 0.058}
 

@@ -20,7 +20,7 @@ import pytest
 
 import pkpd
 from pkpd import drugs, genetics, models, physiology
-from pkpd import pd as ppd
+from pkpd import effects as ppd
 from pkpd.fitting.residual import ResidualError
 from pkpd.population import covariates as covariate_module
 
@@ -225,7 +225,7 @@ COMPONENTS = {
 @pytest.mark.parametrize("key", list(COMPONENTS))
 def test_component_defaults_table_matches_code(tables, key):
     obj = COMPONENTS[key]()
-    if isinstance(obj, dict):                               # pkpd.pd.KE0: drug -> 1/h
+    if isinstance(obj, dict):                               # pkpd.effects.KE0: drug -> 1/h
         values, units = dict(obj), {k: "1/h" for k in obj}
     else:
         values = {p.name: p.default for p in obj.parameters}

@@ -1,4 +1,4 @@
-"""pkpd.pd: vectorisation, broadcasting, bad input, composition with library PK models."""
+"""pkpd.effects: vectorisation, broadcasting, bad input, composition with library PK models."""
 
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import pkpd
-from pkpd import ModelError, pd
+from pkpd import ModelError
+from pkpd import effects as pd
 from pkpd.models import Component, OneCompartment, TwoCompartmentOral
 from pkpd.models._base import Parameter
 
@@ -204,3 +205,15 @@ def test_operational_effect_requires_its_quantities_to_be_provided():
     with pytest.raises(ModelError, match="reads 'GABAA.SURFACE_A235', which no component provides"):
         pkpd.compose(OneCompartment(drug="MDZ"), pd.EffectCompartment("MDZ"),
                      pd.OperationalEffect("MDZ_PD", "MDZ", receptor="GABAA.SURFACE_A235"))
+
+
+def test_star_import_does_not_shadow_pandas_and_the_old_name_says_where_it_went():
+    namespace = {}
+    exec("import pandas as pd\nfrom pkpd import *", namespace)   # noqa: S102 - the user's own script
+    assert namespace["pd"].__name__ == "pandas" and namespace["effects"].__name__ == "pkpd.effects"
+    import importlib
+    import sys
+
+    sys.modules.pop("pkpd.pd", None)
+    with pytest.raises(ImportError, match="pkpd.pd was renamed pkpd.effects"):
+        importlib.import_module("pkpd.pd")

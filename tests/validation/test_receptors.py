@@ -25,8 +25,11 @@ def _seizure(minutes, times):
     return model.simulate(ImposedSeizure.episode(minutes), times, {}, method="ode")
 
 
-def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005(validation):
-    """Naylor 2005 (via PMC5063678 fig. 1 [S]): GABA-A receptors per dentate granule cell
+@pytest.mark.calibration_check
+def test_calibration_check_surface_gabaa_after_one_hour_of_seizure_naylor_2005(validation):
+    """Calibration check: GABAA.KACT_A235 7 [C] was set so that surface α2/3/5 is 0.52 at 60 min from this
+    Naylor 2005 value (0.53); the synaptic total follows from it with W_A1 0.5 [M] and KACT_A1 [C].
+    Naylor 2005 (via PMC5063678 fig. 1 [S]): GABA-A receptors per dentate granule cell
     synapse 38 ± 15 -> 20 ± 6 after 1 h of lithium-pilocarpine SE, i.e. 0.53 of baseline. Both the
     anticonvulsant (α2/3/5) pool and the synaptic total at 60 min are 0.53 ± 0.05, falling monotonically."""
     times = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
@@ -40,18 +43,24 @@ def test_surface_gabaa_after_one_hour_of_seizure_matches_naylor_2005(validation)
     assert a1[-1] > a235[-1]  # the two pools adapt at different rates: the α1 pool more slowly
 
 
-def test_surface_nmda_after_one_hour_of_seizure_matches_naylor_2013(validation):
-    """Naylor 2013 (PMC5444936 [S]): functional NMDA receptors per synapse +38 % after
+@pytest.mark.calibration_check
+def test_calibration_check_surface_nmda_after_one_hour_of_seizure_naylor_2013(validation):
+    """Calibration check: NMDA.KACT 2.02 [C] was set from this Naylor 2013 value (+38 % at 60 min); the
+    baseline (1 at t = 0) is an independent identity.
+    Naylor 2013 (PMC5444936 [S]): functional NMDA receptors per synapse +38 % after
     1 h SE. Surface NMDA at 60 min of continuous seizure is 1.38 ± 0.05 of baseline."""
     res = _seizure(60, np.array([0.0, 0.5, 1.0]))
     nmda = res["NMDA.SURFACE"]
-    validation.compare('nmda[0]', nmda[0], 1.0, rtol=1e-6, atol=1e-12)
+    validation.compare('nmda[0]', nmda[0], 1.0, rtol=1e-6, atol=1e-12, calibration=False)
     assert 1.0 < nmda[1] < nmda[2]
     validation.compare('nmda[2]', nmda[2], 1.38, atol=0.05)
 
 
-def test_receptors_recover_after_the_seizure_ends(validation):
-    """After the seizure stops, surface GABA-A and NMDA return toward baseline (recovery half-times
+@pytest.mark.calibration_check
+def test_calibration_check_receptors_recover_with_their_assumed_half_times(validation):
+    """Calibration check: GABAA KENDO/KRECY (α2/3/5 1.0 h, α1 2.0 h) and NMDA KEXO/KEND (1.0 h) were chosen [M]
+    to give these recovery half-times, so the comparisons check the values the rates were set from.
+    After the seizure stops, surface GABA-A and NMDA return toward baseline (recovery half-times
     1.0 h for α2/3/5 and NMDA, 2.0 h for α1: modelling assumptions [M]; no source read gives a
     recovery time course). One half-time after the end, about half of the deficit is made up; a
     few % of GABA-A internalised during the seizure is degraded and returns with the 2-day turnover."""
@@ -113,7 +122,7 @@ def test_seven_days_of_midazolam_infusion_tolerance_sedative_exceeds_anticonvuls
     receptor pools; at the same (steady-state) concentration, the sedative effect (α1 pool) has lost more
     than the anticonvulsant effect (α2/3/5) between 24 h and 7 days (subunit argument [M])."""
     from pkpd import drugs
-    from pkpd.pd import EffectCompartment, OperationalEffect
+    from pkpd.effects import EffectCompartment, OperationalEffect
 
     mdz = drugs.midazolam()
     model = pkpd.compose(*mdz.components(), EffectCompartment("MDZ"), GabaAReceptors(),
