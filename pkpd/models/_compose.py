@@ -16,6 +16,7 @@ compartment, e.g. gut-wall extraction) -- both 1 when nothing provides them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Iterable
 
 import numpy as np
@@ -60,10 +61,10 @@ class Component:
     states: tuple[str, ...] = ()
     parameters: tuple[Parameter, ...] = ()
     provides: tuple[str, ...] = ()
-    reads: Mapping[str, float | None] = {}
+    reads: Mapping[str, float | None] = MappingProxyType({})     # read-only: shared by every subclass
     quantity_reads: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    dosing: Mapping[str, Mapping[str, str]] = {}
+    dosing: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 
     def quantities(self, y: dict, p: dict, q: dict) -> dict:
         """Provided quantities from local states ``y`` and parameters ``p`` (arrays broadcasting over

@@ -393,7 +393,7 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
     params.update(dict(extra_params or {}))
     df = scenarios.cohort_parameters(drugs, n, seed, iiv=iiv, params=params, routes=routes)
     wt = weights(n, seed)
-    scenarios.scale_to_weight(df, drugs, wt)
+    df = scenarios.scale_to_weight(df, drugs, wt)
     df["WT"] = wt
     return df
 

@@ -63,7 +63,7 @@ class SEPopulation:
         wt = None if covariates is None or "WT" not in getattr(covariates, "columns", ()) else \
             np.asarray(covariates["WT"], dtype=float)
         if wt is not None:                         # PK scaled to body weight, as in pkpd.calibration
-            scenarios.scale_to_weight(cols, self.drugs, wt)
+            cols = scenarios.scale_to_weight(cols, self.drugs, wt)
         e0 = value("SEIZURE.E0")
         e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
         z = block_normals(key + [0], indices, 1)[:, 0]

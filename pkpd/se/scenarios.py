@@ -140,14 +140,21 @@ def weight_exponents(drug: str) -> dict:
     return out
 
 
-def scale_to_weight(params, drugs: Sequence[str], weight) -> None:
-    """Scale, in place, every PK parameter of ``drugs`` present in ``params`` (a DataFrame or a mapping of
-    per-subject arrays) by ``(WT/70)^b`` (:func:`weight_exponents`); ``weight`` in kg, one per subject."""
+def scale_to_weight(params, drugs: Sequence[str], weight):
+    """A copy of ``params`` (a DataFrame or a mapping of per-subject arrays; never modified) with every PK
+    parameter of ``drugs`` scaled by ``(WT/70)^b`` (:func:`weight_exponents`); ``weight`` in kg, one per subject.
+
+    >>> p = {"LZP.CL": np.array([4.0, 4.0])}
+    >>> scale_to_weight(p, ("lorazepam",), [70.0, 140.0])["LZP.CL"].tolist(), p["LZP.CL"].tolist()
+    ([4.0, 8.0], [4.0, 4.0])
+    """
     ratio = np.asarray(weight, dtype=float) / 70.0
+    out = params.copy()
     for drug in drugs:
         for k, b in weight_exponents(drug).items():
-            if k in params:
-                params[k] = np.asarray(params[k]) * ratio ** b
+            if k in out:
+                out[k] = np.asarray(out[k]) * ratio ** b
+    return out
 
 
 def _drug(name: str, route: str | None = None):
