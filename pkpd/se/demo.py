@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import endpoints
 from . import scenarios
 from ..trials import wilson
 from .._output import OutputFolder
@@ -99,18 +100,17 @@ def typical_patient(delay_min: float, *, drug: str = "midazolam", dose: float | 
 
 
 def time_to_termination(time_min, activity, threshold: float = TERMINATION_THRESHOLD) -> float:
-    """Minutes from onset until ``activity`` falls below ``threshold`` for good; NaN if it never does.
+    """Minutes from onset until ``activity`` falls below ``threshold`` for good (the crossing interpolated
+    linearly, as :func:`pkpd.endpoints.time_to_termination`); NaN if it never does.
 
-    >>> time_to_termination([0, 10, 20, 30], [1.0, 0.05, 0.5, 0.02])
-    30.0
+    >>> round(time_to_termination([0, 10, 20, 30], [1.0, 0.05, 0.5, 0.02]), 4)   # 20 + 10 * 0.4 / 0.48
+    28.3333
     >>> time_to_termination([0, 10], [1.0, 0.9])
     nan
     """
     t = np.asarray(time_min, dtype=float)
-    above = np.flatnonzero(np.asarray(activity, dtype=float) >= threshold)
-    if above.size and above[-1] == t.size - 1:
-        return math.nan
-    return float(t[above[-1] + 1]) if above.size else float(t[0])
+    ep = endpoints.time_to_termination("A", threshold)
+    return float(ep.evaluate(t, {"A": np.asarray(activity, dtype=float)[None, :]})[0])
 
 
 def summarise_patient(course: pd.DataFrame, delay_min: float, *, drug: str = "midazolam",

@@ -94,7 +94,8 @@ def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, argv,
 
 
 def test_time_to_termination_is_first_time_it_stays_below():
-    assert demo.time_to_termination([0, 1, 2, 3, 4], [1, 0.05, 0.2, 0.05, 0.01]) == 3.0
+    # the last crossing, interpolated between t = 2 (0.2) and t = 3 (0.05): 2 + 0.1 / 0.15
+    assert demo.time_to_termination([0, 1, 2, 3, 4], [1, 0.05, 0.2, 0.05, 0.01]) == pytest.approx(2 + 0.1 / 0.15)
     assert demo.time_to_termination([0, 1], [0.05, 0.01]) == 0.0
     assert math.isnan(demo.time_to_termination([0, 1, 2], [1, 0.05, 0.5]))
 
