@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from numbers import Real
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -32,6 +31,7 @@ from scipy.optimize import brentq
 
 from .dosing import Infusion, Regimen, _Dose
 from .drugs import Drug
+from ._internal.numbers import check_number
 from .errors import ParameterError
 from .models._base import DOSING_PARAMETER
 
@@ -39,16 +39,6 @@ __all__ = ["Target", "DoseRecommendation", "optimize_dose"]
 
 _UNITS = {"trough": "mg/L", "peak": "mg/L", "auc": "mg·h/L", "time_above": "h", "concentration": "mg/L"}
 _LAG = re.compile(r"(^|\.)ALAG[1-9][0-9]*$")
-
-
-def _number(owner, name, value, *, positive=False, optional=False):
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise ParameterError(f"{owner}: {name}={value!r} is not a finite number")
-    if positive and value <= 0:
-        raise ParameterError(f"{owner}: {name}={value!r} is not positive; expected {name} > 0")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -89,10 +79,10 @@ class Target:
         if self.kind not in _UNITS:
             raise ParameterError(f"Target: kind={self.kind!r} is unknown; expected one of {', '.join(_UNITS)}")
         owner = f"Target.{self.kind}"
-        object.__setattr__(self, "value", _number(owner, "value", self.value, positive=True))
+        object.__setattr__(self, "value", check_number(owner, "value", self.value, positive=True))
         for name in ("at", "start", "end"):
-            object.__setattr__(self, name, _number(owner, name, getattr(self, name), optional=True))
-        object.__setattr__(self, "threshold", _number(owner, "concentration", self.threshold, positive=True,
+            object.__setattr__(self, name, check_number(owner, name, getattr(self, name), optional=True))
+        object.__setattr__(self, "threshold", check_number(owner, "concentration", self.threshold, positive=True,
                                                       optional=self.kind != "time_above"))
         needed = {"concentration": ("at",), "auc": ("start", "end"), "time_above": ("start", "end")}
         for name in needed.get(self.kind, ()):
@@ -392,7 +382,7 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
         raise ParameterError(f"dose_bounds={dose_bounds!r}; expected finite 0 <= lo < hi (mg)")
     if rounding is not None:
-        rounding = _number("optimize_dose", "rounding", rounding, positive=True)
+        rounding = check_number("optimize_dose", "rounding", rounding, positive=True)
     prefix, defaults = None, {}
     if isinstance(model, Drug):
         from .models import compose

@@ -33,6 +33,7 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
+from ._internal.numbers import check_number
 from .errors import DatasetError
 
 __all__ = ["Bolus", "Infusion", "Regimen"]
@@ -44,16 +45,7 @@ _EVENT_COLUMNS = ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"
 # validation helpers
 # ---------------------------------------------------------------------------------------------
 def _number(owner: str, name: str, value, *, minimum: float | None = 0.0, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise DatasetError(f"{owner}: {name}={value!r} is not a number; expected a real number")
-    v = float(value)
-    if not math.isfinite(v):
-        raise DatasetError(f"{owner}: {name}={value!r} is not finite; expected a finite number")
-    if positive and v <= 0:
-        raise DatasetError(f"{owner}: {name}={value!r} is not positive; expected {name} > 0")
-    if minimum is not None and v < minimum:
-        raise DatasetError(f"{owner}: {name}={value!r} is negative; expected {name} >= {minimum:g}")
-    return v
+    return check_number(owner, name, value, error=DatasetError, minimum=minimum, positive=positive)
 
 
 def _count(owner: str, name: str, value, allowed=None) -> int:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable
@@ -41,6 +41,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ._internal.numbers import is_number
 from .dosing import Bolus, Infusion, Regimen
 from .errors import DatasetError, ModelError, ParameterError
 from .fitting.residual import ProportionalError, ResidualError
@@ -443,10 +444,6 @@ def _is_int(value) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
 def _check_n(n) -> int:
     if not _is_int(n) or int(n) < 1:
         raise DatasetError(f"cohort: n={n!r} is not a number of subjects; expected an integer >= 1")
@@ -506,7 +503,7 @@ def _check_lloq(lloq, outputs):
     for k, v in given.items():
         if k not in outputs:
             raise DatasetError(f"lloq: {k!r} is not an observed output ({', '.join(outputs)})")
-        if not _is_number(v) or float(v) < 0:
+        if not is_number(v) or float(v) < 0:
             raise DatasetError(f"lloq for {k}: value {v!r}; expected a finite concentration >= 0 (mg/L)")
     return {k: float(v) for k, v in given.items()}
 
@@ -514,7 +511,7 @@ def _check_lloq(lloq, outputs):
 def _check_dropout(dropout):
     if dropout is None:
         return None
-    if not _is_number(dropout) or not 0.0 <= float(dropout) <= 1.0:
+    if not is_number(dropout) or not 0.0 <= float(dropout) <= 1.0:
         raise DatasetError(f"dropout={dropout!r}; expected a probability in [0, 1]")
     return float(dropout)
 
@@ -556,7 +553,7 @@ def _typical(model, params) -> dict[str, float]:
         if name not in typical:
             raise ParameterError(f"params: {model.name} has no parameter {name!r}; its parameters are "
                                  f"{', '.join(model.parameter_names)}")
-        if not _is_number(value):
+        if not is_number(value):
             raise ParameterError(f"params: typical value of {name} is {value!r}; expected a finite number")
         typical[name] = float(value)
     return typical
@@ -584,7 +581,7 @@ def _omega(model, iiv) -> tuple[list[str], np.ndarray]:
         names = [str(k) for k in iiv]
         _check_names(model, names, "iiv")
         for name, value in iiv.items():
-            if not _is_number(value) or float(value) < 0:
+            if not is_number(value) or float(value) < 0:
                 raise ParameterError(f"iiv: omega of {name} is {value!r}; expected a standard deviation >= 0 "
                                      "(log scale, e.g. 0.3 for about 30 % CV)")
         return names, np.diag([float(v) ** 2 for v in iiv.values()])
