@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from . import _explicit
-from ._explicit import ADDVEC, BOLUS, OBS, PARAMS, RATE, RESET, Breakpoints
+from ._explicit import Breakpoints, Kind
 from ._schedule import Schedule, grouped_searchsorted
 
 __all__ = ["ode_states"]
@@ -95,24 +95,24 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     single = (sc.inp_period == 0) & np.isfinite(sc.inp_time)
     i = np.nonzero(single & (sc.inp_duration == 0))[0]
     i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
-    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], BOLUS, sc.inp_cmt[i], sc.inp_amount[i])
+    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.BOLUS, sc.inp_cmt[i], sc.inp_amount[i])
     i = np.nonzero(single & (sc.inp_duration > 0))[0]
     i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
-    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], RATE, sc.inp_cmt[i], sc.inp_rate[i])
+    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.RATE, sc.inp_cmt[i], sc.inp_rate[i])
     off_t, off_k = switch_off(i, sc.inp_time[i] + sc.inp_duration[i])
-    add(sc.inp_unit[i], off_t, off_k, RATE, sc.inp_cmt[i], -sc.inp_rate[i])
+    add(sc.inp_unit[i], off_t, off_k, Kind.RATE, sc.inp_cmt[i], -sc.inp_rate[i])
 
     # ---- steady-state constant infusions (II=0)
     i = np.nonzero(~np.isfinite(sc.inp_time))[0]
     if i.size:
         ps, x0s = params_at(i)
         X = _steady_infusion(model, ps, sc.inp_cmt[i], sc.inp_rate[i], rtol, atol)
-        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], ADDVEC,
+        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], Kind.ADDVEC,
             ref=np.arange(len(vectors), len(vectors) + i.size))
         vectors.append(X - x0s)
-        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], RATE, sc.inp_cmt[i], sc.inp_rate[i])
+        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], Kind.RATE, sc.inp_cmt[i], sc.inp_rate[i])
         fin = np.isfinite(until_t[i])
-        add(sc.inp_unit[i][fin], until_t[i][fin], until_k[i][fin], RATE, sc.inp_cmt[i][fin], -sc.inp_rate[i][fin])
+        add(sc.inp_unit[i][fin], until_t[i][fin], until_k[i][fin], Kind.RATE, sc.inp_cmt[i][fin], -sc.inp_rate[i][fin])
 
     # ---- steady-state trains (SS=1/2 with II>0)
     i = np.nonzero(sc.inp_period > 0)[0]
@@ -121,13 +121,13 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, rtol, atol)
 
     # ---- resets
-    add(sc.reset_unit, sc.reset_time, sc.reset_key, RESET)
+    add(sc.reset_unit, sc.reset_time, sc.reset_key, Kind.RESET)
 
     # ---- time-varying parameters
     table = None
     if varying:
         table = sc.chg_values
-        add(sc.chg_unit, sc.chg_time, sc.chg_key, PARAMS, ref=np.arange(len(sc.chg_unit)))
+        add(sc.chg_unit, sc.chg_time, sc.chg_key, Kind.PARAMS, ref=np.arange(len(sc.chg_unit)))
 
     # ---- outputs: snapshots at breakpoint times (and unit starts), dense output elsewhere
     if parts:
@@ -149,7 +149,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
             pos = np.minimum(grouped_searchsorted(su, st, np.zeros(len(st)), cu, ct, np.zeros(cand.size)), len(su) - 1)
             snap[cand[(su[pos] == cu) & (st[pos] == ct)]] = True
     s_idx = np.nonzero(snap)[0]
-    add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], OBS, ref=np.arange(s_idx.size))
+    add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], Kind.OBS, ref=np.arange(s_idx.size))
 
     # each unit is integrated up to its last output; breakpoints after it cannot change any output
     ou, ot = sc.out_unit, sc.out_time
@@ -261,7 +261,7 @@ def _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, r
 
     # periodic state at T: fixed point of the map over the window [T - II, T)
     X = _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol)
-    add(unit, T, Tk, ADDVEC, ref=np.arange(sum(len(v) for v in vectors), sum(len(v) for v in vectors) + i.size))
+    add(unit, T, Tk, Kind.ADDVEC, ref=np.arange(sum(len(v) for v in vectors), sum(len(v) for v in vectors) + i.size))
     vectors.append(X - x0s)
 
     # infusion copies started before T and still running at T: rate on at T, off at each end
@@ -274,9 +274,9 @@ def _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, r
             g = f[run]
             if not g.size:
                 continue
-            add(unit[g], T[g], Tk[g], RATE, cmt[g], R[g])
+            add(unit[g], T[g], Tk[g], Kind.RATE, cmt[g], R[g])
             off_t, off_k = switch_off(i[g], end[run])
-            add(unit[g], off_t, off_k, RATE, cmt[g], -R[g])
+            add(unit[g], off_t, off_k, Kind.RATE, cmt[g], -R[g])
 
     # copies already given before T but arriving at or after T (lag >= II)
     n_flight = np.floor(lag / per + 1e-12).astype(np.int64)
@@ -287,11 +287,11 @@ def _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, r
         ok = before_until(arr, key, i[g])
         g, arr, key = g[ok], arr[ok], key[ok]
         bol = D[g] == 0
-        add(unit[g][bol], arr[bol], key[bol], BOLUS, cmt[g][bol], amount[g][bol])
+        add(unit[g][bol], arr[bol], key[bol], Kind.BOLUS, cmt[g][bol], amount[g][bol])
         h = ~bol
-        add(unit[g][h], arr[h], key[h], RATE, cmt[g][h], R[g][h])
+        add(unit[g][h], arr[h], key[h], Kind.RATE, cmt[g][h], R[g][h])
         off_t, off_k = switch_off(i[g][h], arr[h] + D[g][h])
-        add(unit[g][h], off_t, off_k, RATE, cmt[g][h], -R[g][h])
+        add(unit[g][h], off_t, off_k, Kind.RATE, cmt[g][h], -R[g][h])
 
 
 def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol):
@@ -315,12 +315,12 @@ def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol
         b_unit, b_time, b_kind, b_cmt, b_val = [], [], [], [], []
         rows = np.arange(n)
         bol = ~infusion[u]
-        b_unit += [rows[bol]]; b_time += [phi[u][bol]]; b_kind += [np.full(bol.sum(), BOLUS)]
+        b_unit += [rows[bol]]; b_time += [phi[u][bol]]; b_kind += [np.full(bol.sum(), Kind.BOLUS)]
         b_cmt += [cmt[u][bol]]; b_val += [amount[u][bol]]
         inf = infusion[u]
         b_unit += [rows[inf], rows[inf]]
         b_time += [phi[u][inf], end_phase[u][inf]]
-        b_kind += [np.full(inf.sum(), RATE)] * 2
+        b_kind += [np.full(inf.sum(), Kind.RATE)] * 2
         b_cmt += [cmt[u][inf]] * 2
         b_val += [R[u][inf], -R[u][inf]]
         bps = Breakpoints.build(

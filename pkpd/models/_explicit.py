@@ -17,6 +17,7 @@ model, so it is not offered.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -78,7 +79,15 @@ class _DP5:
 METHODS = {"dp5": _DP5()}
 
 # breakpoint kinds, applied in (time, key) order
-RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = 0, 1, 2, 3, 4, 5
+class Kind(IntEnum):
+    """What a breakpoint does (its ``kind`` code). Not to be confused with the schedule's key offsets."""
+
+    RESET = 0      # the unit's state is set to its initial state
+    BOLUS = 1      # an amount is added to one compartment
+    RATE = 2       # a zero-order input starts or stops
+    ADDVEC = 3     # a state vector is added (superposed steady state)
+    OBS = 4        # the state is recorded as an output row
+    PARAMS = 5     # the unit's parameters change (time-varying covariates)
 
 
 @dataclass(frozen=True)
@@ -312,17 +321,17 @@ def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0,
         for code in np.unique(kind):
             sel = kind == code
             p, u, kk = pos[sel], units[sel], k[sel]
-            if code == RESET:
+            if code == Kind.RESET:
                 y[p] = x0[u]
-            elif code == BOLUS:
+            elif code == Kind.BOLUS:
                 np.add.at(y, (p, bps.cmt[kk]), bps.value[kk])
-            elif code == RATE:
+            elif code == Kind.RATE:
                 np.add.at(rate, (p, bps.cmt[kk]), bps.value[kk])
-            elif code == ADDVEC:
+            elif code == Kind.ADDVEC:
                 y[p] += vectors[bps.ref[kk]]
-            elif code == OBS:
+            elif code == Kind.OBS:
                 snapshots[bps.ref[kk]] = y[p]
-            elif code == PARAMS:
+            elif code == Kind.PARAMS:
                 switch.apply(p, u, bps.ref[kk], x0)
         ptr[units] += 1
         keep = ptr[units] < bps.stop[units]
