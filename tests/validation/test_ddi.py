@@ -47,15 +47,20 @@ def test_rifampicin_iv_midazolam_auc_ratio(validation):
     validation.within("IV midazolam AUC ratio", ratio, 0.3, 0.7, source="DMD table 3 [S]; Floyd 2003 [S]")
 
 
-def test_rifampicin_oral_midazolam_auc_ratio(validation):
-    """Oral midazolam 15 mg after rifampicin: AUC -96 % (ratio 0.04), Backman 1996 (PubMed 8549036) [S];
+@pytest.mark.calibration_check
+def test_calibration_check_rifampicin_oral_midazolam_auc_ratio(validation):
+    """Calibration check: rifampicin's CYP3A4 Emax 12.3 (with kdeg) was selected [C] to reproduce oral midazolam
+    AUC 1 and 4 days after rifampicin (Backman 1998: 2.3 % and 13 %); this is the 1-day quantity.
+    Oral midazolam 15 mg after rifampicin: AUC -96 % (ratio 0.04), Backman 1996 (PubMed 8549036) [S];
     within 2-fold: [0.02, 0.08]."""
     ratio = _auc_ratio(RIF, _rif, 168.0, "oral", 15.0, drugs.cyp3a4(inducers=[RIF]))
     validation.within("oral midazolam AUC ratio (0.04 within 2-fold)", ratio, 0.02, 0.08, source="Backman 1996 [S]")
 
 
-def test_rifampicin_deinduction_after_4_days(validation):
-    """4 days after the last rifampicin dose oral midazolam AUC is 13 % of baseline (Backman 1998 [S]);
+@pytest.mark.calibration_check
+def test_calibration_check_rifampicin_deinduction_after_4_days(validation):
+    """Calibration check: rifampicin's CYP3A4 Emax 12.3 was selected [C] to reproduce this Backman 1998 value.
+    4 days after the last rifampicin dose oral midazolam AUC is 13 % of baseline (Backman 1998 [S]);
     within 2-fold: [0.065, 0.26]."""
     ratio = _auc_ratio(RIF, _rif, 144.0 + 96.0, "oral", 15.0, drugs.cyp3a4(inducers=[RIF]))
     validation.within("oral midazolam AUC ratio 4 d after (0.13 within 2-fold)", ratio, 0.065, 0.26,
@@ -73,8 +78,10 @@ def _cbz(scale, until_day=26):
             CBZ.dose(300 * scale, "oral", time=336, ii=12, addl=n3 - 1)]
 
 
-def test_carbamazepine_oral_midazolam_auc_ratio(validation):
-    """Carbamazepine titrated to 300 mg bid over 26 days, then oral midazolam 2 mg: AUC ratio 0.21
+@pytest.mark.calibration_check
+def test_calibration_check_carbamazepine_oral_midazolam_auc_ratio(validation):
+    """Calibration check: carbamazepine's induction EC50 (20 uM) was chosen [C] so that this ratio is ~0.2.
+    Carbamazepine titrated to 300 mg bid over 26 days, then oral midazolam 2 mg: AUC ratio 0.21
     (PMC9468573 table 2 [S]); within 2-fold: [0.105, 0.42]."""
     ratio = _auc_ratio(CBZ, _cbz, 26 * 24.0, "oral", 2.0, drugs.cyp3a4(inducers=[CBZ]))
     validation.within("oral midazolam AUC ratio (0.21 within 2-fold)", ratio, 0.105, 0.42,
@@ -106,7 +113,9 @@ def test_carbamazepine_autoinduction_time_course(validation):
     res = model.simulate(_regimen(_cbz(1.0, until_day=50)), days * 24.0, dict(CBZ.params), method="ode", solver="bdf")
     cl_f = CBZ.params["CBZ.CL"] * res["CBZ.CL_MULT"] / CBZ.params["CBZ.F1"]
     ratio = cl_f[days == 28][0] / cl_f[0]
-    validation.within("CL/F day 28 / day 1", ratio, 1.8, 3.0, source="Bertilsson 1986 [S]; boomer.org [S]")
+    # calibration target: the induction EC50 was chosen [C] so that this ratio is in [1.8, 3.0] (pkpd.drugs)
+    validation.within("CL/F day 28 / day 1", ratio, 1.8, 3.0, source="Bertilsson 1986 [S]; boomer.org [S]",
+                      calibration=True)
     change = cl_f - cl_f[0]
     day90 = days[np.argmax(change >= 0.9 * change[-1])]
     validation.within("day 90 % of the induction is reached", day90, 14, 35, source="label: 3-5 weeks [S]")

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.integrate import solve_ivp
 
 from pkpd.models import pk
@@ -54,8 +55,10 @@ def test_michaelis_menten_matches_independent_ode(validation):
     assert double > 2.2 * single
 
 
-def test_fosphenytoin_conversion_half_life_within_label_range(validation):
-    """Fosphenytoin -> phenytoin conversion half-life with the library defaults is within 8-15 min.
+@pytest.mark.calibration_check
+def test_calibration_check_fosphenytoin_conversion_half_life_within_label_range(validation):
+    """Calibration check (transcription): Prodrug's default KCONV is ln 2 / 10 min, read from this label's
+    8-15 min. Fosphenytoin -> phenytoin conversion half-life with the library defaults is within 8-15 min.
 
     Source: fosphenytoin label ([S] acnpsearch abstract / recallguide label text).
     Measured from the simulated prodrug concentration after a 1500 mg PE IV bolus: t1/2 = ln 2 / slope.

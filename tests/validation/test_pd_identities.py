@@ -108,9 +108,12 @@ def _component_curve(effect, f, conc):
     return effect.quantities({}, p, q)
 
 
+@pytest.mark.calibration_check
 @pytest.mark.parametrize("f", [0.6, 0.65, 0.7])
-def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_efficacy_after_30_min(f, validation):
-    """Receptor fraction after 30 min of SE assumed 0.6-0.7 (trafficking calibrated to Naylor 2005's 0.53 at
+def test_calibration_check_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_efficacy(f, validation):
+    """Calibration check: KSHIFT 24 [C] was calibrated to Kapur & Macdonald's ~20-fold potency loss and KA 0.05 to
+    the midazolam EEG EC50 (PMC1364573); the reported EC50_APP / EMAX_APP checks are independent.
+    Receptor fraction after 30 min of SE assumed 0.6-0.7 (trafficking calibrated to Naylor 2005's 0.53 at
     60 min). Target: diazepam potency falls ~20-fold after 30-45 min SE (Kapur & Macdonald
     1997 [M]; Goodkin 2003: the dose that works at 5 min fails at 60 min [S]), i.e. the apparent EC50 rises
     >= 10-fold and the maximal effect falls >= 40 %. Measured on the default OperationalEffect's curve."""
@@ -120,8 +123,9 @@ def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_effi
         emax_obs = float(_component_curve(effect, frac, 1e9)["EFFECT"])
         ec50 = _numeric_ec50(lambda a: float(_component_curve(effect, frac, a)["EFFECT"]), emax_obs, 1e3)
         out = _component_curve(effect, frac, ec50)
-        validation.compare('float(out["EC50_APP"])', float(out["EC50_APP"]), ec50, rtol=1e-8)  # reported apparent EC50 is right
-        validation.compare('float(out["EMAX_APP"])', float(out["EMAX_APP"]), emax_obs, rtol=1e-8)
+        validation.compare('float(out["EC50_APP"])', float(out["EC50_APP"]), ec50, rtol=1e-8,
+                           calibration=False)  # reported apparent EC50 is right
+        validation.compare('float(out["EMAX_APP"])', float(out["EMAX_APP"]), emax_obs, rtol=1e-8, calibration=False)
         results[frac] = (ec50, emax_obs)
     (ec_0, em_0), (ec_se, em_se) = results[1.0], results[f]
     validation.compare('ec_0', ec_0, 0.1013, rtol=1e-3)  # baseline ~ midazolam EEG EC50 ~100 ng/mL [S] PMC1364573
@@ -129,8 +133,10 @@ def test_default_benzodiazepine_effect_loses_10_fold_potency_and_40_percent_effi
     assert 1 - em_se / em_0 >= 0.40
 
 
-def test_default_potency_loss_is_20_fold_at_naylor_fraction(validation):
-    """Calibration of KSHIFT: total EC50 rise 20-fold (Kapur & Macdonald 1997 [M]) at f = 0.53 (Naylor 2005 [S])."""
+@pytest.mark.calibration_check
+def test_calibration_check_default_potency_loss_is_20_fold_at_naylor_fraction(validation):
+    """Calibration check: KSHIFT 24 [C] was calibrated to this: total EC50 rise 20-fold (Kapur & Macdonald
+    1997 [M]) at f = 0.53 (Naylor 2005 [S])."""
     d = pd.BZD_OPERATIONAL
     base = pd.operational_ec50(d["KA"], d["TAU0"], d["N"])
     se = pd.operational_ec50(d["KA"] * (1 + d["KSHIFT"] * 0.47), d["TAU0"] * 0.53, d["N"])

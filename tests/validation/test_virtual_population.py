@@ -44,8 +44,11 @@ def test_diplotypes_follow_hardy_weinberg_and_a_wrong_table_is_rejected(pop, gen
     assert p_wrong < 1e-6
 
 
-def test_phenotype_frequencies_match_the_ancestry(pop):
-    """CYP2C19 poor metabolizers 13 % in East Asians (NCBI NBK379740 [S]): within 3 binomial SEs."""
+@pytest.mark.calibration_check
+def test_calibration_check_phenotype_frequencies_match_the_ancestry(pop):
+    """Calibration check: the East Asian CYP2C19 no-function allele frequency is sqrt(0.13), set from this PM
+    prevalence (NBK379740); the IM fraction 2q(1 - q) is its Hardy-Weinberg consequence.
+    CYP2C19 poor metabolizers 13 % in East Asians (NCBI NBK379740 [S]): within 3 binomial SEs."""
     pm = float((pop["CYP2C19_PHENOTYPE"] == "PM").mean())
     assert abs(pm - 0.13) < 3 * math.sqrt(0.13 * 0.87 / N)
     q = allele_frequencies("CYP2C19", "East Asian")["*2"]
