@@ -60,12 +60,14 @@ Examples
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 
 import numpy as np
 
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
+from ._names import CHLORIDE_E_GABA, SEIZURE_ACTIVITY
 
 __all__ = ["RT_F", "nernst", "ghk", "e_gaba", "Chloride"]
 
@@ -328,10 +330,12 @@ class Chloride(Component):
     """
 
     prefix = "CHLORIDE"
+    #: qualified names of what it provides
+    E_GABA, CL_IN, KCC2, E_CL = CHLORIDE_E_GABA, "CHLORIDE.CL_IN", "CHLORIDE.KCC2", "CHLORIDE.E_CL"
     states = ("CL_IN", "KCC2")
     provides = ("E_GABA", "CL_IN", "KCC2", "E_CL")
     outputs = ("E_GABA", "CL_IN", "KCC2", "E_CL")
-    reads = {"SEIZURE.ACTIVITY": 0.0}
+    reads = MappingProxyType({SEIZURE_ACTIVITY: 0.0})
 
     _PARAMETERS = (
         Parameter("CL0", 5.0, "mM", 1e-3, 150.0,
@@ -368,7 +372,7 @@ class Chloride(Component):
         return {"E_GABA": eg, "CL_IN": cl, "KCC2": y["KCC2"], "E_CL": e_cl}
 
     def derivatives(self, t, y, p, q, rate):
-        s = np.maximum(q["SEIZURE.ACTIVITY"], 0.0)
+        s = np.maximum(q[SEIZURE_ACTIVITY], 0.0)
         k = y["KCC2"]
         return {
             "CL_IN": p["KEXT"] * (p["CL0"] - k * y["CL_IN"]) + p["KLOAD"] * s + rate["CL_IN"],

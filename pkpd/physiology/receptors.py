@@ -60,12 +60,14 @@ Defaults and why:
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 
 import numpy as np
 
 from ..models._base import Parameter
 from ..models._compose import Component
 from .chloride import _with_defaults
+from ._names import GABAA_SURFACE, GABAA_SURFACE_A1, GABAA_SURFACE_A235, NMDA_SURFACE, SEIZURE_ACTIVITY
 
 __all__ = ["GabaAReceptors", "NmdaReceptors"]
 
@@ -109,12 +111,14 @@ class GabaAReceptors(Component):
     """
 
     prefix = "GABAA"
+    #: qualified names of what it provides (surface fractions of baseline)
+    SURFACE_A1, SURFACE_A235, SURFACE = GABAA_SURFACE_A1, GABAA_SURFACE_A235, GABAA_SURFACE
     #: the surface fraction a PD effect site reads when given this component (the anticonvulsant pool)
-    surface_quantity = "GABAA.SURFACE_A235"
+    surface_quantity = GABAA_SURFACE_A235
     states = ("A1_SURF", "A1_INT", "A235_SURF", "A235_INT")
     provides = ("SURFACE_A1", "SURFACE_A235", "SURFACE")
     outputs = ("SURFACE_A1", "SURFACE_A235", "SURFACE")
-    reads = {"SEIZURE.ACTIVITY": 0.0, "BZD.OCCUPANCY": 0.0}
+    reads = MappingProxyType({SEIZURE_ACTIVITY: 0.0, "BZD.OCCUPANCY": 0.0})
 
     _PARAMETERS = (
         Parameter("KENDO_A1", 0.07, "1/h", 1e-9, math.inf,
@@ -158,7 +162,7 @@ class GabaAReceptors(Component):
         return {"SURFACE_A1": a1, "SURFACE_A235": a235, "SURFACE": p["W_A1"] * a1 + (1.0 - p["W_A1"]) * a235}
 
     def derivatives(self, t, y, p, q, rate):
-        act = _activity(q, "SEIZURE.ACTIVITY")
+        act = _activity(q, SEIZURE_ACTIVITY)
         occ = np.clip(q["BZD.OCCUPANCY"], 0.0, 1.0)
         d = {}
         for pool in _POOLS:
@@ -197,10 +201,12 @@ class NmdaReceptors(Component):
     """
 
     prefix = "NMDA"
+    #: qualified name of what it provides (surface fraction of baseline)
+    SURFACE = NMDA_SURFACE
     states = ("SURF", "INT")
     provides = ("SURFACE",)
     outputs = ("SURFACE",)
-    reads = {"SEIZURE.ACTIVITY": 0.0}
+    reads = MappingProxyType({SEIZURE_ACTIVITY: 0.0})
 
     _PARAMETERS = (
         Parameter("KEXO", 0.35, "1/h", 1e-9, math.inf,
@@ -226,6 +232,6 @@ class NmdaReceptors(Component):
         return {"SURFACE": y["SURF"] / self._s0(p)}
 
     def derivatives(self, t, y, p, q, rate):
-        act = _activity(q, "SEIZURE.ACTIVITY")
+        act = _activity(q, SEIZURE_ACTIVITY)
         net = p["KEXO"] * (1.0 + p["KACT"] * act) * y["INT"] - p["KEND"] * y["SURF"]
         return {"SURF": net + rate["SURF"], "INT": -net + rate["INT"]}

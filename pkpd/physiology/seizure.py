@@ -80,10 +80,10 @@ An untreated seizure sustains itself; with strong inhibition (a large GABA-ergic
 >>> import pkpd
 >>> from pkpd.physiology.seizure import Seizure
 >>> model = pkpd.compose(Seizure())
->>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [0.0, 2.0], method="ode")
+>>> r = model.simulate(pkpd.Bolus(0.0, cmt=SEIZURE_ACTIVITY), [0.0, 2.0], method="ode")
 >>> r["SEIZURE.ACTIVITY"].round(3).tolist(), r["SEIZURE.DRIVE"].round(3).tolist()
 ([1.0, 1.0], [2.307, 2.307])
->>> r = model.simulate(pkpd.Bolus(0.0, cmt="SEIZURE.ACTIVITY"), [2.0], {"SEIZURE.G0": 5.0}, method="ode")
+>>> r = model.simulate(pkpd.Bolus(0.0, cmt=SEIZURE_ACTIVITY), [2.0], {"SEIZURE.G0": 5.0}, method="ode")
 >>> bool(r["SEIZURE.ACTIVITY"][0] < 0.1)
 True
 """
@@ -101,6 +101,7 @@ from ..models._base import Parameter
 from ..models._compose import Component
 from ..effects import hill_fraction
 from .chloride import _with_defaults
+from ._names import CHLORIDE_E_GABA, GABAA_SURFACE, NMDA_SURFACE, SEIZURE_ACTIVITY, SEIZURE_DRIVE
 
 __all__ = ["Seizure", "ImposedSeizure", "NmdaChannelBlock", "DirectEffect", "E_GABA0", "TERMINATION_THRESHOLD",
            "terminated"]
@@ -157,6 +158,9 @@ class Seizure(Component):
     prefix = "SEIZURE"
     states = ("ACTIVITY",)
     provides = ("ACTIVITY", "DRIVE", "EXCITATION", "INHIBITION", "F_GABA")
+    #: qualified names of what it provides, for other components and scripts (a rename is then a refactor)
+    ACTIVITY, DRIVE, EXCITATION = SEIZURE_ACTIVITY, SEIZURE_DRIVE, "SEIZURE.EXCITATION"
+    INHIBITION, F_GABA = "SEIZURE.INHIBITION", "SEIZURE.F_GABA"
     outputs = ("ACTIVITY", "DRIVE", "EXCITATION", "INHIBITION", "F_GABA")
     stiff = True
 
@@ -190,7 +194,7 @@ class Seizure(Component):
         for qname in self.blockers + self.reducers:
             _name_of(qname)
         self.parameters = _with_defaults(type(self).__name__, tuple(pars), defaults)
-        reads = {"NMDA.SURFACE": 1.0, "GABAA.SURFACE": 1.0, "CHLORIDE.E_GABA": E_GABA0}
+        reads = {NMDA_SURFACE: 1.0, GABAA_SURFACE: 1.0, CHLORIDE_E_GABA: E_GABA0}
         reads.update({q: 0.0 for q in self.gabaergic + self.blockers + self.reducers})
         self.reads = reads
         self.quantity_reads = tuple(reads)
@@ -206,10 +210,10 @@ class Seizure(Component):
             open_frac = open_frac * (1.0 - np.clip(q[b], 0.0, 1.0) * use)
         for r in self.reducers:
             open_frac = open_frac * (1.0 - np.clip(q[r], 0.0, 1.0))
-        exc = p["E0"] * q["NMDA.SURFACE"] * open_frac * (p["R0"] + (1.0 - p["R0"]) * a)
-        f_drive = (p["E_THR"] - q["CHLORIDE.E_GABA"]) / (p["E_THR"] - p["E_GABA0"])
+        exc = p["E0"] * q[NMDA_SURFACE] * open_frac * (p["R0"] + (1.0 - p["R0"]) * a)
+        f_drive = (p["E_THR"] - q[CHLORIDE_E_GABA]) / (p["E_THR"] - p["E_GABA0"])
         f = (p["SHUNT"] + f_drive) / (1.0 + p["SHUNT"])
-        g = p["G0"] * q["GABAA.SURFACE"]
+        g = p["G0"] * q[GABAA_SURFACE]
         for e in self.gabaergic:
             g = g + p[f"G_{_name_of(e)}"] * np.clip(q[e], 0.0, None)
         inh = g * f
@@ -225,7 +229,7 @@ class Seizure(Component):
 
     def derivatives(self, t, y, p, q, rate):
         a = y["ACTIVITY"]
-        s = expit(q["SEIZURE.DRIVE"] / p["W"])
+        s = expit(q[SEIZURE_DRIVE] / p["W"])
         return {"ACTIVITY": p["K_ON"] * (1.0 - a) * s - p["K_OFF"] * a * (1.0 - s) + rate["ACTIVITY"]}
 
 
@@ -261,7 +265,7 @@ class ImposedSeizure(Component):
         """The infusion into ``SEIZURE.ACTIVITY`` that holds the activity at ``level`` for ``minutes``
         from ``start_min`` (``koff``: the component's KOFF)."""
         rate = level * koff
-        return Infusion(rate * minutes / 60.0, rate=rate, time=start_min / 60.0, cmt="SEIZURE.ACTIVITY")
+        return Infusion(rate * minutes / 60.0, rate=rate, time=start_min / 60.0, cmt=SEIZURE_ACTIVITY)
 
     def quantities(self, y, p, q):
         return {"ACTIVITY": y["ACTIVITY"]}

@@ -35,6 +35,7 @@ from ..models._base import Parameter
 from ..models._compose import Component
 from ..effects import hill_fraction
 from .enzymes import _check_name
+from ._names import SEIZURE_ACTIVITY
 
 __all__ = ["PgpInhibition", "BrainPgp"]
 
@@ -116,7 +117,7 @@ class BrainPgp(Component):
         reads = {f"{drug}.CU": None}
         reads.update({f"{i}.CP": None for i in self.inhibitors})
         if seizure_driven:
-            reads["SEIZURE.ACTIVITY"] = None
+            reads[SEIZURE_ACTIVITY] = None
         self.reads = reads
         self.quantity_reads = (f"{drug}.CU",) + tuple(f"{i}.CP" for i in self.inhibitors)
         self.provides = ("CU", "KPUU", "PGP", f"{drug}.CBRAIN_U", f"{drug}.OUTFLOW")
@@ -139,7 +140,7 @@ class BrainPgp(Component):
                 f"{self.drug}.OUTFLOW": net}
 
     def derivatives(self, t, y, p, q, rate):
-        seizure = q["SEIZURE.ACTIVITY"] if self.seizure_driven else 0.0
+        seizure = q[SEIZURE_ACTIVITY] if self.seizure_driven else 0.0
         k = p["KDEG_PGP"]
         return {
             "BRAIN": q[f"{self.drug}.OUTFLOW"] + rate["BRAIN"],

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import ParameterError
+from ..physiology import Chloride, GabaAReceptors, Seizure
 from ._common import Table, as_axes_array, mark_doses, new_axes, time_factor, time_label, value_factor
 
 __all__ = ["se_panel", "SE_PANELS"]
@@ -15,9 +16,9 @@ __all__ = ["se_panel", "SE_PANELS"]
 SE_PANELS = {
     "concentration": "plasma <drug>.CP of the drugs with an effect site (and <drug>_BRAIN.CU, dashed)",
     "receptors": "GABAA.SURFACE_A235 (or ``receptor``)",
-    "e_gaba": "CHLORIDE.E_GABA",
+    "e_gaba": Chloride.E_GABA,
     "effect": "<X>.EFFECT and <X>.BLOCK outputs of the drugs (or ``effects``)",
-    "activity": "SEIZURE.ACTIVITY",
+    "activity": Seizure.ACTIVITY,
 }
 
 _DEFAULT_PANELS = ("receptors", "e_gaba", "effect", "activity")
@@ -42,7 +43,7 @@ def _concentration_outputs(table: Table) -> list:
 
 
 def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min", doses=None, effects=None,
-             receptor: str = "GABAA.SURFACE_A235", log_effect: bool = False, concentration_unit: str = "ng/mL",
+             receptor: str = GabaAReceptors.SURFACE_A235, log_effect: bool = False, concentration_unit: str = "ng/mL",
              colors=None):
     """Stacked panels of a status-epilepticus simulation: surface GABA-A receptors, E_GABA, drug effect and
     seizure activity over time (:func:`pkpd.scenarios.se_model`).
@@ -104,7 +105,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
         raise ParameterError(f"se_panel: unknown panel(s) {unknown or panels}; choose from {list(SE_PANELS)}")
     sources = dict(result) if isinstance(result, Mapping) else {None: result}
     tables = {label: Table(src, "se_panel") for label, src in sources.items()}
-    needs = {"receptors": [receptor], "e_gaba": ["CHLORIDE.E_GABA"], "activity": ["SEIZURE.ACTIVITY"]}
+    needs = {"receptors": [receptor], "e_gaba": [Chloride.E_GABA], "activity": [Seizure.ACTIVITY]}
     for label, table in tables.items():
         if len(table.ids) > 1:
             raise ParameterError(f"se_panel: the result holds {len(table.ids)} subjects; give one subject "
@@ -156,7 +157,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
             ax.plot(t, table.values(receptor), color=color, label=legend_label(ax, name or receptor))
         if "e_gaba" in by_panel:
             ax = by_panel["e_gaba"]
-            ax.plot(t, table.values("CHLORIDE.E_GABA"), color=color, label=legend_label(ax, name or "E_GABA"))
+            ax.plot(t, table.values(Chloride.E_GABA), color=color, label=legend_label(ax, name or "E_GABA"))
         if "effect" in by_panel:
             ax = by_panel["effect"]
             names = list(effects) if effects is not None else _effect_outputs(table)
@@ -169,14 +170,14 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
                         label=text if (k == 0 or ax is first) else "_nolegend_")
         if "activity" in by_panel:
             ax = by_panel["activity"]
-            ax.plot(t, table.values("SEIZURE.ACTIVITY"), color=color, label=legend_label(ax, name or "activity"))
+            ax.plot(t, table.values(Seizure.ACTIVITY), color=color, label=legend_label(ax, name or "activity"))
         marks = dose_map.get(label) if isinstance(dose_map, Mapping) else None
         for ax in axes:
             mark_doses(ax, marks, scale, color=color if label is not None else "0.4",
                        label="dose" if (ax is first and k == 0) else None)
     labels = {
         "concentration": f"Concentration ({concentration_unit})\nplasma —, brain unbound --",
-        "receptors": "Surface GABA-A α2/3/5\n(fraction of baseline)" if receptor == "GABAA.SURFACE_A235"
+        "receptors": "Surface GABA-A α2/3/5\n(fraction of baseline)" if receptor == GabaAReceptors.SURFACE_A235
         else f"{receptor}\n(fraction of baseline)",
         "e_gaba": "E_GABA (mV)",
         "effect": "Drug effect\n(fraction of maximum)",

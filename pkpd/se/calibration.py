@@ -403,8 +403,9 @@ def _events(model, arm: Arm, timing: dict, wt: np.ndarray) -> tuple[pd.DataFrame
     (array (n, k))."""
     n = len(wt)
     ids = np.arange(1, n + 1)
-    recs = [pd.DataFrame({"ID": ids, "TIME": 0.0, "EVID": 1, "AMT": 0.0, "RATE": 0.0,
-                          "CMT": model.state_index("SEIZURE.ACTIVITY") + 1, "ORD": 0})]
+    # seizure onset (t = 0) is an "other event" record (EVID 2): integration starts there, nothing is dosed
+    recs = [pd.DataFrame({"ID": ids, "TIME": 0.0, "EVID": 2, "AMT": 0.0, "RATE": 0.0,
+                          "CMT": model.state_index(Seizure.ACTIVITY) + 1, "ORD": 0})]
     for j, dose in enumerate(arm.doses):
         info = scenarios.DRUGS[dose.drug]
         d = info["make"]()
@@ -418,7 +419,7 @@ def _events(model, arm: Arm, timing: dict, wt: np.ndarray) -> tuple[pd.DataFrame
     obs = timing["observe"]
     for k, t in enumerate(obs):
         recs.append(pd.DataFrame({"ID": ids, "TIME": np.asarray(t) / 60.0, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
-                                  "CMT": model.state_index("SEIZURE.ACTIVITY") + 1, "ORD": 100 + k}))
+                                  "CMT": model.state_index(Seizure.ACTIVITY) + 1, "ORD": 100 + k}))
     ev = pd.concat(recs, ignore_index=True).sort_values(["ID", "TIME", "ORD"], kind="stable")
     ev = ev.reset_index(drop=True)
     for c, v in (("II", 0.0), ("ADDL", 0), ("SS", 0)):
@@ -452,7 +453,7 @@ def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n:
     timing = trial.timing(n, seed)
     ev, pos = _events(model, arm, timing, df["WT"].to_numpy())
     res = simulate(model, ev, df.drop(columns="WT"), method="ode", rtol=rtol, atol=rtol * 1e-3, solver=solver)
-    act = np.asarray(res["SEIZURE.ACTIVITY"])[pos]
+    act = np.asarray(res[Seizure.ACTIVITY])[pos]
     enrolled, responded = trial.responders(act)
     rate = float(responded[enrolled].mean()) if enrolled.any() else float("nan")
     if return_detail:

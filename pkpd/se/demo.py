@@ -39,7 +39,7 @@ from .. import endpoints
 from . import scenarios
 from ..trials import wilson
 from .._output import OutputFolder
-from ..physiology import TERMINATION_THRESHOLD
+from ..physiology import TERMINATION_THRESHOLD, Chloride, GabaAReceptors, Seizure
 
 __all__ = ["DELAYS_MIN", "BENZODIAZEPINES", "SUMMARY_COLUMNS", "DemoResult", "run_demo", "typical_patient",
            "summarise_patient", "time_to_termination", "plot_timecourses", "plot_cohort", "write_report"]
@@ -120,14 +120,14 @@ def summarise_patient(course: pd.DataFrame, delay_min: float, *, drug: str = "mi
     t = course["time_min"].to_numpy()
     at_dose = int(np.searchsorted(t, delay_min))            # the grid holds the dose time (1-min steps)
     onset_ec50, onset_emax = course["BZD.EC50_APP"].iloc[0], course["BZD.EMAX_APP"].iloc[0]
-    ttt = time_to_termination(t, course["SEIZURE.ACTIVITY"])
+    ttt = time_to_termination(t, course[Seizure.ACTIVITY])
     return {
         "delay_min": float(delay_min),
         "dose_mg": float(scenarios.DRUGS[drug]["dose"] if dose is None else dose),
         "plasma_cmax_ng_ml": 1000.0 * float(course[f"{prefix}.CP"].max()),
         "brain_unbound_cmax_ng_ml": 1000.0 * float(course[f"{prefix}_BRAIN.CU"].max()),
-        "surface_gabaa_at_dose": float(course["GABAA.SURFACE_A235"].iloc[at_dose]),
-        "e_gaba_at_dose_mv": float(course["CHLORIDE.E_GABA"].iloc[at_dose]),
+        "surface_gabaa_at_dose": float(course[GabaAReceptors.SURFACE_A235].iloc[at_dose]),
+        "e_gaba_at_dose_mv": float(course[Chloride.E_GABA].iloc[at_dose]),
         "ec50_fold_at_dose": float(course["BZD.EC50_APP"].iloc[at_dose] / onset_ec50),
         "emax_fraction_at_dose": float(course["BZD.EMAX_APP"].iloc[at_dose] / onset_emax),
         "peak_effect": float(course["BZD.EFFECT"].max()),
@@ -147,10 +147,10 @@ def plot_timecourses(courses: dict, drug: str = "midazolam"):
         label = f"{drug} at {delay:g} min"
         axes[0].plot(t, 1000 * c[f"{prefix}.CP"], color=colour, label=label)
         axes[0].plot(t, 1000 * c[f"{prefix}_BRAIN.CU"], color=colour, linestyle="--")
-        axes[1].plot(t, c["GABAA.SURFACE_A235"], color=colour)
-        axes[2].plot(t, c["CHLORIDE.E_GABA"], color=colour)
+        axes[1].plot(t, c[GabaAReceptors.SURFACE_A235], color=colour)
+        axes[2].plot(t, c[Chloride.E_GABA], color=colour)
         axes[3].plot(t, np.maximum(c["BZD.EFFECT"], 1e-6), color=colour)
-        axes[4].plot(t, c["SEIZURE.ACTIVITY"], color=colour)
+        axes[4].plot(t, c[Seizure.ACTIVITY], color=colour)
         for ax in axes:
             ax.axvline(delay, color=colour, linewidth=0.6, alpha=0.5)
     axes[0].set_ylabel(f"{drug} (ng/mL)\nplasma —, brain unbound --")

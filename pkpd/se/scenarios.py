@@ -213,13 +213,13 @@ def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizu
             if n_bzd > 1:
                 raise ModelError("se_model: at most one benzodiazepine (they share the BZD effect)")
             comps.append(EffectCompartment(pre, ke0=_KE0.get(pre)))
-            comps.append(OperationalEffect("BZD", pre, "GABAA.SURFACE_A235", ka=_BZD_KA[pre]))
+            comps.append(OperationalEffect("BZD", pre, GabaAReceptors.SURFACE_A235, ka=_BZD_KA[pre]))
         elif role == "nmda":
             comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CU"))
             comps.append(NmdaChannelBlock(pre, ic50_um=2.0, mw=d.mw))
         elif role == "anaesthetic":
             comps.append(EffectCompartment(pre))
-            comps.append(OperationalEffect(f"{pre}_PD", pre, "GABAA.SURFACE", **_ANAESTHETIC_PD[pre]))
+            comps.append(OperationalEffect(f"{pre}_PD", pre, GabaAReceptors.SURFACE, **_ANAESTHETIC_PD[pre]))
             gabaergic.append(f"{pre}_PD.EFFECT")
         else:                                           # "gaba" or "block": sigmoid Emax on total plasma
             comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CP"))
@@ -272,7 +272,7 @@ def treat(delay_min=15.0, drug="midazolam", dose=None, route=None, duration_h=No
 
     delays, doses, routes, durations = spread(delay_min), spread(dose), spread(route), spread(duration_h)
     # a zero-amount record at t = 0 marks seizure onset: the engine starts integrating at the first record
-    parts = [Bolus(0.0, time=0.0, cmt="SEIZURE.ACTIVITY")]
+    parts = [Bolus(0.0, time=0.0, cmt=Seizure.ACTIVITY)]
     for name, t, amt, rt, dur in zip(names, delays, doses, routes, durations):
         info = DRUGS.get(name)
         d, rt = _drug(name, rt)
@@ -361,7 +361,7 @@ def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.Dat
 def _cohort_run(model, regimen, params_df, t_end_min, rtol):
     times = np.linspace(0.0, t_end_min / 60.0, 9)
     res = model.simulate(regimen, times, params_df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3)
-    act = np.asarray(res["SEIZURE.ACTIVITY"]).reshape(len(params_df), len(times))
+    act = np.asarray(res[Seizure.ACTIVITY]).reshape(len(params_df), len(times))
     return act
 
 
