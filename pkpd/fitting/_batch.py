@@ -61,8 +61,10 @@ class BatchPredictor:
         A set whose mapping lacks a name that another set has takes its subject-level value there."""
         k, n = len(sets), self.n_subjects
         if k not in self._tables:
-            self._tables[k] = pd.concat([self.events.assign(ID=j * n + self.rank + 1) for j in range(k)],
-                                        ignore_index=True)
+            m = len(self.events)                     # copy j: every record, IDs j * n + rank + 1
+            table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
+            table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
+            self._tables[k] = table
         columns = {name: np.concatenate([np.broadcast_to(np.asarray(s.get(name, default), dtype=float), (n,))
                                          for s in sets])
                    for name, default in self.defaults.items()}

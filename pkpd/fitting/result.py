@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,13 @@ class FitResult:
     predictions : DataFrame
         One row per fitted observation: ``ID TIME DV BLQ PRED RES WRES OFV_TERM``.
     success : bool
-        False when the optimiser failed, the covariance is singular or an estimate is at a bound;
-        ``messages`` says why (each was also issued as a :class:`pkpd.ConvergenceWarning`).
+        False when the optimiser failed, the covariance is singular, an estimate is at a bound, there are no
+        more observations than estimated parameters or the residual error collapsed (the names in
+        :data:`pkpd.fitting.fit.FAILURES`).
+    messages : tuple of str
+        Every named problem, ``"NAME: text"`` (each also issued as a :class:`pkpd.ConvergenceWarning`):
+        the reasons ``success`` is False, and notes that leave it alone (``POORLY_IDENTIFIED``,
+        ``PREDOSE_EXCLUDED``, ``SUBJECTS_SKIPPED``). Rules: :mod:`pkpd.fitting.fit`.
     lmfit_result : lmfit.MinimizerResult
         The raw lmfit result.
     """
@@ -61,6 +67,11 @@ class FitResult:
     messages: tuple
     lmfit_result: Any = field(repr=False)
     problem: Any = field(repr=False)
+
+    @property
+    def warning_names(self) -> tuple:
+        """The names of :attr:`messages` (``TOO_FEW_OBSERVATIONS``, ``POORLY_IDENTIFIED``, ...), in order."""
+        return tuple(dict.fromkeys(m.split(":")[0] for m in self.messages))
 
     @property
     def correlation(self) -> pd.DataFrame | None:
@@ -91,7 +102,9 @@ class FitResult:
         head = [f"{self.label}: {self.model.name}, {self.n_obs} observations"
                 + (f" ({self.n_blq} BLQ, {self.blq_method})" if self.n_blq else ""),
                 f"error model: {self.error!r}",
-                f"success: {self.success}   OFV {self.ofv:.4f}   AIC {self.aic:.4f}   BIC {self.bic:.4f}"]
+                f"success: {self.success}"
+                + (f" ({', '.join(self.warning_names)})" if self.warning_names else "")
+                + f"   OFV {self.ofv:.4f}   AIC {self.aic:.4f}   BIC {self.bic:.4f}"]
         body = self.table().to_string(float_format=lambda v: f"{v:.6g}")
         notes = [f"warning: {m}" for m in self.messages]
         return "\n".join(head + ["", body] + ([""] + notes if notes else []))
@@ -104,7 +117,8 @@ class FitResult:
         return f"<FitResult {self.label}: success={self.success}, OFV={self.ofv:.4f}, {est}>"
 
     def _repr_html_(self) -> str:
-        status = "converged" if self.success else "<b style='color:#b00'>NOT converged</b>: " + "; ".join(self.messages)
+        status = ("converged" if self.success else "<b style='color:#b00'>NOT converged</b>") + "".join(
+            f"<br>{html.escape(m)}" for m in self.messages)
         return (f"<p><b>{self.label}</b> ({self.model.name}, {self.n_obs} observations) -- {status}<br>"
                 f"OFV {self.ofv:.4f}, AIC {self.aic:.4f}, BIC {self.bic:.4f}</p>"
                 + self.table().to_html(float_format=lambda v: f"{v:.6g}"))
@@ -172,7 +186,7 @@ class FitResult:
         def ofv_at(value):
             p = self.params.copy()
             p[name].set(value=value, vary=False)
-            if _least_squares_ok(self.error, self.problem):
+            if _least_squares_ok(self.error, self.problem) and len(self.problem.y) >= sum(q.vary for q in p.values()):
                 r = _fit_least_squares(self.model, self.problem, p, self.error, "profile", quiet=True)
             else:
                 r = _fit_likelihood(self.model, self.problem, p, self.error, "lbfgsb", "profile", quiet=True)

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from ..errors import ConvergenceWarning, ParameterError, SimulationError
+from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
 from ..fitting._differences import hessian_from_values, hessian_points
+from ..fitting._subjects import skipped_message, usable_subjects
+from ..fitting.fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT
 from ..io import as_dataset, read_nonmem
 from ._objective import Objective, PopData, check_method, variance
 from ._parameters import Parameterisation
@@ -33,6 +35,10 @@ FTOL = 1e-10
 OMEGA_CONDITION_LIMIT = 1e3
 #: eta shrinkage above which EBE-based diagnostics are flagged (Savic & Karlsson 2009)
 SHRINKAGE_LIMIT = 0.4
+#: POORLY_IDENTIFIED, as in the individual fits (:mod:`pkpd.fitting.fit`): a positive reported quantity (typical
+#: value on the log or logit scale, Omega variance, residual error) with an RSE above 100 %, two estimates with
+#: |correlation| above 0.99, or a condition number of their correlation matrix above 1000
+POORLY_IDENTIFIED_LIMITS = {"rse": RSE_LIMIT, "correlation": CORRELATION_LIMIT, "condition": CONDITION_LIMIT}
 
 
 def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", blq: str = "M3", lloq=None,
@@ -86,7 +92,12 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     -------
     PopulationFitResult
         ``success`` False (with the optimiser's message and a warning) when the outer optimisation did not
-        converge; ``warnings`` names every problem found.
+        converge; ``warnings`` names every problem found: ``NOT_CONVERGED``, ``EBE_NOT_CONVERGED``,
+        ``COVARIANCE_FAILED``, ``AT_BOUND``, ``OMEGA_NOT_POSITIVE_DEFINITE``, ``HIGH_SHRINKAGE``,
+        ``POORLY_IDENTIFIED`` (after the covariance step: a typical value, Omega variance or residual error
+        with an RSE above 100 %, two estimates correlated with ``|r| > 0.99``, or a condition number of the
+        correlation matrix of the estimates above 1000 -- the rules of the individual fits) and
+        ``SUBJECTS_SKIPPED`` (subjects without a dose record or without observations, left out by ID).
 
     Examples
     --------
@@ -102,7 +113,10 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     started = time.perf_counter()
     method = check_method(method)
     cov_method = _check_covariance(covariance)
-    data = _with_lloq(as_dataset(data), lloq)
+    data, skipped = usable_subjects(_with_lloq(as_dataset(data), lloq))
+    skip_note = skipped_message(skipped)
+    if not len(data):
+        raise DatasetError(f"fit_population: no subject can be fitted: {skip_note}")
     pdata = PopData(popmodel, data, engine, blq, None)
     objective = Objective(popmodel, pdata, method)
     par = Parameterisation(popmodel)
@@ -136,8 +150,9 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     theta, omega, sigma = par.unpack(opt.x)
     ofv = objective(theta, omega, sigma)
     eta_hat = objective.eta.copy()
-    issues = [] if objective.converged else ["EBE_NOT_CONVERGED: the EBE search did not converge for every "
-                                             "subject at the estimates"]
+    issues = [skip_note] if skip_note else []
+    if not objective.converged:
+        issues.append("EBE_NOT_CONVERGED: the EBE search did not converge for every subject at the estimates")
     if not opt.success:
         issues.append(f"NOT_CONVERGED: the outer optimisation did not converge: {opt.message}")
     cov = None
@@ -155,14 +170,17 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
             issues.append(f"COVARIANCE_FAILED: covariance step ({cov_method}) failed: {problem}")
     diagnostics, shrinkage = diagnose(objective, theta, omega, sigma)
     issues += _boundary_issues(par, opt.x, box, omega) + _shrinkage_issues(popmodel, shrinkage)
-    for text in issues:
-        warnings.warn(f"fit_population: {text}", ConvergenceWarning, stacklevel=2)
-    eta_frame = pd.DataFrame(objective.eta, columns=[f"ETA_{k}" for k in popmodel.eta_names])
-    eta_frame.insert(0, "ID", pdata.ids)
     reported = None
     if cov is not None:
         rep_names = par.reported_names()
         reported = pd.DataFrame(par.reported_covariance(opt.x, cov.to_numpy()), index=rep_names, columns=rep_names)
+        poorly = _identifiability_issue(popmodel, par, opt.x, cov, reported)
+        if poorly:
+            issues.append(poorly)
+    for text in issues:
+        warnings.warn(f"fit_population: {text}", ConvergenceWarning, stacklevel=2)
+    eta_frame = pd.DataFrame(objective.eta, columns=[f"ETA_{k}" for k in popmodel.eta_names])
+    eta_frame.insert(0, "ID", pdata.ids)
     return PopulationFitResult(
         popmodel=popmodel, method=method, theta={k: float(theta[k]) for k in popmodel.theta_names},
         omega=pd.DataFrame(omega, index=list(popmodel.eta_names), columns=list(popmodel.eta_names)),
@@ -258,6 +276,39 @@ def _boundary_issues(par, x, box, omega):
         out.append(f"OMEGA_NOT_POSITIVE_DEFINITE: Omega is singular to working precision at the estimates "
                    f"({singular}): simplify the block or remove a random effect")
     return out
+
+
+def _identifiability_issue(popmodel, par, x, cov, reported) -> str:
+    """``POORLY_IDENTIFIED: ...`` (limits :data:`POORLY_IDENTIFIED_LIMITS`), or '' when every estimate is
+    determined. The RSE is that of the reported quantity (the table's ``rse_percent``), for the positive ones
+    only (an RSE means nothing for a quantity that can be 0 or negative: covariate coefficients on the identity
+    scale, covariances); correlations are those of the estimates on the estimation scale."""
+    parts = []
+    values = dict(zip(par.reported_names(), par.reported(x)))
+    variances = dict(zip(reported.index, np.diag(reported.to_numpy())))
+    for name, value in values.items():
+        positive = (name.startswith(("omega2_", "sigma_"))
+                    or (name in popmodel.theta_names and popmodel.transform_of(name) in ("log", "logit")))
+        var = variances.get(name, math.nan)
+        if positive and value > 0 and var >= 0 and math.sqrt(var) / value > RSE_LIMIT:
+            parts.append(f"RSE of {name} {100 * math.sqrt(var) / value:.0f} % (> {100 * RSE_LIMIT:.0f} %)")
+    c = cov.to_numpy()
+    names = list(cov.index)
+    if len(names) > 1:
+        sd = np.sqrt(np.diag(c))
+        corr = c / np.outer(sd, sd)
+        for i in range(len(names)):
+            for j in range(i):
+                if abs(corr[i, j]) > CORRELATION_LIMIT:
+                    parts.append(f"correlation of {names[j]} and {names[i]} {corr[i, j]:.4f} "
+                                 f"(|r| > {CORRELATION_LIMIT})")
+        condition = float(np.linalg.cond(corr))
+        if condition > CONDITION_LIMIT:
+            parts.append(f"condition number of the correlation matrix {condition:.3g} (> {CONDITION_LIMIT:.0f})")
+    if not parts:
+        return ""
+    return ("POORLY_IDENTIFIED: " + "; ".join(parts) + ": the data barely determine these estimates (fix, remove or "
+            "reparameterise them, or add data)")
 
 
 def _omega_singularity(par, omega) -> str:

@@ -74,7 +74,9 @@ class PopulationFitResult:
         The data fitted (with an ``LLOQ`` column when a ``lloq`` was given), for :func:`pkpd.vpc` and
         :func:`pkpd.npde`.
     warnings : tuple of str
-        Named problems (non-convergence, failed covariance step, estimates at bounds, shrinkage > 40 %).
+        Named problems, ``"NAME: text"`` (non-convergence, failed covariance step, estimates at bounds, singular
+        Omega, shrinkage > 40 %, ``POORLY_IDENTIFIED`` estimates, ``SUBJECTS_SKIPPED``; the list is in
+        :func:`pkpd.fit_population`).
     """
 
     popmodel: Any

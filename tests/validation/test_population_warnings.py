@@ -193,3 +193,46 @@ def test_high_eta_shrinkage_is_a_named_warning():
     assert fit.shrinkage["eta_KA"] == pytest.approx(1 - fit.etas["ETA_KA"].std(ddof=1) / fit.omega_sd["KA"],
                                                     rel=1e-12)
     assert "warning: HIGH_SHRINKAGE" in fit.report()
+
+
+def test_poorly_identified_estimates_are_a_named_warning():
+    """Issue 15: after the covariance step, RSE > 100 % (of a typical value, an Omega variance or the residual
+    error) or |correlation| > 0.99 is POORLY_IDENTIFIED (success unchanged).
+
+    - theophylline without the first 6 h: KA and its variance are barely informed (RSE of KA ~117 %, of
+      omega2_KA ~128 %);
+    - indometacin, two compartments with IIV on CL, V1 and V2 (6 subjects): RSE of omega2_V2 ~116 %.
+    The full theophylline profile has no such warning (test_covariance_step_variants: ``not fit.warnings``)."""
+    ev = pkpd.load_dataset("theophylline").events
+    late = pkpd.read_nonmem(ev[(ev["EVID"] == 1) | (ev["TIME"] > 6)].reset_index(drop=True))
+    pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.05, "KA": 0.4},
+                              pkpd.AdditiveError(0.7))
+    with pytest.warns(pkpd.ConvergenceWarning, match="POORLY_IDENTIFIED: RSE of KA") as raised:
+        fit = pkpd.fit_population(pm, late, covariance="R", progress=False)
+    assert fit.success
+    text = next(w for w in fit.warnings if w.startswith("POORLY_IDENTIFIED"))
+    assert f"fit_population: {text}" in [str(w.message) for w in raised]
+    table = fit.table()
+    assert table.loc["KA", "rse_percent"] > 100 and table.loc["omega2_KA", "rse_percent"] > 100
+    assert "RSE of omega2_KA" in text and "RSE of CL" not in text and "warning: POORLY_IDENTIFIED" in fit.report()
+
+    pm = pkpd.PopulationModel(TwoCompartment(), {"CL": 8.0, "V1": 8.0, "Q": 7.0, "V2": 15.0},
+                              {"CL": 0.1, "V1": 0.1, "V2": 0.1}, pkpd.AdditiveError(0.1))
+    fit = _quiet_fit(pm, pkpd.load_dataset("indometacin"), covariance="R")
+    poorly = [w for w in fit.warnings if w.startswith("POORLY_IDENTIFIED")]
+    assert len(poorly) == 1 and "RSE of omega2_V2" in poorly[0]
+    assert fit.table().loc["omega2_V2", "rse_percent"] > 100 > fit.table().loc["V2", "rse_percent"]
+
+
+def test_subjects_without_doses_or_observations_are_skipped_by_id():
+    """Issue 15: theophylline with subject 3's dose and subject 5's samples removed -- the fit skips both by ID
+    (SUBJECTS_SKIPPED) and estimates from the other 10 (before: an IndexError)."""
+    ev = pkpd.load_dataset("theophylline").events
+    ev = ev[~((ev["ID"] == 3) & (ev["EVID"] == 1)) & ~((ev["ID"] == 5) & (ev["EVID"] == 0))]
+    pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.05, "KA": 0.4},
+                              pkpd.AdditiveError(0.7), WEIGHT)
+    with pytest.warns(pkpd.ConvergenceWarning, match=r"SUBJECTS_SKIPPED: 2 subjects skipped, IDs 3 \(no dose "
+                                                     r"records\); 5 \(no observations\)"):
+        fit = pkpd.fit_population(pm, ev, covariance=False, progress=False)
+    assert fit.success and fit.etas["ID"].tolist() == [1, 2, 4, 6, 7, 8, 9, 10, 11, 12] and fit.n_obs == 110
+    assert fit.warnings[0].startswith("SUBJECTS_SKIPPED") and 2.0 < fit.theta["CL"] < 3.5
