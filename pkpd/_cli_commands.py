@@ -13,8 +13,13 @@ Defaults of ``pkpd fit --population`` (kept simple on purpose):
   (held at the model defaults);
 - inter-individual variability: log-normal, variance 0.1, on ``CL`` and on the central volume (``V`` or
   ``V1``) when the model has them (otherwise on the first typical value);
-- residual error: ``--error`` (default additive), started at the error model's defaults;
+- residual error: ``--error`` (default additive, the default of the API, :func:`pkpd.fitting.default_error`),
+  started at the error model's defaults;
 - FOCE-I with the covariance step (:func:`pkpd.fit_population`).
+
+``pkpd fit --init CL=2,V=30`` gives start values (typical values with ``--population``): the parameters
+named start there and are estimated, the others start from :func:`pkpd.fitting.initial_estimates` (NCA,
+or a grid search when NCA cannot apply) -- ``fit_each(model, data, init={"CL": 2, "V": 30})`` in Python.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ import pandas as pd
 
 from ._output import OutputFolder
 
-__all__ = ["resolve_model", "make_error", "run_nca", "run_fit", "run_simulate", "run_trial_scenario", "simulate_trial",
-           "markdown_table", "MODEL_NAMES",
+__all__ = ["resolve_model", "make_error", "parse_init", "run_nca", "run_fit", "run_simulate", "run_trial_scenario",
+           "simulate_trial", "markdown_table", "MODEL_NAMES", "ERROR_NAMES", "DEFAULT_ERROR_NAME",
            "NCA_MD_COLUMNS", "POPULATION_FIXED", "POPULATION_IIV"]
 
 #: Columns of the NCA table shown in ``nca.md`` (``nca.csv`` has them all).
@@ -73,15 +78,81 @@ def resolve_model(name: str):
     raise ModelError(f"unknown model {name!r}; known models: {aliases}")
 
 
+def _error_kinds():
+    from .fitting import AdditiveError, CombinedError, ProportionalError
+    return {"additive": AdditiveError, "proportional": ProportionalError, "combined": CombinedError}
+
+
+#: ``--error`` choices of ``pkpd fit``.
+ERROR_NAMES = tuple(_error_kinds())
+
+
+def _default_error_name() -> str:
+    from .fitting import default_error
+    return next(name for name, cls in _error_kinds().items() if type(default_error()) is cls)
+
+
+#: Default of ``pkpd fit --error``: the API's default error model (:func:`pkpd.fitting.default_error`).
+DEFAULT_ERROR_NAME = _default_error_name()
+
+
 def make_error(kind: str):
     """The residual error model named ``kind`` (additive, proportional or combined), at its defaults."""
     from .errors import ParameterError
-    from .fitting import AdditiveError, CombinedError, ProportionalError
 
-    kinds = {"additive": AdditiveError, "proportional": ProportionalError, "combined": CombinedError}
+    kinds = _error_kinds()
     if kind not in kinds:
         raise ParameterError(f"unknown error model {kind!r}; expected one of {', '.join(kinds)}")
     return kinds[kind]()
+
+
+def parse_init(text: str) -> dict:
+    """Start values from ``pkpd fit --init``: ``"CL=2,V=30"`` -> ``{"CL": 2.0, "V": 30.0}``.
+
+    Raises ValueError (one line) on bad syntax: a pair without ``=``, an empty name, a value that is not a
+    finite number, or a name given twice. Whether the names are parameters of the model is checked by
+    :func:`run_fit`.
+
+    >>> parse_init("CL=2, V=30")
+    {'CL': 2.0, 'V': 30.0}
+    >>> parse_init("CL=2,V")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'V' is not NAME=VALUE (expected e.g. CL=2,V=30)
+    """
+    out = {}
+    pairs = [p.strip() for p in str(text).split(",")]
+    if not any(pairs):
+        raise ValueError("no start values given (expected e.g. CL=2,V=30)")
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(f"{pair!r} is not NAME=VALUE (expected e.g. CL=2,V=30)")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{name}={value}: the start value must be a finite number")
+        if name in out:
+            raise ValueError(f"{name} is given twice")
+        out[name] = number
+    return out
+
+
+def _check_init(model, init):
+    """``--init`` names must be parameters of ``model`` and values within their bounds (ParameterError)."""
+    from .errors import ParameterError
+
+    known = {p.name: p for p in model.parameters}
+    for name, value in (init or {}).items():
+        if name not in known:
+            raise ParameterError(f"--init: {name!r} is not a parameter of {model.name} "
+                                 f"(parameters: {', '.join(known)})")
+        par = known[name]
+        if not par.lower <= value <= par.upper:
+            raise ParameterError(f"--init: {name}={value:g} is outside its bounds [{par.lower:g}, {par.upper:g}]")
 
 
 def _fmt(value) -> str:
@@ -154,36 +225,52 @@ def _agg():
     return plt
 
 
-def run_fit(data_path, model_name: str, *, error: str = "additive", population: bool = False,
-            out="pkpd-fit", force: bool = False) -> dict:
-    """Fit ``model_name`` to ``data_path`` per subject (default) or as a population model."""
+def run_fit(data_path, model_name: str, *, error: str = DEFAULT_ERROR_NAME, population: bool = False,
+            out="pkpd-fit", force: bool = False, init: dict | None = None) -> dict:
+    """Fit ``model_name`` to ``data_path`` per subject (default) or as a population model.
+
+    ``error`` defaults to the API's default error model (:data:`DEFAULT_ERROR_NAME`); ``init`` gives start
+    values (``--init``, :func:`parse_init`) of parameters that are then estimated.
+    """
     from .errors import ConvergenceWarning
 
     model = resolve_model(model_name)        # bad names fail before the data are read
     err = make_error(error)
+    _check_init(model, init)
     names = ({"table": "table.csv", "etas": "etas.csv", "md": "report.md", "png": "gof.png"} if population else
              {"csv": "estimates.csv", "md": "report.md", "png": "fits.png"})
     folder = OutputFolder(out, names, force=force, inputs=[data_path])
     data = _read(data_path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)   # reported in report.md instead
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)   # reported in report.md instead
         if population:
-            return _fit_population(model, data, err, folder, Path(data_path).name)
-        return _fit_each(model, data, err, folder, Path(data_path).name)
+            files = _fit_population(model, data, err, folder, Path(data_path).name, init)
+        else:
+            files = _fit_each(model, data, err, folder, Path(data_path).name, init, caught)
+    for w in caught:                                          # other warnings are shown as usual
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return files
 
 
-def _fit_each(model, data, err, folder: OutputFolder, source: str) -> dict:
+def _init_text(init) -> str:
+    return ", ".join(f"{k} = {v:g}" for k, v in init.items())
+
+
+def _fit_each(model, data, err, folder: OutputFolder, source: str, init=None, caught=()) -> dict:
     from .fitting import fit_each, fit_individual
 
     if len(data) == 1:
-        fits = {data.ids[0]: fit_individual(model, data, error=err)}
+        fits = {data.ids[0]: fit_individual(model, data, error=err, init=init)}
     else:
-        fits = fit_each(model, data, error=err)
+        fits = fit_each(model, data, error=err, init=init)
+    skipped = [str(w.message).split(": ", 1)[1] for w in caught if "SUBJECTS_SKIPPED" in str(w.message)]
     rows = []
     for sid, fit in fits.items():
         row = {"ID": sid, "success": fit.success, "ofv": fit.ofv, "n_obs": fit.n_obs}
         row.update(fit.estimates)
         row.update({f"err_{k}": v for k, v in fit.error_estimates.items()})
+        row["warnings"] = ";".join(fit.warning_names)
         rows.append(row)
     table = pd.DataFrame(rows)
     folder.write_csv("csv", table, index=False)
@@ -208,25 +295,32 @@ def _fit_each(model, data, err, folder: OutputFolder, source: str) -> dict:
     plt.close(fig)
 
     failed = [str(s) for s, f in fits.items() if not f.success]
+    start = (f"start values: {_init_text(init)} (--init), the others from NCA or a grid search" if init else
+             "start values from NCA, or a grid search where NCA cannot apply")
     text = [f"# {model.name} fitted to {source}, one fit per subject", "",
-            f"{n} subjects; error model {err!r}; {n - len(failed)} converged"
-            + (f", not converged: IDs {', '.join(failed)}" if failed else "") + ".", "",
-            markdown_table(table), "", "![fits](fits.png)", "", "## Per subject", ""]
+            f"{n} subjects; error model {err!r}; {start}; {n - len(failed)} converged"
+            + (f", not converged: IDs {', '.join(failed)}" if failed else "") + ".", ""]
+    text += [f"**{s}**" for s in skipped] + ([""] if skipped else [])
+    text += [markdown_table(table), "", "![fits](fits.png)", "", "## Per subject", ""]
     for sid, fit in fits.items():
         text += [f"### ID {sid}", "", "```", fit.report(), "```", ""]
     folder.write_text("md", "\n".join(text))
     return folder.files
 
 
-def population_model(model, data, err):
-    """The :class:`pkpd.PopulationModel` that ``pkpd fit --population`` fits (defaults in the module docstring)."""
+def population_model(model, data, err, init=None):
+    """The :class:`pkpd.PopulationModel` that ``pkpd fit --population`` fits (defaults in the module docstring);
+    ``init`` (``--init``) overrides typical values, and a parameter named there is estimated."""
     from .fitting import initial_estimates
+    from .fitting._subjects import usable_subjects
     from .population import PopulationModel
 
-    start = initial_estimates(model, data)
+    usable, _ = usable_subjects(data)
+    start = initial_estimates(model, usable if len(usable) else data)
+    start.update(init or {})
     theta = {}
     for p in model.parameters:
-        if p.name in POPULATION_FIXED:
+        if p.name in POPULATION_FIXED and p.name not in (init or {}):
             continue
         value = start.get(p.name, p.default)
         if value > 0:
@@ -235,11 +329,11 @@ def population_model(model, data, err):
     return PopulationModel(model, theta, omega, err)
 
 
-def _fit_population(model, data, err, folder: OutputFolder, source: str) -> dict:
+def _fit_population(model, data, err, folder: OutputFolder, source: str, init=None) -> dict:
     from . import plot
     from .population import fit_population
 
-    fit = fit_population(population_model(model, data, err), data, progress=False)
+    fit = fit_population(population_model(model, data, err, init), data, progress=False)
     folder.write_csv("table", fit.table())
     folder.write_csv("etas", fit.etas, index=False)
     plt = _agg()
@@ -249,7 +343,9 @@ def _fit_population(model, data, err, folder: OutputFolder, source: str) -> dict
     plt.close(fig)
     text = [f"# {model.name} population fit to {source}", "",
             f"Defaults of `pkpd fit --population`: log-normal IIV (variance {_IIV_VARIANCE}) on "
-            f"{', '.join(fit.popmodel.eta_names)}; typical values started from NCA; error {err!r}.", "",
+            f"{', '.join(fit.popmodel.eta_names)}; typical values started from "
+            + (f"{_init_text(init)} (--init), the others from NCA or a grid search" if init else
+               "NCA (a grid search where NCA cannot apply)") + f"; error {err!r}.", "",
             "```", fit.report(), "```", "", "![goodness of fit](gof.png)", ""]
     folder.write_text("md", "\n".join(text))
     return folder.files
@@ -388,6 +484,9 @@ def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> 
 # ---------------------------------------------------------------------------------------------
 # pkpd trial
 # ---------------------------------------------------------------------------------------------
+#: Most Dask worker processes of ``pkpd trial --workers`` (each is a Python process with its own memory).
+MAX_WORKERS = 256
+
 def _combine(results, design_arms, sc):
     """One TrialResult from the results of arm groups simulated with different models (same subjects)."""
     from .trials import TrialDesign, TrialResult
@@ -451,8 +550,9 @@ def run_trial_scenario(scenario_path, out="pkpd-trial", *, workers: int = 0, n: 
     ``subjects.csv``, ``timecourses.csv``, ``report.md`` and ``trial.png``."""
     from .scenario_file import load_trial
 
-    if workers < 0:
-        raise ValueError(f"--workers must be 0 (serial) or a number of Dask workers, got {workers}")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be 0 (serial) or a number of Dask workers up to {MAX_WORKERS}, "
+                         f"got {workers}")
     if n is not None and n < 1:
         raise ValueError(f"--n must be a positive number of subjects, got {n}")
     sc = load_trial(scenario_path, n=n)

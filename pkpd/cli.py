@@ -4,9 +4,9 @@
 figures, ``summary.csv`` and ``report.md`` to ``./pkpd-demo/``.
 
 ``pkpd nca DATA.csv`` writes ``nca.csv`` and ``nca.md`` (default folder ``./pkpd-nca/``);
-``pkpd fit DATA.csv --model NAME [--population]`` writes estimates, a report and a figure (default folder
-``./pkpd-fit/``). ``pkpd simulate SCENARIO.toml`` simulates the regimens of a TOML scenario file
-(``timecourses.csv``, ``timecourses.png``, ``summary.md``; default folder ``./pkpd-simulate/``);
+``pkpd fit DATA.csv --model NAME [--population] [--error KIND] [--init CL=2,V=30]`` writes estimates, a report
+and a figure (default folder ``./pkpd-fit/``). ``pkpd simulate SCENARIO.toml`` simulates the regimens of a TOML
+scenario file (``timecourses.csv``, ``timecourses.png``, ``summary.md``; default folder ``./pkpd-simulate/``);
 ``pkpd trial SCENARIO.toml [--workers N]`` runs a virtual trial (``summary.csv``, ``report.md``,
 ``trial.png``; default folder ``./pkpd-trial/``). Scenario files: :mod:`pkpd.scenario_file` and
 ``examples/README.md``.
@@ -16,7 +16,8 @@ link and never over its input (:class:`pkpd._output.OutputFolder`). No traceback
 input ends with one line ``pkpd: error: ...`` on stderr and exit status 2 (argument errors: one line
 ``pkpd COMMAND: error: ...``, also 2); a failure while running (the integrator, memory, a bug) with one
 line and exit status 1. Text echoed from input has control characters escaped. ``PKPD_TRACEBACK=1`` in the
-environment shows the traceback of a runtime failure instead (for bug reports).
+environment shows the traceback of a runtime failure instead (for bug reports). Warnings raised by a command
+are shown after it succeeds, one line each (``pkpd: warning: ...``), and not after a failure.
 
 Examples
 --------
@@ -27,6 +28,9 @@ Examples
 >>> args = build_parser().parse_args(["trial", "examples/trial_rampart.toml", "--workers", "2"])
 >>> args.command, args.scenario, args.workers, args.out
 ('trial', 'examples/trial_rampart.toml', 2, 'pkpd-trial')
+>>> args = build_parser().parse_args(["fit", "theo.csv", "--model", "one_compartment_oral", "--init", "CL=2,V=30"])
+>>> args.init, args.error                   # the error model defaults to the API's (additive)
+({'CL': 2.0, 'V': 30.0}, 'additive')
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 from . import __version__
 
@@ -131,18 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     nca.add_argument("--force", action="store_true", help="replace files of an earlier run")
     nca.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    from ._cli_commands import MODEL_NAMES
+    from ._cli_commands import DEFAULT_ERROR_NAME, ERROR_NAMES, MODEL_NAMES
     fit = sub.add_parser("fit", help="fit a library model per subject or as a population (estimates, report, PNG)",
                          description="Fit a model of pkpd.models to a NONMEM-style CSV. Without --population: one "
                                      "fit per subject (estimates.csv, report.md, fits.png). With --population: "
-                                     "FOCE-I with log-normal IIV 0.1 on CL and V/V1, start values from NCA "
-                                     "(table.csv, etas.csv, report.md, gof.png).")
+                                     "FOCE-I with log-normal IIV 0.1 on CL and V/V1, start values from NCA, or a "
+                                     "grid search when NCA cannot apply (table.csv, etas.csv, report.md, gof.png). "
+                                     "Subjects without doses or observations are skipped and named in report.md.")
     fit.add_argument("data", metavar="DATA.csv", help="NONMEM-style data (ID TIME AMT DV ...)")
     fit.add_argument("--model", required=True, metavar="NAME",
                      help="model name: " + ", ".join(MODEL_NAMES) + " (snake_case such as one_compartment_oral "
                           "works too)")
-    fit.add_argument("--error", default="additive", choices=("additive", "proportional", "combined"),
-                     help="residual error model (default: additive)")
+    fit.add_argument("--error", default=DEFAULT_ERROR_NAME, choices=ERROR_NAMES,
+                     help=f"residual error model (default: {DEFAULT_ERROR_NAME}, the default of pkpd.fit_individual: "
+                          "it keeps measured pre-dose concentrations where the model predicts 0)")
+    fit.add_argument("--init", type=_init_values, default=None, metavar="NAME=VALUE,...",
+                     help="start values, e.g. CL=2,V=30 (typical values with --population); the parameters named "
+                          "are estimated from there, the others start from NCA or a grid search")
     fit.add_argument("--population", action="store_true", help="population fit (FOCE-I) instead of one per subject")
     fit.add_argument("--out", default="pkpd-fit", help="output folder (default: ./pkpd-fit)")
     fit.add_argument("--force", action="store_true", help="replace files of an earlier run")
@@ -203,11 +213,21 @@ def _nca(args) -> int:
     return _wrote(run_nca(args.data, args.out, force=args.force), args.quiet)
 
 
+def _init_values(text: str) -> dict:
+    """``--init`` values (:func:`pkpd._cli_commands.parse_init`); bad syntax is a usage error."""
+    from ._cli_commands import parse_init
+
+    try:
+        return parse_init(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _fit(args) -> int:
     from ._cli_commands import run_fit
 
     return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out,
-                          force=args.force), args.quiet)
+                          force=args.force, init=args.init), args.quiet)
 
 
 def _simulate(args) -> int:
@@ -224,8 +244,10 @@ def _trial(args) -> int:
     if not args.quiet:
         import pandas as pd
 
-        summary = pd.read_csv(files["summary"])
-        print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        from ._internal.text import escape_controls
+
+        summary = pd.read_csv(files["summary"])              # arm and endpoint names come from the scenario file
+        print(escape_controls(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"), keep="\n"))
         print(_one_line(f"wrote {', '.join(str(p) for p in files.values())}"))
     return 0
 
@@ -241,14 +263,40 @@ def _one_line(what) -> str:
 _COMMANDS = {"demo": _demo, "nca": _nca, "fit": _fit, "simulate": _simulate, "trial": _trial}
 
 
+#: Largest ``pkpd demo --n`` (the trial limit of :data:`pkpd.scenario_file.MAX_POPULATION`).
+_DEMO_MAX_N = 10_000_000
+#: Most distinct warnings shown after a successful command.
+_MAX_WARNINGS = 10
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``pkpd`` console script; returns the exit status (0, 1 runtime, 2 bad input)."""
+    """Entry point of the ``pkpd`` console script; returns the exit status (0, 1 runtime, 2 bad input).
+
+    Warnings raised while a command runs are collected: after success each distinct one is shown as one
+    line ``pkpd: warning: ...`` (control characters escaped; none with ``--quiet``); after a failure only the
+    error line is shown.
+    """
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        status = _run(args)
+    if status == 0 and not getattr(args, "quiet", False):
+        shown = list(dict.fromkeys(_one_line(f"{w.category.__name__}: {w.message}") for w in caught))
+        for line in shown[:_MAX_WARNINGS]:
+            print(f"pkpd: warning: {line}", file=sys.stderr)
+        if len(shown) > _MAX_WARNINGS:
+            print(f"pkpd: warning: {len(shown) - _MAX_WARNINGS} more warnings", file=sys.stderr)
+    return status
+
+
+def _run(args) -> int:
     from .errors import PkpdError, SimulationError
 
-    args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo" and args.n < 1:
-            raise ValueError(f"--n must be a positive cohort size, got {args.n}")
+        if args.command == "demo":
+            if not 1 <= args.n <= _DEMO_MAX_N:
+                raise ValueError(f"--n must be a cohort size from 1 to {_DEMO_MAX_N}, got {args.n}")
+            if args.seed < 0:
+                raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
         return _COMMANDS[args.command](args)
     except SimulationError as exc:
         print(f"pkpd: error: {_one_line(exc)}", file=sys.stderr)

@@ -13,6 +13,19 @@ Units: amounts mg (``per_kg``: mg/kg), times in the file's ``time_unit`` (``"h"`
 ``"min"``), infusion ``rate`` mg per ``time_unit``, weight kg, concentrations mg/L; everything is
 converted to the toolkit's internal hours here.
 
+Limits (:data:`LIMITS`), checked by key before anything is simulated, so that an absurd number fails at
+once instead of after hours or gigabytes: at most :data:`MAX_FILE_BYTES` of text and :data:`MAX_DEPTH`
+levels of nested arrays or tables; at most :data:`MAX_TIMES` output times; every time, interval and
+duration (and an infusion's ``amount / rate``) at most :data:`MAX_TIME_H` hours; ``addl`` at most
+:data:`MAX_ADDL`; amounts at most :data:`MAX_AMOUNT` mg; weights in :data:`WEIGHT_RANGE` kg, ages in
+:data:`AGE_RANGE` years; IIV (SD of log) at most :data:`MAX_IIV_SD`; parameter overrides within the model
+parameter's bounds, volumes (unit L) at least :data:`MIN_VOLUME`, magnitudes at most :data:`MAX_PARAMETER`;
+``rtol`` and ``atol`` in :data:`RTOL_RANGE` and :data:`ATOL_RANGE`; at most :data:`MAX_SUBJECTS` subjects
+(``simulate``) and :data:`MAX_POPULATION` (``trial``). Finally the memory of the subjects x times x outputs
+arrays is estimated (:func:`simulate_memory`, :func:`trial_memory`) and a scenario above
+:data:`MAX_MEMORY_BYTES` is refused with the product and the keys to reduce. Messages show keys and values
+with control characters escaped (a key ``"\\x1b[2J"`` cannot clear the terminal).
+
 Uses :mod:`tomllib` (Python >= 3.11) or its backport ``tomli``.
 
 Examples
@@ -52,7 +65,8 @@ except ModuleNotFoundError:             # pragma: no cover - Python 3.10
 
 __all__ = ["ScenarioError", "SimulateScenario", "TrialScenario", "DoseSpec", "load_simulate",
            "load_trial", "parse_simulate", "parse_trial", "read_toml", "SIMULATE_KEYS", "TRIAL_KEYS", "DOSE_KEYS",
-           "POPULATION_KEYS", "MODEL_KEYS", "ENDPOINT_KEYS", "ENDPOINT_TYPES", "SE_MODEL_NAMES", "LIBRARY_ROUTES"]
+           "POPULATION_KEYS", "MODEL_KEYS", "ENDPOINT_KEYS", "ENDPOINT_TYPES", "SE_MODEL_NAMES", "LIBRARY_ROUTES",
+           "LIMITS", "simulate_memory", "trial_memory"]
 
 
 class ScenarioError(ParameterError):
@@ -162,6 +176,49 @@ SE_MODEL_NAMES = ("status_epilepticus", "se")
 #: Routes of a library model's doses: ``iv`` into the central compartment, the others into ``DEPOT``.
 LIBRARY_ROUTES = ("iv", "oral", "im", "sc", "intranasal", "buccal", "rectal", "depot", "extravascular")
 _TIME_UNITS = {"h": 1.0, "min": 1.0 / 60.0}
+_RESERVED_ENDPOINT_NAMES = ("ID", "arm")
+
+# ------------------------------------------------------------------------------------------------
+# limits: every one is checked by key before anything is simulated
+# ------------------------------------------------------------------------------------------------
+#: Largest scenario file read (bytes).
+MAX_FILE_BYTES = 10 * 2**20
+#: Deepest nesting of arrays and tables (the schema needs 5: ``regimens.NAME.doses[0].amount``).
+MAX_DEPTH = 16
+#: Most output times.
+MAX_TIMES = 100_000
+#: Latest time, longest interval and duration, in hours (about 11 years).
+MAX_TIME_H = 100_000.0
+#: Most additional doses of one dose entry.
+MAX_ADDL = 100_000
+#: Largest amount (mg, or mg/kg with ``per_kg``) and ``max_amount``.
+MAX_AMOUNT = 1e9
+#: Body weights (kg): ``weight``, ``model.weight`` and the bounds of ``population.weight``.
+WEIGHT_RANGE = (0.1, 1000.0)
+#: Ages (years): the bounds of ``population.age``.
+AGE_RANGE = (0.0, 150.0)
+#: Largest inter-individual variability, SD of log (``exp(3)``: a 20-fold factor per SD).
+MAX_IIV_SD = 3.0
+#: Largest magnitude of a parameter override, in the parameter's unit.
+MAX_PARAMETER = 1e6
+#: Smallest volume (L) of a parameter override (unit ``L``): 1 microlitre.
+MIN_VOLUME = 1e-6
+#: Solver tolerances of a trial (``options.rtol``, ``options.atol``).
+RTOL_RANGE = (1e-13, 0.1)
+ATOL_RANGE = (1e-300, 1.0)
+#: Most subjects of ``pkpd simulate`` (``subjects``) and of ``pkpd trial`` (``population.n`` or ``--n``).
+MAX_SUBJECTS = 100_000
+MAX_POPULATION = 10_000_000
+#: Largest estimated memory of the subjects x times x outputs arrays (:func:`simulate_memory`,
+#: :func:`trial_memory`).
+MAX_MEMORY_BYTES = 2 * 2**30
+
+#: Every limit above by name (documentation and messages).
+LIMITS = {"file size (bytes)": MAX_FILE_BYTES, "nesting depth": MAX_DEPTH, "output times": MAX_TIMES,
+          "time (h)": MAX_TIME_H, "addl": MAX_ADDL, "amount (mg)": MAX_AMOUNT, "weight (kg)": WEIGHT_RANGE,
+          "age (years)": AGE_RANGE, "IIV (SD of log)": MAX_IIV_SD, "parameter magnitude": MAX_PARAMETER,
+          "smallest volume (L)": MIN_VOLUME, "rtol": RTOL_RANGE, "atol": ATOL_RANGE,
+          "simulate subjects": MAX_SUBJECTS, "trial subjects": MAX_POPULATION, "memory (bytes)": MAX_MEMORY_BYTES}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,18 +307,36 @@ def _kind(value) -> str:
 
 
 def _got(value) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"got {text} ({_kind(value)})"
+    if _huge(value):
+        return f"got an integer of {len(str(abs(value)))} digits"      # its repr is slow and useless
+    return f"got {_shorten(repr(value), 60)} ({_kind(value)})"
+
+
+def _huge(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**60
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+_KEY_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _show_key(key) -> str:
+    """A key as written in TOML: bare, or quoted with its escapes (control characters as ``\\xNN``), shortened."""
+    from ._internal.text import escape_controls
+
+    key = _shorten(str(key), 40)
+    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        return key
+    return '"' + escape_controls("".join(_KEY_ESCAPES.get(c, c) for c in key)) + '"'
 
 
 def _join(where: str, key) -> str:
     if isinstance(key, int):
         return f"{where}[{key}]"
-    key = str(key)
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", key):
-        key = '"' + key + '"'
+    key = _show_key(key)
     return f"{where}.{key}" if where else key
 
 
@@ -278,22 +353,31 @@ def _keys(ctx: _Ctx, table, where: str, allowed, required=()):
             ctx.fail(_join(where, k), f"missing required key in {section}")
 
 
-def _number(ctx, value, where, *, minimum=None, positive=False, default=_REQUIRED):
+def _number(ctx, value, where, *, minimum=None, maximum=None, positive=False, default=_REQUIRED, what="a number",
+            unit=""):
     if value is None:
         if default is _REQUIRED:
             ctx.fail(where, "missing required number")
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         ctx.fail(where, f"expected a finite number, {_got(value)}")
-    value = float(value)
-    if positive and not value > 0:
-        ctx.fail(where, f"expected a number > 0, got {value:g}")
-    if minimum is not None and value < minimum:
-        ctx.fail(where, f"expected a number >= {minimum:g}, got {value:g}")
-    return value
+    try:
+        number = float(value)                       # a TOML integer may be too large for a float
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        ctx.fail(where, f"expected a finite number, {_got(value)}")
+    unit = f" {unit}" if unit else ""
+    if positive and not number > 0:
+        ctx.fail(where, f"expected {what} > 0{unit}, got {number:g}")
+    if minimum is not None and number < minimum:
+        ctx.fail(where, f"expected {what} >= {minimum:g}{unit}, got {number:g}")
+    if maximum is not None and number > maximum:
+        ctx.fail(where, f"expected {what} <= {maximum:g}{unit}, got {number:g}")
+    return number
 
 
-def _integer(ctx, value, where, *, minimum=None, default=_REQUIRED):
+def _integer(ctx, value, where, *, minimum=None, maximum=None, default=_REQUIRED):
     if value is None:
         if default is _REQUIRED:
             ctx.fail(where, "missing required integer")
@@ -301,8 +385,17 @@ def _integer(ctx, value, where, *, minimum=None, default=_REQUIRED):
     if isinstance(value, bool) or not isinstance(value, int):
         ctx.fail(where, f"expected an integer, {_got(value)}")
     if minimum is not None and value < minimum:
-        ctx.fail(where, f"expected an integer >= {minimum}, got {value}")
+        ctx.fail(where, f"expected an integer >= {minimum}, " + (_got(value) if _huge(value) else f"got {value}"))
+    if maximum is not None and value > maximum:
+        ctx.fail(where, f"expected an integer <= {maximum}, " + (_got(value) if _huge(value) else f"got {value}"))
     return value
+
+
+def _time(ctx, value, where, scale, *, positive=False, default=_REQUIRED):
+    """A time of the file (its ``time_unit``), at least 0 (or > 0) and at most :data:`MAX_TIME_H` hours."""
+    unit = "min" if scale != 1.0 else "h"
+    return _number(ctx, value, where, minimum=None if positive else 0.0, positive=positive,
+                   maximum=MAX_TIME_H / scale, default=default, what="a time", unit=unit)
 
 
 def _string(ctx, value, where, *, default=_REQUIRED, choices=None):
@@ -325,12 +418,29 @@ def _boolean(ctx, value, where, default=False):
     return value
 
 
-def _number_table(ctx, value, where, *, minimum=None) -> dict:
+def _number_table(ctx, value, where, *, minimum=None, maximum=None, what="a number") -> dict:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         ctx.fail(where, f"expected a table of name = number, {_got(value)}")
-    return {k: _number(ctx, v, _join(where, k), minimum=minimum) for k, v in value.items()}
+    return {k: _number(ctx, v, _join(where, k), minimum=minimum, maximum=maximum, what=what)
+            for k, v in value.items()}
+
+
+def _iiv_table(ctx, value, where) -> dict:
+    """``name = SD of log`` entries, each in [0, :data:`MAX_IIV_SD`]."""
+    return _number_table(ctx, value, where, minimum=0.0, maximum=MAX_IIV_SD, what="an SD of log")
+
+
+def _check_parameter(ctx, where, value, parameter):
+    """An override of ``parameter`` (a :class:`pkpd.models.Parameter`): within its bounds, at most
+    :data:`MAX_PARAMETER` in magnitude, and a volume (unit ``L``) at least :data:`MIN_VOLUME`."""
+    lower, upper = max(parameter.lower, -MAX_PARAMETER), min(parameter.upper, MAX_PARAMETER)
+    if parameter.unit == "L":
+        lower = max(lower, MIN_VOLUME)
+    unit = parameter.unit if parameter.unit not in ("", "1") else "dimensionless"
+    if not lower <= value <= upper:
+        ctx.fail(where, f"{parameter.name} must be in [{lower:g}, {upper:g}] ({unit}), got {value:g}")
 
 
 def _times(ctx, value, where, scale) -> np.ndarray:
@@ -339,19 +449,23 @@ def _times(ctx, value, where, scale) -> np.ndarray:
                         "times = {start = 0, stop = 24, step = 1}")
     if isinstance(value, Mapping):
         _keys(ctx, value, where, ("start", "stop", "step"), required=("stop", "step"))
-        start = _number(ctx, value.get("start"), _join(where, "start"), minimum=0.0, default=0.0)
-        stop = _number(ctx, value["stop"], _join(where, "stop"))
+        start = _time(ctx, value.get("start"), _join(where, "start"), scale, default=0.0)
+        stop = _time(ctx, value["stop"], _join(where, "stop"), scale)
         step = _number(ctx, value["step"], _join(where, "step"), positive=True)
         if stop <= start:
             ctx.fail(_join(where, "stop"), f"expected a time after start ({start:g}), got {stop:g}")
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
-        if n > 100_000:
-            ctx.fail(_join(where, "step"), f"{n} output times is too many (at most 100000)")
+        count = (stop - start) / step + 1               # inf for a step of 1e-320
+        if count > MAX_TIMES + 1e-6:
+            ctx.fail(_join(where, "step"), f"{count:.4g} output times is too many (at most {MAX_TIMES}): "
+                                           "increase the step or shorten start-stop")
+        n = int(math.floor(count - 1 + 1e-9)) + 1
         times = start + step * np.arange(n)
     elif isinstance(value, list):
         if not value:
             ctx.fail(where, "expected at least one output time")
-        times = np.array([_number(ctx, v, _join(where, i), minimum=0.0) for i, v in enumerate(value)])
+        if len(value) > MAX_TIMES:
+            ctx.fail(where, f"{len(value)} output times is too many (at most {MAX_TIMES})")
+        times = np.array([_time(ctx, v, _join(where, i), scale) for i, v in enumerate(value)])
         bad = np.flatnonzero(np.diff(times) <= 0)
         if bad.size:
             i = int(bad[0]) + 1
@@ -370,10 +484,10 @@ def _dose(ctx, table, where, scale, *, allow_drug: bool) -> DoseSpec:
     allowed = tuple(k for k in DOSE_KEYS if allow_drug or k != "drug")
     _keys(ctx, table, where, allowed, required=("amount",))
     g = table.get
-    amount = _number(ctx, g("amount"), _join(where, "amount"), minimum=0.0)
+    amount = _number(ctx, g("amount"), _join(where, "amount"), minimum=0.0, maximum=MAX_AMOUNT)
     per_kg = _boolean(ctx, g("per_kg"), _join(where, "per_kg"))
-    cap = _number(ctx, g("max_amount"), _join(where, "max_amount"), minimum=0.0, default=None)
-    duration = _number(ctx, g("duration"), _join(where, "duration"), positive=True, default=None)
+    cap = _number(ctx, g("max_amount"), _join(where, "max_amount"), minimum=0.0, maximum=MAX_AMOUNT, default=None)
+    duration = _time(ctx, g("duration"), _join(where, "duration"), scale, positive=True, default=None)
     rate = _number(ctx, g("rate"), _join(where, "rate"), positive=True, default=None)
     if duration is not None and rate is not None:
         ctx.fail(_join(where, "rate"), "give either duration or rate, not both")
@@ -384,11 +498,11 @@ def _dose(ctx, table, where, scale, *, allow_drug: bool) -> DoseSpec:
         ctx.fail(_join(where, "cmt"), f"expected a compartment name or number, {_got(cmt)}")
     route = _string(ctx, g("route"), _join(where, "route"), default=None)
     drug = _string(ctx, g("drug"), _join(where, "drug"), default=None)
-    ii = _number(ctx, g("ii"), _join(where, "ii"), minimum=0.0, default=0.0)
-    addl = _integer(ctx, g("addl"), _join(where, "addl"), minimum=0, default=0)
+    ii = _time(ctx, g("ii"), _join(where, "ii"), scale, default=0.0)
+    addl = _integer(ctx, g("addl"), _join(where, "addl"), minimum=0, maximum=MAX_ADDL, default=0)
     if addl > 0 and ii <= 0:
         ctx.fail(_join(where, "ii"), f"addl = {addl} needs a dosing interval ii > 0")
-    return DoseSpec(where, amount, cmt, time=_number(ctx, g("time"), _join(where, "time"), minimum=0.0, default=0.0)
+    return DoseSpec(where, amount, cmt, time=_time(ctx, g("time"), _join(where, "time"), scale, default=0.0)
                     * scale, per_kg=per_kg, max_amount=cap, duration=None if duration is None else duration * scale,
                     rate=None if rate is None else rate / scale, ii=ii * scale, addl=addl, drug=drug, route=route)
 
@@ -434,18 +548,80 @@ def read_toml(path) -> dict:
     if not path.is_file():
         raise ScenarioError(f"no such scenario file: {path}" if not path.exists()
                             else f"{path}: not a file (a scenario file is a .toml file)")
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB; a scenario file is a short "
+                            "TOML text")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path.name}: malformed TOML: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return _parse_text(text, path.name)
+    return _parse_text(text.replace("\r\n", "\n").replace("\r", "\n"), path.name)   # newlines as text mode reads them
 
 
 def _parse_text(text: str, name: str) -> dict:
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{name}: malformed TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:                            # the parser recurses into nested arrays and inline tables
+        line, key = _deep_location(text)
+        where = (f"{_shorten(key, 40)} (line {line})" if key else f"line {line}") if line else ""
+        raise ScenarioError(f"{name}: " + (f"{where}: " if where else "") + "arrays or tables nested more "
+                            f"than {MAX_DEPTH} levels deep") from None
+    _check_depth(_Ctx(name), doc)
+    return doc
+
+
+def _check_depth(ctx, doc) -> None:
+    """Fail on the first key whose value nests arrays or tables more than :data:`MAX_DEPTH` levels deep
+    (iteratively: the check itself must not recurse)."""
+    stack = [(doc, "", 0)]                             # containers only: a list of 1e5 times stays cheap
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            ctx.fail(where, f"arrays or tables nested more than {MAX_DEPTH} levels deep")
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        stack.extend((v, _join(where, k), depth + 1) for k, v in items if isinstance(v, (Mapping, list)))
+
+
+def _deep_location(text: str) -> tuple:
+    """``(line, key)`` where brackets (outside strings and comments) first nest more than :data:`MAX_DEPTH`
+    deep: the line and the key (with its table) whose value they are in, as written in the file."""
+    depth, line, i, n = 0, 1, 0, len(text)
+    table, key, start = "", "", 0                    # start: where the current key's text begins
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            if depth == 0:
+                start = i + 1
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            j = i + len(quote)
+            while j < n and text[j:j + len(quote)] != quote:
+                j += 2 if c == '"' and text[j] == "\\" else 1
+            line += text.count("\n", i, j)
+            i = j + len(quote)
+            continue
+        elif c == "=" and depth == 0:
+            key = text[start:i].strip()
+        elif c in "[{":
+            if depth == 0 and not text[start:i].strip():          # a [table] or [[array of tables]] header
+                end = text.find("\n", i)
+                table = text[i:n if end < 0 else end].split("#")[0].strip().strip("[]").strip()
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, ".".join(k for k in (table, key) if k)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None, ""
 
 
 def _library_models() -> dict:
@@ -475,16 +651,20 @@ def _resolve_drug(ctx, name, where, weight):
         return drugs.LIBRARY[key]()
 
 
-def _qualify(ctx, names, known, prefix, where) -> dict:
-    """Map a table of parameter names (local or qualified) to the model's qualified names."""
+def _qualify(ctx, names, known, prefix, where, parameters=None) -> dict:
+    """Map a table of parameter names (local or qualified) to the model's qualified names; with
+    ``parameters`` (name -> :class:`pkpd.models.Parameter`), check each value against its bounds."""
     out = {}
     for name, value in names.items():
         if name in known:
-            out[name] = value
+            qualified = name
         elif prefix and f"{prefix}.{name}" in known:
-            out[f"{prefix}.{name}"] = value
+            qualified = f"{prefix}.{name}"
         else:
             ctx.fail(_join(where, name), f"unknown parameter; known: {', '.join(known)}")
+        if parameters is not None and qualified in parameters:
+            _check_parameter(ctx, _join(where, name), value, parameters[qualified])
+        out[qualified] = value
     return out
 
 
@@ -523,6 +703,8 @@ def _regimen(ctx, specs, cmts, weight):
         amount = spec.amount * (weight if spec.per_kg else 1.0)
         if spec.max_amount is not None:
             amount = min(amount, spec.max_amount)
+        if spec.rate is not None:
+            _check_rate(ctx, spec, amount)
         kw = dict(time=spec.time, cmt=cmt, ii=spec.ii, addl=spec.addl)
         try:
             if spec.duration is not None:
@@ -534,6 +716,53 @@ def _regimen(ctx, specs, cmts, weight):
         except PkpdError as exc:
             ctx.fail(spec.where, str(exc))
     return Regimen(parts)
+
+
+def _check_rate(ctx, spec: DoseSpec, amount: float) -> float:
+    """The duration (h) of an infusion of ``amount`` mg at ``spec.rate`` mg/h: at most :data:`MAX_TIME_H`."""
+    duration = amount / spec.rate
+    if not duration <= MAX_TIME_H:
+        ctx.fail(_join(spec.where, "rate"), f"the infusion of {amount:g} mg would last {duration:.3g} h (at most "
+                                            f"{MAX_TIME_H:g} h): give a larger rate or a duration")
+    return duration
+
+
+def _size(n_bytes: float) -> str:
+    for unit, factor in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
+        if n_bytes >= factor:
+            return f"{n_bytes / factor:.3g} {unit}"
+    return f"{n_bytes / 2**10:.3g} kB"
+
+
+def simulate_memory(subjects: int, times: int, regimens: int, outputs: int, values: int) -> float:
+    """Estimated bytes of ``pkpd simulate``'s arrays, 8 bytes a value and a copy of each (pandas builds tables
+    by copying): per regimen the simulation's table (ID, TIME and the model's ``values``, its states and
+    outputs, for every subject and time), then the table of every regimen (regimen, ID, TIME and the
+    ``outputs`` written).
+
+    >>> round(simulate_memory(50, 97, 2, 1, 3) / 2**20, 2)      # examples/simulate_two_regimens.toml: MB
+    0.96
+    """
+    per_subject_time = regimens * (outputs + 3) + values + 2
+    return 8.0 * 2 * subjects * times * per_subject_time
+
+
+def trial_memory(n: int, block: int, grid: int, states: int, arms: int, endpoints: int) -> float:
+    """Estimated bytes of ``pkpd trial``'s arrays: a block of subjects (``min(n, block_size)``) simulated
+    together -- event table (9 columns) with the states and outputs at every grid time, copied once --
+    plus the covariates (about 15 columns) and the endpoint values of every subject in every arm.
+
+    This is the data; the ODE solver's own memory (each accepted step of each subject of the block until
+    the block ends) comes on top and grows with the simulated span rather than with the number of times.
+    """
+    k = min(n, block)
+    return 8.0 * 2 * (k * grid * (9 + states) + n * (15 + arms * (endpoints + 2)))
+
+
+def _check_memory(ctx, where: str, n_bytes: float, product: str, reduce: str) -> None:
+    if n_bytes > MAX_MEMORY_BYTES:
+        ctx.fail(where, f"about {_size(n_bytes)} of memory for {product} at 8 bytes a value, copied once: more "
+                        f"than the {_size(MAX_MEMORY_BYTES)} limit; reduce {reduce}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -555,7 +784,7 @@ def _simulate(doc, name, path) -> SimulateScenario:
     _keys(ctx, doc, "", tuple(SIMULATE_KEYS))
     unit, scale = _time_unit(ctx, doc)
     title = _string(ctx, doc.get("title"), "title", default=Path(name).stem)
-    weight = _number(ctx, doc.get("weight"), "weight", positive=True, default=70.0)
+    weight = _weight(ctx, doc.get("weight"), "weight")
     if ("model" in doc) == ("drug" in doc):
         ctx.fail("model", "give exactly one of model (a library model) or drug (a library drug)"
                  if "model" in doc else "missing: give model = \"one_compartment_oral\" (a library model, e.g. "
@@ -571,8 +800,8 @@ def _simulate(doc, name, path) -> SimulateScenario:
     times = _times(ctx, doc.get("times"), "times", scale)
     groups = _named_groups(ctx, doc, "doses", "regimens", scale, allow_drug=False)
     subjects = _integer(ctx, doc.get("subjects"), "subjects", minimum=1, default=1)
-    if subjects > 100_000:
-        ctx.fail("subjects", f"at most 100000 subjects, got {subjects}")
+    if subjects > MAX_SUBJECTS:
+        ctx.fail("subjects", f"at most {MAX_SUBJECTS} subjects, got {subjects}")
     seed = _integer(ctx, doc.get("seed"), "seed", minimum=0, default=2024)
 
     regimens = {}
@@ -586,8 +815,9 @@ def _simulate(doc, name, path) -> SimulateScenario:
         regimens[rname] = [model, params, _regimen(ctx, specs, cmts, weight), specs]
     first_model = next(iter(regimens.values()))[0]
     known = [p.name for p in first_model.parameters]
-    overrides = _qualify(ctx, _number_table(ctx, doc.get("parameters"), "parameters"), known, prefix, "parameters")
-    iiv = _qualify(ctx, _number_table(ctx, doc.get("iiv"), "iiv", minimum=0.0), known, prefix, "iiv")
+    overrides = _qualify(ctx, _number_table(ctx, doc.get("parameters"), "parameters"), known, prefix, "parameters",
+                         parameters={p.name: p for p in first_model.parameters})
+    iiv = _qualify(ctx, _iiv_table(ctx, doc.get("iiv"), "iiv"), known, prefix, "iiv")
     for entry in regimens.values():
         entry[1] = {**entry[1], **overrides}
     available = list(first_model.outputs) + list(first_model.states)
@@ -604,8 +834,23 @@ def _simulate(doc, name, path) -> SimulateScenario:
         if o not in available:
             ctx.fail(_join("outputs", i), f"unknown output {o!r}; known: {', '.join(available)}")
         resolved.append(o)
-    return SimulateScenario(path, title, unit, times, first_model, drug, weight, tuple(dict.fromkeys(resolved)),
+    outputs = tuple(dict.fromkeys(resolved))
+    values = max(len(m.states) + len(m.outputs) for m, *_ in regimens.values())
+    per = simulate_memory(1, 1, len(regimens), len(outputs), values) / 16
+    _check_memory(ctx, "subjects", simulate_memory(subjects, len(times), len(regimens), len(outputs), values),
+                  f"subjects x times x values = {subjects} x {len(times)} x {per:.0f} (the model's states and "
+                  f"outputs, the outputs of {len(regimens)} regimen(s))", "subjects, the number of times "
+                  "(times.step, times.stop) or of regimens and outputs")
+    return SimulateScenario(path, title, unit, times, first_model, drug, weight, outputs,
                             {k: tuple(v) for k, v in regimens.items()}, iiv, subjects, seed)
+
+
+def _weight(ctx, value, where) -> float:
+    lo, hi = WEIGHT_RANGE
+    number = _number(ctx, value, where, positive=True, maximum=hi, default=70.0, what="a weight", unit="kg")
+    if number < lo:
+        ctx.fail(where, f"expected a weight >= {lo:g} kg, got {number:g}")
+    return number
 
 
 def _drug_regimen(ctx, drug, specs):
@@ -655,8 +900,8 @@ def _population(ctx, table, n_override) -> dict:
     _keys(ctx, table, "population", tuple(POPULATION_KEYS), required=() if n_override else ("n",))
     g = table.get
     n = n_override if n_override else _integer(ctx, g("n"), "population.n", minimum=1)
-    if n > 10_000_000:
-        ctx.fail("population.n", f"at most 10000000 subjects, got {n}")
+    if n > MAX_POPULATION:
+        ctx.fail("--n" if n_override else "population.n", f"at most {MAX_POPULATION} subjects, got {n}")
     ancestry = _string(ctx, g("ancestry"), "population.ancestry", default="European")
     if ancestry.lower() == "none":
         ancestry = None
@@ -674,6 +919,12 @@ def _population(ctx, table, n_override) -> dict:
         mean, sd, lo, hi = (_number(ctx, v, _join(where, i)) for i, v in enumerate(value))
         if not (sd > 0 and lo < hi and lo <= mean <= hi):
             ctx.fail(where, f"expected [mean, SD > 0, lower, upper] with lower <= mean <= upper, got {value}")
+        least, most = AGE_RANGE if key == "age" else WEIGHT_RANGE
+        unit = "years" if key == "age" else "kg"
+        if lo < least:
+            ctx.fail(_join(where, 2), f"expected a lower bound >= {least:g} {unit}, got {lo:g}")
+        if hi > most:
+            ctx.fail(_join(where, 3), f"expected an upper bound <= {most:g} {unit}, got {hi:g}")
         out[key] = (mean, sd, lo, hi)
     if ancestry is not None:
         from .errors import ModelError
@@ -703,7 +954,7 @@ def _endpoint(ctx, table, where, scale, default_output, available):
     threshold = _number(ctx, g("threshold"), _join(where, "threshold"), positive=True, default=0.1)
     try:
         if kind == "terminated_by":
-            t = _number(ctx, g("time"), _join(where, "time"), positive=True) * scale
+            t = _time(ctx, g("time"), _join(where, "time"), scale, positive=True) * scale
             return endpoints.terminated_by(t, output, threshold, name=name)
         if kind == "time_to_termination":
             return endpoints.time_to_termination(output, threshold, name=name)
@@ -711,15 +962,17 @@ def _endpoint(ctx, table, where, scale, default_output, available):
             c = _number(ctx, g("concentration"), _join(where, "concentration"), minimum=0.0)
             return endpoints.time_above(output, c, name=name)
         if kind == "auc":
-            start = _number(ctx, g("start"), _join(where, "start"), minimum=0.0, default=0.0) * scale
-            end = _number(ctx, g("end"), _join(where, "end"), positive=True, default=None)
+            start = _time(ctx, g("start"), _join(where, "start"), scale, default=0.0) * scale
+            end = _time(ctx, g("end"), _join(where, "end"), scale, positive=True, default=None)
             return endpoints.auc(output, start, None if end is None else end * scale, name=name)
         if kind == "cmax":
             return endpoints.cmax(output, name=name)
         if kind == "minimum":
             return endpoints.minimum(output, name=name)
-        t = _number(ctx, g("time"), _join(where, "time"), minimum=0.0) * scale
+        t = _time(ctx, g("time"), _join(where, "time"), scale) * scale
         return endpoints.trough(output, t, name=name)
+    except ScenarioError:                 # already names the file and the key
+        raise
     except PkpdError as exc:
         ctx.fail(where, str(exc))
 
@@ -740,7 +993,7 @@ def _trial(doc, name, path, n_override) -> TrialScenario:
     se = mname.strip().lower().replace("-", "_").replace(" ", "_") in SE_MODEL_NAMES
     arms = _named_groups(ctx, doc, None, "arms", scale, allow_drug=True)
     overrides = _number_table(ctx, mtab.get("parameters"), "model.parameters")
-    iiv = _number_table(ctx, mtab.get("iiv"), "model.iiv", minimum=0.0)
+    iiv = _iiv_table(ctx, mtab.get("iiv"), "model.iiv")
     opts = _options(ctx, doc.get("options"))
     if se:
         groups, dose_arms, available, label = _se_groups(ctx, mtab, arms, overrides, iiv)
@@ -761,6 +1014,10 @@ def _trial(doc, name, path, n_override) -> TrialScenario:
     dup = [n for n in names if names.count(n) > 1]
     if dup:
         ctx.fail("endpoints", f"endpoint name {dup[0]!r} is used twice; give one of them a name")
+    for i, n in enumerate(names):
+        if n in _RESERVED_ENDPOINT_NAMES:         # columns of subjects.csv (pkpd.trials.TrialDesign refuses them)
+            ctx.fail(_join(_join("endpoints", i), "name"), f"{n!r} is reserved (a column of subjects.csv); "
+                                                           "give another name")
     plot_output = _string(ctx, doc.get("plot_output"), "plot_output", default=endpoint_list[0].outputs[0])
     if plot_output not in available:
         ctx.fail("plot_output", f"unknown output {plot_output!r}; known: {', '.join(available)}")
@@ -772,13 +1029,24 @@ def _trial(doc, name, path, n_override) -> TrialScenario:
             if s.rate is not None:
                 if s.per_kg:
                     ctx.fail(_join(s.where, "rate"), "a per_kg dose in a trial arm needs duration, not rate")
-                duration = s.amount / s.rate
+                duration = _check_rate(ctx, s, s.amount)
             try:
                 doses.append(Dose(cmt, s.amount, per_kg=s.per_kg, max_amount=s.max_amount, time=s.time,
                                   duration=duration, ii=s.ii, addl=s.addl))
             except PkpdError as exc:
                 ctx.fail(s.where, str(exc))
         arms_out[arm] = doses
+    n, block = population["n"], opts.get("block_size", 1000)
+    grid = len(np.union1d(times, [t for e in endpoint_list for t in getattr(e, "times", ())]))
+    states = max(len(source.model.states) + len(source.model.outputs) for source, _ in groups)
+    k, n_arms, per_subject = min(n, block), len(arms_out), 15 + len(arms_out) * (len(endpoint_list) + 2)
+    block_part = k * grid * (9 + states) > n * per_subject
+    _check_memory(ctx, "options.block_size" if block_part else "population.n",
+                  trial_memory(n, block, grid, states, n_arms, len(endpoint_list)),
+                  f"subjects simulated together x times x values = {k} x {grid} x {9 + states} (events, states, "
+                  f"outputs) + subjects x values = {n} x {per_subject} (covariates, endpoints of {n_arms} arm(s))",
+                  "options.block_size (default 1000) or the number of times (times.step, times.stop)" if block_part
+                  else "population.n (or --n), or the number of arms and endpoints")
     return TrialScenario(path, title, unit, times, population, groups, arms_out, tuple(endpoint_list), seed,
                          plot_output, opts, label)
 
@@ -791,9 +1059,11 @@ def _options(ctx, table) -> dict:
     for k in ("block_size", "chunk_size"):
         if k in table:
             out[k] = _integer(ctx, table[k], f"options.{k}", minimum=1)
-    for k in ("rtol", "atol"):
+    for k, (lo, hi) in (("rtol", RTOL_RANGE), ("atol", ATOL_RANGE)):
         if k in table:
-            out[k] = _number(ctx, table[k], f"options.{k}", positive=True)
+            out[k] = _number(ctx, table[k], f"options.{k}", positive=True, maximum=hi)
+            if out[k] < lo:
+                ctx.fail(f"options.{k}", f"expected a number >= {lo:g}, got {out[k]:g}")
     if "solver" in table:
         out["solver"] = _string(ctx, table["solver"], "options.solver", choices=("dp5", "lsoda", "bdf", "radau"))
     return out
@@ -871,10 +1141,14 @@ def _se_groups(ctx, mtab, arms, overrides, iiv):
         group_routes = {d: routes[d] for d in drugs if d in routes}
         try:
             model = scenarios.se_model(drugs, brain=brain)
-            known = {p.name for p in model.parameters}
+            known = {p.name: p for p in model.parameters}
             mine = {k: v for k, v in overrides.items() if k in known}
+            for k, v in mine.items():
+                _check_parameter(ctx, _join("model.parameters", k), v, known[k])
             used_params |= set(mine)
             source = se_population(drugs, iiv=iiv, params=mine, routes=group_routes, brain=brain)
+        except ScenarioError:                 # already names the file and the key
+            raise
         except PkpdError as exc:
             ctx.fail("model", str(exc))
         names = list(model.outputs) + list(model.states)
@@ -906,7 +1180,7 @@ def _population_groups(ctx, mtab, mname, arms, overrides, iiv):
     from .population import PopulationModel
 
     key = mname.strip().lower().replace("-", "_").replace(" ", "_")
-    weight = _number(ctx, mtab.get("weight"), "model.weight", positive=True, default=70.0)
+    weight = _weight(ctx, mtab.get("weight"), "model.weight")
     drug = None
     if key in drug_library.LIBRARY:
         drug = _resolve_drug(ctx, mname, "model.name", weight)
@@ -932,11 +1206,15 @@ def _population_groups(ctx, mtab, mname, arms, overrides, iiv):
         theta = {p.name: p.default for p in model.parameters}
         prefix = ""
     known = list(theta)
-    theta.update(_qualify(ctx, overrides, known, prefix, "model.parameters"))
+    theta.update(_qualify(ctx, overrides, known, prefix, "model.parameters",
+                          parameters={p.name: p for p in model.parameters}))
     omega = {k: v * v for k, v in _qualify(ctx, iiv, known, prefix, "model.iiv").items() if v > 0}
     for k in omega:
         if theta[k] <= 0:
             ctx.fail(_join("model.iiv", k), f"log-normal IIV needs a positive typical value, got {theta[k]:g}")
+    if not omega:
+        ctx.fail("model.iiv", "missing: a trial of a library model or drug needs log-normal IIV (SD of log > 0) on "
+                              "at least one parameter, e.g. [model.iiv] CL = 0.3")
     transforms = {k: "log" if v > 0 else "identity" for k, v in theta.items()}
     try:
         pm = PopulationModel(model, theta, omega, ProportionalError(), transforms=transforms)

@@ -165,6 +165,43 @@ def test_fit_usage_errors_exit_2():
         assert done.stderr.strip().splitlines()[-1].startswith("pkpd fit: error:")
 
 
+def test_fit_default_error_is_the_api_default_and_init_gives_start_values(files, tmp_path):
+    """Issue 15: without --error the CLI fits with the API's default error model (fit_individual without
+    ``error``), and --init CL=2,V=30 reaches the same estimates as fit_each(..., init=...)."""
+    out = tmp_path / "init"
+    done = run("fit", files / "theo.csv", "--model", "one_compartment_oral", "--init", "CL=2,V=30", "--out", out)
+    assert done.returncode == 0, done.stderr
+    est = pd.read_csv(out / "estimates.csv")
+    data = pkpd.read_nonmem(files / "theo.csv")
+    default = pkpd.fit_individual(resolve_model("OneCompartmentOral"), data.subject(1))
+    started = pkpd.fit_each(resolve_model("OneCompartmentOral"), data, init={"CL": 2, "V": 30})
+    assert "err_SD" in est.columns and est["success"].all() and est["warnings"].isna().all()
+    for k in ("CL", "V", "KA"):
+        assert est.loc[0, k] == pytest.approx(default.estimates[k], rel=1e-5)
+        assert est[k].to_numpy() == pytest.approx([started[i].estimates[k] for i in range(1, 13)], rel=1e-6)
+    assert "CL = 2, V = 30 (--init)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_fit_init_errors_and_skipped_subjects(files, tmp_path):
+    """Bad --init syntax is a usage error (pkpd fit: error:), an unknown name a bad input (pkpd: error:), both
+    one line and exit status 2; subjects without doses or observations are named in report.md."""
+    for value, fragment in (("CL2", "'CL2' is not NAME=VALUE"), ("CL=abc", "'abc' is not a number"),
+                            ("CL=2,CL=3", "CL is given twice")):
+        done = run("fit", files / "theo.csv", "--model", "OneCompartmentOral", "--init", value)
+        assert done.returncode == 2 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
+        assert done.stderr.startswith("pkpd fit: error: argument --init: ") and fragment in done.stderr
+    assert_one_line_error(run("fit", files / "theo.csv", "--model", "OneCompartmentOral", "--init", "CLX=2",
+                              "--out", tmp_path / "o"), "--init: 'CLX' is not a parameter of OneCompartmentOral")
+    ev = pd.read_csv(files / "theo.csv", na_values=".")
+    ev = ev[~((ev["ID"] == 3) & (ev["EVID"] == 1)) & (ev["ID"] <= 4)]
+    ev.to_csv(tmp_path / "no_dose.csv", index=False, na_rep=".")
+    done = run("fit", tmp_path / "no_dose.csv", "--model", "OneCompartmentOral", "--out", tmp_path / "skip")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert pd.read_csv(tmp_path / "skip" / "estimates.csv")["ID"].tolist() == [1, 2, 4]
+    report = (tmp_path / "skip" / "report.md").read_text(encoding="utf-8")
+    assert "SUBJECTS_SKIPPED: 1 subject skipped, IDs 3 (no dose records)" in report
+
+
 # -- in process: names and population defaults -------------------------------------------------
 @pytest.mark.parametrize("name", ["OneCompartmentOral", "one_compartment_oral", "ONE-COMPARTMENT-ORAL"])
 def test_model_aliases(name):
@@ -177,6 +214,8 @@ def test_population_defaults():
     assert set(pm.theta) == {"CL", "V1", "Q", "V2", "KA"}
     assert pm.eta_names == ("CL", "V1")
     assert pm.omega.loc["CL", "CL"] == 0.1
+    started = population_model(resolve_model("OneCompartmentOral"), data, pkpd.AdditiveError(), {"CL": 2.0, "F1": 0.9})
+    assert started.theta["CL"] == 2.0 and started.theta["F1"] == 0.9 and set(started.theta) == {"CL", "V", "KA", "F1"}
 
 
 

@@ -106,6 +106,6 @@ def test_console_script_is_installed_and_rejects_bad_input(tmp_path, capsys):
     done = subprocess.run([exe, "demo", "--help"], capture_output=True, text=True, check=True)
     assert "--out" in done.stdout and "--n" in done.stdout
     assert main(["demo", "--out", str(tmp_path / "x"), "--n", "0"]) == 2
-    assert "--n must be a positive cohort size, got 0" in capsys.readouterr().err
+    assert "--n must be a cohort size from 1 to 10000000, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["no-such-command"])
