@@ -44,7 +44,8 @@ class SimulationError(PkpdError, RuntimeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A fit did not converge, its covariance is singular, or an estimate sits on a bound.
-
-    The fit result then has ``success`` False and lists the reasons in ``messages``.
+    """A named problem of a fit (``NAME: text``): it did not converge, its covariance is singular, an
+    estimate sits on a bound, too few observations, a collapsed residual error -- these make ``success``
+    False -- or a note that leaves it alone (``POORLY_IDENTIFIED``, ``PREDOSE_EXCLUDED``,
+    ``SUBJECTS_SKIPPED``, ``HIGH_SHRINKAGE``). The result lists them in ``messages`` / ``warnings``.
     """
