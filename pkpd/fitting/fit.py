@@ -102,7 +102,8 @@ from .params import ERROR_PREFIX, LOG_PREFIX, add_error_params, error_values, ma
 from .residual import AdditiveError, ExponentialError, ResidualError
 from .result import FitResult
 
-__all__ = ["fit_individual", "fit_pooled", "fit_each", "default_error", "BLQ_METHODS", "FAILURES", "NOTES",
+__all__ = ["fit_individual", "fit_pooled", "fit_each", "default_error", "correlation_problems", "BLQ_METHODS",
+           "FAILURES", "NOTES",
            "RSE_LIMIT", "CORRELATION_LIMIT", "CONDITION_LIMIT", "COLLAPSE_LIMIT"]
 
 
@@ -551,6 +552,27 @@ def _collapse(error, problem, f, theta) -> str:
             "likelihood has no maximum and the standard errors mean nothing")
 
 
+def correlation_problems(names, cov) -> list[str]:
+    """The near-singular correlations of estimates with covariance ``cov`` (named ``names``): each pair with
+    ``|r| >`` :data:`CORRELATION_LIMIT`, and a condition number of the correlation matrix above
+    :data:`CONDITION_LIMIT` (individual and population fits share this rule).
+
+    >>> correlation_problems(["CL", "V"], np.array([[1.0, 0.999], [0.999, 1.0]]))
+    ['correlation of CL and V 0.9990 (|r| > 0.99)', 'condition number of the correlation matrix 2e+03 (> 1000)']
+    """
+    if len(names) < 2:
+        return []
+    cov = np.asarray(cov, dtype=float)
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    parts = [f"correlation of {names[j]} and {names[i]} {corr[i, j]:.4f} (|r| > {CORRELATION_LIMIT})"
+             for i in range(len(names)) for j in range(i) if abs(corr[i, j]) > CORRELATION_LIMIT]
+    condition = float(np.linalg.cond(corr))
+    if condition > CONDITION_LIMIT:
+        parts.append(f"condition number of the correlation matrix {condition:.3g} (> {CONDITION_LIMIT:.0f})")
+    return parts
+
+
 def _identifiability(params, names, cov) -> str:
     """POORLY_IDENTIFIED: the parameters with an RSE above 100 % and near-singular correlations (module
     docstring); '' when there is none."""
@@ -566,16 +588,7 @@ def _identifiability(params, names, cov) -> str:
             continue                                                   # can be 0 or negative: no RSE
         if rse > RSE_LIMIT:
             parts.append(f"RSE of {shown} {100 * rse:.0f} % (> {100 * RSE_LIMIT:.0f} %)")
-    if len(names) > 1:
-        corr = cov / np.outer(sd, sd)
-        off = np.abs(corr - np.eye(len(names)))
-        high = [(names[i], names[j], corr[i, j]) for i in range(len(names)) for j in range(i)
-                if off[i, j] > CORRELATION_LIMIT]
-        for a, b, r in high:
-            parts.append(f"correlation of {b} and {a} {r:.4f} (|r| > {CORRELATION_LIMIT})")
-        condition = float(np.linalg.cond(corr))
-        if condition > CONDITION_LIMIT:
-            parts.append(f"condition number of the correlation matrix {condition:.3g} (> {CONDITION_LIMIT:.0f})")
+    parts += correlation_problems(names, cov)
     if not parts:
         return ""
     return ("POORLY_IDENTIFIED: " + "; ".join(parts) + ": the data barely determine these estimates (fix or "

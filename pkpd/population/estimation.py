@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
 from ..fitting._differences import hessian_from_values, hessian_points
 from ..fitting._subjects import skipped_message, usable_subjects
-from ..fitting.fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT
+from ..fitting.fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT, correlation_problems
 from ..io import as_dataset, read_nonmem
 from ._objective import Objective, PopData, check_method, variance
 from ._parameters import Parameterisation
@@ -292,19 +292,7 @@ def _identifiability_issue(popmodel, par, x, cov, reported) -> str:
         var = variances.get(name, math.nan)
         if positive and value > 0 and var >= 0 and math.sqrt(var) / value > RSE_LIMIT:
             parts.append(f"RSE of {name} {100 * math.sqrt(var) / value:.0f} % (> {100 * RSE_LIMIT:.0f} %)")
-    c = cov.to_numpy()
-    names = list(cov.index)
-    if len(names) > 1:
-        sd = np.sqrt(np.diag(c))
-        corr = c / np.outer(sd, sd)
-        for i in range(len(names)):
-            for j in range(i):
-                if abs(corr[i, j]) > CORRELATION_LIMIT:
-                    parts.append(f"correlation of {names[j]} and {names[i]} {corr[i, j]:.4f} "
-                                 f"(|r| > {CORRELATION_LIMIT})")
-        condition = float(np.linalg.cond(corr))
-        if condition > CONDITION_LIMIT:
-            parts.append(f"condition number of the correlation matrix {condition:.3g} (> {CONDITION_LIMIT:.0f})")
+    parts += correlation_problems(list(cov.index), cov.to_numpy())
     if not parts:
         return ""
     return ("POORLY_IDENTIFIED: " + "; ".join(parts) + ": the data barely determine these estimates (fix, remove or "
