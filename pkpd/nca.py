@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DatasetError
-from .io._dataset import Dataset
+from .io._dataset import MAX_EXACT_INT, Dataset
+from .io._nonmem import _read as _read_nonmem
 
 __all__ = ["nca", "NCA_COLUMNS"]
 
@@ -81,7 +82,9 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
         ``TIME``, ``DV`` and optionally ``AMT`` (a row with AMT > 0 is the dose record; with an
         ``EVID`` column, EVID 1 or 4 marks it), ``RATE``, ``CMT``, ``MDV`` (1 = not an observation),
         ``LLOQ`` and ``BLQ``. Rows of a DataFrame with a missing DV (and no BLQ flag) are ignored.
-        Neither is modified.
+        A DataFrame is read as :func:`pkpd.read_nonmem` reads it (column names in any case, IDs kept
+        exactly, missing-value tokens such as ``NA`` an error, AMT >= 0, known EVID codes, each
+        subject's records together ...). Neither is modified.
     auc_method : {"linear-up/log-down", "linear"}
         Trapezoid rule for AUC and AUMC. ``"linear-up/log-down"`` (default, as PKNCA and WinNonlin)
         integrates a segment log-linearly when the concentration decreases and both ends are
@@ -125,7 +128,10 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
     Raises
     ------
     DatasetError
-        Bad input, naming the column, subject and value: a negative or non-numeric concentration,
+        Bad input, naming the column, subject and value: whatever :func:`pkpd.read_nonmem` rejects in a
+        DataFrame, a TIME of 2**53 (9.0e15) or more (doubles no longer hold the time differences the
+        areas need), a metric that overflows to infinity (values near the largest double, 1.8e308),
+        a negative or non-numeric concentration,
         observation times not increasing within a subject, a subject without a dose or with more
         than one dose (multiple-dose NCA is not supported), a dose that is not positive, an infusion
         without a positive RATE, observations in several compartments, an unknown ``auc_method``,
@@ -151,7 +157,8 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
     samples only. Samples before the dose are ignored.
 
     **AUC.** Over each segment [t1, t2] linear: (C1 + C2)(t2 - t1)/2, AUMC (t1 C1 + t2 C2)(t2 - t1)/2;
-    logarithmic (k = ln(C1/C2)/(t2 - t1)): (C1 - C2)/k, AUMC (t1 C1 - t2 C2)/k + (C1 - C2)/k².
+    logarithmic (k = ln(C1/C2)/(t2 - t1)): (C1 - C2)/k, AUMC (t1 C1 - t2 C2)/k + (C1 - C2)/k², computed
+    in an equivalent form that does not divide by k, which vanishes when C1/C2 is near 1.
 
     **Automatic λz** (PKNCA ``pk.calc.half.life``; WinNonlin "Best Fit"). Candidates are the positive
     concentrations after Tmax (at or after when ``exclude_tmax=False``) up to TLAST. For
@@ -212,7 +219,7 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
         for key in dose:
             if key not in known:
                 raise DatasetError(f"dose names subject {key!r}, which is not in the data")
-    rows = [_one_subject(s, dose, opts) for s in subjects]
+    rows = [_finite(_one_subject(s, dose, opts), s) for s in subjects]
     out = pd.DataFrame(rows, columns=list(NCA_COLUMNS))
     out["LAMBDA_Z_N"] = out["LAMBDA_Z_N"].astype("Int64")
     return out
@@ -263,7 +270,7 @@ def _is_number(v) -> bool:
 
 
 def _show(v) -> str:
-    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v) == int(v):
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v) == int(v) and abs(v) < MAX_EXACT_INT:
         return str(int(v))
     if isinstance(v, (np.integer, np.floating)):
         return repr(v.item())
@@ -282,35 +289,46 @@ def _subjects(data, opts) -> list[dict]:
         is_obs = (evid == 0) & (events["MDV"].to_numpy() == 0)
         table = events
     elif isinstance(data, pd.DataFrame):
-        table = data.copy()
-        missing = [c for c in ("ID", "TIME", "DV") if c not in table.columns]
+        upper = {str(c).strip().upper(): c for c in data.columns}
+        missing = [c for c in ("ID", "TIME", "DV") if c not in upper]
         if missing:
             raise DatasetError(f"the DataFrame has no column {', '.join(missing)}; nca() needs ID, TIME and DV "
                                "(and AMT on the dose row, or the dose argument)")
-        table = table.reset_index(drop=True)
-        labels = [f"row {i + 1}" for i in range(len(table))]
-        for col in ("TIME", "DV", "AMT", "RATE", "EVID", "MDV", "LLOQ", "BLQ"):
+        # the checks of read_nonmem, as for a file (numbers and missing-value tokens, IDs kept exactly and each
+        # subject's records together, AMT >= 0, known EVID codes, ...); TIME going back within a subject is
+        # left to the NCA rule below, which names the observation
+        ds = _read_nonmem(data, time_order=False)
+        table = ds.events
+        labels = [f"row {int(n)}" for n in ds.source_lines]
+        for col in ("LLOQ", "BLQ"):
             if col in table.columns:
                 table[col] = _numeric_column(table[col], col, labels)
-        if "EVID" in table.columns:
-            evid = table["EVID"].to_numpy()
-            is_dose = (evid == 1) | (evid == 4)
-            other = ~np.isin(evid, (0,)) & ~is_dose
-        else:
-            is_dose = (table["AMT"].fillna(0).to_numpy() > 0) if "AMT" in table.columns else np.zeros(len(table), bool)
-            other = np.zeros(len(table), bool)
-        mdv = table["MDV"].fillna(0).to_numpy() == 1 if "MDV" in table.columns else np.zeros(len(table), bool)
+        evid = table["EVID"].to_numpy()
+        is_dose = (evid == 1) | (evid == 4)
+        other = ~np.isin(evid, (0,)) & ~is_dose
+        # an MDV given as 1 excludes a row; a row without DV is still an observation when flagged BLQ
+        given = data[upper["MDV"]].notna().to_numpy() if "MDV" in upper else np.zeros(len(table), bool)
+        mdv = given & (table["MDV"].to_numpy() == 1)
         flagged = table["BLQ"].fillna(0).to_numpy() == 1 if "BLQ" in table.columns else np.zeros(len(table), bool)
         has_dv = ~np.isnan(table["DV"].to_numpy(dtype=float))
         is_obs = ~is_dose & ~other & ~mdv & (has_dv | flagged)
     else:
         raise DatasetError(f"nca() takes a pkpd Dataset or a pandas DataFrame, not {type(data).__name__}")
 
-    bad_time = np.flatnonzero(~np.isfinite(table["TIME"].to_numpy(dtype=float)) & (is_obs | is_dose))
+    time = table["TIME"].to_numpy(dtype=float)
+    bad_time = np.flatnonzero(~np.isfinite(time) & (is_obs | is_dose))
     if bad_time.size:
         i = int(bad_time[0])
         raise DatasetError(f"{labels[i]}, column TIME: value {_show(table['TIME'].iloc[i])} for subject "
-                           f"{table['ID'].iloc[i]!r} is not a finite time")
+                           f"{_plain(table['ID'].iloc[i])!r} is not a finite time")
+    # Beyond 2**53 doubles no longer hold every integer: sampling times a unit apart coincide, and the areas'
+    # time differences (and lambda_z's regression on t) lose their digits or divide by zero
+    huge = np.flatnonzero((np.abs(time) >= MAX_EXACT_INT) & (is_obs | is_dose))
+    if huge.size:
+        i = int(huge[0])
+        raise DatasetError(f"{labels[i]}, column TIME: value {_show(table['TIME'].iloc[i])} for subject "
+                           f"{_plain(table['ID'].iloc[i])!r} is too large for NCA; expected times below 2**53 (9.0e15) "
+                           "in the data's time unit")
 
     ids = table["ID"].to_numpy()
     codes, uniques = pd.factorize(ids)
@@ -445,6 +463,24 @@ def _dose_record(sub, dose_arg, opts):
     return float(amount), float(t_dose), route, float(duration)
 
 
+def _finite(row: dict, sub) -> dict:
+    """The row, unless a metric overflowed to infinity: then a DatasetError naming the value that caused it."""
+    for key, value in row.items():
+        if isinstance(value, float) and math.isinf(value):
+            labels, dose = sub["labels"], sub["doses"][0] if sub["doses"] else None
+            if key in ("CL", "VZ", "VSS", "DOSE") and dose is not None:
+                where, col, shown = labels[dose["row"]], "AMT", _show(dose["amt"])
+            elif len(sub["dv"]):
+                i = int(np.nanargmax(np.where(np.isnan(sub["dv"]), -np.inf, np.abs(sub["dv"]))))
+                where, col, shown = labels[sub["obs"][i]], "DV", _show(sub["dv"][i])
+            else:
+                where, col, shown = f"subject {sub['id']!r}", "DV", "-"
+            raise DatasetError(f"{where}, column {col}: value {shown} for subject {sub['id']!r} makes {key} overflow "
+                               "to infinity; expected values (and times) small enough for double precision: use "
+                               "larger units")
+    return row
+
+
 def _apply_blq(t, c, flag, rule):
     """Times and concentrations after the BLQ rule (BLQ values replaced by 0 or dropped)."""
     if not flag.any():
@@ -524,7 +560,7 @@ def _one_subject(sub, dose_arg, opts) -> dict:
     lz, intercept, n, tstart, tend, r2, adj = fit
     row.update(LAMBDA_Z=lz, LAMBDA_Z_N=n, LAMBDA_Z_TSTART=tstart, LAMBDA_Z_TEND=tend, R2=r2, ADJ_R2=adj)
     row["HALF_LIFE"] = math.log(2) / lz
-    clast_pred = math.exp(intercept - lz * tlast)
+    clast_pred = _exp(intercept - lz * tlast)
     row["CLAST_PRED"] = clast_pred
     auc_inf = row["AUCLAST"] + clast / lz
     row["AUCINF_OBS"] = auc_inf
@@ -551,10 +587,22 @@ def _c0(t, c):
     if after.size >= 2:
         (t1, t2), (c1, c2) = t[after[:2]], c[after[:2]]
         if c1 > c2 > 0:
-            return float(math.exp(math.log(c1) - (math.log(c2) - math.log(c1)) / (t2 - t1) * t1)), ""
+            return float(_exp(math.log(c1) - (math.log(c2) - math.log(c1)) / (t2 - t1) * t1)), ""
     pos = after[c[after] > 0]
     return float(c[pos[0]]), ("C0 set to the first positive concentration (the first two samples after the "
                               "dose do not decrease)")
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _exp(x: float) -> float:
+    """math.exp, with inf for an overflow (found by the finiteness check of the results) instead of OverflowError."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 def _areas(t, c, method):
@@ -564,13 +612,33 @@ def _areas(t, c, method):
         t1, t2, c1, c2 = float(t[i]), float(t[i + 1]), float(c[i]), float(c[i + 1])
         dt = t2 - t1
         if method == "linear-up/log-down" and c2 < c1 and c2 > 0:
-            k = math.log(c1 / c2) / dt
-            auc += (c1 - c2) / k
-            aumc += (t1 * c1 - t2 * c2) / k + (c1 - c2) / k**2
+            auc_i, aumc_i = _log_segment(t1, dt, c1, c2)
+            auc += auc_i
+            aumc += aumc_i
         else:
             auc += (c1 + c2) * dt / 2.0
             aumc += (t1 * c1 + t2 * c2) * dt / 2.0
     return auc, aumc
+
+
+def _log_segment(t1, dt, c1, c2):
+    """AUC and AUMC of a decreasing segment by the log rule, in a form without division by a vanishing k.
+
+    With L = ln(C1/C2) = k dt: AUC = (C1 - C2) dt / L, and AUMC = (t1 C1 - t2 C2)/k + (C1 - C2)/k² rewritten as
+    t1 AUC + dt² C2 (e^L - 1 - L)/L². The textbook form divides by k and k² and subtracts terms that grow as
+    1/L: for C1/C2 near 1 (adjacent doubles give k = 0) it divided by zero or lost every digit (an AUMC of
+    -2e15 for 1.5000000000000002 then 1.5). L is taken as log1p((C1 - C2)/C2), exact where C1/C2 rounds."""
+    L = math.log1p((c1 - c2) / c2)
+    auc = (c1 - c2) * dt / L
+    if L < 0.1:  # (e^L - 1 - L)/L² = sum L^n/(n+2)!, 11 terms: the rest is below 0.1^11/13! = 1.6e-21
+        g = 0.0
+        for n in range(10, -1, -1):
+            g = g * L + 1.0 / math.factorial(n + 2)
+        tail = c2 * g
+    else:  # the two terms cancel by a factor of at most ~2/L = 20 here
+
+        tail = (c1 - c2) / (L * L) - c2 / L
+    return auc, t1 * auc + dt * dt * tail
 
 
 def _regress(t, c):
@@ -581,6 +649,8 @@ def _regress(t, c):
     sxx = float(((t - tm) ** 2).sum())
     sxy = float(((t - tm) * (y - ym)).sum())
     syy = float(((y - ym) ** 2).sum())
+    if not sxx > 0:  # times so close together that their spread squares to 0: no slope to fit
+        return math.nan, math.nan, math.nan, math.nan
     slope = sxy / sxx
     intercept = ym - slope * tm
     sse = float(((y - intercept - slope * t) ** 2).sum())

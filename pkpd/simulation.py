@@ -11,8 +11,11 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import ModelError, ParameterError
-from .models._schedule import CANONICAL_COLUMNS, compile_schedule
+from .errors import DatasetError, ModelError, ParameterError, SimulationError
+from .io import Dataset
+from .io._nonmem import _read as _read_nonmem
+from .io._dataset import show as _show, where as _where
+from .models._schedule import CANONICAL_COLUMNS, check_memory, compile_schedule, dose_copies, schedule_bytes
 from .results import SimulationResult
 
 __all__ = ["simulate", "simulate_regimen"]
@@ -36,10 +39,11 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
     """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``).
 
     ``record_params`` (one value per record of ``events``) override ``p`` within subjects."""
+    ode = method != "analytic"
     if record_params is None:
         schedule = compile_schedule(
             events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
-            output_mask=output_mask, extra_outputs=extra_outputs,
+            output_mask=output_mask, extra_outputs=extra_outputs, ode=ode,
         )
     else:
         # dosing parameters (F, ALAG, R, D) are read at each dose record
@@ -48,7 +52,7 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
         schedule = compile_schedule(
             events, model, subject_index, model.dosing_matrices(p_rec, len(events)), output_mask=output_mask,
             extra_outputs=extra_outputs, dosing_row=np.arange(len(events)), record_params=record_params,
-            carry=carry,
+            carry=carry, ode=ode,
         )
     if method == "analytic":
         from .models._closed_form import closed_form_states
@@ -209,7 +213,14 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     ----------
     model : Model
     dataset : Dataset or DataFrame
-        A :class:`pkpd.Dataset` or a canonical event table (``ID TIME EVID AMT RATE CMT II ADDL SS``).
+        A :class:`pkpd.Dataset`, or a NONMEM-style table, which is read by :func:`pkpd.read_nonmem`: the
+        same reading and checks as a file (column names in any case, EVID and MDV derived when absent,
+        a DatasetError naming the row, column and value for a negative AMT, an unknown EVID, IDs whose
+        records are not together ...). The caller's DataFrame is not modified; its rows are the records,
+        in order. The rules on observed values are not applied, since no prediction depends on them: a
+        missing DV where MDV is 0 (a table of times to predict at), MDV 0 on a dose record, and a dose
+        record without amount or rate (EVID 1, AMT 0, RATE 0: run as the nothing it doses). Either way
+        every CMT value must be a compartment of ``model`` (observations too).
     params : mapping or DataFrame, optional
         One set of parameters for every subject (mapping), or one row per subject with an ``ID`` column.
     method : {"auto", "analytic", "ode"}
@@ -246,6 +257,15 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         One row per dataset record, in the dataset's order; the prediction at a dose record includes
         that dose, and implied (ADDL) doses at an observation's time come after it, as in NONMEM.
 
+    Raises
+    ------
+    DatasetError
+        The table is malformed (see :func:`pkpd.read_nonmem`), a CMT is not a compartment of ``model``,
+        or one record's ADDL doses (up to its subject's last record) would need more memory than
+        :func:`pkpd.models._schedule.memory_limit` allows.
+    SimulationError
+        The simulation as a whole would need more memory than that (estimated before allocating).
+
     Examples
     --------
     >>> import pkpd
@@ -277,12 +297,16 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         raise ParameterError("record_params: parameters that vary within a subject need the ODE engine (the "
                              "closed form assumes constant parameters); use method='ode' or 'auto'")
     method = "ode" if record_params is not None and method == "auto" else _choose_method(model, method)
-    events = getattr(dataset, "events", dataset)
-    if not isinstance(events, pd.DataFrame):
+    if not isinstance(dataset, (Dataset, pd.DataFrame)) and isinstance(getattr(dataset, "events", None), pd.DataFrame):
+        dataset = dataset.events  # an object holding an event table
+    if isinstance(dataset, pd.DataFrame):
+        # one reading and validation for files and tables: a table with a negative AMT, an EVID 7 or
+        # interleaved IDs is an error here too, not a simulation of something else
+        dataset = _read_nonmem(dataset, simulation=True)
+    if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a pkpd.Dataset or a DataFrame, not {type(dataset).__name__}")
-    missing = [c for c in CANONICAL_COLUMNS if c not in events.columns]
-    if missing:
-        raise ValueError(f"event table lacks column(s) {missing}")
+    _check_compartments(model, dataset)  # every CMT, observations included, is a compartment of the model
+    events = dataset._events  # read only below
     rec_ids = events["ID"].to_numpy()
     uniq, first = np.unique(rec_ids, return_index=True)
     subject_ids = rec_ids[np.sort(first)]
@@ -309,6 +333,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     n_subj = len(subject_ids)
     chunk = chunk_size or (1000 if method == "ode" else 2000)
     names = list(model.outputs) + (list(model.states) if states else [])
+    _check_memory(model, dataset, subj_of_record, n_subj, chunk, method, len(names))
     values = {k: np.empty(len(events)) for k in names}
     frame = events[list(CANONICAL_COLUMNS)]
     for lo in range(0, n_subj, chunk):
@@ -317,20 +342,22 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         sub = frame.iloc[rows]
         p_chunk = {k: v[lo:hi] for k, v in p.items()}
         rp_chunk = None if record_params is None else {k: v[rows] for k, v in record_params.items()}
-        schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method,
-                              _options(model, method, rtol, atol, solver, states), record_params=rp_chunk,
-                              carry=carry)
-        subj = subj_of_record[rows][schedule.out_row] - lo
-        p_out = {k: v[subj] for k, v in p_chunk.items()}
-        if rp_chunk is not None:  # outputs use the values of their own record
-            p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
-        outs = model.output(st, p_out)
+        with np.errstate(over="ignore"):  # an overflow is reported below, naming the dose that caused it
+            schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method,
+                                  _options(model, method, rtol, atol, solver, states), record_params=rp_chunk,
+                                  carry=carry)
+            subj = subj_of_record[rows][schedule.out_row] - lo
+            p_out = {k: v[subj] for k, v in p_chunk.items()}
+            if rp_chunk is not None:  # outputs use the values of their own record
+                p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
+            outs = model.output(st, p_out)
         target = rows[schedule.out_row]
         for name in model.outputs:
             values[name][target] = outs[name]
         if states:
             for j, name in enumerate(model.states):
                 values[name][target] = st[:, j]
+    _check_overflow(dataset, values, subj_of_record)
     return SimulationResult(
         model=model.name,
         id=rec_ids,
@@ -339,6 +366,76 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         method=method,
         units=_units(model, names),
     )
+
+
+def _check_compartments(model, data):
+    """Every CMT of the dataset (0/missing aside) is a compartment of ``model``: the file line for a dataset read
+    from a file, else the record (row) with its ID and TIME, as the schedule names a dose record."""
+    if data.source is not None:
+        data.check(model)
+        return
+    e = data._events
+    codes, uniques = pd.factorize(e["CMT"].to_numpy())
+    for k, value in enumerate(uniques):
+        if value in (0, "0"):
+            continue
+        try:
+            model.state_index(value)
+        except (ModelError, ValueError, TypeError, IndexError):
+            i = int(np.argmax(codes == k))
+            names = ", ".join(f"{j + 1}={s}" for j, s in enumerate(model.states))
+            raise DatasetError(f"record {i + 1} (ID {_show(e['ID'].iloc[i])}, TIME {_show(e['TIME'].iloc[i])}): "
+                               f"column CMT: value {_show(value)} is not a compartment of {model.name}; expected one of "
+                               f"{names}") from None
+
+
+def _check_overflow(data, values, subj_of_record):
+    """A prediction that overflowed to infinity (doses near the largest double, 1.8e308) is an error naming the
+    subject's largest dose, not an ``inf`` in the results."""
+    for name, v in values.items():
+        bad = np.isinf(v)
+        if not bad.any():
+            continue
+        e = data._events
+        i = int(np.argmax(bad))
+        evid = e["EVID"].to_numpy()
+        size = np.abs(e["AMT"].to_numpy(float)) + np.abs(e["RATE"].to_numpy(float))
+        doses = np.flatnonzero(((evid == 1) | (evid == 4)) & (subj_of_record == subj_of_record[i]))
+        at = _where(data.source, data.source_lines[i])
+        if doses.size:
+            r = int(doses[np.argmax(size[doses])])
+            column = "AMT" if e["AMT"].iloc[r] != 0 else "RATE"
+            raise DatasetError(f"{_where(data.source, data.source_lines[r])}, column {column}: value "
+                               f"{_show(e[column].iloc[r])} makes {name} overflow to infinity at {at}; expected doses "
+                               "small enough for double precision (use a larger amount unit)")
+        raise SimulationError(f"{at}: {name} overflows to infinity; expected finite predictions")
+
+
+def _check_memory(model, data, subj_of_record, n_subj, chunk, method, n_names):
+    """Estimate the memory of the largest chunk (its dose inputs, ADDL copies up to each subject's last record
+    included, and outputs) plus the result arrays, and raise before allocating if it is beyond the limit."""
+    e = data._events
+    evid, ss = e["EVID"].to_numpy(), e["SS"].to_numpy()
+    amt, rate, ii = e["AMT"].to_numpy(float), e["RATE"].to_numpy(float), e["II"].to_numpy(float)
+    time, addl = e["TIME"].to_numpy(float), e["ADDL"].to_numpy()
+    dose = np.flatnonzero(((evid == 1) | (evid == 4)) & ((amt != 0) | (rate != 0) | (ss > 0)))
+    last = np.full(n_subj, -np.inf)
+    np.maximum.at(last, subj_of_record, time)
+    copies = 1 + dose_copies(time[dose], ii[dose], addl[dose], last[subj_of_record[dose]])  # lag 0: an upper bound
+    inputs = np.bincount(subj_of_record[dose], weights=copies, minlength=n_subj)
+    outputs = np.bincount(subj_of_record, minlength=n_subj).astype(float)
+    starts = np.arange(0, n_subj, chunk)
+    chunk_inputs, chunk_outputs = np.add.reduceat(inputs, starts), np.add.reduceat(outputs, starts)
+    k = int(np.argmax(schedule_bytes(chunk_inputs, chunk_outputs, len(model.states), method != "analytic")))
+    in_chunk = (subj_of_record[dose] >= starts[k]) & (subj_of_record[dose] < starts[k] + chunk)
+    worst = None
+    if in_chunk.any():
+        j = np.flatnonzero(in_chunk)[int(np.argmax(copies[in_chunk]))]
+        r = int(dose[j])
+        worst = (_where(data.source, data.source_lines[r]), str(int(addl[r])), int(copies[j]),
+                 float(last[subj_of_record[r]]))
+    check_memory(int(chunk_inputs[k]), int(chunk_outputs[k]), len(model.states), method != "analytic", worst,
+                 extra_bytes=8.0 * len(e) * (n_names + 2))
 
 
 def _units(model, names):

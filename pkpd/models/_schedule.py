@@ -39,11 +39,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError, ModelError, ParameterError
+from ..errors import DatasetError, ModelError, ParameterError, SimulationError
 
-__all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS"]
+__all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS", "MEMORY_LIMIT",
+           "memory_limit", "dose_copies", "schedule_bytes", "check_memory"]
 
 CANONICAL_COLUMNS = ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS")
+
+#: Memory (bytes) a simulation may plan for; ``None``: half of the physical memory (4 GiB where unknown).
+#: :func:`compile_schedule` and :func:`pkpd.simulate` estimate what they need before allocating and raise
+#: instead of exhausting the machine (a dataset row with ``ADDL=1e9`` would otherwise ask for terabytes).
+MEMORY_LIMIT: int | None = None
+# Bytes per dose input (incl. ADDL copies) and per output request, as (fixed, per state) counts of 8-byte
+# words, measured with tracemalloc (peak) on one- and two-compartment models. The closed form keeps ~20
+# arrays per input (schedule, sort, modal weights); the ODE engine's steps, and their dense-output
+# coefficients, grow with the breakpoints the inputs make (a few steps per dose).
+_WORDS_PER_INPUT = {"analytic": (44, 6), "ode": (340, 180)}
+_WORDS_PER_OUTPUT = (24, 8)
 
 IMPLIED = 0.5  # key offset of implied events (after the records at the same time)
 RESET = -0.25  # key offset of a reset relative to its record
@@ -91,6 +103,81 @@ class Schedule:
     chg_time: np.ndarray | None = None
     chg_key: np.ndarray | None = None
     chg_values: dict | None = None
+
+
+def memory_limit() -> int:
+    """The memory (bytes) a simulation may plan for: :data:`MEMORY_LIMIT`, or half of the physical memory.
+
+    Set ``pkpd.models._schedule.MEMORY_LIMIT`` (bytes) to lower or raise it:
+
+    >>> import pkpd.models._schedule as schedule
+    >>> schedule.MEMORY_LIMIT = 2**30
+    >>> schedule.memory_limit()
+    1073741824
+    >>> schedule.MEMORY_LIMIT = None  # back to half of the physical memory
+    """
+    if MEMORY_LIMIT is not None:
+        return int(MEMORY_LIMIT)
+    try:
+        import os
+
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2
+    except (AttributeError, ValueError, OSError):
+        return 4 << 30
+
+
+def schedule_bytes(n_inputs, n_outputs, n_states, ode: bool = False):
+    """Estimated peak memory (bytes) of compiling and solving ``n_inputs`` dose inputs at ``n_outputs`` outputs.
+
+    Counts may be arrays (one estimate per chunk of subjects).
+
+    >>> round(schedule_bytes(1_000_000, 1_000, 2) / 2**20)  # a million doses, closed form, 2 states (MiB)
+    428
+    """
+    a, b = _WORDS_PER_INPUT["ode" if ode else "analytic"]
+    c, d = _WORDS_PER_OUTPUT
+    return 8.0 * (np.asarray(n_inputs, float) * (a + b * n_states) + np.asarray(n_outputs, float) * (c + d * n_states))
+
+
+def check_memory(n_inputs, n_outputs, n_states, ode: bool = False, worst=None, extra_bytes: float = 0.0) -> None:
+    """Raise before allocating when a simulation would need more than :func:`memory_limit`.
+
+    ``worst`` = (where, ADDL value, copies, last time) names the dose record with the most ADDL copies; it
+    is blamed (a :class:`DatasetError` on column ADDL) when its copies are at least half of the inputs.
+    ``extra_bytes`` is what the caller holds besides the schedule (its result arrays)."""
+    need, limit = float(schedule_bytes(n_inputs, n_outputs, n_states, ode)) + extra_bytes, memory_limit()
+    if need <= limit:
+        return
+    gb = f"about {need / 2**30:.3g} GiB, more than the {limit / 2**30:.3g} GiB allowed (pkpd.models._schedule.MEMORY_LIMIT)"
+    if worst is not None and 2 * worst[2] >= n_inputs:
+        where, addl, copies, last = worst
+        raise DatasetError(
+            f"{where}, column ADDL: value {addl} implies {copies - 1} additional doses up to the last output at TIME "
+            f"{last!r}; simulating them would need {gb}; expected fewer additional doses (SS=1 stands for all earlier "
+            "ones) or an earlier last record")
+    raise SimulationError(f"simulating {n_inputs} dose inputs at {n_outputs} outputs of {n_states} states would need "
+                          f"{gb}; expected fewer subjects or records per call (chunk_size)")
+
+
+def dose_copies(time, ii, addl, last_time, lag=0.0) -> np.ndarray:
+    """How many of a dose record's ADDL copies can affect an output: those given by ``last_time``.
+
+    Copy ``j`` of a dose at ``time`` is given at ``time + j*II`` and arrives ``lag`` later; one given after
+    the last output of its unit (``last_time``) changes no prediction, so it is not expanded (as in NONMEM,
+    whose implied doses after a subject's last record are never reached). ADDL = 1e8 with outputs over a
+    day is a handful of copies, not a hundred million. One copy past the bound is kept against rounding.
+    Where the bound is undefined (II 0, a non-finite lag) every copy is kept.
+
+    >>> dose_copies(np.array([0.0]), np.array([12.0]), np.array([100_000_000]), np.array([48.0]))
+    array([5])
+    """
+    time, ii, addl = np.asarray(time, float), np.asarray(ii, float), np.asarray(addl, np.int64)
+    addl = np.maximum(addl, 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        span = (np.asarray(last_time, float) - time - lag) / ii
+    known = np.isfinite(span) & (ii > 0)
+    upto = np.where(known, np.floor(np.clip(np.where(known, span, 0.0), -1.0, 2.0**62)) + 1, addl)
+    return np.clip(upto, 0, addl).astype(np.int64)
 
 
 def grouped_searchsorted(group, k1, k2, q_group, q_k1, q_k2, side="left"):
@@ -150,6 +237,7 @@ def compile_schedule(
     dosing_row: np.ndarray | None = None,
     record_params: dict[str, np.ndarray] | None = None,
     carry: str = "nocb",
+    ode: bool = False,
 ) -> Schedule:
     """Compile a canonical event table for ``model``.
 
@@ -177,6 +265,15 @@ def compile_schedule(
         Parameters that vary within a subject, one value per record (see the module docstring).
     carry : {"nocb", "locf"}
         How a record's value of ``record_params`` extends to the times between records.
+    ode : bool
+        The schedule is for the ODE engine (it needs more memory per dose than the closed form).
+
+    Raises
+    ------
+    DatasetError, SimulationError
+        Before allocating, when the schedule and its solution would need more than :func:`memory_limit`
+        (a DatasetError naming the record when one record's ADDL copies are the bulk of it). ADDL copies
+        given after the last output of their unit are not expanded (:func:`dose_copies`).
     """
     n_rec = len(events)
     ids = events["ID"].to_numpy()
@@ -206,12 +303,34 @@ def compile_schedule(
     unit_subject = subject_index[starts]
     unit_start = time[starts]
 
+    # ---- the last output of each unit: ADDL copies given after it are not expanded
+    if output_mask is None:
+        output_mask = np.ones(n_rec, dtype=bool)
+    o = np.nonzero(output_mask)[0]
+    last_out = np.full(n_units, -np.inf)
+    np.maximum.at(last_out, unit[o], time[o])
+    first_unit_of_subject = None
+    if extra_outputs is not None:
+        x_subject, x_time = extra_outputs
+        first_unit_of_subject = unit[starts][np.r_[True, ids[starts][1:] != ids[starts][:-1]]]
+        if len(first_unit_of_subject) != n_units:
+            raise DatasetError("outputs given apart from the records need subjects without resets back in time")
+        np.maximum.at(last_out, first_unit_of_subject[np.asarray(x_subject, np.int64)], np.asarray(x_time, float))
+
     # ---- dose records and their ADDL copies
     is_dose = ((evid == 1) | (evid == 4)) & ((amt != 0) | (rate != 0) | (ss > 0))
     d = np.nonzero(is_dose)[0]
     d_ss_inf = d[(ss[d] > 0) & (ii[d] == 0)]  # steady-state constant infusions: no copies of their own
     d_reg = d[~((ss[d] > 0) & (ii[d] == 0))]
-    n_copies = 1 + np.maximum(addl[d_reg], 0)
+    lag_reg = dosing["ALAG"][subject_index[d_reg] if dosing_row is None else dosing_row[d_reg], cmt[d_reg]]
+    n_copies = 1 + dose_copies(time[d_reg], ii[d_reg], addl[d_reg], last_out[unit[d_reg]], lag_reg)
+    worst = None
+    if len(d_reg):
+        i = int(np.argmax(n_copies))
+        worst = (_where(events, int(d_reg[i])).rstrip(": "), repr(_plain(events["ADDL"].iloc[int(d_reg[i])])),
+                 int(n_copies[i]), float(last_out[unit[d_reg[i]]]))
+    check_memory(int(n_copies.sum()) + 2 * len(d_ss_inf), len(o) + (0 if extra_outputs is None else len(extra_outputs[1])),
+                 len(model.states), ode, worst)
     src = np.repeat(d_reg, n_copies)
     j = np.arange(len(src)) - np.repeat(np.cumsum(n_copies) - n_copies, n_copies)
     subj = subject_index[src]
@@ -292,15 +411,8 @@ def compile_schedule(
     until_t, until_k = until_t[order], until_k[order]
 
     # ---- outputs
-    if output_mask is None:
-        output_mask = np.ones(n_rec, dtype=bool)
-    o = np.nonzero(output_mask)[0]
     out_unit, out_time, out_key = unit[o], time[o], key[o] + OUTPUT
     if extra_outputs is not None:
-        x_subject, x_time = extra_outputs
-        first_unit_of_subject = unit[starts][np.r_[True, ids[starts][1:] != ids[starts][:-1]]]
-        if len(first_unit_of_subject) != n_units:
-            raise DatasetError("outputs given apart from the records need subjects without resets back in time")
         out_unit = np.concatenate([out_unit, first_unit_of_subject[x_subject]])
         out_time = np.concatenate([out_time, np.asarray(x_time, float)])
         out_key = np.concatenate([out_key, np.full(len(x_time), np.inf)])

@@ -493,3 +493,41 @@ def test_bad_input_in_a_dataset_names_the_file_line():
                                    "II": [12, 0, 0], "DV": [None, 4, 2]}))
     with pytest.raises(DatasetError, match="row 1, column ADDL: subject 1 has a repeated or steady-state dose"):
         nca(ds)
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers at the edge of double precision (issue 15)
+# ---------------------------------------------------------------------------------------------
+def test_nearly_equal_concentrations_do_not_divide_by_a_vanishing_k():
+    """1.5000000000000002 then 1.5: k = ln(C1/C2) is ~1e-16 (0 if C1/C2 is rounded first); the log segment is
+    computed without dividing by it (its AUMC was -2e15 and its AUC 1.0 instead of 1.5)."""
+    df = pd.DataFrame({"ID": 1, "TIME": [0.0, 1, 2, 3, 4], "AMT": [100.0, 0, 0, 0, 0],
+                       "DV": [np.nan, 1.5000000000000002, 1.5, 1.0, 0.5]})
+    log = nca(df).iloc[0]
+    lin = nca(df, auc_method="linear").iloc[0]
+    assert log.AUMCLAST > 0 and log.AUCLAST == pytest.approx(lin.AUCLAST, rel=0.05)
+    from pkpd.nca import _log_segment
+
+    auc, aumc = _log_segment(1.0, 1.0, 1.5000000000000002, 1.5)  # ~ the linear trapezoid: 1.5 and 2.25
+    assert auc == pytest.approx(1.5, rel=1e-15) and aumc == pytest.approx(2.25, rel=1e-15)
+    tiny = pd.DataFrame({"ID": 1, "TIME": [0.0, 1e-200, 2e-200, 3e-200, 4e-200], "AMT": [100.0, 0, 0, 0, 0],
+                         "DV": [np.nan, 5, 4, 3, 2]})
+    assert math.isnan(nca(tiny).iloc[0].LAMBDA_Z)  # no ZeroDivisionError or OverflowError
+
+
+def test_huge_times_and_overflowing_areas_are_errors_naming_the_record():
+    huge = pd.DataFrame({"ID": 1, "TIME": [0.0, 1e200, 2e200, 3e200], "AMT": [100.0, 0, 0, 0], "DV": [np.nan, 5, 4, 3]})
+    with pytest.raises(DatasetError, match=r"row 2, column TIME: value 1e\+200 for subject 1 is too large for NCA"):
+        nca(huge)
+    big = pd.DataFrame({"ID": 1, "TIME": [0.0, 1, 2, 4], "AMT": [100.0, 0, 0, 0], "DV": [np.nan, 1e308, 1.5e308, 1e308]})
+    with pytest.raises(DatasetError, match=r"row 3, column DV: value 1\.5e\+308 for subject 1 makes AUCLAST overflow"):
+        nca(big)
+
+
+def test_a_dataframe_is_read_as_read_nonmem_reads_it():
+    df = pd.DataFrame({"id": 1, "time": [0.0, 1, 2, 4], "amt": [100.0, 0, 0, 0], "dv": [np.nan, 4.0, 2.0, 1.0]})
+    assert nca(df).iloc[0].CMAX == 4.0
+    with pytest.raises(DatasetError, match=r"row 3, column DV: value 'NA' is a missing-value token"):
+        nca(df.astype({"dv": object}).assign(dv=[None, 4.0, "NA", 1.0]))
+    with pytest.raises(DatasetError, match=r"row 4, column ID: value 1 appears again"):
+        nca(df.assign(id=[1, 1, 2, 1]))

@@ -357,3 +357,50 @@ def test_reading_1e5_rows(tmp_path):
     ds = read_nonmem(path)
     assert len(ds.events) == 100_000 and len(ds) == n_id
     pd.testing.assert_frame_equal(ds.events, read_nonmem(frame).events)
+
+
+# ---- data the way users have it (issue 15; the file corpus is tests/unit/test_dataset_corpus.py) ------
+def test_dataframe_integer_ids_are_kept_exactly():
+    frame = pd.DataFrame({"ID": np.array([12345678901234567, 12345678901234567, 12345678901234568], np.int64),
+                          "TIME": [0.0, 1.0, 0.0], "AMT": [100.0, 0, 50.0], "DV": [np.nan, 2.0, np.nan]})
+    ds = read_nonmem(frame)
+    assert ds.ids.tolist() == [12345678901234567, 12345678901234568] and ds.events["ID"].dtype == np.int64
+    as_text = read_nonmem(frame.astype({"ID": str}))
+    assert as_text == ds
+
+
+def test_float_ids_beyond_2_53_are_an_error():
+    frame = pd.DataFrame({"ID": [1.2345678901234568e16, 1.2345678901234568e16], "TIME": [0.0, 1.0],
+                          "DV": [1.0, 2.0]})
+    with pytest.raises(DatasetError, match=r"row 1, column ID: value 1\.2345678901234568e\+16 is a floating-point ID"):
+        read_nonmem(frame)
+
+
+def test_missing_value_tokens_in_a_dataframe():
+    frame = pd.DataFrame({"ID": 1, "TIME": [0, 1, 2], "AMT": [100, 0, 0], "DV": [".", "2.5", "NA"],
+                          "WT": [70, -99, 70]})
+    with pytest.raises(DatasetError, match=r"row 3, column DV: value 'NA' is a missing-value token.*na_values=\('NA',\)"):
+        read_nonmem(frame)
+    e = read_nonmem(frame, na_values=("NA", -99)).events
+    assert e["DV"].isna().tolist() == [True, False, True] and e["WT"].isna().tolist() == [False, True, False]
+    assert e["MDV"].tolist() == [1, 0, 1]
+
+
+def test_reading_options_are_checked():
+    frame = pd.DataFrame({"ID": [1], "TIME": [0], "DV": [1.0]})
+    with pytest.raises(DatasetError, match="ignore=5"):
+        read_nonmem(frame, ignore=5)
+    with pytest.raises(DatasetError, match="na_values"):
+        read_nonmem(frame, na_values=[" NA"])
+
+
+def test_c_records_of_a_dataframe_are_an_error():
+    frame = pd.DataFrame({"C": [".", "C", "."], "ID": 1, "TIME": [0, 1, 2], "AMT": [100, 0, 0], "DV": [None, 9, 2]})
+    with pytest.raises(DatasetError, match=r"row 2, column C: value 'C' marks a record that NONMEM skips only with IGNORE=C"):
+        read_nonmem(frame)
+
+
+def test_commented_header_tab_file_and_c_records(tmp_path):
+    path = write(tmp_path, "#C\tID\tTIME\tAMT\tDV\n.\t1\t0\t100\t\nC\t1\t1\t\t99\n.\t1\t2\t\t2.5\n")
+    ds = read_nonmem(path, ignore="#C")
+    assert ds.events["DV"].tolist()[1] == 2.5 and ds.source_lines.tolist() == [2, 4]

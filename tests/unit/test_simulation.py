@@ -87,3 +87,24 @@ def test_every_ode_solver_matches_the_closed_form(solver):
     exact = TwoCompartment().simulate(dose, times, params, method="analytic")["CP"]
     ode = TwoCompartment().simulate(dose, times, params, method="ode", solver=solver, rtol=1e-8, atol=1e-11)["CP"]
     np.testing.assert_allclose(ode, exact, rtol=1e-5, atol=1e-9)
+
+
+def test_a_dataframe_is_read_as_read_nonmem_reads_it():
+    """A table given to simulate is validated as a file is (issue 15): no zeros for what is not a simulation."""
+    from pkpd import DatasetError
+
+    good = pd.DataFrame({"id": [1, 1, 1], "time": [0.0, 1.0, 2.0], "amt": [100.0, 0, 0], "dv": [np.nan, 1, 1]})
+    before = good.copy(deep=True)
+    upper = good.rename(columns=str.upper)
+    np.testing.assert_allclose(pkpd.simulate(OneCompartment(), good, {"CL": 5, "V": 50})["CP"],
+                               pkpd.simulate(OneCompartment(), upper, {"CL": 5, "V": 50})["CP"])
+    pd.testing.assert_frame_equal(good, before)
+    bad = {
+        "negative AMT": (upper.assign(AMT=[-100.0, 0, 0]), r"row 1, column AMT: value -100 is negative"),
+        "EVID 7": (upper.assign(EVID=[1, 7, 0]), r"row 2, column EVID: value 7 is not a known event type"),
+        "interleaved IDs": (upper.assign(ID=[1, 2, 1]), r"row 3, column ID: value 1 appears again"),
+        "CMT beyond the model": (upper.assign(CMT=[1, 1, 2]), r"record 3 \(ID 1, TIME 2\): column CMT: value 2 is not"),
+    }
+    for name, (table, message) in bad.items():
+        with pytest.raises(DatasetError, match=message):
+            pkpd.simulate(OneCompartment(), table, {"CL": 5, "V": 50})
