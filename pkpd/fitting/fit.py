@@ -43,7 +43,8 @@ Every problem found is a :class:`pkpd.ConvergenceWarning` ``"<label>: NAME: text
   fit interpolates the data. The residual error is then held at its start value and only the model
   parameters are fitted (so the optimiser cannot chase an OFV going to minus infinity);
 - ``RESIDUAL_ERROR_COLLAPSED``: an estimated residual error shrank to nothing -- the largest residual SD
-  over the observations is below 1e-6 times the largest observation (1e-6 on the log scale for
+  the residuals support is below 1e-4 times the largest observation -- far below any assay's error,
+  within the optimiser's tolerance of zero (1e-4 on the log scale for
   :class:`ExponentialError`): the model interpolates the data and the likelihood is unbounded.
 
 These are reported but leave ``success`` alone (:data:`NOTES`):
@@ -120,7 +121,7 @@ CORRELATION_LIMIT = 0.99
 #: POORLY_IDENTIFIED: condition number of the correlation matrix of the estimates above 1000
 CONDITION_LIMIT = 1e3
 #: RESIDUAL_ERROR_COLLAPSED: largest residual SD below this fraction of the largest observation
-COLLAPSE_LIMIT = 1e-6
+COLLAPSE_LIMIT = 1e-4
 #: COVARIANCE_FAILED: smallest eigenvalue of the correlation matrix below this (|correlation| > 0.99999)
 _SINGULAR = 1e-5
 
@@ -535,15 +536,21 @@ def _finish(model, problem, error, out, label, extra_estimated, quiet=False, iss
 
 
 def _collapse(error, problem, f, theta) -> str:
-    """RESIDUAL_ERROR_COLLAPSED when the largest residual SD is below :data:`COLLAPSE_LIMIT` times the largest
-    observation (on the log scale for exponential error: below COLLAPSE_LIMIT itself)."""
+    """RESIDUAL_ERROR_COLLAPSED when the largest residual SD the residuals support (the estimate, scaled down by
+    the root mean square of the weighted residuals when that is below 1) is below :data:`COLLAPSE_LIMIT` times the
+    largest observation (on the log scale for exponential error: below COLLAPSE_LIMIT itself)."""
     q = ~problem.blq
     if not q.any():
         return ""
     with np.errstate(all="ignore"):
         sd = np.asarray(error.stdev(f[q], theta), dtype=float)
+        # the likelihood has no maximum as the SD shrinks, so where the optimiser stopped on the way down depends
+        # on rounding: judge by the SD the residuals support at these predictions (the ML scale of the weighted
+        # residuals), never more than the estimate
+        r = (error.transform(problem.y[q]) - error.transform(f[q])) / sd
+        supported = min(1.0, float(np.sqrt(np.mean(r * r)))) if r.size and np.all(np.isfinite(r)) else 1.0
     scale = 1.0 if error.log_scale else float(np.max(np.abs(problem.y[q]))) or 1.0
-    largest = float(np.max(sd)) if sd.size else math.nan
+    largest = float(np.max(sd)) * supported if sd.size else math.nan
     if not largest <= COLLAPSE_LIMIT * scale:
         return ""
     shown = ", ".join(f"{k} = {v:.3g}" for k, v in theta.items())
