@@ -179,13 +179,14 @@ def markdown_table(frame: pd.DataFrame, index: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _read(path):
+def _read(path, reading: dict | None = None):
+    """The data file read by :func:`pkpd.read_nonmem` with ``reading`` (``ignore``, ``na_values``)."""
     from .io import read_nonmem
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such data file: {path}")
-    data = read_nonmem(path)
+    data = read_nonmem(path, **dict(reading or {}))
     if data.observations.empty:
         from .errors import DatasetError
         raise DatasetError(f"{path.name}: no observations (records with EVID 0, MDV 0 and a DV value)")
@@ -195,12 +196,13 @@ def _read(path):
 # ---------------------------------------------------------------------------------------------
 # pkpd nca
 # ---------------------------------------------------------------------------------------------
-def run_nca(data_path, out="pkpd-nca", *, force: bool = False) -> dict:
-    """NCA of ``data_path``: ``nca.csv`` (all metrics, :data:`pkpd.nca.NCA_COLUMNS`) and ``nca.md``."""
+def run_nca(data_path, out="pkpd-nca", *, force: bool = False, reading: dict | None = None) -> dict:
+    """NCA of ``data_path``: ``nca.csv`` (all metrics, :data:`pkpd.nca.NCA_COLUMNS`) and ``nca.md``.
+    ``reading``: options of :func:`pkpd.read_nonmem` (``ignore``, ``na_values``)."""
     from .nca import nca
 
     folder = OutputFolder(out, {"csv": "nca.csv", "md": "nca.md"}, force=force, inputs=[data_path])
-    data = _read(data_path)
+    data = _read(data_path, reading)
     table = nca(data)
     folder.write_csv("csv", table, index=False)
     shown = table[[c for c in NCA_MD_COLUMNS if c in table.columns]]
@@ -226,11 +228,12 @@ def _agg():
 
 
 def run_fit(data_path, model_name: str, *, error: str = DEFAULT_ERROR_NAME, population: bool = False,
-            out="pkpd-fit", force: bool = False, init: dict | None = None) -> dict:
+            out="pkpd-fit", force: bool = False, init: dict | None = None, reading: dict | None = None) -> dict:
     """Fit ``model_name`` to ``data_path`` per subject (default) or as a population model.
 
     ``error`` defaults to the API's default error model (:data:`DEFAULT_ERROR_NAME`); ``init`` gives start
-    values (``--init``, :func:`parse_init`) of parameters that are then estimated.
+    values (``--init``, :func:`parse_init`) of parameters that are then estimated; ``reading`` the options of
+    :func:`pkpd.read_nonmem` (``ignore``, ``na_values``).
     """
     from .errors import ConvergenceWarning
 
@@ -240,7 +243,7 @@ def run_fit(data_path, model_name: str, *, error: str = DEFAULT_ERROR_NAME, popu
     names = ({"table": "table.csv", "etas": "etas.csv", "md": "report.md", "png": "gof.png"} if population else
              {"csv": "estimates.csv", "md": "report.md", "png": "fits.png"})
     folder = OutputFolder(out, names, force=force, inputs=[data_path])
-    data = _read(data_path)
+    data = _read(data_path, reading)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)   # reported in report.md instead
         if population:

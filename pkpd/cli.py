@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     nca.add_argument("data", metavar="DATA.csv", help="NONMEM-style data (ID TIME AMT DV ...)")
     nca.add_argument("--out", default="pkpd-nca", help="output folder (default: ./pkpd-nca)")
     nca.add_argument("--force", action="store_true", help="replace files of an earlier run")
+    _reading_options(nca)
     nca.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     from ._cli_commands import DEFAULT_ERROR_NAME, ERROR_NAMES, MODEL_NAMES
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--error", default=DEFAULT_ERROR_NAME, choices=ERROR_NAMES,
                      help=f"residual error model (default: {DEFAULT_ERROR_NAME}, the default of pkpd.fit_individual: "
                           "it keeps measured pre-dose concentrations where the model predicts 0)")
+    _reading_options(fit)
     fit.add_argument("--init", type=_init_values, default=None, metavar="NAME=VALUE,...",
                      help="start values, e.g. CL=2,V=30 (typical values with --population); the parameters named "
                           "are estimated from there, the others start from NCA or a grid search")
@@ -207,10 +209,25 @@ def _wrote(files: dict, quiet: bool) -> int:
     return 0
 
 
+def _reading_options(parser) -> None:
+    """``--ignore`` and ``--na-values``: how the data file is read (:func:`pkpd.read_nonmem`)."""
+    parser.add_argument("--ignore", default="#", metavar="CHARS",
+                        help="records whose first character is one of CHARS are skipped, as NONMEM's IGNORE "
+                             "(default '#'; '#C@' also skips C records and NONMEM table headers)")
+    parser.add_argument("--na-values", default="", metavar="TOKENS",
+                        help="comma-separated tokens read as missing besides '.' and empty (e.g. NA,NaN); "
+                             "without it any other text is an error at its line")
+
+
+def _reading(args) -> dict:
+    tokens = tuple(t for t in (x.strip() for x in args.na_values.split(",")) if t)
+    return {"ignore": args.ignore, "na_values": tokens}
+
+
 def _nca(args) -> int:
     from ._cli_commands import run_nca
 
-    return _wrote(run_nca(args.data, args.out, force=args.force), args.quiet)
+    return _wrote(run_nca(args.data, args.out, force=args.force, reading=_reading(args)), args.quiet)
 
 
 def _init_values(text: str) -> dict:
@@ -227,7 +244,7 @@ def _fit(args) -> int:
     from ._cli_commands import run_fit
 
     return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out,
-                          force=args.force, init=args.init), args.quiet)
+                          force=args.force, init=args.init, reading=_reading(args)), args.quiet)
 
 
 def _simulate(args) -> int:
