@@ -27,7 +27,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from .dosing import Infusion, Regimen, _Dose
 from .drugs import Drug
@@ -424,6 +423,8 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
     if target.value in (f_lo, f_hi):
         dose = lo if f_lo == target.value else hi
     else:
+        from scipy.optimize import brentq
+
         dose = brentq(lambda d: measure(d) - target.value, lo, hi, xtol=1e-12, rtol=1e-10)
     out = dict(dose=float(dose), achieved=measure(dose), target=target, regimen=new(dose) if dose > 0 else Regimen(),
                history=past, model=model, params=median, output=output, n_draws=len(table))

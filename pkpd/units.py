@@ -3,7 +3,7 @@
 pkpd computes in one internal unit system: time in h, amount in mg, volume in L, concentration in
 mg/L, rate in mg/h (see :data:`INTERNAL_UNITS`). Values entering (dataset columns, user input) or
 leaving (reports, plots) in other units are converted here, with one module-level
-:class:`pint.UnitRegistry` (:data:`ureg`).
+:class:`pint.UnitRegistry` (:func:`registry`, also ``pkpd.units.ureg``), built on first use.
 
 Common spellings are accepted: ``h``, ``hr``, ``min``, ``d``, ``day``, ``week``; ``mg``, ``g``,
 ``ug``, ``µg``, ``mcg``, ``ng``; ``L``, ``mL``; ``mg/L``, ``ng/mL``, ``ug/mL``, ``mcg/mL``, ``µg/mL``,
@@ -16,15 +16,31 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pint
 
 from .errors import PkpdError
 
-__all__ = ["UnitError", "INTERNAL_UNITS", "ureg", "convert", "to_internal", "conversion_factor"]
+if TYPE_CHECKING:
+    import pint
 
-#: The module-level registry every conversion in pkpd uses.
-ureg = pint.UnitRegistry()
+__all__ = ["UnitError", "INTERNAL_UNITS", "registry", "convert", "to_internal", "conversion_factor"]
+
+@lru_cache(maxsize=1)
+def registry() -> "pint.UnitRegistry":
+    """The one :class:`pint.UnitRegistry` every conversion in pkpd uses, built on first use (building it and
+    importing pint cost about 0.4 s, which ``import pkpd`` need not pay)."""
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def __getattr__(name):
+    # ``pkpd.units.ureg`` (the registry) stays available, built when first asked for
+    if name == "ureg":
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Internal unit of each kind of quantity.
 INTERNAL_UNITS: dict[str, str] = {
@@ -58,7 +74,7 @@ def _parse(unit: str) -> pint.Unit:
     if not isinstance(unit, str) or not unit.strip():
         raise UnitError(f"a unit must be a non-empty string such as 'mg' or 'ng/mL', not {unit!r}")
     try:
-        return ureg.parse_units(unit.strip())
+        return registry().parse_units(unit.strip())
     except Exception:  # pint raises many kinds (UndefinedUnitError, AssertionError, TokenError ...)
         raise UnitError(f"unknown unit {unit!r}; expected a unit such as h, min, mg, ug, ng/mL, mg/L or uM") from None
 
@@ -74,7 +90,7 @@ def conversion_factor(from_unit: str, to_unit: str, mw: float | None = None) -> 
     Parameters
     ----------
     from_unit, to_unit : str
-        Unit expressions understood by :data:`ureg` (e.g. ``"ng/mL"``, ``"min"``).
+        Unit expressions understood by :func:`registry` (e.g. ``"ng/mL"``, ``"min"``).
     mw : float, optional
         Molecular weight in g/mol; needed when exactly one of the units is molar.
 
@@ -96,6 +112,9 @@ def conversion_factor(from_unit: str, to_unit: str, mw: float | None = None) -> 
     >>> conversion_factor("min", "h") * 60
     1.0
     """
+    import pint
+
+    ureg = registry()
     src, dst = _parse(from_unit), _parse(to_unit)
     q = ureg.Quantity(1.0, src)
     n_src = src.dimensionality.get(_SUBSTANCE, 0)

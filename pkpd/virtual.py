@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from .errors import ModelError, ParameterError
 from .genetics import allele_frequencies, phenotype
@@ -63,8 +63,8 @@ def _range(name, spec):
 
 def _truncated(u, mean, sd, lower, upper):
     """Inverse CDF of a normal truncated to [lower, upper] at uniforms ``u``."""
-    a, b = norm.cdf((lower - mean) / sd), norm.cdf((upper - mean) / sd)
-    return mean + sd * norm.ppf(a + u * (b - a))
+    a, b = ndtr((lower - mean) / sd), ndtr((upper - mean) / sd)
+    return mean + sd * ndtri(a + u * (b - a))
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class Population:
         u = rng.random((BLOCK, 4))                  # sex, age, height, weight: always drawn, in this order
         female = u[:, 0] < sex
         ages = _truncated(u[:, 1], *age)
-        z_ht = norm.ppf(u[:, 2])
+        z_ht = ndtri(u[:, 2])
         rho = HEIGHT_LOGWEIGHT_CORRELATION
         ht_mean = np.where(female, DEMOGRAPHICS["F"]["HT"][0], DEMOGRAPHICS["M"]["HT"][0])
         ht_sd = np.where(female, DEMOGRAPHICS["F"]["HT"][1], DEMOGRAPHICS["M"]["HT"][1])

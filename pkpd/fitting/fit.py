@@ -89,7 +89,6 @@ import math
 import warnings
 from collections.abc import Mapping
 
-import lmfit
 import numpy as np
 import pandas as pd
 
@@ -246,6 +245,8 @@ def _start_params(model, data, params, init, output, engine):
         start = initial_estimates(model, data, output=output, engine=engine)
         start.update(init or {})
         return make_params(model, start, estimate=tuple(start) or None)
+    import lmfit
+
     if isinstance(params, Mapping) and not isinstance(params, lmfit.Parameters):
         return make_params(model, params)
     return params
@@ -275,6 +276,8 @@ def _check_init(model, init) -> dict:
 
 def _with_fixed_error(params, error):
     """``params`` with the residual error parameters replaced by fixed ones at ``error``'s values."""
+    import lmfit
+
     out = lmfit.Parameters()
     keys = {ERROR_PREFIX + k for k in error.parameters} | {LOG_PREFIX + ERROR_PREFIX + k for k in error.parameters}
     for name, p in params.items():
@@ -409,6 +412,8 @@ def _fit_least_squares(model, problem, params, error, label, quiet=False, max_nf
     def jacobian(p):
         return diff.central(p, lambda f, theta: residual_of(f))
 
+    import lmfit
+
     mini = lmfit.Minimizer(residual, params, scale_covar=not sd_fixed, nan_policy="raise")
     out = mini.minimize(method="leastsq", max_nfev=max_nfev, Dfun=jacobian)
     n = len(problem.y)
@@ -447,6 +452,8 @@ def _fit_likelihood(model, problem, params, error, method, label, quiet=False, m
 
     def gradient(p):
         return evaluate(p)["grad"]
+
+    import lmfit
 
     mini = lmfit.Minimizer(ofv, params, scale_covar=False, calc_covar=False)
     kw = {"jac": gradient} if with_gradient else {}

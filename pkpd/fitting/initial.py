@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..errors import DatasetError, ParameterError
 from ..io import as_dataset
@@ -59,6 +58,8 @@ def _ka_from_tmax(tmax: float, k: float) -> float:
 
     def peak(ka):
         return math.log(ka / k) / (ka - k) - tmax
+
+    from scipy.optimize import brentq            # on first use: scipy.optimize costs 0.2 s at import
 
     try:
         return brentq(peak, k * (1 + 1e-9), k * 1e6)

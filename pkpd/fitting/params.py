@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import lmfit
 import numpy as np
 
 from ..errors import ParameterError
+
+if TYPE_CHECKING:                     # lmfit itself is imported on first use (it costs 0.5 s: scipy.stats)
+    import lmfit
 
 __all__ = ["make_params", "lmfit_name", "pkpd_name", "model_values", "error_values", "ERROR_PREFIX", "LOG_PREFIX"]
 
@@ -86,6 +89,8 @@ def make_params(model, values: Mapping[str, float] | None = None, *, log: Iterab
                                  f"(known: {sorted(known)})")
     if estimate is not None:
         fixed |= set(known) - set(estimate)
+    import lmfit
+
     params = lmfit.Parameters()
     for name, par in known.items():
         value = float(values.get(name, par.default))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 from .params import lmfit_name
 
@@ -179,7 +179,7 @@ class FitResult:
 
         if name not in self.params or not self.params[name].vary:
             raise KeyError(f"{name!r} is not an estimated parameter ({self.lmfit_result.var_names})")
-        target = self.ofv + stats.chi2.ppf(level, 1)
+        target = self.ofv + ndtri(0.5 + level / 2) ** 2        # chi2(1) quantile, without scipy.stats
         best = self.params[name].value
         se = self.params[name].stderr or max(abs(best) * 0.1, 0.1)
 

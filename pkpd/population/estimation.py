@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
 from ..fitting._differences import hessian_from_values, hessian_points
@@ -136,6 +135,8 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
             bar.update(1)
             bar.set_postfix(OFV=f"{best[0]:.4f}", refresh=False)
         return value if math.isfinite(value) else 1e300
+
+    from scipy.optimize import minimize              # on first use: scipy.optimize costs 0.2 s at import
 
     x0 = np.clip(par.x0, box[:, 0], box[:, 1])
     try:

@@ -9,9 +9,8 @@ block ``b`` drawn from ``numpy.random.default_rng([seed, ..., b])``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
