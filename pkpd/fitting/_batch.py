@@ -64,7 +64,9 @@ class BatchPredictor:
             m = len(self.events)                     # copy j: every record, IDs j * n + rank + 1
             table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
             table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
-            self._tables[k] = table
+            # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, so that the
+            # objective's hot path does not read and validate the table again at every evaluation
+            self._tables[k] = Dataset(table)
         columns = {name: np.concatenate([np.broadcast_to(np.asarray(s.get(name, default), dtype=float), (n,))
                                          for s in sets])
                    for name, default in self.defaults.items()}
