@@ -185,8 +185,9 @@ class Objective:
     #: a step in theta one (the predictions at the previous EBEs).
     EXTRAPOLATE_BELOW = 1e-5
 
-    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100):
-        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton."""
+    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100, method: str | None = None):
+        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton; ``method`` (default the
+        objective's) "FOCE" uses the population variance in the inner objective, the others the individual."""
         omega_inv = np.linalg.inv(omega)
         eta = self.eta.copy()
         last = self._last
@@ -194,7 +195,7 @@ class Objective:
             f, g, c = last[2:]
         else:
             f, g, c = self.f_and_g(theta, eta, curvature=True)
-        v0 = self.population_variance(theta, sigma) if self.method == "FOCE" else None
+        v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
         obj = self.subject_objective(f, eta, omega_inv, sigma, v0)
         lam = np.full(self.d.n, 1e-6)
         sub = self.d.subject

@@ -361,14 +361,9 @@ def diagnose(objective, theta, omega, sigma):
     observations (NaN residuals for BLQ records); eta shrinkage ``1 - SD(EBE) / omega`` and epsilon shrinkage
     ``1 - SD(IWRES)``."""
     d, pm = objective.d, objective.pm
-    if objective.method == "FO":
-        objective.method = "FOCEI"                          # EBEs for IPRED and CWRES after an FO fit
-        try:
-            eta, f, g, _, _ = objective.ebe(theta, omega, sigma)
-        finally:
-            objective.method = "FO"
-    else:
-        eta, f, g, _, _ = objective.ebe(theta, omega, sigma)
+    # after an FO fit (no EBEs in its objective) IPRED and CWRES need EBEs: searched as FOCE-I does
+    method = "FOCEI" if objective.method == "FO" else objective.method
+    eta, f, g, _, _ = objective.ebe(theta, omega, sigma, method=method)
     zero = np.zeros_like(eta)
     pred, g0, _ = objective.f_and_g(theta, zero)
     v = variance(d.error, f, sigma)
