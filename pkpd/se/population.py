@@ -13,10 +13,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..trials import DRAW_BLOCK, block_normals, seed_key
+from ..trials import block_normals, seed_key
 from . import scenarios
 
-__all__ = ["SEPopulation", "se_population", "DRAW_BLOCK"]
+__all__ = ["SEPopulation", "se_population"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None 
     self-sustaining severity, so every untreated seizure persists). As in the scenarios, each random effect
     has its own stream (key 0 the severity, 1 + the drug's position in :data:`pkpd.scenarios.DRUGS` its PK),
     so a patient keeps its severity and PK whichever drugs an arm adds; the streams are drawn in blocks of
-    :data:`DRAW_BLOCK` patients so that a patient's draws depend only on the seed and its index.
+    :data:`pkpd.trials.DRAW_BLOCK` patients so that a patient's draws depend only on the seed and its index.
 
     Parameters
     ----------

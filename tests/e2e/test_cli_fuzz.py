@@ -391,6 +391,14 @@ def _argv(command, name, opts, root: Path):
             *[_out_value(a, path) for a in opts]]
 
 
+def run_on_file(command: str, name: str, opts, content) -> int:
+    """``pkpd COMMAND`` on a scratch folder holding the usual files and ``name`` with ``content``; checked."""
+    with _scratch() as root:
+        _scratch_files(root)
+        _write(root, name, content)
+        return check(_argv(command, name, opts, root))
+
+
 def _write(root: Path, name: str, content):
     path = root / name
     if name in (".", "missing.csv", "no such.toml"):
@@ -482,30 +490,21 @@ def test_found_cases(key):
 @given(content=st.one_of(toml_texts("simulate"), st.binary(max_size=200)), args=scenario_argv("simulate"))
 def test_fuzz_simulate(content, args):
     name, opts = args
-    with _scratch() as root:
-        _scratch_files(root)
-        _write(root, name, content)
-        check(_argv("simulate", name, opts, root))
+    run_on_file("simulate", name, opts, content)
 
 
 @settings(max_examples=250, **_SETTINGS)
 @given(content=st.one_of(toml_texts("trial"), st.binary(max_size=200)), args=scenario_argv("trial"))
 def test_fuzz_trial(content, args):
     name, opts = args
-    with _scratch() as root:
-        _scratch_files(root)
-        _write(root, name, content)
-        check(_argv("trial", name, opts, root))
+    run_on_file("trial", name, opts, content)
 
 
 @settings(max_examples=200, **_SETTINGS)
 @given(content=st.one_of(csv_texts(), csv_plausible(), st.binary(max_size=200)), args=data_argv("nca"))
 def test_fuzz_nca(content, args):
     name, opts = args
-    with _scratch() as root:
-        _scratch_files(root)
-        _write(root, name, content)
-        check(_argv("nca", name, opts, root))
+    run_on_file("nca", name, opts, content)
 
 
 @settings(max_examples=100, **_SETTINGS)
@@ -515,10 +514,7 @@ def test_fuzz_fit(content, args):
     # a population fit (FOCE-I) to absurd but valid data (DV 1e308, a 1e9 mg dose) runs for 20 s before it
     # ends, correctly; per-subject fits and nca get those values
     assume("--population" not in opts or not isinstance(content, str) or not re.search(r"1e9,|,1e308", content))
-    with _scratch() as root:
-        _scratch_files(root)
-        _write(root, name, content)
-        check(_argv("fit", name, opts, root))
+    run_on_file("fit", name, opts, content)
 
 
 @settings(max_examples=60, **_SETTINGS)
