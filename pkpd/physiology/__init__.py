@@ -6,7 +6,7 @@ from .chloride import RT_F, Chloride, e_gaba, ghk, nernst
 from .enzymes import EnzymeTurnover, Inactivation, Induction, WellStirredLiver
 from .receptors import GabaAReceptors, NmdaReceptors
 from .seizure import TERMINATION_THRESHOLD, DirectEffect, ImposedSeizure, NmdaChannelBlock, Seizure, terminated
-from .transporters import BrainPgp, PgpInhibition
+from .transporters import BloodBrainBarrier, BrainPgp, PgpInhibition
 
 __all__ = [
     "EnzymeTurnover",
@@ -14,6 +14,7 @@ __all__ = [
     "Inactivation",
     "WellStirredLiver",
     "BrainPgp",
+    "BloodBrainBarrier",
     "PgpInhibition",
     "GabaAReceptors",
     "NmdaReceptors",

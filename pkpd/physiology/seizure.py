@@ -146,6 +146,9 @@ class Seizure(Component):
         Qualified fractional reductions of excitation (0..1) that do not depend on the seizure activity,
         e.g. ``FOS.EFFECT`` (phenytoin's sodium-channel block) or ``LEV.EFFECT`` (levetiracetam's
         reduction of release); 0 when not provided.
+    inhibitors : sequence of str
+        Qualified drug effects (0..1) that add inhibition not passing through GABA-A (so not scaled by the
+        chloride factor ``F``), each weighted by ``G_<prefix>``: ``I = (G0 S + sum G_j e_j) F + sum G_k e_k``.
     **defaults : float
         Override parameter defaults by local name (``E0=2.5``, ``G_BZD=2.0``).
 
@@ -182,20 +185,27 @@ class Seizure(Component):
     _WEIGHTS = {"BZD": 7140.0, "VPA": 35.28, "PPF_PD": 1000.0}
 
     def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), reducers=(),
-                 **defaults: float):
+                 inhibitors=(), **defaults: float):
         self.gabaergic = tuple(gabaergic)
         self.blockers = tuple(blockers)
         self.reducers = tuple(reducers)
+        self.inhibitors = tuple(inhibitors)
         pars = list(self._BASE)
+        for qname in self.inhibitors:
+            pre = _name_of(qname)
+            pars.append(Parameter(f"G_{pre}", 1.0, "1", 0.0, math.inf,
+                                  f"[C] weight of the inhibition {qname} that does not pass through GABA-A"))
         for qname in self.gabaergic:
             pre = _name_of(qname)
             pars.append(Parameter(f"G_{pre}", self._WEIGHTS.get(pre, 1.0), "1", 0.0, math.inf,
                                   f"[C] weight of the GABA-ergic effect {qname} (units of G0)"))
         for qname in self.blockers + self.reducers:
             _name_of(qname)
+        if len({_name_of(x) for x in self.gabaergic + self.inhibitors}) < len(self.gabaergic + self.inhibitors):
+            raise ModelError("Seizure: a drug effect is listed twice among gabaergic and inhibitors")
         self.parameters = _with_defaults(type(self).__name__, tuple(pars), defaults)
         reads = {NMDA_SURFACE: 1.0, GABAA_SURFACE: 1.0, CHLORIDE_E_GABA: E_GABA0}
-        reads.update({q: 0.0 for q in self.gabaergic + self.blockers + self.reducers})
+        reads.update({q: 0.0 for q in self.gabaergic + self.blockers + self.reducers + self.inhibitors})
         self.reads = reads
         self.quantity_reads = tuple(reads)
 
@@ -217,6 +227,8 @@ class Seizure(Component):
         for e in self.gabaergic:
             g = g + p[f"G_{_name_of(e)}"] * np.clip(q[e], 0.0, None)
         inh = g * f
+        for e in self.inhibitors:
+            inh = inh + p[f"G_{_name_of(e)}"] * np.clip(q[e], 0.0, None)
         return exc, inh, f
 
     def quantities(self, y, p, q):

@@ -211,6 +211,7 @@ def test_drug_route_table_matches_code(tables, name):
 COMPONENTS = {
     "EnzymeTurnover": lambda: physiology.EnzymeTurnover(),
     "BrainPgp": lambda: physiology.BrainPgp("DRUG"),
+    "BloodBrainBarrier": lambda: physiology.BloodBrainBarrier(),
     "GabaAReceptors": lambda: physiology.GabaAReceptors(),
     "NmdaReceptors": lambda: physiology.NmdaReceptors(),
     "Chloride": lambda: physiology.Chloride(),
