@@ -124,7 +124,6 @@ MODEL_KEYS = {
     "name": ("string", "required", "", "`status_epilepticus` (alias `se`), a library model or a library drug"),
     "drugs": ("array of strings", "the drugs dosed", "", "status epilepticus: drugs of the model (at most one "
               "benzodiazepine per arm)"),
-    "brain": ("boolean", False, "", "status epilepticus: add brain ECF compartments"),
     "parameters": ("table", "{}", "model units", "typical values by (qualified) name, e.g. `\"SEIZURE.E0\" = 3`"),
     "iiv": ("table", "SE: CL 0.3, V 0.3, E0 2.266; else {}", "SD of log", "log-normal IIV; SE keys `CL`, `V`, "
             "`E0`; other models by parameter name"),
@@ -998,7 +997,7 @@ def _trial(doc, name, path, n_override) -> TrialScenario:
     if se:
         groups, dose_arms, available, label = _se_groups(ctx, mtab, arms, overrides, iiv)
     else:
-        for k in ("drugs", "brain"):
+        for k in ("drugs",):
             if k in mtab:
                 ctx.fail(_join("model", k), "only for the status-epilepticus model (name = \"status_epilepticus\")")
         groups, dose_arms, available, label = _population_groups(ctx, mtab, mname, arms, overrides, iiv)
@@ -1089,7 +1088,6 @@ def _se_groups(ctx, mtab, arms, overrides, iiv):
             if _string(ctx, d, _join("model.drugs", i)) not in scenarios.DRUGS:
                 ctx.fail(_join("model.drugs", i), f"unknown drug {d!r}; known drugs of the status-epilepticus "
                                                   f"model: {known_drugs}")
-    brain = _boolean(ctx, mtab.get("brain"), "model.brain")
     for k in iiv:
         if k not in scenarios.IIV:
             ctx.fail(_join("model.iiv", k), f"unknown IIV key; expected one of: {', '.join(scenarios.IIV)}")
@@ -1140,13 +1138,13 @@ def _se_groups(ctx, mtab, arms, overrides, iiv):
         drugs = tuple(sorted(drugs, key=order.index)) or ("midazolam",)
         group_routes = {d: routes[d] for d in drugs if d in routes}
         try:
-            model = scenarios.se_model(drugs, brain=brain)
+            model = scenarios.se_model(drugs)
             known = {p.name: p for p in model.parameters}
             mine = {k: v for k, v in overrides.items() if k in known}
             for k, v in mine.items():
                 _check_parameter(ctx, _join("model.parameters", k), v, known[k])
             used_params |= set(mine)
-            source = se_population(drugs, iiv=iiv, params=mine, routes=group_routes, brain=brain)
+            source = se_population(drugs, iiv=iiv, params=mine, routes=group_routes)
         except ScenarioError:                 # already names the file and the key
             raise
         except PkpdError as exc:

@@ -92,7 +92,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     >>> matplotlib.use("Agg")
     >>> import pkpd
     >>> from pkpd import scenarios
-    >>> course = scenarios.simulate_patient(10, t_end_min=60, step_min=10, brain=False)
+    >>> course = scenarios.simulate_patient(10, t_end_min=60, step_min=10)
     >>> axes = pkpd.plot.se_panel(course, doses=[10 / 60])
     >>> [ax.get_ylabel().splitlines()[0] for ax in axes]
     ['Surface GABA-A α2/3/5', 'E_GABA (mV)', 'Drug effect', 'Seizure activity']

@@ -366,7 +366,7 @@ TRIALS = {t.name: t for t in (RAMPART, ESETT, VA_COOPERATIVE)}
 # ------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def _model(drugs: tuple):
-    return scenarios.se_model(drugs, brain=False)
+    return scenarios.se_model(drugs)
 
 
 def weights(n: int, seed=2024, mean: float = 75.0, sd: float = 15.0, lower: float = 45.0,

@@ -96,7 +96,7 @@ def typical_patient(delay_min: float, *, drug: str = "midazolam", dose: float | 
     :data:`pkpd.se.scenarios.DRUGS` unless ``dose``, mg) ``delay_min`` after onset, with the unbound brain
     concentration behind the blood-brain barrier (:func:`pkpd.se.scenarios.simulate_patient`)."""
     return scenarios.simulate_patient(delay_min, (drug,), None if dose is None else [dose], t_end_min=t_end_min,
-                                      step_min=step_min, brain=True)
+                                      step_min=step_min)
 
 
 def time_to_termination(time_min, activity, threshold: float = TERMINATION_THRESHOLD) -> float:

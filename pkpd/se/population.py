@@ -27,11 +27,10 @@ class SEPopulation:
     iiv: Mapping = field(default_factory=dict)
     params: Mapping = field(default_factory=dict)
     routes: Mapping = field(default_factory=dict)
-    brain: bool = False
 
     @cached_property
     def model(self):
-        return scenarios.se_model(self.drugs, brain=self.brain)
+        return scenarios.se_model(self.drugs)
 
     def __getstate__(self):                       # the model is rebuilt on a Dask worker, not pickled
         return {k: v for k, v in self.__dict__.items() if k != "model"}
@@ -72,7 +71,7 @@ class SEPopulation:
 
 
 def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None = None, params: Mapping | None = None,
-                  routes: Mapping[str, str] | None = None, brain: bool = False) -> SEPopulation:
+                  routes: Mapping[str, str] | None = None) -> SEPopulation:
     """Virtual status-epilepticus patients: the variability of :func:`pkpd.scenarios.cohort_parameters`.
 
     Each patient's clearance and central volume of every drug and seizure severity ``SEIZURE.E0`` vary
@@ -92,8 +91,6 @@ def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None 
         IIV (SD of the log) by ``"CL"``, ``"V"``, ``"E0"``; fixed parameter changes by qualified name.
     routes : mapping, optional
         Route per drug (default: :data:`pkpd.scenarios.DRUGS`).
-    brain : bool
-        Build the model with brain ECF compartments (:func:`pkpd.scenarios.se_model`).
 
     Returns
     -------
@@ -114,4 +111,4 @@ def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None 
     drugs = (drugs,) if isinstance(drugs, str) else tuple(drugs)
     for d in drugs:
         scenarios._drug(d, (routes or {}).get(d))
-    return SEPopulation(drugs, dict(iiv or {}), dict(params or {}), dict(routes or {}), brain)
+    return SEPopulation(drugs, dict(iiv or {}), dict(params or {}), dict(routes or {}))

@@ -36,7 +36,7 @@ midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <
 Examples
 --------
 >>> from pkpd import scenarios
->>> model = scenarios.se_model(("midazolam",), brain=False)
+>>> model = scenarios.se_model(("midazolam",))
 >>> "SEIZURE.ACTIVITY" in model.states and "BZD.EFFECT" in model.outputs
 True
 >>> [(d.time, d.amt, d.cmt) for d in scenarios.treat(15)]
@@ -56,9 +56,10 @@ from .. import drugs as _drugs
 from ..dosing import Bolus, Regimen
 from ..errors import ModelError
 from ..models import compose
-from ..effects import EffectCompartment, OperationalEffect
-from ..physiology import (BrainPgp, Chloride, DirectEffect, GabaAReceptors, NmdaChannelBlock, NmdaReceptors, Seizure,
-                          terminated)
+from ..effects import ModulatorEffect
+from ..physiology import (BloodBrainBarrier, BrainPgp, Chloride, DirectEffect, GabaAReceptors, NmdaChannelBlock,
+                          NmdaReceptors, Seizure, terminated)
+from . import defaults as SE
 
 __all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "scale_to_weight", "treat", "simulate_patient",
            "cohort_parameters",
@@ -66,59 +67,50 @@ __all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_expon
 
 LN2 = math.log(2.0)
 
-#: Drugs known to the scenarios: constructor, role, default SE route, dose (mg; fosphenytoin mg PE) and
-#: infusion duration (h); ``maintenance`` adds a constant infusion (mg/h, hours) from the same time.
-#: Doses for 70 kg: midazolam 10 mg IM (RAMPART, > 40 kg [S]); lorazepam 4 mg IV (ESETT [S]); ketamine
-#: 1.5 mg/kg IV = 105 mg [M]; second line as in ESETT [S], each over 10 min: valproate 40 mg/kg = 2800 mg
-#: (max 3000), levetiracetam 60 mg/kg = 4200 mg (max 4500), fosphenytoin 20 mg PE/kg = 1400 mg PE (max
-#: 1500); anaesthetic: propofol 2 mg/kg = 140 mg bolus [M] then 5 mg/kg/h = 350 mg/h for 24 h [M]
-#: (refractory-SE infusions of 2-10 mg/kg/h; PRIS risk above 4 mg/kg/h for > 48 h, Fodale 2008 [S]).
-#: Roles: ``bzd`` (operational model on α2/3/5 GABA-A), ``nmda`` (use-dependent NMDA channel block),
-#: ``gaba`` (GABA-ergic sigmoid Emax), ``block`` (activity-independent reduction of excitation: phenytoin's
-#: sodium-channel block, levetiracetam's release reduction [M]), ``anaesthetic`` (GABA-A agonism that
-#: does not need the benzodiazepine site: operational model on all surface GABA-A, no potency shift).
+#: Drugs known to the scenarios: constructor, default SE route, dose (mg; fosphenytoin mg PE) and infusion
+#: duration (h); ``maintenance`` adds a constant infusion (mg/h, hours) from the same time. The drug's role in
+#: the seizure balance is :data:`pkpd.se.defaults.PD` ``role`` (``bzd``: modulator of surface alpha2/3/5
+#: GABA-A; ``second_line``: inhibition that does not pass through GABA-A; ``nmda``: use-dependent NMDA channel
+#: block; ``anaesthetic``: suppression at burst-suppression concentrations).
+#: Doses for 70 kg: midazolam 10 mg IM (RAMPART, > 40 kg [S]); lorazepam 4 mg IV (ESETT [S]); diazepam 10 mg
+#: IV [M]; ketamine 1.5 mg/kg IV = 105 mg [M]; second line as in ESETT [S], each over 10 min: valproate
+#: 40 mg/kg = 2800 mg, levetiracetam 60 mg/kg = 4200 mg, fosphenytoin 20 mg PE/kg = 1400 mg PE; phenobarbital
+#: 15 mg/kg = 1050 mg at 100 mg/min (VA Cooperative [S]); propofol 2 mg/kg = 140 mg bolus then 5 mg/kg/h =
+#: 350 mg/h for 24 h [M] (the guideline study titrates it to burst suppression instead).
 DRUGS = {
-    "midazolam": {"make": _drugs.midazolam, "role": "bzd", "route": "im", "dose": 10.0, "duration": None},
-    "lorazepam": {"make": _drugs.lorazepam, "role": "bzd", "route": "iv", "dose": 4.0, "duration": None},
-    "ketamine": {"make": _drugs.ketamine, "role": "nmda", "route": "iv", "dose": 105.0, "duration": None},
-    "valproate": {"make": _drugs.valproate, "role": "gaba", "route": "iv", "dose": 2800.0, "duration": 10 / 60},
-    "levetiracetam": {"make": _drugs.levetiracetam, "role": "block", "route": "iv", "dose": 4200.0,
-                      "duration": 10 / 60},
-    "fosphenytoin": {"make": _drugs.fosphenytoin, "role": "block", "route": "iv", "dose": 1400.0,
-                     "duration": 10 / 60},
-    "propofol": {"make": _drugs.propofol, "role": "anaesthetic", "route": "iv", "dose": 140.0, "duration": None,
+    "midazolam": {"make": _drugs.midazolam, "route": "im", "dose": 10.0, "duration": None},
+    "lorazepam": {"make": _drugs.lorazepam, "route": "iv", "dose": 4.0, "duration": None},
+    "diazepam": {"make": _drugs.diazepam, "route": "iv", "dose": 10.0, "duration": None},
+    "ketamine": {"make": _drugs.ketamine, "route": "iv", "dose": 105.0, "duration": None},
+    "valproate": {"make": _drugs.valproate, "route": "iv", "dose": 2800.0, "duration": 10 / 60},
+    "levetiracetam": {"make": _drugs.levetiracetam, "route": "iv", "dose": 4200.0, "duration": 10 / 60},
+    "fosphenytoin": {"make": _drugs.fosphenytoin, "route": "iv", "dose": 1400.0, "duration": 10 / 60},
+    "phenobarbital": {"make": _drugs.phenobarbital, "route": "iv", "dose": 1050.0, "duration": 10.5 / 60},
+    "propofol": {"make": _drugs.propofol, "route": "iv", "dose": 140.0, "duration": None,
                  "maintenance": (350.0, 24.0)},
 }
+for _name, _info in DRUGS.items():
+    _info["prefix"] = _info["make"]().prefix
+    _info["role"] = SE.PD[_info["prefix"]]["role"]
+del _name, _info
 
-#: The guideline sequence (benzodiazepine -> second-line loading dose -> anaesthetic) used by
-#: :func:`guideline_termination`: the second-line choices of ESETT [S].
+#: The guideline sequence's second-line choices (ESETT [S]).
 SECOND_LINE = ("valproate", "levetiracetam", "fosphenytoin")
 
-#: Effect-site equilibration (1/h) where :data:`pkpd.effects.KE0` has none: lorazepam t1/2,ke0 1 min [C:
-#: convulsions stop 1.6 min after IV lorazepam in RAMPART, Silbergleit 2012 [S]], ketamine ~ 3 min [M],
-#: valproate ~ 30 min [M], levetiracetam ~ 30 min [M], phenytoin 23 min [C] (ke0 1.808 /h: ESETT and the VA
-#: Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
-_KE0 = {"LZP": LN2 / (1 / 60), "KET": LN2 / (3 / 60), "VPA": LN2 / 0.5, "LEV": LN2 / 0.5, "FOS": 1.808}
+#: Inter-individual variability (SD of the log): :data:`pkpd.se.defaults.IIV`.
+IIV = dict(SE.IIV)
 
-#: Benzodiazepine operational KA (mg/L): midazolam from :data:`pkpd.effects.BZD_OPERATIONAL` (EEG EC50 ~ 100
-#: ng/mL); lorazepam 0.058 [C] (RAMPART and the VA Cooperative trial, :data:`pkpd.calibration.CALIBRATED`).
-_BZD_KA = {"MDZ": 0.05, "LZP": 0.058}
 
-#: Second-line and anaesthetic PD (total concentrations, mg/L). The second-line drugs are calibrated [C]
-#: to ESETT (47 / 45 / 46 % of benzodiazepine failures for LEV / FOS / VPA, Kapur 2019 [S]) and phenytoin
-#: also to the VA Cooperative trial (43.6 %, Treiman 1998 [S]) (:data:`pkpd.calibration.CALIBRATED`):
-#: valproate EC50 50 mg/L [M] (lower end of 50-100) with weight ``SEIZURE.G_VPA`` 35.28 [C]; levetiracetam
-#: and phenytoin reduce excitation completely at most (EMAX 1) with EC50 1.6 and 0.3161 mg/L [C], i.e. by
-#: 88-98 % over their therapeutic ranges (12-46 and 10-20 mg/L [M]). Propofol:
-#: operational KA 4 mg/L, TAU0 3 (EC50 1 mg/L, about half the effect-site concentration for loss of
-#: consciousness [M]), on all surface GABA-A without the benzodiazepine-site potency loss.
-_SECOND_LINE_PD = {"VPA": {"ec50": 50.0}, "LEV": {"ec50": 1.6, "emax": 1.0}, "FOS": {"ec50": 0.3161, "emax": 1.0}}
-_ANAESTHETIC_PD = {"PPF": {"ka": 4.0, "tau0": 3.0, "n": 1.0, "kshift": 0.0}}
+def seizure_defaults() -> dict:
+    """Local parameter defaults of :class:`~pkpd.physiology.Seizure` in the SE chain (:data:`pkpd.se.defaults.NETWORK`).
 
-#: Inter-individual variability (SD of the log, i.e. ~CV): PK clearance and central volume of every drug
-#: (0.3 [M], typical of population PK) and seizure severity E0 (2.266 [C], on the excess of E0 over the
-#: least self-sustaining severity; :data:`pkpd.calibration.CALIBRATED`).
-IIV = {"CL": 0.3, "V": 0.3, "E0": 2.266}
+    >>> d = seizure_defaults()
+    >>> d["K_ON"] == d["K_OFF"] == SE.NETWORK["K_SEIZURE"].value, d["SHUNT"]
+    (True, 0.3)
+    """
+    n = SE.NETWORK
+    return {"E0": n["E0"].value, "SHUNT": n["SHUNT"].value, "K_ON": n["K_SEIZURE"].value,
+            "K_OFF": n["K_SEIZURE"].value}
 
 
 @lru_cache(maxsize=None)
@@ -180,55 +172,69 @@ def _route_map(drugs: tuple, routes) -> dict:
     return {d: r for d, r in zip(drugs, rs) if r is not None}
 
 
-def se_model(drugs: Sequence[str] = ("midazolam",), brain: bool = True, *, seizure: Mapping | None = None):
+def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None = None):
     """The composed status-epilepticus model for ``drugs`` (names in :data:`DRUGS`).
+
+    Every drug's effect is driven by its unbound brain ECF concentration (``<drug>.CBRAIN_U`` from a
+    :class:`~pkpd.physiology.BrainPgp` with the clearances of :func:`pkpd.se.defaults.brain_clearances`), behind
+    one shared :class:`~pkpd.physiology.BloodBrainBarrier` (``BBB``: P-gp expression x ABCB1 genotype x
+    inhibition, raised by a seizure-driven inflammatory signal that also opens a passive leak).
+
+    - benzodiazepines: :class:`~pkpd.effects.ModulatorEffect` ``BZD`` = surface alpha2/3/5 x occupancy, a
+      GABA-ergic effect weighted by ``SEIZURE.G_BZD`` and scaled by the chloride factor ``F``; their sedation
+      ``<drug>_SED.EFFECT`` (deep-sedation occupancy, :data:`pkpd.se.defaults.TOXICITY`);
+    - second line (levetiracetam, phenytoin, valproate, phenobarbital): ``<drug>.EFFECT`` sigmoid Emax, an
+      inhibition that does not pass through GABA-A, each weighted by ``G_<drug>`` (all ``G_2L``);
+    - ketamine: :class:`~pkpd.physiology.NmdaChannelBlock` (use-dependent);
+    - propofol: ``PPF.EFFECT``, inhibition weighted by ``G_PPF`` (``G_ANAESTHETIC``).
 
     Parameters
     ----------
     drugs : sequence of str
         Drugs to include (at most one benzodiazepine).
-    brain : bool
-        Add a :class:`~pkpd.physiology.BrainPgp` per drug (reports ``<drug>.CBRAIN_U`` and P-gp expression,
-        which rises after the seizure); three extra states per drug.
     seizure : mapping, optional
-        Keyword defaults for :class:`~pkpd.physiology.seizure.Seizure` (local names).
+        Keyword defaults for :class:`~pkpd.physiology.Seizure` (local names) on top of :func:`seizure_defaults`.
 
     Returns
     -------
     ComposedModel
-        Stiff (LSODA by default). Parameter values of the drugs come from :func:`se_params`.
+        Stiff (LSODA by default).
     """
     drugs = _as_tuple(drugs)
-    gabaergic, blockers, reducers = ["BZD.EFFECT", "VPA.EFFECT"], ["KET.NMDA_BLOCK"], []
-    comps = [GabaAReceptors(), NmdaReceptors(), Chloride()]
+    gabaergic, blockers, inhibitors = [], [], []
+    comps = [GabaAReceptors(), NmdaReceptors(), Chloride(), BloodBrainBarrier()]
+    weights = {}
     n_bzd = 0
     for name in drugs:
         d, _ = _drug(name)
-        role, pre = DRUGS[name]["role"], d.prefix
+        info = DRUGS[name]
+        role, pre = info["role"], d.prefix
+        fu = d.params[f"{pre}.FU"]
+        conc = f"{pre}.CBRAIN_U"
         comps += list(d.components())
-        if brain and d.brain is None:
-            comps.append(BrainPgp(pre, seizure_driven=True))
+        comps.append(BrainPgp(pre, barrier="BBB", **{k.lower(): v for k, v in SE.brain_clearances(pre).items()},
+                              vbr=SE.VBR_L))
+        pd_ = SE.PD[pre]
         if role == "bzd":
             n_bzd += 1
             if n_bzd > 1:
                 raise ModelError("se_model: at most one benzodiazepine (they share the BZD effect)")
-            comps.append(EffectCompartment(pre, ke0=_KE0.get(pre)))
-            comps.append(OperationalEffect("BZD", pre, GabaAReceptors.SURFACE_A235, ka=_BZD_KA[pre]))
+            comps.append(ModulatorEffect("BZD", conc, GabaAReceptors.SURFACE_A235,
+                                         ka=SE.unbound_brain(pre, pd_["c50"], fu)))
+            gabaergic.append("BZD.EFFECT")
+            weights["G_BZD"] = SE.NETWORK["G_BZD"].value
         elif role == "nmda":
-            comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CU"))
-            comps.append(NmdaChannelBlock(pre, ic50_um=2.0, mw=d.mw))
-        elif role == "anaesthetic":
-            comps.append(EffectCompartment(pre))
-            comps.append(OperationalEffect(f"{pre}_PD", pre, GabaAReceptors.SURFACE, **_ANAESTHETIC_PD[pre]))
-            gabaergic.append(f"{pre}_PD.EFFECT")
-        else:                                           # "gaba" or "block": sigmoid Emax on total plasma
-            comps.append(EffectCompartment(pre, ke0=_KE0[pre], source="CP"))
-            comps.append(DirectEffect(pre, f"{pre}_EFFECT.CE", **_SECOND_LINE_PD[pre]))
-            if role == "block":
-                reducers.append(f"{pre}.EFFECT")
-            elif f"{pre}.EFFECT" not in gabaergic:
-                gabaergic.append(f"{pre}.EFFECT")
-    comps.insert(0, Seizure(gabaergic, blockers, reducers, **dict(seizure or {})))
+            comps.append(NmdaChannelBlock(pre, conc, ic50_um=pd_["ic50_um"], mw=d.mw))
+            blockers.append(f"{pre}.NMDA_BLOCK")
+        else:                                           # second line or anaesthetic: inhibition outside GABA-A
+            comps.append(DirectEffect(pre, conc, ec50=SE.unbound_brain(pre, pd_["c50"], fu)))
+            inhibitors.append(f"{pre}.EFFECT")
+            weights[f"G_{pre}"] = SE.NETWORK["G_2L" if role == "second_line" else "G_ANAESTHETIC"].value
+        sed = SE.TOXICITY.get(pre, {}).get("sedation_c50")
+        if sed:
+            comps.append(DirectEffect(f"{pre}_SED", conc, ec50=SE.unbound_brain(pre, sed, fu)))
+    comps.insert(0, Seizure(gabaergic, blockers, (), inhibitors, **{**seizure_defaults(), **weights,
+                                                                    **dict(seizure or {})}))
     return compose(*comps)
 
 
@@ -287,22 +293,22 @@ def treat(delay_min=15.0, drug="midazolam", dose=None, route=None, duration_h=No
 
 
 def simulate_patient(delay_min=15.0, drugs=("midazolam",), doses=None, routes=None, *, t_end_min=240.0,
-                     step_min=1.0, params: Mapping | None = None, brain: bool = True) -> pd.DataFrame:
+                     step_min=1.0, params: Mapping | None = None) -> pd.DataFrame:
     """Time course of one typical patient treated ``delay_min`` after seizure onset.
 
     ``delay_min``, ``doses`` and ``routes`` may be sequences (one per drug, see :func:`treat`). Returns
     a DataFrame (every output of :func:`se_model`) with ``time_min``, plasma (``MDZ.CP``) and unbound brain
-    ECF (``MDZ_BRAIN.CU``, with ``brain``) and effect-site (``MDZ_EFFECT.CE``) concentrations,
+    ECF (``MDZ_BRAIN.CU``) concentrations, P-gp activity ``BBB.PGP_ACTIVITY``,
     ``GABAA.SURFACE_A235``, ``NMDA.SURFACE``, ``CHLORIDE.E_GABA``, ``BZD.EFFECT`` / ``KET_NMDA.BLOCK`` /
     ``VPA_PD.EFFECT`` (as present), ``SEIZURE.DRIVE``, ``SEIZURE.F_GABA`` and ``SEIZURE.ACTIVITY``.
 
-    >>> df = simulate_patient(5, t_end_min=120, step_min=30, brain=False)
+    >>> df = simulate_patient(5, t_end_min=120, step_min=30)
     >>> float(df["SEIZURE.ACTIVITY"].iloc[-1]) < 0.1
     True
     """
     drugs = _as_tuple(drugs)
     route_map = _route_map(drugs, routes)
-    model = se_model(drugs, brain=brain)
+    model = se_model(drugs)
     p = se_params(drugs, route_map)
     p.update(dict(params or {}))
     regimen = treat(delay_min, drugs, doses, [route_map.get(d) for d in drugs])
@@ -314,7 +320,7 @@ def simulate_patient(delay_min=15.0, drugs=("midazolam",), doses=None, routes=No
 
 
 def cohort_parameters(drugs: Sequence[str] = ("midazolam",), n: int = 500, seed=2024, *, iiv: Mapping | None = None,
-                      params: Mapping | None = None, routes=None, brain: bool = False) -> pd.DataFrame:
+                      params: Mapping | None = None, routes=None) -> pd.DataFrame:
     """Parameters of a virtual cohort for :func:`se_model` (one row per patient, an ``ID`` column).
 
     Subjects differ log-normally in every drug's clearance and central volume and in seizure severity
@@ -327,7 +333,7 @@ def cohort_parameters(drugs: Sequence[str] = ("midazolam",), n: int = 500, seed=
     True
     """
     drugs = _as_tuple(drugs)
-    return _cohort_params(se_model(drugs, brain=brain), drugs, n, seed, iiv, params, _route_map(drugs, routes))
+    return _cohort_params(se_model(drugs), drugs, n, seed, iiv, params, _route_map(drugs, routes))
 
 
 def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.DataFrame:
@@ -355,6 +361,9 @@ def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.Dat
     e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
     eta = np.random.default_rng([seed, 0]).standard_normal(n)
     cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
+    # the floor of surface KCC2 during a seizure sets how far chloride loads (post-SE E_GABA): log-normal, < 1
+    eta = np.random.default_rng([seed, 50]).standard_normal(n)
+    cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * eta), 1.0)
     return pd.DataFrame(cols)
 
 
@@ -399,7 +408,7 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
     k = len(drugs)
     offsets = [0.0] * k if offsets_min is None else list(offsets_min)
     route_map = _route_map(drugs, routes)
-    model = se_model(drugs, brain=False)
+    model = se_model(drugs)
     df = _cohort_params(model, drugs, n, seed, iiv, params, route_map)
     out, acts = {}, {}
     for delay in delays_min:

@@ -97,7 +97,7 @@ def from_table(model, table: pd.DataFrame) -> TableSource:
     :func:`pkpd.scenarios.cohort_parameters`); the population must not be larger than the table.
 
     >>> from pkpd.se import scenarios
-    >>> src = from_table(scenarios.se_model(brain=False), scenarios.cohort_parameters(n=4))
+    >>> src = from_table(scenarios.se_model(), scenarios.cohort_parameters(n=4))
     >>> len(src(None, [1, 3], seed=0))
     2
     """
