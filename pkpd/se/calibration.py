@@ -98,11 +98,19 @@ import pandas as pd
 from . import scenarios
 from ..errors import ModelError
 from ..physiology import TERMINATION_THRESHOLD, Seizure
+from . import defaults as SE
 
 __all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALIBRATION_PARAMETERS", "CALIBRATED",
-           "HELD_OUT", "defaults",
+           "defaults",
            "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary"]
 
+
+#: Minutes after an arm's first dose at which the activity is recorded for the time to cessation (0.25-min steps
+#: to 30 min)
+CESSATION_GRID_MIN = np.arange(0.25, 30.001, 0.25)
+
+#: RAMPART's median time from injection to cessation among responders (min; Silbergleit 2012 [M])
+CESSATION_MIN = {"midazolam IM 10 mg": 3.3, "lorazepam IV 4 mg": 1.6}
 
 #: Phenytoin IV through the fosphenytoin entry: conversion rate constant (1/h, t1/2 25 s) [A]
 PHENYTOIN_KCONV = 100.0
@@ -111,68 +119,33 @@ PHENYTOIN_KCONV = 100.0
 # ------------------------------------------------------------------------------------------------
 # calibrated quantities
 # ------------------------------------------------------------------------------------------------
-#: Calibrated quantity -> (model parameter it sets, drug whose presence makes it relevant or None for
-#: all arms, lower bound, upper bound). ``OMEGA_E0`` is the cohort IIV of ``SEIZURE.E0``.
+#: Calibrated quantity -> (model parameters it sets, lower bound, upper bound): the free parameters of
+#: ``pkpd/se/validation_targets.toml`` (``OMEGA_E0`` is the cohort IIV of ``SEIZURE.E0``; ``G_2L`` is the one
+#: weight shared by every second-line drug; ``K_SEIZURE`` sets both activity rate constants).
 CALIBRATION_PARAMETERS = {
-    "E0": ("SEIZURE.E0", None, 1.5, 30.0),
-    "OMEGA_E0": (None, None, 0.05, 3.0),
-    "G_BZD": ("SEIZURE.G_BZD", None, 10.0, 1e6),
-    "KA_LZP": ("BZD.KA", "lorazepam", 1e-4, 1.0),
-    "KE0_LZP": ("LZP_EFFECT.KE0", "lorazepam", 0.5, 200.0),
-    "EC50_LEV": ("LEV_PD.EC50", "levetiracetam", 1e-3, 1e3),
-    "EC50_PHT": ("FOS_PD.EC50", "fosphenytoin", 1e-4, 1e2),
-    "G_VPA": ("SEIZURE.G_VPA", "valproate", 0.1, 1e5),
-    "U0": ("SEIZURE.U0", None, 0.01, 1.0),
-    "KE0_PHT": ("FOS_EFFECT.KE0", "fosphenytoin", 0.1, 200.0),
+    "E0": (("SEIZURE.E0",), 1.3, 30.0),
+    "OMEGA_E0": ((), 0.05, 3.0),
+    "G_BZD": (("SEIZURE.G_BZD",), 0.1, 1e4),
+    "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA", "SEIZURE.G_PB"), 0.1, 1e3),
+    "K_SEIZURE": (("SEIZURE.K_ON", "SEIZURE.K_OFF"), 5.0, 2000.0),
 }
 
-
-#: The calibrated defaults frozen in the library and how they were obtained (issue 7). The values live in
-#: :mod:`pkpd.physiology.seizure` (``E0``, ``G_BZD``, ``G_VPA``) and :mod:`pkpd.scenarios` (the others);
-#: :func:`defaults` reads them back from there, and the test suite checks that the two agree.
+#: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
 CALIBRATED = {
-    "values": {"E0": 3.307, "OMEGA_E0": 2.266, "G_BZD": 7140.0, "KA_LZP": 0.058, "EC50_LEV": 1.6,
-               "EC50_PHT": 0.3161, "G_VPA": 35.28, "KE0_PHT": 1.808},
-    "fit": ("calibrate(free=('E0', 'OMEGA_E0', 'G_BZD', 'KA_LZP', 'EC50_LEV', 'EC50_PHT', 'G_VPA', "
-            "'KE0_PHT'), trials=(RAMPART, ESETT, VA_COOPERATIVE), n=1000, seed=2024, start=fixed=priors="
-            "HELD_OUT + {KE0_PHT: 2.77}, prior_sd=ln 3, max_nfev=80); lmfit least_squares; the evaluation "
-            "with the least sum of squares (1.23, priors included), values as printed to 4 decimals"),
-    "held_out": ("HELD_OUT: the same fit on RAMPART and ESETT only (KE0_PHT fixed at 8.315 /h) predicts the "
-                 "VA Cooperative arms at +3.3 (lorazepam) and +19.9 (phenytoin) percentage points (n 1000)"),
-    "structure": ("Seizure K_ON = K_OFF 120 /h and lorazepam t1/2,ke0 1 min (RAMPART times to cessation "
-                  "1.6-3.3 min [S]); levetiracetam and phenytoin reduce excitation whatever the activity "
-                  "(Seizure reducers); trial enrolment requires ongoing seizure activity; ESETT's last "
-                  "benzodiazepine is IV lorazepam 4 mg [A]"),
-    "date": "2026-11-22",
-    "version": "pkpd 0.1.0.dev0",
+    "values": {"E0": 3.3, "OMEGA_E0": 1.0, "G_BZD": 3.0, "G_2L": 3.0, "K_SEIZURE": 120.0},
+    "fit": "not yet calibrated with the brain in the chain",
 }
-
-#: The held-out calibration: RAMPART and ESETT only (free as in :data:`CALIBRATED` without ``KE0_PHT``,
-#: n 1000, seed 2024, started from an exploratory fit; 80 evaluations).
-HELD_OUT = {"E0": 3.377, "OMEGA_E0": 2.494, "G_BZD": 7512.0, "KA_LZP": 0.05675, "EC50_LEV": 1.293,
-            "EC50_PHT": 0.3716, "G_VPA": 47.85, "KE0_PHT": 8.315}
 
 
 def defaults() -> dict:
     """The current library values of the calibrated quantities (:data:`CALIBRATION_PARAMETERS`).
 
-    >>> d = defaults()
-    >>> d["E0"], d["OMEGA_E0"], d["G_BZD"]
-    (3.307, 2.266, 7140.0)
+    >>> sorted(defaults())
+    ['E0', 'G_2L', 'G_BZD', 'K_SEIZURE', 'OMEGA_E0']
     """
-    sz = {p.name: p.default for p in Seizure(("BZD.EFFECT", "VPA.EFFECT")).parameters}
-    return {
-        "E0": sz["E0"],
-        "OMEGA_E0": scenarios.IIV["E0"],
-        "G_BZD": sz["G_BZD"],
-        "KA_LZP": scenarios._BZD_KA["LZP"],
-        "KE0_LZP": scenarios._KE0["LZP"],
-        "EC50_LEV": scenarios._SECOND_LINE_PD["LEV"]["ec50"],
-        "EC50_PHT": scenarios._SECOND_LINE_PD["FOS"]["ec50"],
-        "G_VPA": sz["G_VPA"],
-        "U0": sz["U0"],
-        "KE0_PHT": scenarios._KE0["FOS"],
-    }
+    net = SE.NETWORK
+    return {"E0": net["E0"].value, "OMEGA_E0": SE.IIV["E0"], "G_BZD": net["G_BZD"].value, "G_2L": net["G_2L"].value,
+            "K_SEIZURE": net["K_SEIZURE"].value}
 
 
 def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
@@ -180,25 +153,29 @@ def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
     (missing quantities keep their defaults). Returns ``(params, iiv)``.
 
     >>> p, iiv = model_params({"E0": 5.0}, ("midazolam",))
-    >>> p["SEIZURE.E0"], iiv["E0"], "BZD.KA" in p
-    (5.0, 2.266, False)
+    >>> p["SEIZURE.E0"], "SEIZURE.G_LEV" in p
+    (5.0, False)
     """
     v = {**defaults(), **dict(values)}
     unknown = sorted(set(values) - set(CALIBRATION_PARAMETERS))
     if unknown:
         raise ModelError(f"unknown calibration quantities {unknown}; known: {sorted(CALIBRATION_PARAMETERS)}")
+    prefixes = {scenarios.DRUGS[d]["prefix"] for d in drugs}
     params, iiv = {}, {"E0": float(v["OMEGA_E0"])}
-    for key, (pname, drug, _, _) in CALIBRATION_PARAMETERS.items():
-        if pname is None or (drug is not None and drug not in drugs):
-            continue
-        params[pname] = float(v[key])
+    for key, (names, _, _) in CALIBRATION_PARAMETERS.items():
+        for name in names:
+            weight_of = name.split(".G_")[-1] if ".G_" in name and key == "G_2L" else None
+            if weight_of and weight_of not in prefixes:
+                continue
+            if key == "G_BZD" and not any(scenarios.DRUGS[d]["role"] == "bzd" for d in drugs):
+                continue
+            params[name] = float(v[key])
     return params, iiv
 
 
 def _relevant(values: Mapping, drugs: Sequence[str]) -> tuple:
     v = {**defaults(), **dict(values)}
-    return tuple((k, float(v[k])) for k, (_, drug, _, _) in CALIBRATION_PARAMETERS.items()
-                 if drug is None or drug in drugs)
+    return tuple((k, float(v[k])) for k in CALIBRATION_PARAMETERS)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -352,6 +329,12 @@ VA_COOPERATIVE = Trial(
     "VA Cooperative", "va",
     (Arm("lorazepam 0.1 mg/kg", (Dose("lorazepam", "iv", mg_per_kg=0.1, rate_mg_per_min=2.0),), 0.649, 128),
      Arm("phenytoin 18 mg/kg", (Dose("fosphenytoin", "iv", mg_per_kg=18.0, rate_mg_per_min=50.0),), 0.436, 128,
+         {"FOS.KCONV": PHENYTOIN_KCONV}),
+     Arm("phenobarbital 15 mg/kg", (Dose("phenobarbital", "iv", mg_per_kg=15.0, rate_mg_per_min=100.0),), 0.582,
+         128),
+     Arm("diazepam 0.15 mg/kg + phenytoin 18 mg/kg",
+         (Dose("diazepam", "iv", mg_per_kg=0.15, rate_mg_per_min=5.0),
+          Dose("fosphenytoin", "iv", mg_per_kg=18.0, rate_mg_per_min=50.0, offset_min=2.5)), 0.558, 128,
          {"FOS.KCONV": PHENYTOIN_KCONV})),
     {"onset_median_min": 30.0, "onset_sd": 0.5, "onset_min_min": 10.0, "response_min": 20.0,
      "no_recurrence_min": 60.0},
@@ -398,9 +381,9 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
     return df
 
 
-def _events(model, arm: Arm, timing: dict, wt: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _events(model, arm: Arm, timing: dict, wt: np.ndarray, extra=None) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-patient event table (dose and observation records) and the row positions of the observations
-    (array (n, k))."""
+    (array (n, k)): those of ``timing["observe"]`` then the columns of ``extra`` (array (n, m), minutes)."""
     n = len(wt)
     ids = np.arange(1, n + 1)
     # seizure onset (t = 0) is an "other event" record (EVID 2): integration starts there, nothing is dosed
@@ -416,7 +399,7 @@ def _events(model, arm: Arm, timing: dict, wt: np.ndarray) -> tuple[pd.DataFrame
         t = (timing[dose.stage] + dose.offset_min) / 60.0
         recs.append(pd.DataFrame({"ID": ids, "TIME": t, "EVID": 1, "AMT": amt, "RATE": rate,
                                   "CMT": model.state_index(cmt) + 1, "ORD": 1 + j}))
-    obs = timing["observe"]
+    obs = list(timing["observe"]) + ([] if extra is None else list(np.asarray(extra).T))
     for k, t in enumerate(obs):
         recs.append(pd.DataFrame({"ID": ids, "TIME": np.asarray(t) / 60.0, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
                                   "CMT": model.state_index(Seizure.ACTIVITY) + 1, "ORD": 100 + k}))
@@ -451,14 +434,22 @@ def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n:
     routes = [next(d.route for d in arm.doses if d.drug == name) for name in drugs]
     df = virtual_cohort(drugs, n, seed, values, routes, arm.extra_params)
     timing = trial.timing(n, seed)
-    ev, pos = _events(model, arm, timing, df["WT"].to_numpy())
+    first = arm.doses[0]
+    dose_min = timing[first.stage] + first.offset_min
+    grid = dose_min[:, None] + CESSATION_GRID_MIN[None, :] if return_detail else None
+    ev, pos = _events(model, arm, timing, df["WT"].to_numpy(), grid)
     res = simulate(model, ev, df.drop(columns="WT"), method="ode", rtol=rtol, atol=rtol * 1e-3, solver=solver)
     act = np.asarray(res[Seizure.ACTIVITY])[pos]
-    enrolled, responded = trial.responders(act)
+    k = len(timing["observe"])
+    enrolled, responded = trial.responders(act[:, :k])
     rate = float(responded[enrolled].mean()) if enrolled.any() else float("nan")
     if return_detail:
-        return {"rate": rate, "enrolled": int(enrolled.sum()), "responded": int((responded & enrolled).sum()),
-                "activity": act}
+        below = act[:, k:] < TERMINATION_THRESHOLD
+        first_below = np.where(below.any(axis=1), CESSATION_GRID_MIN[np.argmax(below, axis=1)], np.inf)
+        chosen = enrolled & responded
+        return {"rate": rate, "enrolled": int(enrolled.sum()), "responded": int(chosen.sum()),
+                "activity": act[:, :k], "cessation_min": first_below[chosen],
+                "median_cessation_min": float(np.median(first_below[chosen])) if chosen.any() else float("nan")}
     return rate
 
 
@@ -470,15 +461,18 @@ class _Cache:
         self.calls = 0
         self.seconds = 0.0
 
-    def rate(self, trial, arm, values, n, seed, rtol):
+    def detail(self, trial, arm, values, n, seed, rtol):
         key = (trial.name, tuple(sorted(trial.settings.items(), key=str)), arm.name,
                _relevant(values, arm.drugs), n, str(seed), rtol)
         if key not in self.store:
             t0 = time.perf_counter()
-            self.store[key] = simulate_arm(trial, arm, values, n, seed, rtol=rtol)
+            self.store[key] = simulate_arm(trial, arm, values, n, seed, rtol=rtol, return_detail=True)
             self.seconds += time.perf_counter() - t0
             self.calls += 1
         return self.store[key]
+
+    def rate(self, trial, arm, values, n, seed, rtol):
+        return self.detail(trial, arm, values, n, seed, rtol)["rate"]
 
 
 def predict(values: Mapping | None = None, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE),
@@ -504,13 +498,18 @@ def residuals(values: Mapping, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COO
               _cache: _Cache | None = None) -> np.ndarray:
     """Calibration residuals: binomial z-scores of every arm, then ``log(value / prior) / prior_sd`` for
     each quantity in ``priors`` (a mapping quantity -> prior median)."""
-    z = predict(values, trials, n, seed, rtol=rtol, _cache=_cache)["z"].to_numpy()
+    cache = _cache or _Cache()
+    z = predict(values, trials, n, seed, rtol=rtol, _cache=cache)["z"].to_numpy()
+    if RAMPART in trials:                       # median time to cessation: log ratio, a 2-fold miss = 2 SD
+        for arm in RAMPART.arms:
+            t = cache.detail(RAMPART, arm, values, n, seed, rtol)["median_cessation_min"]
+            t = t if np.isfinite(t) else 60.0
+            z = np.append(z, math.log(t / CESSATION_MIN[arm.name]) / (math.log(2.0) / 2.0))
     pr = [math.log(values[k] / v) / prior_sd for k, v in (priors or {}).items() if k in values]
     return np.concatenate([z, np.asarray(pr, dtype=float)])
 
 
-def calibrate(free: Sequence[str] = ("E0", "G_BZD", "EC50_LEV", "EC50_PHT", "G_VPA"),
-              trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE), n: int = 1000, seed=2024, *,
+def calibrate(free: Sequence[str] = tuple(CALIBRATION_PARAMETERS), trials: Sequence[Trial] = (RAMPART, ESETT), n: int = 1000, seed=2024, *,
               start: Mapping | None = None, fixed: Mapping | None = None, priors: Mapping | bool | None = None,
               prior_sd: float = math.log(3.0), diff_step: float = 0.03, max_nfev: int = 60, rtol: float = 1e-4,
               verbose: bool = False):
@@ -552,7 +551,7 @@ def calibrate(free: Sequence[str] = ("E0", "G_BZD", "EC50_LEV", "EC50_PHT", "G_V
     for k in free:
         if k not in CALIBRATION_PARAMETERS:
             raise ModelError(f"unknown calibration quantity {k!r}; known: {sorted(CALIBRATION_PARAMETERS)}")
-        lo, hi = CALIBRATION_PARAMETERS[k][2:]
+        lo, hi = CALIBRATION_PARAMETERS[k][1:]
         # x = 1 + log(value / start): least_squares' relative step diff_step * max(1, |x|) is then a
         # relative change of the value of about diff_step whatever its magnitude (x is never 0 at the start)
         pars.add(f"x_{k}", value=1.0, min=1.0 + math.log(lo / start[k]), max=1.0 + math.log(hi / start[k]))
