@@ -135,7 +135,10 @@ TOXICITY = MappingProxyType({
 #: PK); seizure severity E0 [C] (on its excess over the least self-sustaining severity); the floor of surface
 #: KCC2 during seizure 0.3 [A] (how far chloride loads differs between patients -- post-SE [Cl]i 15-30 mM [M]
 #: -- and with it whether GABA-A turns excitatory; 0.3 spans about that range).
-IIV = MappingProxyType({"CL": 0.3, "V": 0.3, "E0": 1.0, "KCC2_MIN": 0.3})
+#: Sensitivity to sedation (the deep-sedation C50 of every drug, one factor per patient) 0.5 [A]: Barr 2001's C50s
+#: are population values (half the patients deeply sedated); 0.5 makes 10 mg IM midazolam deeply sedate about one
+#: patient in seven at its peak, as often as RAMPART's patients were intubated (14 %, Silbergleit 2012 [M]).
+IIV = MappingProxyType({"CL": 0.3, "V": 0.3, "E0": 1.0, "KCC2_MIN": 0.3, "SED_C50": 0.5})
 
 
 def brain_clearances(prefix: str) -> dict:
@@ -180,6 +183,6 @@ def table() -> pd.DataFrame:
                 rows.append(("toxicity", f"{pre}.{key}", d[key], "h" if key == "pris_h" else
                              "mg/kg/h" if key == "pris_mg_kg_h" else "mg/L total", d["tag"], d["source"]))
     for k, v in IIV.items():
-        tag = {"E0": "[C]", "KCC2_MIN": "[A]"}.get(k, "[M]")
+        tag = {"E0": "[C]", "KCC2_MIN": "[A]", "SED_C50": "[A]"}.get(k, "[M]")
         rows.append(("iiv", k, v, "SD of log", tag, "between-patient variability"))
     return pd.DataFrame(rows, columns=["group", "name", "value", "unit", "tag", "source"])

@@ -63,7 +63,12 @@ from . import defaults as SE
 
 __all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "scale_to_weight", "treat", "simulate_patient",
            "cohort_parameters",
-           "cohort_termination", "polytherapy_termination", "guideline_termination"]
+           "cohort_termination", "cohort_outcomes", "polytherapy_termination", "guideline_termination",
+           "RESPIRATORY_DEPRESSION_SEDATION"]
+
+#: Combined deep sedation (1 - prod(1 - sedation of each drug)) at which respiratory depression is counted [A]:
+#: 0.5, i.e. an unbound brain concentration at the drug's Ramsay >= 5 C50 (:data:`pkpd.se.defaults.TOXICITY`).
+RESPIRATORY_DEPRESSION_SEDATION = 0.5
 
 LN2 = math.log(2.0)
 
@@ -361,6 +366,12 @@ def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.Dat
     e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
     eta = np.random.default_rng([seed, 0]).standard_normal(n)
     cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
+    # sensitivity to sedation: one log-normal factor per patient on every drug's deep-sedation C50
+    eta = np.random.default_rng([seed, 51]).standard_normal(n)
+    for name in drugs:
+        key = f"{DRUGS[name]['prefix']}_SED_PD.EC50"
+        if key in model.parameter_names:
+            cols[key] = value(key) * np.exp(iiv.get("SED_C50", 0.0) * eta)
     # the floor of surface KCC2 during a seizure sets how far chloride loads (post-SE E_GABA): log-normal, < 1
     eta = np.random.default_rng([seed, 50]).standard_normal(n)
     cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * eta), 1.0)
@@ -478,3 +489,61 @@ def guideline_termination(second_line: str = "valproate", anaesthetic: str | Non
         out["anaesthetic"] = stopped[2].mean()
         out["anaesthetic_in_failures"] = stopped[2][~stopped[1]].mean()
     return pd.Series({k: float(v) for k, v in out.items()}, name=f"{benzodiazepine} -> {' -> '.join(stages[1:])}")
+
+
+def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=("midazolam",), doses=None,
+                    routes=None, *, t_end_min: float = 240.0, step_min: float = 2.0, iiv: Mapping | None = None,
+                    params: Mapping | None = None, rtol: float = 1e-4) -> pd.DataFrame:
+    """Termination, respiratory depression and paradoxical worsening of a virtual cohort, per delay.
+
+    The drugs are given together ``delay`` minutes after onset to the patients of :func:`cohort_parameters`
+    (common random numbers across delays and doses). Per patient, on a grid of ``step_min``:
+
+    - ``terminated``: activity below 0.1 at ``t_end_min`` (stopped and not restarted);
+    - ``respiratory_depression``: the combined deep sedation of the drugs (``<drug>_SED_PD.EFFECT``) reaches
+      :data:`RESPIRATORY_DEPRESSION_SEDATION` at some time;
+    - ``paradoxical``: when the benzodiazepine effect peaks the net GABA-A factor ``SEIZURE.F_GABA`` is negative,
+      so the drug *adds* to the seizure's drive (E_GABA above the point where GABA-A excites).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per delay (index ``delay_min``): the three fractions and ``n``.
+
+    Examples
+    --------
+    >>> out = cohort_outcomes((5,), n=20, t_end_min=60)
+    >>> list(out.columns)
+    ['terminated', 'respiratory_depression', 'paradoxical', 'n']
+    """
+    drugs = _as_tuple(drugs)
+    route_map = _route_map(drugs, routes)
+    model = se_model(drugs)
+    df = _cohort_params(model, drugs, n, seed, iiv, params, route_map)
+    times = np.arange(0.0, t_end_min + 1e-9, step_min) / 60.0
+    sedation = [f"{DRUGS[d]['prefix']}_SED_PD.EFFECT" for d in drugs if f"{DRUGS[d]['prefix']}_SED_PD.EFFECT"
+                in model.outputs]
+    rows = {}
+    for delay in delays_min:
+        reg = treat([delay] * len(drugs), drugs, doses, [route_map.get(d) for d in drugs])
+        res = model.simulate(reg, times, df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3)
+
+        def grid(name):
+            return np.asarray(res[name]).reshape(n, len(times))
+
+        act = grid(Seizure.ACTIVITY)
+        free = np.ones_like(act)
+        for name in sedation:
+            free = free * (1.0 - grid(name))
+        resp = (1.0 - free).max(axis=1) >= RESPIRATORY_DEPRESSION_SEDATION
+        if "BZD.EFFECT" in model.outputs:
+            peak = np.argmax(grid("BZD.EFFECT"), axis=1)
+            f_at_peak = grid(Seizure.F_GABA)[np.arange(n), peak]
+            paradox = f_at_peak < 0.0
+        else:
+            paradox = np.zeros(n, dtype=bool)
+        rows[delay] = {"terminated": float(np.mean(terminated(act))), "respiratory_depression": float(resp.mean()),
+                       "paradoxical": float(paradox.mean()), "n": n}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "delay_min"
+    return out
