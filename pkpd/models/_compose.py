@@ -7,7 +7,7 @@ model. States and parameters of the composed model are qualified by their compon
 (``MDZ.CENTRAL``, ``CYP3A4.KDEG_LIVER``); doses address compartments by those names.
 
 Any library :class:`~pkpd.models.Model` given a ``drug`` prefix (``TwoCompartment(drug="MDZ")``) is a
-component too: it provides its outputs (``MDZ.CP``) and the unbound concentration ``MDZ.CU = FU * CP``,
+component too: it provides its outputs (``MDZ.CP``) and the unbound concentration ``MDZ.CU = FU * CP``
 and reads ``MDZ.CL_MULT`` (a multiplier of its clearance, e.g. from enzyme induction or genotype) and,
 for oral models, ``MDZ.FA_MULT`` (a multiplier of the absorbed fraction reaching the central
 compartment, e.g. gut-wall extraction) -- both 1 when nothing provides them.
@@ -122,7 +122,9 @@ class ModelComponent(Component):
     # array (no per-state dictionaries); the dict methods serve callers of the generic interface.
     def quantities_array(self, y, p, q):
         out = self.model.output(y[..., : self._n], p)
-        out["CU"] = p["FU"] * out[self.model.outputs[0]]
+        # unbound concentration of the parent in the central compartment: CP where the model has it (a prodrug's
+        # first output is the prodrug's concentration, CPRO)
+        out["CU"] = p["FU"] * out["CP" if "CP" in out else self.model.outputs[0]]
         return out
 
     def derivatives_array(self, t, y, p, q, rate):
