@@ -303,7 +303,10 @@ class Chloride(Component):
 
     States ``CL_IN`` (intracellular chloride, mM; 5 at baseline) and ``KCC2`` (surface KCC2 relative to
     baseline, 1 at start); see the module docstring for the equations and the reasoning behind every
-    default. Reads ``SEIZURE.ACTIVITY`` (seizure activity 0..1; 0 when nothing provides it).
+    default. Reads ``SEIZURE.ACTIVITY`` (seizure activity 0..1; 0 when nothing provides it) and
+    ``BBB.INFLAMMATION`` (the post-ictal signal of :class:`~pkpd.physiology.BloodBrainBarrier`, 0 when absent):
+    with ``KLOSS_INFL`` > 0 it keeps KCC2 down for days after the seizure (KCC2 is lowest 1-7 days after SE,
+    Pathak 2007, J Neurosci; Li 2008 [M]), so the loss is ``(KLOSS S + KLOSS_INFL INFL) (KCC2 - KCC2_MIN)``.
 
     Provides (and reports as outputs) ``CHLORIDE.E_GABA`` (chord-conductance E_GABA, mV),
     ``CHLORIDE.CL_IN`` (mM), ``CHLORIDE.KCC2`` (relative) and ``CHLORIDE.E_CL`` (chloride Nernst
@@ -335,7 +338,7 @@ class Chloride(Component):
     states = ("CL_IN", "KCC2")
     provides = ("E_GABA", "CL_IN", "KCC2", "E_CL")
     outputs = ("E_GABA", "CL_IN", "KCC2", "E_CL")
-    reads = MappingProxyType({SEIZURE_ACTIVITY: 0.0})
+    reads = MappingProxyType({SEIZURE_ACTIVITY: 0.0, "BBB.INFLAMMATION": 0.0})
 
     _PARAMETERS = (
         Parameter("CL0", 5.0, "mM", 1e-3, 150.0,
@@ -356,6 +359,8 @@ class Chloride(Component):
                   "[C] floor of relative KCC2 in seizure (post-SE [Cl]i = CL0/KCC2_MIN = 20 mM)"),
         Parameter("KREC", math.log(2) / 168.0, "1/h", 0.0, math.inf,
                   "[M] KCC2 recovery rate constant (half-time 7 d; recovery over days-weeks)"),
+        Parameter("KLOSS_INFL", 0.0, "1/h", 0.0, math.inf,
+                  "[A] KCC2 loss per unit post-ictal inflammatory signal (BBB.INFLAMMATION); 0: none"),
     )
 
     def __init__(self, **defaults: float):
@@ -373,8 +378,9 @@ class Chloride(Component):
 
     def derivatives(self, t, y, p, q, rate):
         s = np.maximum(q[SEIZURE_ACTIVITY], 0.0)
+        loss = p["KLOSS"] * s + p["KLOSS_INFL"] * np.maximum(q["BBB.INFLAMMATION"], 0.0)
         k = y["KCC2"]
         return {
             "CL_IN": p["KEXT"] * (p["CL0"] - k * y["CL_IN"]) + p["KLOAD"] * s + rate["CL_IN"],
-            "KCC2": p["KREC"] * (1.0 - k) - p["KLOSS"] * s * (k - p["KCC2_MIN"]) + rate["KCC2"],
+            "KCC2": p["KREC"] * (1.0 - k) - loss * (k - p["KCC2_MIN"]) + rate["KCC2"],
         }

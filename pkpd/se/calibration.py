@@ -128,6 +128,7 @@ CALIBRATION_PARAMETERS = {
     "G_BZD": (("SEIZURE.G_BZD",), 0.1, 1e4),
     "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA", "SEIZURE.G_PB"), 0.1, 1e3),
     "K_SEIZURE": (("SEIZURE.K_ON", "SEIZURE.K_OFF"), 5.0, 2000.0),
+    "N_2L": (("LEV_PD.HILL", "FOS_PD.HILL", "VPA_PD.HILL", "PB_PD.HILL"), 0.5, 8.0),
 }
 
 #: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
@@ -141,11 +142,11 @@ def defaults() -> dict:
     """The current library values of the calibrated quantities (:data:`CALIBRATION_PARAMETERS`).
 
     >>> sorted(defaults())
-    ['E0', 'G_2L', 'G_BZD', 'K_SEIZURE', 'OMEGA_E0']
+    ['E0', 'G_2L', 'G_BZD', 'K_SEIZURE', 'N_2L', 'OMEGA_E0']
     """
     net = SE.NETWORK
     return {"E0": net["E0"].value, "OMEGA_E0": SE.IIV["E0"], "G_BZD": net["G_BZD"].value, "G_2L": net["G_2L"].value,
-            "K_SEIZURE": net["K_SEIZURE"].value}
+            "K_SEIZURE": net["K_SEIZURE"].value, "N_2L": net["N_2L"].value}
 
 
 def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
@@ -164,8 +165,8 @@ def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
     params, iiv = {}, {"E0": float(v["OMEGA_E0"])}
     for key, (names, _, _) in CALIBRATION_PARAMETERS.items():
         for name in names:
-            weight_of = name.split(".G_")[-1] if ".G_" in name and key == "G_2L" else None
-            if weight_of and weight_of not in prefixes:
+            owner = {"G_2L": name.split(".G_")[-1], "N_2L": name.split("_PD.")[0]}.get(key)
+            if owner and owner not in prefixes:
                 continue
             if key == "G_BZD" and not any(scenarios.DRUGS[d]["role"] == "bzd" for d in drugs):
                 continue

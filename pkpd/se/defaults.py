@@ -54,9 +54,13 @@ NETWORK = _table({
     "G_BZD": (3.0, "1", "[C]", "weight of the benzodiazepine effect (surface alpha2/3/5 x occupancy)"),
     "G_2L": (3.0, "1", "[C]", "weight of the second-line effect, shared by LEV, PHT, VPA and PB"),
     "K_SEIZURE": (120.0, "1/h", "[C]", "rate at which seizure activity follows the balance (K_ON = K_OFF)"),
+    "N_2L": (1.0, "1", "[C]", "Hill slope of the second-line effect, shared by LEV, PHT, VPA and PB"),
     "SHUNT": (0.3, "1", "[A]", "shunting share of GABA-A inhibition: F turns negative at E_GABA -43.1 mV, "
               "inside the post-SE range (about -42 mV; chloride 20 mM, Kaila 2014 Nat Rev Neurosci / "
               "Lee 2011 [M]); chosen before calibration so that depolarised E_GABA makes GABA-A excitatory"),
+    "KLOSS_INFL": (0.1, "1/h", "[A]", "KCC2 loss per unit post-ictal inflammatory signal (half-life 24 h): 25x the "
+                   "recovery rate KREC, so after a long seizure KCC2 stays near its floor for days, lowest 1-7 days "
+                   "after SE as reported (Pathak 2007, J Neurosci [M]); set from that statement alone"),
     "G_ANAESTHETIC": (10.0, "1", "[A]", "weight of the anaesthetic's suppression at burst suppression: enough to "
                       "stop the most severe virtual seizure (burst suppression is titrated until seizures stop)"),
 })

@@ -207,7 +207,8 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
     """
     drugs = _as_tuple(drugs)
     gabaergic, blockers, inhibitors = [], [], []
-    comps = [GabaAReceptors(), NmdaReceptors(), Chloride(), BloodBrainBarrier()]
+    comps = [GabaAReceptors(), NmdaReceptors(), Chloride(KLOSS_INFL=SE.NETWORK["KLOSS_INFL"].value),
+             BloodBrainBarrier()]
     weights = {}
     n_bzd = 0
     for name in drugs:
@@ -232,7 +233,8 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
             comps.append(NmdaChannelBlock(pre, conc, ic50_um=pd_["ic50_um"], mw=d.mw))
             blockers.append(f"{pre}.NMDA_BLOCK")
         else:                                           # second line or anaesthetic: inhibition outside GABA-A
-            comps.append(DirectEffect(pre, conc, ec50=SE.unbound_brain(pre, pd_["c50"], fu)))
+            hill = SE.NETWORK["N_2L"].value if role == "second_line" else 1.0
+            comps.append(DirectEffect(pre, conc, ec50=SE.unbound_brain(pre, pd_["c50"], fu), hill=hill))
             inhibitors.append(f"{pre}.EFFECT")
             weights[f"G_{pre}"] = SE.NETWORK["G_2L" if role == "second_line" else "G_ANAESTHETIC"].value
         sed = SE.TOXICITY.get(pre, {}).get("sedation_c50")
