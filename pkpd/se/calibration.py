@@ -1,7 +1,7 @@
-"""Calibration of the status-epilepticus (SE) model to clinical trials (issue 7, criterion 2).
+"""Calibration of the status-epilepticus (SE) model to clinical trials (issues 7 and 14).
 
-The SE model of :mod:`pkpd.scenarios` is calibrated so that a virtual adult cohort reproduces the
-response rates of three randomised trials (sources in docs/references.md):
+The SE model of :mod:`pkpd.se.scenarios` is calibrated so that a virtual adult cohort reproduces the response
+rates of RAMPART and ESETT, and then *predicts* the VA Cooperative trial (sources in docs/references.md):
 
 ================  =====================================================  ========================
 trial             arm (dose)                                             observed response
@@ -13,7 +13,9 @@ ESETT             levetiracetam 60 mg/kg (max 4500 mg) over 10 min        47 % [
 (Kapur 2019,      fosphenytoin 20 mg PE/kg (max 1500 mg PE) over 10 min   45 % [S]
 n = 384)          valproate 40 mg/kg (max 3000 mg) over 10 min            46 % [S]
 VA Cooperative    lorazepam 0.1 mg/kg IV                                  64.9 % [S]
-(Treiman 1998)    phenytoin 18 mg/kg IV                                   43.6 % [S]
+(Treiman 1998,    phenytoin 18 mg/kg IV                                   43.6 % [S]
+predicted)        phenobarbital 15 mg/kg IV                               58.2 % [S]
+                  diazepam 0.15 mg/kg + phenytoin 18 mg/kg IV             55.8 % [S]
 ================  =====================================================  ========================
 
 Each trial is a *protocol* (:class:`Trial`): who is enrolled, when and how much of each drug they get
@@ -55,15 +57,13 @@ sensitivity):
   PK and PD of the phenytoin formed from fosphenytoin (:func:`pkpd.drugs.phenytoin` has the same
   VMAX, KM, V and FU).
 
-Calibrated quantities (:data:`CALIBRATION_PARAMETERS`; each maps to model parameters):
-``E0`` (median seizure severity, ``SEIZURE.E0``), ``OMEGA_E0`` (its IIV, :data:`pkpd.scenarios.IIV`),
-``G_BZD`` (``SEIZURE.G_BZD``), ``KA_LZP`` (lorazepam operational KA, ``BZD.KA`` in lorazepam arms),
-``KE0_LZP`` (``LZP_EFFECT.KE0``, 1/h), ``EC50_LEV`` (``LEV_PD.EC50``), ``EC50_PHT`` (``FOS_PD.EC50``,
-shared by fosphenytoin and phenytoin), ``G_VPA`` (``SEIZURE.G_VPA``) and ``U0`` (``SEIZURE.U0``, the
-share of a channel block that acts at rest: with the default 0.3 a use-dependent blocker can only lower
-the excitation ``E0 N A (1 - B (U0 + (1 - U0) A))`` to at most ``E0 N (1 - U0 B)^2 / (4 (1 - U0) B)``
-(B -> 1: 0.18 E0 N), so phenytoin and levetiracetam stop only the mild seizures whatever their
-concentration; ``U0`` also applies to ketamine's NMDA block).
+Calibrated quantities (:data:`CALIBRATION_PARAMETERS`, the free parameters of ``validation_targets.toml``):
+``E0`` (median seizure severity, ``SEIZURE.E0``), ``OMEGA_E0`` (its IIV), ``G_BZD`` (the benzodiazepine weight,
+shared by every benzodiazepine), ``G_2L`` and ``N_2L`` (the weight and Hill slope of the second-line effect, shared
+by levetiracetam, phenytoin, valproate and phenobarbital, whose EC50s are the lower ends of their therapeutic
+ranges) and ``K_SEIZURE`` (the rate at which activity follows the balance). They are fitted to the calibration
+targets -- the five RAMPART and ESETT arms and RAMPART's two median times to cessation -- and nothing else; the
+VA Cooperative arms (and the other validation targets) are predictions.
 
 The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.fitting`):
 residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
@@ -77,11 +77,11 @@ finite-difference step of a few percent (``diff_step``) the steps are small enou
 
 Examples
 --------
->>> from pkpd import calibration
+>>> from pkpd.se import calibration
 >>> [a.name for a in calibration.RAMPART.arms]
 ['midazolam IM 10 mg', 'lorazepam IV 4 mg']
 >>> sorted(calibration.defaults())[:3]
-['E0', 'EC50_LEV', 'EC50_PHT']
+['E0', 'G_2L', 'G_BZD']
 """
 
 from __future__ import annotations
@@ -99,10 +99,12 @@ from . import scenarios
 from ..errors import ModelError
 from ..physiology import TERMINATION_THRESHOLD, Seizure
 from . import defaults as SE
+from .targets import FREE_PARAMETERS
 
 __all__ = ["Arm", "Trial", "RAMPART", "ESETT", "VA_COOPERATIVE", "TRIALS", "CALIBRATION_PARAMETERS", "CALIBRATED",
            "defaults",
-           "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary"]
+           "model_params", "virtual_cohort", "simulate_arm", "predict", "residuals", "calibrate", "summary", "profile",
+           "profile_interval", "print_summary", "main", "CESSATION_MIN", "FREE_PARAMETERS"]
 
 
 #: Minutes after an arm's first dose at which the activity is recorded for the time to cessation (0.25-min steps
@@ -133,8 +135,14 @@ CALIBRATION_PARAMETERS = {
 
 #: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
 CALIBRATED = {
-    "values": {"E0": 3.3, "OMEGA_E0": 1.0, "G_BZD": 3.0, "G_2L": 3.0, "K_SEIZURE": 120.0},
-    "fit": "not yet calibrated with the brain in the chain",
+    "values": {"E0": 3.025, "OMEGA_E0": 1.368, "G_BZD": 127.9, "G_2L": 16.62, "K_SEIZURE": 42.83, "N_2L": 1.766},
+    "fit": ("calibrate(free=all six, trials=(RAMPART, ESETT) with RAMPART's two median times to cessation, n=1000, "
+            "seed=2024, diff_step=0.05, max_nfev=100, started from an exploratory fit at n=500); lmfit least_squares; "
+            "sum of squares 25.9 (7 residuals); values rounded to 4 significant digits"),
+    "misses": ("at the optimum ESETT fosphenytoin is -13.9 and valproate +11.6 percentage points (the shared weight "
+               "and slope cannot make phenytoin, which reaches the brain through a 10-min prodrug conversion, as fast "
+               "as valproate), and lorazepam's median time to cessation is 3.75 min vs 1.6 (2.3-fold)"),
+    "date": "2026-12-06",
 }
 
 
@@ -577,10 +585,95 @@ def calibrate(free: Sequence[str] = tuple(CALIBRATION_PARAMETERS), trials: Seque
     return result
 
 
-def summary(values: Mapping, n: int = 2000, seed=2024, trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE),
-            rtol: float = 1e-4) -> pd.DataFrame:
-    """:func:`predict` with the hard-threshold rates of ``n`` virtual patients per arm (the criterion
-    of issue 7: every arm within +-8 percentage points), plus ``within_8pp``."""
-    out = predict(values, trials, n, seed, rtol=rtol)
-    out["within_8pp"] = out["error_pp"].abs() <= 8.0
+def summary(values: Mapping | None = None, n: int = 1000, seed=2024,
+            trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE), rtol: float = 1e-4) -> pd.DataFrame:
+    """:func:`predict` for every arm with its role: ``kind`` is ``"calibration"`` for the fitted arms (RAMPART,
+    ESETT) and ``"validation"`` for the predicted ones (VA Cooperative), ``within`` whether the arm is inside its
+    tolerance (8 and 10 percentage points, issue 14)."""
+    out = predict(values or {}, trials, n, seed, rtol=rtol)
+    out["kind"] = np.where(out["trial"] == VA_COOPERATIVE.name, "validation", "calibration")
+    out["within"] = out["error_pp"].abs() <= np.where(out["kind"] == "validation", 10.0, 8.0)
     return out
+
+
+def profile(name: str, grid: Sequence[float], values: Mapping | None = None, *, n: int = 500, seed=2024,
+            refit_nfev: int = 12, rtol: float = 1e-4) -> pd.DataFrame:
+    """Profile of the calibration objective in ``name``: at each value of ``grid`` the other free quantities
+    are re-fitted (``refit_nfev`` evaluations of least squares from ``values``) and the sum of squared
+    residuals recorded. ``SS - SS_min <= 3.84`` is the 95 % profile-likelihood interval (the residuals are
+    binomial z-scores, so SS is -2 log L up to a constant).
+
+    Returns a DataFrame with ``value``, ``ss`` and the re-fitted quantities.
+    """
+    base = {**defaults(), **dict(values or {})}
+    others = [k for k in CALIBRATION_PARAMETERS if k != name]
+    rows = []
+    for x in grid:
+        fit = calibrate(free=others, n=n, seed=seed, start=base, fixed={**base, name: float(x)},
+                        max_nfev=refit_nfev, rtol=rtol, diff_step=0.05)
+        r = residuals(fit.values, (RAMPART, ESETT), n, seed, rtol=rtol)
+        rows.append({"value": float(x), "ss": float(r @ r), **{k: fit.values[k] for k in others}})
+    return pd.DataFrame(rows)
+
+
+def profile_interval(table: pd.DataFrame, ss_min: float, level: float = 3.84) -> tuple[float, float]:
+    """The range of ``table["value"]`` whose profile SS lies within ``level`` of ``ss_min`` (linear
+    interpolation between grid points; an end of the grid if the profile does not rise that far).
+
+    >>> t = pd.DataFrame({"value": [1.0, 2.0, 3.0, 4.0], "ss": [10.0, 2.0, 2.0, 10.0]})
+    >>> profile_interval(t, 2.0)
+    (1.52, 3.48)
+    """
+    t = table.sort_values("value")
+    v, d = t["value"].to_numpy(), t["ss"].to_numpy() - ss_min - level
+    inside = np.nonzero(d <= 0)[0]
+    if not len(inside):
+        return float("nan"), float("nan")
+    i, j = inside[0], inside[-1]
+    lo = v[0] if i == 0 else v[i - 1] + (v[i] - v[i - 1]) * d[i - 1] / (d[i - 1] - d[i])
+    hi = v[-1] if j == len(v) - 1 else v[j] + (v[j + 1] - v[j]) * d[j] / (d[j] - d[j + 1])
+    return round(float(lo), 10), round(float(hi), 10)
+
+
+def print_summary(n: int = 1000, seed=2024) -> None:
+    """What ``python -m pkpd.se.calibration --summary`` prints: the counts of free parameters and calibration
+    targets, the calibrated values with their profile-likelihood intervals (:data:`CALIBRATED`), and every arm
+    predicted with the library's values."""
+    from .targets import load_targets
+
+    targets = load_targets()
+    n_cal = sum(t.kind == "calibration" for t in targets)
+    n_val = sum(t.kind == "validation" for t in targets)
+    print(f"free calibrated parameters: {len(CALIBRATION_PARAMETERS)} ({', '.join(CALIBRATION_PARAMETERS)})")
+    print(f"calibration targets: {n_cal}; validation targets: {n_val} (pkpd/se/validation_targets.toml)")
+    print()
+    print("calibrated values (95 % profile-likelihood interval):")
+    for k, v in CALIBRATED["values"].items():
+        lo, hi = CALIBRATED.get("intervals", {}).get(k, (float("nan"), float("nan")))
+        print(f"  {k:10s} {v:10.4g}   [{lo:.4g}, {hi:.4g}]")
+    print()
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(summary(n=n, seed=seed).round(3).to_string(index=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pkpd.se.calibration --summary [--n N] [--seed S]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pkpd.se.calibration",
+                                     description="The SE calibration: free parameters, targets and predictions.")
+    parser.add_argument("--summary", action="store_true", help="print the counts, values and the arm table")
+    parser.add_argument("--n", type=int, default=1000, help="virtual patients per arm (default 1000)")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args(argv)
+    if not args.summary:
+        parser.print_help()
+        return 0
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+    print_summary(args.n, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

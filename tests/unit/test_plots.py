@@ -204,7 +204,7 @@ SE_TIMES = np.arange(0, 91, 5) / 60
 
 @pytest.fixture(scope="module")
 def se():
-    model = scenarios.se_model(("midazolam",), brain=False)
+    model = scenarios.se_model(("midazolam",))
     params = scenarios.se_params(("midazolam",))
     return {d: model.simulate(scenarios.treat(d), SE_TIMES, params, method="ode", states=False) for d in (5, 30)}
 

@@ -28,7 +28,7 @@ def test_reproduces_cohort_termination_with_the_same_parameter_table():
     n = 200
     ref = scenarios.cohort_termination((5, 30), n=n, seed=2024)
     table = scenarios.cohort_parameters(n=n, seed=2024)
-    res = run_trial(from_table(scenarios.se_model(brain=False), table), _se_design(), n, seed=0, progress=False,
+    res = run_trial(from_table(scenarios.se_model(), table), _se_design(), n, seed=0, progress=False,
                     rtol=1e-4, atol=1e-7)
     s = res.summarize().query("endpoint == 'terminated_by_4h'").set_index("arm")["estimate"]
     assert s["5 min"] == ref[5] and s["30 min"] == ref[30]
