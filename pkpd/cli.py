@@ -1,7 +1,7 @@
 """The ``pkpd`` command line.
 
 ``pkpd demo`` runs the status-epilepticus loading-dose timing story (:mod:`pkpd.demo`) and writes its
-figures, ``summary.csv`` and ``report.md`` to ``./pkpd-demo/``.
+figures, ``summary.csv``, ``escalation.csv`` and ``report.md`` to ``./pkpd-demo/``.
 
 ``pkpd nca DATA.csv`` writes ``nca.csv`` and ``nca.md`` (default folder ``./pkpd-nca/``);
 ``pkpd fit DATA.csv --model NAME [--population] [--error KIND] [--init CL=2,V=30]`` writes estimates, a report
@@ -112,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pkpd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
-    demo = sub.add_parser("demo", help="status epilepticus: benzodiazepine timing (figures, summary.csv, report.md)",
+    demo = sub.add_parser("demo", help="status epilepticus: benzodiazepine timing (figures, summary.csv, "
+                                       "escalation.csv, report.md)",
                           description="The same midazolam dose given 5, 15, 30 and 60 min after seizure onset: "
-                                      "a typical patient and a virtual cohort.")
+                                      "a typical patient, a virtual cohort, a dose escalation (1x, 2x and 3x the "
+                                      "dose at 5 and 60 min) and the brain behind the blood-brain barrier.")
     demo.add_argument("--out", default="pkpd-demo", help="output folder (default: ./pkpd-demo)")
     demo.add_argument("--force", action="store_true", help="replace files of an earlier run")
     demo.add_argument("--n", type=int, default=500, help="virtual cohort size (default: 500)")
