@@ -36,34 +36,23 @@ the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
   excitation falls with it, so the seizure stays terminated even after a drug wears off.
 - A seizure is *terminated* when A stays below 0.1 to the end of the observation window.
 
-Defaults and why (the untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``):
+Defaults and why. They are *generic* (a severe, self-sustaining seizure for experiments with the component);
+the status-epilepticus application sets its own -- calibrated -- values from :mod:`pkpd.se.defaults`, where each
+has its source and tag. The untreated seizure: ``DRIVE(0) = E0 - G0 = 2.3``.
 
-- ``E0`` 3.307 [C]: seizure severity (excitation at A = 1 relative to the intrinsic inhibition ``G0`` 1
-  [M], the unit of the balance). Its median, its IIV (:data:`pkpd.scenarios.IIV`), ``G_BZD``, ``G_VPA``
-  and the second-line potencies are calibrated to the response rates of RAMPART, ESETT and the VA
-  Cooperative trial (:data:`pkpd.calibration.CALIBRATED` records the values and how they were obtained;
-  Silbergleit 2012, Kapur 2019 and Treiman 1998, all NEJM; see docs/references.md).
-- ``R0`` 0.0 [M]: no excitation without ongoing seizure activity (pure recurrence), which makes the
-  seizure-free state stable after SE even with the collapsed chloride gradient.
-- ``E_THR`` -50 mV [M]: firing threshold. ``SHUNT`` 2.0 [C]: with the chloride model's E_GABA after
-  30-60 min of SE (about -48 to -41 mV, :mod:`pkpd.physiology.chloride`) GABA-A keeps 0.63-0.54 of its inhibition
-  (F), so GABA-ergic drugs keep some effect late and a terminated seizure does not restart; calibrated
-  with E0, G_BZD and the IIV so that termination falls gradually with delay (smaller SHUNT makes late
-  termination ~0 for every patient).
+- ``E0`` 3.307 [M]: seizure severity (excitation at A = 1 relative to the intrinsic inhibition ``G0`` 1
+  [M], the unit of the balance): a seizure that sustains itself at onset.
+- ``R0`` 0.0 [M]: no excitation without ongoing seizure activity (pure recurrence): the seizure-free state is
+  stable while the net GABA-A inhibition at rest is well above the switch width ``W``.
+- ``E_THR`` -50 mV [M]: firing threshold. ``SHUNT`` 2.0 [M]: shunting share of GABA-A inhibition; F turns
+  negative (paradoxical) only above E_GABA ``E_THR + SHUNT (E_THR - E_GABA0)``, -4.2 mV here (the SE chain uses
+  0.3, i.e. -43.1 mV).
 - ``W`` 0.05 [M]: width of the activity switch; ``sigma(-2.2) = 0.1``, so termination needs DRIVE
   below -0.11 (about a tenth of G0).
 - ``K_ON`` = ``K_OFF`` 120 /h [M]: activity settles within a minute or two (t1/2 21 s) once inhibition
-  wins, as convulsions stop 1.6-3.3 min after a benzodiazepine in RAMPART (Silbergleit 2012,
-  NEJM [S]); stiff with the receptor and PK time scales, hence ``stiff = True`` (LSODA by
-  default).
+  wins; stiff with the receptor and PK time scales, hence ``stiff = True`` (LSODA by default).
 - ``U0`` 0.3 [M]: ketamine is an open-channel (use-dependent) blocker: 30 % of its full-use block at rest.
-- ``G_VPA`` 35.28 [C] (valproate stops 46 % of the seizures a benzodiazepine did not, ESETT [S]; see
-  :mod:`pkpd.calibration`) and ``G_PPF_PD`` 1000 [C] (a propofol infusion controls most, ~85 %, of the
-  seizures that resist benzodiazepine and second line [M]); other GABA-ergic effects default to 1.
-- ``G_BZD`` 7140 [C]: weight of the benzodiazepine effect (effect 1 = Em). G_BZD is
-  large because the benzodiazepine :class:`~pkpd.effects.OperationalEffect` (n 3, KSHIFT 24) gives only
-  ~0.01 of Em for 10 mg IM midazolam once ~25 % of α2/3/5 receptors are internalised (~20 min of SE);
-  calibrated with E0 and the cohort IIV (:mod:`pkpd.calibration`).
+- ``G_<prefix>`` 1 [M]: every drug effect's weight, in units of G0 (the application sets them).
 
 :class:`NmdaChannelBlock` turns ketamine's concentration into ``KET.NMDA_BLOCK = IMAX C^h / (IC50^h +
 C^h)``: functional NMDA current IC50 ≈ 1-5 µM (value from memory, no primary source recorded [M]);
@@ -170,19 +159,18 @@ class Seizure(Component):
     _BASE = (
         Parameter("A0", 1.0, "1", 0.0, 1.0, "[M] seizure activity at t = 0 (1: onset of SE)"),
         Parameter("E0", 3.307, "1", 0.0, math.inf,
-                  "[C] seizure severity: excitation at activity 1 (units of G0); IIV target of the cohort"),
+                  "[M] seizure severity: excitation at activity 1 (units of G0); a self-sustaining seizure"),
         Parameter("R0", 0.0, "1", 0.0, 1.0, "[M] share of excitation not driven by ongoing seizure activity"),
         Parameter("G0", 1.0, "1", 0.0, math.inf, "[M] intrinsic GABA-A inhibition at full surface receptors (unit)"),
         Parameter("E_THR", -50.0, "mV", -100.0, 0.0, "[M] firing threshold for the GABA-A driving force"),
         Parameter("E_GABA0", E_GABA0, "mV", -100.0, 0.0, "[C] healthy E_GABA (chord form at [Cl]i 5 mM: -72.9 mV)"),
         Parameter("SHUNT", 2.0, "1", 0.0, math.inf,
-                  "[C] shunting share of GABA-A inhibition (keeps post-SE E_GABA -42 mV mildly inhibitory)"),
+                  "[M] shunting share of GABA-A inhibition (F < 0 above E_THR + SHUNT (E_THR - E_GABA0))"),
         Parameter("W", 0.05, "1", 1e-6, math.inf, "[M] width of the activity switch sigma(DRIVE / W)"),
         Parameter("K_ON", 120.0, "1/h", 0.0, math.inf, "[M] activity recruitment rate constant (t1/2 21 s)"),
         Parameter("K_OFF", 120.0, "1/h", 0.0, math.inf, "[M] activity decay rate constant (t1/2 21 s)"),
         Parameter("U0", 0.3, "1", 0.0, 1.0, "[M] NMDA block at rest as a share of full-use block (use dependence)"),
     )
-    _WEIGHTS = {"BZD": 7140.0, "VPA": 35.28, "PPF_PD": 1000.0}
 
     def __init__(self, gabaergic=("BZD.EFFECT", "VPA.EFFECT"), blockers=("KET.NMDA_BLOCK",), reducers=(),
                  inhibitors=(), **defaults: float):
@@ -194,11 +182,11 @@ class Seizure(Component):
         for qname in self.inhibitors:
             pre = _name_of(qname)
             pars.append(Parameter(f"G_{pre}", 1.0, "1", 0.0, math.inf,
-                                  f"[C] weight of the inhibition {qname} that does not pass through GABA-A"))
+                                  f"[M] weight of the inhibition {qname} that does not pass through GABA-A"))
         for qname in self.gabaergic:
             pre = _name_of(qname)
-            pars.append(Parameter(f"G_{pre}", self._WEIGHTS.get(pre, 1.0), "1", 0.0, math.inf,
-                                  f"[C] weight of the GABA-ergic effect {qname} (units of G0)"))
+            pars.append(Parameter(f"G_{pre}", 1.0, "1", 0.0, math.inf,
+                                  f"[M] weight of the GABA-ergic effect {qname} (units of G0)"))
         for qname in self.blockers + self.reducers:
             _name_of(qname)
         if len({_name_of(x) for x in self.gabaergic + self.inhibitors}) < len(self.gabaergic + self.inhibitors):

@@ -28,8 +28,10 @@ more than 48 h, Fodale & La Monaca 2008, Drug Saf 31:293).
 Examples
 --------
 >>> out = guideline_outcomes(n=40)
->>> sorted(out)[:3]
-['anaesthetic_given', 'hypotension', 'pris_risk']
+>>> list(out.index[:4])
+['controlled_before_anaesthesia', 'rse', 'srse', 'srse_in_rse']
+>>> bool(out["srse"] <= out["rse"] == out["anaesthetic_given"])
+True
 """
 
 from __future__ import annotations

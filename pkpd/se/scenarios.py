@@ -1,37 +1,25 @@
-"""Status epilepticus scenarios: treatment delay, virtual cohorts and polytherapy (issue 4).
+"""Status epilepticus scenarios: treatment delay, virtual cohorts, dose escalation and polytherapy (issues 4, 14).
 
-Builds one composed model of a seizure and its treatment -- :class:`~pkpd.physiology.seizure.Seizure`
+One composed model of a seizure and its treatment (:func:`se_model`) -- :class:`~pkpd.physiology.Seizure`
 (activity from the excitation/inhibition balance), :class:`~pkpd.physiology.GabaAReceptors` and
 :class:`~pkpd.physiology.NmdaReceptors` (trafficking driven by the seizure), :class:`~pkpd.physiology.Chloride`
-(E_GABA), the drugs' PK from :mod:`pkpd.drugs` (optionally with their brain ECF behind P-gp,
-:class:`~pkpd.physiology.BrainPgp`) and their PD:
+(E_GABA), the drugs' PK from :mod:`pkpd.drugs`, each behind the blood-brain barrier
+(:class:`~pkpd.physiology.BrainPgp` reading one shared :class:`~pkpd.physiology.BloodBrainBarrier`), and their
+effects, all driven by the unbound brain ECF concentration ``<drug>.CBRAIN_U``:
 
-- a benzodiazepine (midazolam ``MDZ``, lorazepam ``LZP``): :class:`~pkpd.effects.EffectCompartment` on the
-  plasma concentration + :class:`~pkpd.effects.OperationalEffect` named ``BZD`` reading
-  ``GABAA.SURFACE_A235`` (efficacy and potency fall with receptor internalisation) -> ``BZD.EFFECT``;
-- ketamine (``KET``): effect compartment on the unbound plasma concentration (t1/2,ke0 3 min [M]) +
-  :class:`~pkpd.physiology.seizure.NmdaChannelBlock` -> ``KET.NMDA_BLOCK`` (IC50 2 µM [M]);
-- valproate (``VPA``): effect compartment (t1/2,ke0 30 min [M]) + sigmoid Emax (EC50 50 mg/L [M]) ->
-  ``VPA.EFFECT``, counted as GABA-ergic inhibition;
-- levetiracetam (``LEV``) and fosphenytoin -> phenytoin (``FOS``): effect compartment + sigmoid Emax ->
-  ``<drug>.EFFECT``, a reduction of excitation that does not depend on the seizure activity (Seizure's
-  ``reducers``: phenytoin's use dependence acts on the millisecond scale of firing, not on the minutes
-  over which the activity falls, and a block that weakens as the activity falls cannot stop the severe
-  seizures it is given for);
-- propofol (``PPF``), the anaesthetic: effect compartment (Schnider ke0) + operational model on all
-  surface GABA-A receptors without the benzodiazepine-site potency loss -> ``PPF_PD.EFFECT``.
+- benzodiazepines (midazolam ``MDZ``, lorazepam ``LZP``, diazepam ``DZP``): :class:`~pkpd.effects.ModulatorEffect`
+  ``BZD`` = surface α2/3/5 GABA-A x occupancy (receptor loss caps the maximum), weighted by ``SEIZURE.G_BZD`` and
+  scaled by the chloride factor ``F`` (negative above E_GABA -43 mV: paradoxical); deep sedation
+  ``<drug>_SED.EFFECT`` for the respiratory-depression endpoint;
+- second line (levetiracetam, phenytoin from fosphenytoin, valproate, phenobarbital): sigmoid Emax with the EC50 at
+  the lower end of each drug's therapeutic range, inhibition that does not pass through GABA-A (one shared weight
+  and slope, calibrated);
+- ketamine: use-dependent NMDA channel block (IC50 2 µM unbound);
+- propofol: suppression at burst-suppression concentrations.
 
-The PD is driven by plasma concentrations (the benzodiazepine KA was set on plasma EEG EC50s,
-:mod:`pkpd.effects`); with ``brain=True`` the unbound brain ECF concentration is simulated and reported as
-well (``<drug>.CBRAIN_U``; no P-gp efflux for these drugs: CLPGP 0), but does not drive the effect.
-
-Calibration (``[C]``, :mod:`pkpd.calibration`): the median seizure severity ``E0``, its IIV (:data:`IIV`),
-the benzodiazepine weight ``G_BZD``, lorazepam's potency and the second-line potencies reproduce the
-response rates of RAMPART, ESETT and the VA Cooperative trial within 8 percentage points
-(:data:`pkpd.calibration.CALIBRATED`). With them 10 mg IM midazolam stops 91 / 82 / 66 / 45 / 24 % of
-seizures when given 5 / 15 / 30 / 60 / 120 min after onset (n 500, seed 2024; Trinka 2015 [S]: IM
-midazolam controls 63-73 % of early SE; Lowenstein & Alldredge 1993 [M]: ~80 % <= 30 min, < 40 % after
-2 h), and propofol controls ~85 % of what a benzodiazepine and a second-line drug leave [M].
+Every number is in :mod:`pkpd.se.defaults` (value, unit, tag, source); the calibrated ones ([C]) come from
+:mod:`pkpd.se.calibration` (RAMPART and ESETT; the VA Cooperative trial is predicted). The refractory-SE study
+is :mod:`pkpd.se.guideline`.
 
 Examples
 --------
