@@ -1,6 +1,6 @@
 """Benchmark of the full status-epilepticus model (issue 4, criterion 7).
 
-``scenarios.se_model(("midazolam",), brain=True)``: midazolam PK (IM depot, two compartments, well-stirred
+``scenarios.se_model(("midazolam",))``: midazolam PK (IM depot, two compartments, well-stirred
 liver, 1'-OH-midazolam) + brain P-gp (seizure-driven expression) + GABA-A / NMDA receptor trafficking +
 chloride (KCC2) + seizure activity, 17 states, stiff. 1000 virtual patients (``scenarios.IIV``: 30 %
 log-normal on midazolam CL and V1, seizure severity E0), seizure onset at t = 0, 10 mg IM midazolam at
@@ -49,7 +49,7 @@ REF_RTOL, REF_ATOL = 1e-10, 1e-14  # the reference: the loop at tight tolerances
 
 
 def build():
-    return scenarios.se_model(DRUGS, brain=True)
+    return scenarios.se_model(DRUGS)
 
 
 def regimen():
@@ -57,7 +57,7 @@ def regimen():
 
 
 def population(n, seed=2024):
-    return scenarios.cohort_parameters(DRUGS, n, seed, brain=True)
+    return scenarios.cohort_parameters(DRUGS, n, seed)
 
 
 def lsoda_loop(model, params, rtol=RTOL, atol=ATOL) -> dict[str, np.ndarray]:

@@ -30,14 +30,16 @@ def _effect_outputs(table: Table) -> list:
 
 
 def _concentration_outputs(table: Table) -> list:
-    """``<drug>.CP`` of every drug with an effect compartment, and its brain ``<drug>_BRAIN.CU`` if present."""
+    """``<drug>.CP`` of every drug with an effect site -- its unbound brain ECF ``<drug>_BRAIN.CU`` (drawn too) or
+    an effect compartment ``<drug>_EFFECT.CE``."""
     out = []
     for c in table.columns:
         if c.endswith(".CP"):
             drug = c[:-3]
-            if f"{drug}_EFFECT.CE" in table:
+            brain = f"{drug}_BRAIN.CU" in table
+            if brain or f"{drug}_EFFECT.CE" in table:
                 out.append((c, "-"))
-                if f"{drug}_BRAIN.CU" in table:
+                if brain:
                     out.append((f"{drug}_BRAIN.CU", "--"))
     return out
 
@@ -140,7 +142,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
             shown = _concentration_outputs(table)
             if not shown:
                 raise ParameterError("se_panel: the 'concentration' panel needs a drug's plasma concentration "
-                                     "<drug>.CP (with its <drug>_EFFECT.CE); none in the result")
+                                     "<drug>.CP (with its <drug>_BRAIN.CU or <drug>_EFFECT.CE); none in the result")
             plasma = [o for o, style in shown if style == "-"]
             for output, style in shown:
                 factor, _ = value_factor(table.unit(output), concentration_unit, output, "se_panel")
