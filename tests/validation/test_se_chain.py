@@ -198,3 +198,46 @@ def test_fewer_free_parameters_than_calibration_targets():
     n_cal = sum(t.kind == "calibration" for t in targets)
     assert set(cal.CALIBRATION_PARAMETERS) == set(cal.FREE_PARAMETERS)
     assert len(cal.CALIBRATION_PARAMETERS) < n_cal
+
+
+@pytest.fixture(scope="module")
+def alldredge_table():
+    return cal.predict(trials=(cal.ALLDREDGE,), n=N, seed=2024)
+
+
+@pytest.mark.parametrize("arm", [
+    "lorazepam IV 2 mg",
+    pytest.param("diazepam IV 5 mg", marks=_miss(
+        "predicted 78.1 % vs 42.6 % (+36 pp): diazepam's EEG threshold (100 ng/mL total, fu 0.015) makes 5 mg IV "
+        "nearly saturating in the brain; its fast redistribution does not end the effect before the seizure stops")),
+    pytest.param("placebo", marks=_miss(
+        "predicted 0 % vs 21.1 %: the model has no spontaneous termination (every untreated virtual seizure "
+        "sustains itself by construction, E0 above the least self-sustaining severity)")),
+])
+def test_alldredge_prehospital_arms_are_predicted(alldredge_table, arm, validation):
+    """Independent (Alldredge 2001, N Engl J Med 345:631): SE terminated on arrival at the emergency department,
+    paramedic IV lorazepam 2 mg 59.1 %, diazepam 5 mg 42.6 %, placebo 21.1 %; within 10 percentage points."""
+    row = alldredge_table.set_index("arm").loc[arm]
+    validation.compare(f"Alldredge {arm}", row["predicted"], row["observed"], atol=0.10)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "13 mg (30 % above 10 mg) gives 32.1 % vs 17.4 % respiratory depression at 15 min, 1.84-fold (20 mg: 62 %, "
+    "3.6-fold); the registry's overtreated patients were 5.6 times as often intubated (45 vs 8 %)"))
+def test_benzodiazepine_overtreatment_at_least_doubles_respiratory_depression():
+    """Validation target (Lausanne registry, Epilepsia 2013): overtreatment (> 30 % above the recommended dose)
+    -> intubation 45 vs 8 %. Checked as the direction and at least 2-fold, 13 vs 10 mg IM midazolam at 15 min."""
+    std = scenarios.cohort_outcomes((15.0,), N, 2024, ("midazolam",), doses=[10.0]).iloc[0]
+    over = scenarios.cohort_outcomes((15.0,), N, 2024, ("midazolam",), doses=[13.0]).iloc[0]
+    assert over["respiratory_depression"] >= 2 * std["respiratory_depression"] > 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "respiratory depression 17.4 % after 10 mg IM midazolam vs 8.8 % after 4 mg IV lorazepam at 15 min: the "
+    "deep-sedation C50s (Barr 2001) put lorazepam's peak further below its C50; RAMPART's intubation rates were "
+    "equal (14.1 vs 14.4 %), intubation tracking continued seizures as much as dose"))
+def test_rampart_arms_have_similar_respiratory_depression():
+    """Validation target (RAMPART, Silbergleit 2012): intubation 14.1 vs 14.4 %; within 5 points."""
+    mdz = scenarios.cohort_outcomes((15.0,), N, 2024, ("midazolam",)).iloc[0]
+    lzp = scenarios.cohort_outcomes((15.0,), N, 2024, ("lorazepam",)).iloc[0]
+    assert abs(mdz["respiratory_depression"] - lzp["respiratory_depression"]) <= 0.05
