@@ -125,8 +125,8 @@ MODEL_KEYS = {
     "drugs": ("array of strings", "the drugs dosed", "", "status epilepticus: drugs of the model (at most one "
               "benzodiazepine per arm)"),
     "parameters": ("table", "{}", "model units", "typical values by (qualified) name, e.g. `\"SEIZURE.E0\" = 3`"),
-    "iiv": ("table", "SE: CL 0.3, V 0.3, E0 2.266; else {}", "SD of log", "log-normal IIV; SE keys `CL`, `V`, "
-            "`E0`; other models by parameter name"),
+    "iiv": ("table", "SE: pkpd.se.defaults.IIV; else {}", "SD of log", "log-normal IIV; SE keys `CL`, `V`, "
+            "`E0`, `KCC2_MIN`, `SED_C50`; other models by parameter name"),
     "weight": ("number", 70.0, "kg", "library drug: weight its typical values are computed for"),
 }
 

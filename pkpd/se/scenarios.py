@@ -318,10 +318,12 @@ def cohort_parameters(drugs: Sequence[str] = ("midazolam",), n: int = 500, seed=
                       params: Mapping | None = None, routes=None) -> pd.DataFrame:
     """Parameters of a virtual cohort for :func:`se_model` (one row per patient, an ``ID`` column).
 
-    Subjects differ log-normally in every drug's clearance and central volume and in seizure severity
-    ``SEIZURE.E0`` (:data:`IIV`, overridden by ``iiv``). Each random effect has its own random stream
-    (``[seed, key]``: key 0 for the severity, 1 + the drug's position in :data:`DRUGS` for its PK), so a
-    patient keeps the same severity and PK for a drug whichever other drugs the scenario adds.
+    Subjects differ log-normally in every drug's clearance and central volume, in seizure severity
+    ``SEIZURE.E0``, in the floor of surface KCC2 (``CHLORIDE.KCC2_MIN``, how far chloride loads) and in their
+    sensitivity to sedation (every ``<drug>_SED_PD.EC50``) (:data:`IIV`, overridden by ``iiv``). Each random effect
+    has its own random stream (``[seed, key]``: key 0 for the severity, 1 + the drug's position in :data:`DRUGS`
+    for its PK, 50 for KCC2, 51 for sedation), so a patient keeps the same severity and PK for a drug whichever
+    other drugs the scenario adds.
 
     >>> a, b = cohort_parameters(n=3), cohort_parameters(("midazolam", "ketamine"), n=3)
     >>> bool((a["MDZ.CL"] == b["MDZ.CL"]).all() and (a["SEIZURE.E0"] == b["SEIZURE.E0"]).all())
