@@ -135,13 +135,15 @@ CALIBRATION_PARAMETERS = {
 
 #: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
 CALIBRATED = {
-    "values": {"E0": 3.025, "OMEGA_E0": 1.368, "G_BZD": 127.9, "G_2L": 16.62, "K_SEIZURE": 42.83, "N_2L": 1.766},
+    "values": {"E0": 2.969, "OMEGA_E0": 1.482, "G_BZD": 138.8, "G_2L": 17.53, "K_SEIZURE": 72.74, "N_2L": 2.983},
     "fit": ("calibrate(free=all six, trials=(RAMPART, ESETT) with RAMPART's two median times to cessation, n=1000, "
-            "seed=2024, diff_step=0.05, max_nfev=100, started from an exploratory fit at n=500); lmfit least_squares; "
-            "sum of squares 25.9 (7 residuals); values rounded to 4 significant digits"),
-    "misses": ("at the optimum ESETT fosphenytoin is -13.9 and valproate +11.6 percentage points (the shared weight "
-               "and slope cannot make phenytoin, which reaches the brain through a 10-min prodrug conversion, as fast "
-               "as valproate), and lorazepam's median time to cessation is 3.75 min vs 1.6 (2.3-fold)"),
+            "seed=2024, diff_step=0.05, max_nfev=120), started from an earlier fit with K_SEIZURE 70 and N_2L 2.5; "
+            "lmfit least_squares; the evaluation with the least sum of squares, 14.06 over 7 residuals; values "
+            "rounded to 4 significant digits"),
+    "misses": ("ESETT fosphenytoin -8.6 and valproate +10.3 percentage points (one shared second-line weight and slope "
+               "cannot make phenytoin, which reaches the brain through a 10-min prodrug conversion, as fast as "
+               "valproate); the other five calibration targets are met"),
+    "intervals": {},
     "date": "2026-12-06",
 }
 
@@ -601,10 +603,10 @@ def calibrate(free: Sequence[str] = tuple(CALIBRATION_PARAMETERS), trials: Seque
 def summary(values: Mapping | None = None, n: int = 1000, seed=2024,
             trials: Sequence[Trial] = (RAMPART, ESETT, VA_COOPERATIVE), rtol: float = 1e-4) -> pd.DataFrame:
     """:func:`predict` for every arm with its role: ``kind`` is ``"calibration"`` for the fitted arms (RAMPART,
-    ESETT) and ``"validation"`` for the predicted ones (VA Cooperative), ``within`` whether the arm is inside its
-    tolerance (8 and 10 percentage points, issue 14)."""
+    ESETT) and ``"validation"`` for the predicted ones (VA Cooperative, Alldredge 2001), ``within`` whether the arm
+    is inside its tolerance (8 and 10 percentage points, issue 14)."""
     out = predict(values or {}, trials, n, seed, rtol=rtol)
-    out["kind"] = np.where(out["trial"] == VA_COOPERATIVE.name, "validation", "calibration")
+    out["kind"] = np.where(out["trial"].isin([RAMPART.name, ESETT.name]), "calibration", "validation")
     out["within"] = out["error_pp"].abs() <= np.where(out["kind"] == "validation", 10.0, 8.0)
     return out
 

@@ -76,3 +76,18 @@ def test_esett_enrols_only_benzodiazepine_failures_and_second_line_does_the_work
     effect (the floor that IM midazolam's slow absorption created, module docstring of pkpd.se.calibration)."""
     floor = cal.simulate_arm(cal.ESETT, "levetiracetam 60 mg/kg", {"G_2L": 0.1}, n=400, return_detail=True)
     assert floor["enrolled"] > 100 and floor["rate"] < 0.02
+
+
+def test_summary_command_prints_counts_values_and_every_arm(capsys):
+    """``python -m pkpd.se.calibration --summary``: fewer free parameters than calibration targets, printed."""
+    assert cal.main(["--summary", "--n", "40"]) == 0
+    out = capsys.readouterr().out
+    assert f"free calibrated parameters: {len(cal.CALIBRATION_PARAMETERS)} " in out
+    assert "calibration targets: 7; validation targets: 12" in out
+    for name in cal.CALIBRATION_PARAMETERS:
+        assert f"  {name} " in out
+    for trial in (cal.RAMPART, cal.ESETT, cal.VA_COOPERATIVE):
+        for arm in trial.arms:
+            assert arm.name in out
+    with pytest.raises(SystemExit):
+        cal.main(["--summary", "--n", "0"])
