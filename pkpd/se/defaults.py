@@ -50,11 +50,11 @@ def _table(entries: dict) -> MappingProxyType:
 #: The seizure balance (:class:`~pkpd.physiology.Seizure`, local parameter names). The calibrated values are
 #: set by :mod:`pkpd.se.calibration` (``CALIBRATED``) and copied here by hand, which a test checks.
 NETWORK = _table({
-    "E0": (2.969, "1", "[C]", "median seizure severity (excitation at full activity, units of G0)"),
-    "G_BZD": (138.8, "1", "[C]", "weight of the benzodiazepine effect (surface alpha2/3/5 x occupancy)"),
-    "G_2L": (17.53, "1", "[C]", "weight of the second-line effect, shared by LEV, PHT, VPA and PB"),
-    "K_SEIZURE": (72.74, "1/h", "[C]", "rate at which seizure activity follows the balance (K_ON = K_OFF)"),
-    "N_2L": (2.983, "1", "[C]", "Hill slope of the second-line effect, shared by LEV, PHT, VPA and PB"),
+    "E0": (2.663, "1", "[C]", "median seizure severity (excitation at full activity, units of G0)"),
+    "G_BZD": (121.2, "1", "[C]", "weight of the benzodiazepine effect (surface alpha2/3/5 x occupancy)"),
+    "G_2L": (15.27, "1", "[C]", "weight of the second-line effect, shared by LEV, PHT, VPA and PB"),
+    "K_SEIZURE": (143.7, "1/h", "[C]", "rate at which seizure activity follows the balance (K_ON = K_OFF)"),
+    "N_2L": (5.028, "1", "[C]", "Hill slope of the second-line effect, shared by LEV, PHT, VPA and PB"),
     "SHUNT": (0.3, "1", "[A]", "shunting share of GABA-A inhibition: F turns negative at E_GABA -43.1 mV, "
               "inside the post-SE range (about -42 mV; chloride 20 mM, Kaila 2014 Nat Rev Neurosci / "
               "Lee 2011 [M]); chosen before calibration so that depolarised E_GABA makes GABA-A excitatory"),
@@ -142,7 +142,7 @@ TOXICITY = MappingProxyType({
 #: Sensitivity to sedation (the deep-sedation C50 of every drug, one factor per patient) 0.5 [A]: Barr 2001's C50s
 #: are population values (half the patients deeply sedated); 0.5 makes 10 mg IM midazolam deeply sedate about one
 #: patient in seven at its peak, as often as RAMPART's patients were intubated (14 %, Silbergleit 2012 [M]).
-IIV = MappingProxyType({"CL": 0.3, "V": 0.3, "E0": 1.482, "KCC2_MIN": 0.3, "SED_C50": 0.5})
+IIV = MappingProxyType({"CL": 0.3, "V": 0.3, "E0": 1.692, "KCC2_MIN": 0.3, "SED_C50": 0.5})
 
 
 def brain_clearances(prefix: str) -> dict:

@@ -74,7 +74,7 @@ def test_more_pgp_lowers_termination_and_tariquidar_restores_it(drug):
     """Seeds: P-gp exports antiseizure drugs, so more P-gp means fewer seizures stopped; a P-gp inhibitor reverses
     it. Tariquidar at 2 x IC50 with doubled expression blocks 2/3 of the doubled activity -> below baseline.
     Midazolam is a weak substrate (share 0.05): doubling P-gp lowers its brain exposure by 4.5 % and termination
-    at 15 min by 1 patient in 1000 (85.9 -> 85.8 %), the smallest change the criterion can see."""
+    at 15 min by 3 patients in 1000 (83.6 -> 83.3 %)."""
     s = _PGP_SCENARIO[drug]
 
     def term(**params):
@@ -119,7 +119,7 @@ def guideline():
     return guideline_outcomes(n=N, seed=2024)
 
 
-@pytest.mark.xfail(strict=True, reason="RSE 21.7 % of treated SE (n 1000), just below the 23-43 % of the series: "
+@pytest.mark.xfail(strict=True, reason="RSE 22.0 % of treated SE (n 1000), just below the 23-43 % of the series: "
                    "with the final calibration more seizures stop on the benzodiazepine or levetiracetam (26.5 % "
                    "with the first fit)")
 def test_refractory_status_epilepticus_fraction(guideline, validation):
@@ -145,14 +145,13 @@ def _miss(reason):
 
 @pytest.mark.parametrize("arm", [
     pytest.param("phenobarbital 15 mg/kg", marks=_miss(
-        "predicted 83.6 % vs 58.2 % (+25 pp, n 1000): the second-line weight fitted to ESETT's benzodiazepine "
+        "predicted 82.5 % vs 58.2 % (+24 pp, n 1000): the second-line weight fitted to ESETT's benzodiazepine "
         "failures makes phenobarbital, given first line to unselected patients, too effective")),
     "diazepam 0.15 mg/kg + phenytoin 18 mg/kg",
     pytest.param("lorazepam 0.1 mg/kg", marks=_miss(
-        "predicted 48.5 % vs 64.9 % (-16 pp): GABA-A turns excitatory after about 40 min of seizure in the median "
+        "predicted 47.5 % vs 64.9 % (-17 pp): GABA-A turns excitatory after about 40 min of seizure in the median "
         "patient, and VA patients were treated a median 30 min [A] after onset")),
-    pytest.param("phenytoin 18 mg/kg", marks=_miss(
-        "predicted 60.7 % vs 43.6 % (+17 pp): same cause as phenobarbital")),
+    "phenytoin 18 mg/kg",
 ])
 def test_va_cooperative_arms_are_predicted(va_table, arm, validation):
     """Independent: no parameter was set from the VA Cooperative trial; within 10 percentage points."""
@@ -165,14 +164,14 @@ def calibration_table():
     return cal.predict(trials=(cal.RAMPART, cal.ESETT), n=N, seed=2024)
 
 
-_ESETT_MISS = ("the fit leaves ESETT fosphenytoin at 36.4 % (-8.6 pp) and valproate at 56.3 % (+10.3 pp): one "
-               "shared second-line weight and slope cannot make phenytoin, which reaches the brain through a 10-min "
-               "prodrug conversion, as fast as valproate")
+_ESETT_MISS = ("the fit leaves ESETT valproate at 54.1 % (+8.05 pp, n 1000), just outside 8 (fosphenytoin -6.7 pp): "
+               "one shared second-line weight and slope cannot make phenytoin, which reaches the brain through a "
+               "10-min prodrug conversion, as fast as valproate")
 
 
 @pytest.mark.calibration_check
 @pytest.mark.parametrize("arm", [
-    pytest.param(a.name, marks=_miss(_ESETT_MISS)) if a.name.startswith(("fosphenytoin", "valproate")) else a.name
+    pytest.param(a.name, marks=_miss(_ESETT_MISS)) if a.name.startswith("valproate") else a.name
     for t in (cal.RAMPART, cal.ESETT) for a in t.arms])
 def test_calibration_check_rampart_and_esett_within_8_points(calibration_table, arm, validation):
     """Calibration check: these arms are calibration targets (fitted)."""
@@ -204,7 +203,7 @@ def alldredge_table():
 @pytest.mark.parametrize("arm", [
     "lorazepam IV 2 mg",
     pytest.param("diazepam IV 5 mg", marks=_miss(
-        "predicted 78.4 % vs 42.6 % (+36 pp): diazepam's EEG threshold (100 ng/mL total, fu 0.015) makes 5 mg IV "
+        "predicted 76.8 % vs 42.6 % (+34 pp): diazepam's EEG threshold (100 ng/mL total, fu 0.015) makes 5 mg IV "
         "nearly saturating in the brain; its fast redistribution does not end the effect before the seizure stops")),
     pytest.param("placebo", marks=_miss(
         "predicted 0 % vs 21.1 %: the model has no spontaneous termination (every untreated virtual seizure "

@@ -115,9 +115,10 @@ def second_line_response():
             for drug in scenarios.SECOND_LINE}
 
 
+@pytest.mark.slow
 @pytest.mark.calibration_check
-@pytest.mark.xfail(strict=True, reason="fosphenytoin stops 38 % of the benzodiazepine failures, valproate 61 % and "
-                   "levetiracetam 58 % (n 300): the ESETT calibration miss of fosphenytoin and valproate "
+@pytest.mark.xfail(strict=True, reason="fosphenytoin stops 37 % of the benzodiazepine failures, valproate 58 % and "
+                   "levetiracetam 56 % (n 300): the ESETT calibration miss of fosphenytoin and valproate "
                    "(tests/validation/test_se_chain.py) seen through the guideline sequence")
 def test_calibration_check_second_line_drugs_stop_a_similar_share_of_benzodiazepine_failures(second_line_response,
                                                                                              validation):
