@@ -42,10 +42,8 @@ sensitivity):
 - ESETT [S: doses, caps, 10-min infusions, 5-30 min window after the last benzodiazepine, response at
   60 min]: the last benzodiazepine before enrolment is IV lorazepam 4 mg (one of ESETT's "adequate" doses
   [S]) at EMS arrival + 4.8 min (RAMPART's IV timing) [A]; the second-line infusion starts uniformly 5-30
-  min after it [S window, uniform A]. (With IM midazolam as the last benzodiazepine instead, its slow
-  absorption -- tmax ~35 min -- makes 31 % of the enrolled virtual patients stop without any second-line
-  effect, and the second-line potencies calibrated on that protocol stop only 2-10 % of true
-  benzodiazepine failures.)
+  min after it [S window, uniform A]. (IM midazolam as the last benzodiazepine would let its slow absorption,
+  tmax ~35 min, stop enrolled patients without any second-line effect.)
   Enrolled: still seizing when the infusion starts. Response: activity below threshold 60 min after the
   start of the infusion [S] (cessation of clinically apparent seizures without further drugs).
 - VA Cooperative [S: doses; response = cessation within 20 min of the start of the infusion and no
@@ -68,9 +66,10 @@ VA Cooperative arms (and the other validation targets) are predictions.
 The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.fitting`):
 residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
 sample sizes where the sources read give them (RAMPART 448 / 445 [S]; ESETT 384 in total [S], split equally
-128 per arm [A]; VA Cooperative arm sizes were not found: 128 per arm [A], i.e. weighted like
-the ESETT arms), plus optional log-normal prior residuals ``log(value / prior) / prior_sd`` that keep the
-parameters the trials do not identify near their current defaults. The hard-threshold response rates
+128 per arm [A]; VA Cooperative arm sizes were not found: 128 per arm [A], used only for the z-scores of the
+predictions), then RAMPART's two median times to cessation as ``log(model / observed) / (ln 2 / 2)`` (a 2-fold miss
+is 2 SD), plus optional log-normal prior residuals ``log(value / prior) / prior_sd`` that keep the parameters the
+trials do not identify near their current defaults. The hard-threshold response rates
 are step functions of the parameters (one patient flips at a time); with common random numbers and a
 finite-difference step of a few percent (``diff_step``) the steps are small enough for
 ``least_squares``.
