@@ -101,6 +101,7 @@ def test_paradox_with_default_shunting_needs_stronger_chloride_loading():
         assert np.sign(drives[1] - drives[0]) == sign
 
 
+@pytest.mark.slow
 def test_simultaneous_polytherapy_beats_sequential():
     """Midazolam + ketamine + valproate together at 40 min terminate more seizures than the same drugs at
     40, 50 and 60 min (Niquet 2019 [M]; Niquet 2017 [S] for the triple combination at 40 min)."""
