@@ -67,14 +67,8 @@ class SEPopulation:
         e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
         z = block_normals(key + [0], indices, 1)[:, 0]
         cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * z)
-        # the same patient-level variability as scenarios.cohort_parameters: KCC2 floor and sedation sensitivity
-        z = block_normals(key + [50], indices, 1)[:, 0]
-        cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * z), 1.0)
-        z = block_normals(key + [51], indices, 1)[:, 0]
-        for name in self.drugs:
-            sed = f"{scenarios.DRUGS[name]['prefix']}_SED_PD.EC50"
-            if sed in model.parameter_names:
-                cols[sed] = value(sed) * np.exp(iiv.get("SED_C50", 0.0) * z)
+        scenarios.patient_variability(cols, value, iiv, self.drugs, model, block_normals(key + [50], indices, 1)[:, 0],
+                                      block_normals(key + [51], indices, 1)[:, 0])
         return pd.DataFrame(cols)
 
 

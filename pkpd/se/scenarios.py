@@ -358,16 +358,25 @@ def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.Dat
     e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
     eta = np.random.default_rng([seed, 0]).standard_normal(n)
     cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
-    # sensitivity to sedation: one log-normal factor per patient on every drug's deep-sedation C50
-    eta = np.random.default_rng([seed, 51]).standard_normal(n)
+    rng = np.random.default_rng
+    patient_variability(cols, value, iiv, drugs, model, rng([seed, 50]).standard_normal(n),
+                        rng([seed, 51]).standard_normal(n))
+    return pd.DataFrame(cols)
+
+
+def patient_variability(cols: dict, value, iiv: Mapping, drugs, model, z_kcc2, z_sedation) -> None:
+    """Apply, in place on ``cols``, the patient-level variability shared by every SE cohort builder (here and
+    :class:`pkpd.se.population.SEPopulation`) from standard normals ``z_kcc2`` and ``z_sedation``:
+
+    - the floor of surface KCC2 during a seizure (how far chloride loads, post-SE E_GABA): log-normal, at most 1;
+    - sensitivity to sedation: one log-normal factor per patient on every drug's deep-sedation C50.
+    """
+    cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * z_kcc2),
+                                           1.0)
     for name in drugs:
         key = f"{DRUGS[name]['prefix']}_SED_PD.EC50"
         if key in model.parameter_names:
-            cols[key] = value(key) * np.exp(iiv.get("SED_C50", 0.0) * eta)
-    # the floor of surface KCC2 during a seizure sets how far chloride loads (post-SE E_GABA): log-normal, < 1
-    eta = np.random.default_rng([seed, 50]).standard_normal(n)
-    cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * eta), 1.0)
-    return pd.DataFrame(cols)
+            cols[key] = value(key) * np.exp(iiv.get("SED_C50", 0.0) * z_sedation)
 
 
 def _cohort_run(model, regimen, params_df, t_end_min, rtol):
