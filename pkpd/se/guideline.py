@@ -27,7 +27,8 @@ more than 48 h, Fodale & La Monaca 2008, Drug Saf 31:293).
 
 Examples
 --------
->>> out = guideline_outcomes(n=40)
+>>> short = {"anaesthesia_h": 2.0, "taper_h": 1.0, "observe_after_taper_h": 1.0}   # a quick run; defaults 24/12/24 h
+>>> out = guideline_outcomes(n=40, protocol=short)
 >>> list(out.index[:4])
 ['controlled_before_anaesthesia', 'rse', 'srse', 'srse_in_rse']
 >>> bool(out["srse"] <= out["rse"] == out["anaesthetic_given"])

@@ -379,16 +379,18 @@ def patient_variability(cols: dict, value, iiv: Mapping, drugs, model, z_kcc2, z
             cols[key] = value(key) * np.exp(iiv.get("SED_C50", 0.0) * z_sedation)
 
 
-def _cohort_run(model, regimen, params_df, t_end_min, rtol):
+def _cohort_run(model, regimen, params_df, t_end_min, rtol, solver):
     times = np.linspace(0.0, t_end_min / 60.0, 9)
-    res = model.simulate(regimen, times, params_df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3)
+    res = model.simulate(regimen, times, params_df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3,
+                         solver=solver)
     act = np.asarray(res[Seizure.ACTIVITY]).reshape(len(params_df), len(times))
     return act
 
 
 def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drugs=("midazolam",), doses=None,
                        routes=None, offsets_min=None, *, t_end_min=240.0, iiv: Mapping | None = None,
-                       params: Mapping | None = None, return_activity: bool = False, rtol: float = 1e-4):
+                       params: Mapping | None = None, return_activity: bool = False, rtol: float = 1e-6,
+                       solver: str = "dp5"):
     """Fraction of a virtual cohort whose seizure is terminated, per treatment delay.
 
     Each delay is one batched ``simulate`` call over the ``n`` subjects (a parameter DataFrame with an
@@ -406,9 +408,11 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
         Time of each drug relative to the delay (default all 0: simultaneous).
     iiv, params : mapping, optional
         Override :data:`IIV`; fixed parameter changes (qualified names).
-    rtol : float
-        ODE relative tolerance (absolute 1e-3 x rtol); 1e-4 gives the same terminated fractions as 1e-6
-        at n = 500.
+    rtol, solver : float, str
+        ODE relative tolerance (absolute 1e-3 x rtol) and solver. The explicit per-patient engine ``"dp5"`` at
+        1e-6 is both faster and more accurate here than the stacked stiff ``"lsoda"`` at 1e-4 (activity within
+        4e-5 of a 1e-9 reference on 300 patients vs 5e-3; 2.5 times faster at n = 1000): the patients' seizures
+        stop at different times, and one stacked system must step for all of them.
 
     Returns
     -------
@@ -425,7 +429,7 @@ def cohort_termination(delays_min=(5, 15, 30, 60), n: int = 500, seed=2024, drug
     out, acts = {}, {}
     for delay in delays_min:
         reg = treat([delay + o for o in offsets], drugs, doses, [route_map.get(d) for d in drugs])
-        act = _cohort_run(model, reg, df, t_end_min, rtol)
+        act = _cohort_run(model, reg, df, t_end_min, rtol, solver)
         acts[delay] = act
         out[delay] = float(np.mean(terminated(act)))
     s = pd.Series(out, name="terminated")
@@ -494,7 +498,7 @@ def guideline_termination(second_line: str = "valproate", anaesthetic: str | Non
 
 def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=("midazolam",), doses=None,
                     routes=None, *, t_end_min: float = 240.0, step_min: float = 2.0, iiv: Mapping | None = None,
-                    params: Mapping | None = None, rtol: float = 1e-4) -> pd.DataFrame:
+                    params: Mapping | None = None, rtol: float = 1e-6, solver: str = "dp5") -> pd.DataFrame:
     """Termination, respiratory depression and paradoxical worsening of a virtual cohort, per delay.
 
     The drugs are given together ``delay`` minutes after onset to the patients of :func:`cohort_parameters`
@@ -505,6 +509,8 @@ def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=
       :data:`RESPIRATORY_DEPRESSION_SEDATION` at some time;
     - ``paradoxical``: when the benzodiazepine effect peaks the net GABA-A factor ``SEIZURE.F_GABA`` is negative,
       so the drug *adds* to the seizure's drive (E_GABA above the point where GABA-A excites).
+
+    The other arguments are those of :func:`cohort_termination` (``rtol`` and ``solver`` included).
 
     Returns
     -------
@@ -527,7 +533,7 @@ def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=
     rows = {}
     for delay in delays_min:
         reg = treat([delay] * len(drugs), drugs, doses, [route_map.get(d) for d in drugs])
-        res = model.simulate(reg, times, df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3)
+        res = model.simulate(reg, times, df, method="ode", states=False, rtol=rtol, atol=rtol * 1e-3, solver=solver)
 
         def grid(name):
             return np.asarray(res[name]).reshape(n, len(times))

@@ -102,9 +102,9 @@ def test_brain_unbound_concentration_drives_the_operational_effect(run):
 
 def test_batched_run_equals_one_subject_at_a_time(run, validation):
     model, times, params, res = run
-    for i in (0, 3):
-        alone = model.simulate(_regimen(), times, params.iloc[[i]], method="ode")
-        for name in ("MDZ.CP", "MDZ_BRAIN.CU", "BZD.EFFECT", "GABAA.SURFACE_A235", "SEIZURE.ACTIVITY"):
-            batched = _per_subject(res, name)[i]
-            validation.compare(f"{name}, subject {i} alone", alone[name], batched, rtol=1e-4,
-                               atol=1e-6 * np.abs(batched).max(), source="the same subject in the batched run")
+    i = 3  # the last subject of the stacked system (a single-subject stiff run costs about as much as the batch)
+    alone = model.simulate(_regimen(), times, params.iloc[[i]], method="ode")
+    for name in ("MDZ.CP", "MDZ_BRAIN.CU", "BZD.EFFECT", "GABAA.SURFACE_A235", "SEIZURE.ACTIVITY"):
+        batched = _per_subject(res, name)[i]
+        validation.compare(f"{name}, subject {i} alone", alone[name], batched, rtol=1e-4,
+                           atol=1e-6 * np.abs(batched).max(), source="the same subject in the batched run")
