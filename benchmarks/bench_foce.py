@@ -1,7 +1,9 @@
 """Benchmark of FOCE-I population estimation (issue 6, criterion 7).
 
 1. Theophylline, nlme fm3Theo structure (12 subjects, 132 observations, closed form): wall time of
-   ``fit_population`` without and with the covariance step (target <= 10 s).
+   ``fit_population`` without and with the covariance step (target <= 10 s), and the estimation hot path
+   (predictions from arrays, dosing schedule compiled once per dataset) against the public ``simulate()`` per
+   evaluation it replaced (issue 16: target >= 3x), medians of 5 alternating fits.
 2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine (``engine="ode"``),
    30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each (target <= 120 s); ``--quick`` skips it.
 
@@ -78,6 +80,45 @@ def objective_ratio(pm, data, engine, n_loop=20):
     return t_batched, t_loop, batched, looped if len(ids) == len(data.ids) else None
 
 
+def _through_public_simulate(self, sets, record_params=None, carry="nocb"):
+    """The estimation hot path before issue 16: every evaluation builds a parameter DataFrame and calls the public
+    ``pkpd.simulate`` (which re-validates the table and recompiles the dosing schedule). The baseline of
+    :func:`hot_path_ratio`; subject-level parameters only."""
+    import pandas as pd
+    from pkpd.io import Dataset
+    from pkpd.fitting._batch import ODE_ATOL
+
+    k, n, m = len(sets), self.n_subjects, len(self.events)
+    table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
+    table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
+    columns = {name: np.concatenate([np.broadcast_to(np.asarray(s.get(name, default), dtype=float), (n,))
+                                     for s in sets]) for name, default in self.defaults.items()}
+    frame = pd.DataFrame({"ID": np.arange(1, k * n + 1), **columns})
+    options = {"rtol": self.rtol, "atol": ODE_ATOL} if self.uses_ode else {}
+    res = pkpd.simulate(self.model, Dataset(table), frame, method=self.engine, **options)
+    return np.asarray(res[self.output], dtype=float).reshape(k, m)[:, self.rows]
+
+
+def hot_path_ratio(pm, data, repeats=5):
+    """Median seconds of the same FOCE-I fit with the estimation hot path (arrays, schedule compiled once) and
+    through the public ``simulate()`` per evaluation (:func:`_through_public_simulate`), alternating runs."""
+    from pkpd.fitting._batch import BatchPredictor
+
+    hot, public, ofv = [], [], []
+    fast_call = BatchPredictor.__call__
+    for _ in range(repeats):
+        for times, call in ((hot, fast_call), (public, _through_public_simulate)):
+            BatchPredictor.__call__ = call
+            try:
+                start = time.perf_counter()
+                fit = fit_population(pm, data, covariance=False, progress=False)
+                times.append(time.perf_counter() - start)
+                ofv.append(fit.ofv)
+            finally:
+                BatchPredictor.__call__ = fast_call
+    return float(np.median(hot)), float(np.median(public)), max(ofv) - min(ofv)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="theophylline only")
@@ -85,6 +126,9 @@ def main():
     pm, data = theophylline()
     run("theophylline FOCE-I, estimation only     (target <= 10 s)", pm, data, covariance=False)
     run("theophylline FOCE-I + covariance step    (target <= 10 s)", pm, data)
+    hot, public, spread = hot_path_ratio(pm, data)
+    print(f"theophylline FOCE-I fit, median of 5: hot path {hot:.3f} s vs public simulate() per evaluation "
+          f"{public:.3f} s: {public / hot:.2f}x (OFV spread {spread:.1e})")
     t_b, t_l, ofv_b, ofv_l = objective_ratio(pm, data, "auto", n_loop=12)
     print(f"theophylline objective: batched {t_b:.3f} s vs subject by subject {t_l:.3f} s: {t_l / t_b:.1f}x "
           f"(OFV {ofv_b:.6f} vs {ofv_l:.6f})")

@@ -35,16 +35,22 @@ def _choose_method(model, method: str) -> str:
 
 
 def _solve(model, events, subject_index, p, output_mask, method, options, extra_outputs=None, record_params=None,
-           carry="nocb"):
+           carry="nocb", store=None):
     """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``).
 
-    ``record_params`` (one value per record of ``events``) override ``p`` within subjects."""
+    ``record_params`` (one value per record of ``events``) override ``p`` within subjects. ``store`` (a dict)
+    keeps the compiled schedule with its dosing matrices and reuses it while they are unchanged."""
     ode = method != "analytic"
     if record_params is None:
-        schedule = compile_schedule(
-            events, model, subject_index, model.dosing_matrices(p, len(next(iter(p.values())))),
-            output_mask=output_mask, extra_outputs=extra_outputs, ode=ode,
-        )
+        mats = model.dosing_matrices(p, len(next(iter(p.values()))))
+        kept = None if store is None else store.get("schedule")
+        if kept is not None and all(np.array_equal(kept[0][k], mats[k], equal_nan=True) for k in mats):
+            schedule = kept[1]
+        else:
+            schedule = compile_schedule(events, model, subject_index, mats, output_mask=output_mask,
+                                        extra_outputs=extra_outputs, ode=ode)
+            if store is not None:
+                store["schedule"] = (mats, schedule)
     else:
         # dosing parameters (F, ALAG, R, D) are read at each dose record
         p_rec = {k: v[subject_index] for k, v in p.items()}
@@ -305,11 +311,10 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         dataset = _read_nonmem(dataset, simulation=True)
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a pkpd.Dataset or a DataFrame, not {type(dataset).__name__}")
-    _check_compartments(model, dataset)  # every CMT, observations included, is a compartment of the model
+    names = list(model.outputs) + (list(model.states) if states else [])
+    plan = _Prepared(model, dataset, method, chunk_size=chunk_size, n_names=len(names))
     events = dataset._events  # read only below
-    rec_ids = events["ID"].to_numpy()
-    uniq, first = np.unique(rec_ids, return_index=True)
-    subject_ids = rec_ids[np.sort(first)]
+    subject_ids, subj_of_record = plan.subject_ids, plan.subj_of_record
     if isinstance(params, pd.DataFrame):
         ids, p = model.resolve_params(params)
         pos = pd.Index(ids)
@@ -323,49 +328,76 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         p = {k: np.repeat(v, len(subject_ids)) if len(v) == 1 else v for k, v in p1.items()}
         if len(next(iter(p.values()))) != len(subject_ids):
             raise ParameterError("a parameter mapping with arrays must have one value per subject")
-    subj_of_record = pd.Index(subject_ids).get_indexer(rec_ids)
     if record_params is not None:
         record_params = _record_params(model, record_params, len(events))
         # subject-level values: the first record's (placeholders: the schedule gives each unit its own)
         first_row = np.unique(subj_of_record, return_index=True)[1]
         p = dict(p, **{k: v[first_row] for k, v in record_params.items()})
-
-    n_subj = len(subject_ids)
-    chunk = chunk_size or (1000 if method == "ode" else 2000)
-    names = list(model.outputs) + (list(model.states) if states else [])
-    _check_memory(model, dataset, subj_of_record, n_subj, chunk, method, len(names))
-    values = {k: np.empty(len(events)) for k in names}
-    frame = events[list(CANONICAL_COLUMNS)]
-    for lo in range(0, n_subj, chunk):
-        hi = min(n_subj, lo + chunk)
-        rows = np.nonzero((subj_of_record >= lo) & (subj_of_record < hi))[0]
-        sub = frame.iloc[rows]
-        p_chunk = {k: v[lo:hi] for k, v in p.items()}
-        rp_chunk = None if record_params is None else {k: v[rows] for k, v in record_params.items()}
-        with np.errstate(over="ignore"):  # an overflow is reported below, naming the dose that caused it
-            schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method,
-                                  _options(model, method, rtol, atol, solver, states), record_params=rp_chunk,
-                                  carry=carry)
-            subj = subj_of_record[rows][schedule.out_row] - lo
-            p_out = {k: v[subj] for k, v in p_chunk.items()}
-            if rp_chunk is not None:  # outputs use the values of their own record
-                p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
-            outs = model.output(st, p_out)
-        target = rows[schedule.out_row]
-        for name in model.outputs:
-            values[name][target] = outs[name]
-        if states:
-            for j, name in enumerate(model.states):
-                values[name][target] = st[:, j]
-    _check_overflow(dataset, values, subj_of_record)
+    values = plan.predict(p, _options(model, method, rtol, atol, solver, states), states=states,
+                          record_params=record_params, carry=carry)
     return SimulationResult(
         model=model.name,
-        id=rec_ids,
+        id=events["ID"].to_numpy(),
         time=events["TIME"].to_numpy(float),
         values=values,
         method=method,
         units=_units(model, names),
     )
+
+
+class _Prepared:
+    """A validated dataset ready to be predicted at many parameter sets.
+
+    Checks that do not depend on the parameters (compartments, memory) run once; the records are split into
+    chunks of subjects once. With ``keep_schedules`` each chunk's compiled dosing schedule is kept and reused while
+    the dosing parameters (F, ALAG, R, D) are unchanged: estimation predicts the same records at hundreds of
+    parameter sets, and most models have no dosing parameters.
+    """
+
+    def __init__(self, model, dataset: Dataset, method: str, *, chunk_size: int | None = None, n_names: int = 1,
+                 keep_schedules: bool = False):
+        _check_compartments(model, dataset)  # every CMT, observations included, is a compartment of the model
+        self.model, self.dataset, self.method = model, dataset, method
+        events = dataset._events  # read only
+        rec_ids = events["ID"].to_numpy()
+        _, first = np.unique(rec_ids, return_index=True)
+        self.subject_ids = rec_ids[np.sort(first)]
+        self.subj_of_record = pd.Index(self.subject_ids).get_indexer(rec_ids)
+        n_subj = len(self.subject_ids)
+        chunk = chunk_size or (1000 if method == "ode" else 2000)
+        _check_memory(model, dataset, self.subj_of_record, n_subj, chunk, method, n_names)
+        frame = events[list(CANONICAL_COLUMNS)]
+        self.chunks = []
+        for lo in range(0, n_subj, chunk):
+            hi = min(n_subj, lo + chunk)
+            rows = np.nonzero((self.subj_of_record >= lo) & (self.subj_of_record < hi))[0]
+            self.chunks.append((lo, hi, rows, frame.iloc[rows], {} if keep_schedules else None))
+
+    def predict(self, p, options, *, states: bool = False, record_params=None, carry: str = "nocb") -> dict:
+        """Outputs (and states) at every record, ``{name: array over records}``, for the per-subject parameter
+        arrays ``p`` (validated, in the order of the subjects' first records)."""
+        model, method, subj_of_record = self.model, self.method, self.subj_of_record
+        names = list(model.outputs) + (list(model.states) if states else [])
+        values = {k: np.empty(len(subj_of_record)) for k in names}
+        for lo, hi, rows, sub, store in self.chunks:
+            p_chunk = {k: v[lo:hi] for k, v in p.items()}
+            rp_chunk = None if record_params is None else {k: v[rows] for k, v in record_params.items()}
+            with np.errstate(over="ignore"):  # an overflow is reported below, naming the dose that caused it
+                schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method, options,
+                                      record_params=rp_chunk, carry=carry, store=store)
+                subj = subj_of_record[rows][schedule.out_row] - lo
+                p_out = {k: v[subj] for k, v in p_chunk.items()}
+                if rp_chunk is not None:  # outputs use the values of their own record
+                    p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
+                outs = model.output(st, p_out)
+            target = rows[schedule.out_row]
+            for name in model.outputs:
+                values[name][target] = outs[name]
+            if states:
+                for j, name in enumerate(model.states):
+                    values[name][target] = st[:, j]
+        _check_overflow(self.dataset, values, subj_of_record)
+        return values
 
 
 def _check_compartments(model, data):

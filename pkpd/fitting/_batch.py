@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..io import Dataset
 from ..errors import ParameterError
-from ..simulation import _choose_method, simulate
+from ..simulation import _choose_method, _options, _Prepared, _record_params
 
 __all__ = ["BatchPredictor", "ODE_RTOL", "ODE_ATOL"]
 
@@ -45,12 +45,13 @@ class BatchPredictor:
     def __init__(self, model, data: Dataset, output: str, rows, engine: str = "auto", rtol: float = ODE_RTOL):
         self.model, self.rows, self.engine, self.rtol = model, np.asarray(rows), engine, rtol
         self.output = output if isinstance(output, str) else np.asarray(output, dtype=object)
-        self.uses_ode = _choose_method(model, engine) == "ode"
+        self.method = _choose_method(model, engine)
+        self.uses_ode = self.method == "ode"
         self.events = data.events
         self.rank, ids = pd.factorize(self.events["ID"])
         self.ids, self.n_subjects = np.asarray(ids), len(ids)
         self.defaults = {p.name: p.default for p in model.parameters}
-        self._tables = {}
+        self._plans = {}
 
     def __call__(self, sets, record_params=None, carry: str = "nocb") -> np.ndarray:
         """Predictions (len(sets), len(rows)); each set maps parameter names to a value for every subject
@@ -60,22 +61,35 @@ class BatchPredictor:
         one mapping per set (or one mapping for every set) of names to arrays over the dataset's records.
         A set whose mapping lacks a name that another set has takes its subject-level value there."""
         k, n = len(sets), self.n_subjects
-        if k not in self._tables:
+        method = self.method
+        if record_params is not None:
+            if self.engine == "analytic":
+                raise ParameterError("record_params: parameters that vary within a subject need the ODE engine")
+            method = "ode"
+        if (k, method) not in self._plans:
             m = len(self.events)                     # copy j: every record, IDs j * n + rank + 1
             table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
             table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
-            # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, so that the
-            # objective's hot path does not read and validate the table again at every evaluation
-            self._tables[k] = Dataset(table)
-        columns = {name: np.concatenate([np.broadcast_to(np.asarray(s.get(name, default), dtype=float), (n,))
-                                         for s in sets])
-                   for name, default in self.defaults.items()}
-        frame = pd.DataFrame({"ID": np.arange(1, k * n + 1), **columns})
-        options = {"rtol": self.rtol, "atol": ODE_ATOL} if self.uses_ode else {}
-        if record_params is not None:
-            options = {"rtol": self.rtol, "atol": ODE_ATOL, "record_params": self._replicate(sets, record_params),
-                       "carry": carry}
-        res = simulate(self.model, self._tables[k], frame, method=self.engine, **options)
+            # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, checked and
+            # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
+            self._plans[k, method] = _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs),
+                                               keep_schedules=True)
+        plan = self._plans[k, method]
+        columns = {}
+        for name, default in self.defaults.items():
+            block = columns[name] = np.empty((k, n))
+            for j, s in enumerate(sets):
+                block[j] = s.get(name, default)
+            columns[name] = block.reshape(k * n)
+        _, p = self.model.resolve_params(columns)  # bounds and finiteness, as simulate() checks them
+        options = _options(self.model, method, self.rtol, ODE_ATOL, "auto", False)
+        if record_params is None:
+            res = plan.predict(p, options)
+        else:
+            record_params = _record_params(self.model, self._replicate(sets, record_params), k * len(self.events))
+            first_row = np.unique(plan.subj_of_record, return_index=True)[1]
+            p = dict(p, **{name: v[first_row] for name, v in record_params.items()})
+            res = plan.predict(p, options, record_params=record_params, carry=carry)
         if isinstance(self.output, str):
             return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
         out = np.empty((k, len(self.rows)))
