@@ -70,23 +70,38 @@ class SimulationResult:
         data.update(self.values)
         return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
 
-    def plot(self, output: str | None = None, ax=None, log: bool = False, **line_kw):
-        """Plot ``output`` (default: the first output) against time, one line per subject; returns the Axes."""
+    def plot(self, output: str | None = None, ax=None, log: bool = False, *, label: str | None = None, **line_kw):
+        """Plot ``output`` (default: the first output) against time, one line per subject; returns the Axes.
+
+        ``label`` names the curve in the legend (with several subjects ``"<label>, ID <id>"``), so that regimens
+        drawn on the same Axes can be told apart; without it the lines are labelled by subject ID. Other keywords
+        go to ``Axes.plot``.
+
+        >>> import pkpd
+        >>> from pkpd.models import OneCompartment
+        >>> model, p = OneCompartment(), {"CL": 2.0, "V": 10.0}
+        >>> ax = model.simulate(pkpd.Bolus(100), [0, 2, 4], p).plot(label="100 mg")
+        >>> ax = model.simulate(pkpd.Bolus(200), [0, 2, 4], p).plot(ax=ax, label="200 mg", ls="--")
+        >>> [line.get_label() for line in ax.lines]
+        ['100 mg', '200 mg']
+        """
         import matplotlib.pyplot as plt
 
         name = output or self.columns[0]
         if ax is None:
             _, ax = plt.subplots()
         frame = pd.DataFrame({"ID": self.id, "TIME": self.time, name: self.values[name]})
+        several = frame["ID"].nunique() > 1
         for sid, g in frame.groupby("ID", sort=False):
-            ax.plot(g["TIME"], g[name], label=str(sid), **line_kw)
+            text = str(sid) if label is None else (f"{label}, ID {sid}" if several else label)
+            ax.plot(g["TIME"], g[name], label=text, **line_kw)
         ax.set_xlabel("time (h)")
         unit = self.units.get(name, "")
         ax.set_ylabel(f"{name} ({unit})" if unit else name)
         if log:
             ax.set_yscale("log")
-        if frame["ID"].nunique() <= 10:
-            ax.legend(title="ID", fontsize="small")
+        if len(ax.lines) <= 10:
+            ax.legend(title="ID" if label is None else None, fontsize="small")
         return ax
 
     def __repr__(self) -> str:

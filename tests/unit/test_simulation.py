@@ -36,6 +36,17 @@ def test_plot_draws_each_subject_and_labels_units():
     np.testing.assert_allclose(ax.lines[1].get_ydata(), res["CP"][11:])
 
 
+def test_plot_label_names_overlaid_regimens():
+    """Issue 18: ``plot(ax=ax, label=...)`` raised "multiple values for keyword argument 'label'"."""
+    model, times = OneCompartment(), np.linspace(0, 10, 11)
+    ax = model.simulate(pkpd.Bolus(100), times).plot(label="loading")
+    ax = model.simulate(pkpd.Bolus(50), times).plot(ax=ax, label="maintenance", color="k")
+    assert [line.get_label() for line in ax.lines] == ["loading", "maintenance"]
+    assert ax.lines[1].get_color() == "k" and ax.get_legend().get_title().get_text() == ""
+    two = model.simulate(pkpd.Bolus(100), times, pd.DataFrame({"ID": [1, 2], "CL": [5, 8]}))
+    assert [line.get_label() for line in two.plot(label="A").lines] == ["A, ID 1", "A, ID 2"]
+
+
 def test_method_choice():
     with pytest.raises(ModelError, match="not linear"):
         OneCompartmentMM().simulate(pkpd.Bolus(100), [1], method="analytic")
