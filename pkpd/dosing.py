@@ -305,6 +305,11 @@ class Regimen:
     def __repr__(self) -> str:
         return f"Regimen([{', '.join(map(repr, self.doses))}])"
 
+    def _repr_html_(self) -> str:
+        """Notebook view: one row per dose (its event record) and the total amount."""
+        table = self.to_events(id=1).drop(columns=["ID", "EVID", "MDV", "DV"], errors="ignore")
+        return f"<p><b>Regimen</b>: {len(self)} dose(s), {self.total_amount:g} mg in total</p>" + table.to_html(index=False)
+
     @property
     def total_amount(self) -> float:
         """Total amount given (mg): ``amt * (1 + addl)`` summed over the doses.

@@ -278,6 +278,25 @@ class PopulationModel:
                 raise ParameterError(f"PopulationModel: theta[{name!r}] = {value} must be {need}")
 
     # ------------------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        model = getattr(self.model, "name", type(self.model).__name__)
+        theta = ", ".join(f"{k}={v:g}" for k, v in self.theta_values.items())
+        omega = ", ".join(f"{k}={self.omega.loc[k, k]:g}" for k in self.eta_names)
+        extra = "".join(f", {name}={value!r}" for name, value in (("fixed", self.fixed), ("output", self.output))
+                        if value)
+        return (f"PopulationModel({model}; theta: {theta}; omega (variances): {omega}; error: {self.error!r}; "
+                f"{len(self.covariates)} covariate effect(s){extra})")
+
+    def _repr_html_(self) -> str:
+        """Notebook view: fixed effects (with their scale and whether fixed), Omega and the residual error."""
+        theta = pd.DataFrame({"initial": self.theta_values,
+                              "scale": {k: self.transform_of(k) for k in self.theta_names},
+                              "fixed": {k: k in self.fixed for k in self.theta_names}})
+        model = getattr(self.model, "name", type(self.model).__name__)
+        return (f"<p><b>PopulationModel</b> of {model}; residual error {self.error!r}</p>"
+                f"<p>fixed effects</p>{theta._repr_html_()}<p>Omega (variances and covariances of the random "
+                f"effects)</p>{self.omega._repr_html_()}")
+
     @property
     def eta_names(self) -> tuple:
         return tuple(self.omega.index)
