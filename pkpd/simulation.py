@@ -50,7 +50,7 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
             schedule = compile_schedule(events, model, subject_index, mats, output_mask=output_mask,
                                         extra_outputs=extra_outputs, ode=ode)
             if store is not None:
-                store["schedule"] = (mats, schedule)
+                store["schedule"], store["closed_form"] = (mats, schedule), {}
     else:
         # dosing parameters (F, ALAG, R, D) are read at each dose record
         p_rec = {k: v[subject_index] for k, v in p.items()}
@@ -63,7 +63,8 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
     if method == "analytic":
         from .models._closed_form import closed_form_states
 
-        states = closed_form_states(model, schedule, p)
+        cache = store.get("closed_form") if store is not None and record_params is None else None
+        states = closed_form_states(model, schedule, p, cache=cache)
         if model.nonnegative:
             np.maximum(states, 0.0, out=states)
     else:

@@ -31,6 +31,8 @@ Which inputs an output sees (keys, resets, trains) is defined in :mod:`pkpd.mode
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..errors import ModelError
@@ -56,7 +58,7 @@ _WORK_PAIRS = 1 << 16
 _BOLUS, _INFUSION, _TRAIN_BOLUS, _TRAIN_INFUSION, _SS_INFUSION = range(5)
 
 
-def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000) -> np.ndarray:
+def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cache: dict | None = None) -> np.ndarray:
     """States (amounts) at each output request of ``schedule``.
 
     Parameters
@@ -69,6 +71,9 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000) -> n
         Parameter values; ``schedule.unit_subject`` indexes their rows.
     chunk_pairs : int
         Upper bound on the number of (output, input) pairs evaluated at once (bounds memory).
+    cache : dict, optional
+        Kept by the caller with ``schedule`` (estimation evaluates one schedule at many parameter sets): the
+        parameter-free sorting and search of the inputs and outputs is done once and stored there.
 
     Returns
     -------
@@ -96,11 +101,16 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000) -> n
     has_x0 = bool(np.any(x0 != 0))
     lam, V, W, deg = _decompose(model, A)
 
-    ctx = _prepare(schedule, lam, W, deg)
+    ctx = _prepare(schedule, lam, W, deg, cache)
     out_subj = np.asarray(schedule.unit_subject)[schedule.out_unit]
     out_t = np.asarray(schedule.out_time, dtype=float)
     out_k = np.asarray(schedule.out_key, dtype=float)
-    lo, hi, t_ref = _candidate_ranges(schedule, ctx, out_t, out_k)
+    if cache is None:
+        lo, hi, t_ref = _candidate_ranges(schedule, ctx, out_t, out_k)
+    else:
+        if "ranges" not in cache:
+            cache["ranges"] = _candidate_ranges(schedule, ctx, out_t, out_k)
+        lo, hi, t_ref = cache["ranges"]
     cnt = hi - lo
     anchor = hi - 1
     z0 = np.einsum("nij,nj->ni", W, x0) if has_x0 else None
@@ -248,7 +258,26 @@ class _Ctx:
     """Inputs sorted by (unit, effective start), with per-unit ranges, resets and bolus-group sums."""
 
 
-def _prepare(sch, lam, W, deg):
+def _prepare(sch, lam, W, deg, cache=None):
+    """The inputs of ``sch`` in scan order with their modal weights and bolus-group sums. The parameter-free part
+    (:func:`_structure`) is taken from ``cache`` (a dict kept with the schedule) when given."""
+    if cache is None:
+        ctx = _structure(sch)
+    else:
+        if "structure" not in cache:
+            cache["structure"] = _structure(sch)
+        ctx = copy.copy(cache["structure"])  # the weights below are the caller's own
+    n = ctx.n
+    # modal weight of each input: V^-1 e_c * q (zeros for degenerate subjects)
+    ctx.w = W[ctx.subj, :, ctx.cmt] * ctx.q[:, None]
+    ctx.Z = _bolus_scan(ctx, lam) if n else np.zeros((0, lam.shape[1]))
+    _check_steady_state(ctx, lam, deg)
+    return ctx
+
+
+def _structure(sch):
+    """What :func:`_prepare` needs of the schedule alone: inputs sorted by (unit, effective start), their kinds,
+    per-unit ranges, resets and groups."""
     ctx = _Ctx()
     it = np.asarray(sch.inp_time, dtype=float)
     ik = np.asarray(sch.inp_key, dtype=float)
@@ -291,8 +320,6 @@ def _prepare(sch, lam, W, deg):
     rate = np.asarray(sch.inp_rate, dtype=float)[order]
     amount = np.asarray(sch.inp_amount, dtype=float)[order]
     ctx.q = np.where(ctx.dur > 0, rate, amount)  # rate for infusions, amount for boluses
-    # modal weight of each input: V^-1 e_c * q (zeros for degenerate subjects)
-    ctx.w = W[ctx.subj, :, ctx.cmt] * ctx.q[:, None]
     n_units = sch.n_units
     units = np.arange(n_units)
     ctx.u_lo = np.searchsorted(ctx.unit, units, side="left")
@@ -320,8 +347,6 @@ def _prepare(sch, lam, W, deg):
     non_bolus = np.cumsum(ctx.kind != _BOLUS)
     before = np.where(g_lo > 0, non_bolus[np.maximum(g_lo - 1, 0)], 0)
     ctx.group_bolus = (non_bolus - before) == 0 if n else np.zeros(0, bool)
-    ctx.Z = _bolus_scan(ctx, lam) if n else np.zeros((0, lam.shape[1]))
-    _check_steady_state(ctx, lam, deg)
     return ctx
 
 
