@@ -4,3 +4,15 @@
 # collected where it lives now (pkpd/se/).
 collect_ignore = ["pkpd/scenarios.py", "pkpd/calibration.py", "pkpd/demo.py",
                   "pkpd/pd.py"]  # renamed pkpd/effects.py: importing it raises ImportError naming the new name
+
+
+def pytest_collection_modifyitems(items):
+    """Scheduling on several workers (``--dist loadgroup``): the tests of a module stay together, as with
+    ``loadscope``, so that a module's fixtures are computed once; each notebook is a group of its own, so that
+    the notebooks (minutes together) run in parallel rather than queued behind each other on one worker."""
+    import pytest
+
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = item.nodeid if module.endswith("test_notebooks.py") else module
+        item.add_marker(pytest.mark.xdist_group(group))

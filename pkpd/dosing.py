@@ -4,15 +4,17 @@ Doses are immutable values in internal units (amount mg, time h, rate mg/h). Add
 :class:`Regimen`; every regimen compiles to the canonical NONMEM event table
 (:meth:`Regimen.to_events`) that the engine consumes and :func:`pkpd.io.read_nonmem` produces.
 
-An IV bolus goes into ``"CENTRAL"`` (the default). Oral, intramuscular and intranasal doses are
-boluses into the absorption compartment ``"DEPOT"``; bioavailability and lag time are model
-parameters (``F1``, ``ALAG1``), not properties of the dose. A compartment may also be given by its
-1-based number, as in a NONMEM dataset.
+A dose without a compartment (``cmt=None``, the default) goes to the model's default dose compartment, its
+first: DEPOT for absorption models, CENTRAL for IV models -- as a NONMEM record without CMT (CMT 0) and
+mrgsolve's ``ev()``. Name the compartment to choose another: an IV bolus into an absorption model is
+``cmt="CENTRAL"``; oral, intramuscular and intranasal doses are boluses into ``"DEPOT"``. Bioavailability and
+lag time are model parameters (``F1``, ``ALAG1``), not properties of the dose. A compartment may also be given
+by its 1-based number, as in a NONMEM dataset.
 
 Examples
 --------
 >>> from pkpd.dosing import Bolus, Infusion
->>> loading = Infusion(1000, duration=0.5)
+>>> loading = Infusion(1000, duration=0.5, cmt="CENTRAL")
 >>> maintenance = Bolus(500, time=12, cmt="DEPOT", ii=12, addl=5)
 >>> regimen = loading + maintenance
 >>> regimen.total_amount
@@ -57,6 +59,8 @@ def _count(owner: str, name: str, value, allowed=None) -> int:
 
 
 def _compartment(owner: str, value):
+    if value is None:  # the model's default dose compartment (the first, as in NONMEM and mrgsolve)
+        return None
     if isinstance(value, str):
         if not value.strip():
             raise DatasetError(f"{owner}: cmt={value!r} is empty; expected a compartment name such as 'CENTRAL' or a number >= 1")
@@ -113,9 +117,11 @@ class Bolus(_Dose):
         Amount (mg), >= 0.
     time : float
         Time of the (first) dose (h).
-    cmt : str or int
+    cmt : str, int or None
         Compartment receiving the dose: a name (``"CENTRAL"`` for IV, ``"DEPOT"`` for oral, IM or
-        intranasal doses) or a 1-based number.
+        intranasal doses) or a 1-based number. None (the default): the model's default dose compartment,
+        its first (DEPOT for absorption models, CENTRAL for IV models), as a NONMEM record without CMT and
+        mrgsolve's ``ev()``; written as CMT 0 in event tables.
     ii : float
         Interval between repeated doses (h); needed when ``addl > 0`` or ``ss > 0``.
     addl : int
@@ -132,8 +138,8 @@ class Bolus(_Dose):
     Examples
     --------
     >>> from pkpd.dosing import Bolus
-    >>> Bolus(100)
-    Bolus(amt=100.0, time=0.0, cmt='CENTRAL', ii=0.0, addl=0, ss=0)
+    >>> Bolus(100)                      # cmt None: the model's default dose compartment
+    Bolus(amt=100.0, time=0.0, cmt=None, ii=0.0, addl=0, ss=0)
     >>> Bolus(250, cmt="DEPOT", ii=8, addl=2).to_events()[["TIME", "AMT", "CMT", "II", "ADDL"]]
        TIME    AMT    CMT   II  ADDL
     0   0.0  250.0  DEPOT  8.0     2
@@ -145,7 +151,7 @@ class Bolus(_Dose):
 
     amt: float
     time: float = 0.0
-    cmt: Union[str, int] = "CENTRAL"
+    cmt: Union[str, int, None] = None
     ii: float = 0.0
     addl: int = 0
     ss: int = 0
@@ -173,8 +179,10 @@ class Infusion(_Dose):
         Amount (mg), > 0 (0 only for a steady-state constant infusion).
     time : float
         Start time (h).
-    cmt : str or int
-        Compartment receiving the infusion (name or 1-based number).
+    cmt : str, int or None
+        Compartment receiving the infusion (name or 1-based number); None (the default): the model's
+        default dose compartment, as for :class:`Bolus` (give ``cmt="CENTRAL"`` for an IV infusion into an
+        absorption model).
     duration : float, optional
         Duration (h), > 0.
     rate : float, optional
@@ -203,7 +211,7 @@ class Infusion(_Dose):
 
     amt: float
     time: float = 0.0
-    cmt: Union[str, int] = "CENTRAL"
+    cmt: Union[str, int, None] = None
     duration: float | None = None
     rate: float | None = None
     ii: float = 0.0
@@ -266,7 +274,7 @@ class Regimen:
     >>> r.total_amount
     250.0
     >>> Regimen.from_events(r.to_events(id=7))[1]
-    Infusion(amt=50.0, time=6.0, cmt='CENTRAL', duration=None, rate=50.0, ii=0.0, addl=0, ss=0)
+    Infusion(amt=50.0, time=6.0, cmt=None, duration=None, rate=50.0, ii=0.0, addl=0, ss=0)
     """
 
     doses: tuple = field(default=())
@@ -355,7 +363,7 @@ class Regimen:
         1   3   4.0     1   20.0  10.0    2  0.0     0   0    1 NaN
         """
         d = self.doses
-        cmts = [x.cmt for x in d]
+        cmts = [0 if x.cmt is None else x.cmt for x in d]  # CMT 0: the default dose compartment (NONMEM)
         if all(isinstance(c, int) for c in cmts):
             cmt = np.array(cmts, dtype=np.int64)
         else:
@@ -439,9 +447,10 @@ class Regimen:
 
 
 def _cmt_from_event(value):
+    """A dose's ``cmt`` from its CMT value: 0 (or "0") is the default dose compartment (None)."""
     if isinstance(value, str):
         text = value.strip()
         if text.isdigit():
-            return max(int(text), 1)
+            return int(text) or None
         return text
-    return max(int(value), 1)
+    return int(value) or None

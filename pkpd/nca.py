@@ -17,6 +17,7 @@ covered: every subject must have exactly one dose.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -143,8 +144,9 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
     (CMT) and the observation compartment are both known (non-zero), the same compartment means the
     drug went straight into the sampled compartment -- an infusion if RATE > 0, else an IV bolus --
     and different compartments mean ``"extravascular"`` (a RATE > 0 there is a zero-order input into
-    a depot). When CMT is unknown (absent or 0): RATE > 0 gives ``"infusion"``, otherwise
-    ``"extravascular"``. So ``load_dataset("indometacin")`` (dose and samples in CMT 1) is analysed as
+    a depot). When CMT is unknown (absent or 0): RATE > 0 gives ``"infusion"``; a bolus cannot be told
+    IV from oral, is analysed as ``"extravascular"``, and the subject's ``NOTE`` says so, with a warning
+    naming the subjects (pass ``route`` to choose). The route used is the ``ROUTE`` column of the result. So ``load_dataset("indometacin")`` (dose and samples in CMT 1) is analysed as
     an IV bolus and ``load_dataset("theophylline")`` (dose in CMT 1, samples in CMT 2) as oral.
     The infusion duration is AMT/RATE.
 
@@ -220,6 +222,11 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
             if key not in known:
                 raise DatasetError(f"dose names subject {key!r}, which is not in the data")
     rows = [_finite(_one_subject(s, dose, opts), s) for s in subjects]
+    assumed = [row["ID"] for row in rows if row["NOTE"].startswith("route assumed")]
+    if assumed:
+        shown = ", ".join(map(repr, assumed[:5])) + (" ..." if len(assumed) > 5 else "")
+        warnings.warn(f"nca: route assumed extravascular for {len(assumed)} subject(s) ({shown}): no route given and "
+                      "no dose compartment (CMT) in the data; pass route='iv' or route='extravascular'", stacklevel=2)
     out = pd.DataFrame(rows, columns=list(NCA_COLUMNS))
     out["LAMBDA_Z_N"] = out["LAMBDA_Z_N"].astype("Int64")
     return out
@@ -409,7 +416,8 @@ def _validate_subject(sub):
 # one subject
 # ---------------------------------------------------------------------------------------------
 def _dose_record(sub, dose_arg, opts):
-    """(dose amount, dose time, route, duration, notes) of a subject, after checking its dose records."""
+    """(dose amount, dose time, route, duration, what was assumed about the route: "" if nothing) of a subject,
+    after checking its dose records."""
     id_, labels = sub["id"], sub["labels"]
     doses = sub["doses"]
     if len(doses) > 1:
@@ -437,7 +445,7 @@ def _dose_record(sub, dose_arg, opts):
     t_dose = rec["time"] if rec is not None else 0.0
     rate = rec["rate"] if rec is not None else 0.0
     dose_cmt = rec["cmt"] if rec is not None else 0
-    route = opts["route"]
+    route, assumed = opts["route"], ""
     if route is None:
         obs_cmt = sub["obs_cmt"]
         both = _known_cmt(dose_cmt) and _known_cmt(obs_cmt)
@@ -447,8 +455,10 @@ def _dose_record(sub, dose_arg, opts):
             route = "infusion"
         elif both:
             route = "iv"
-        else:
+        else:  # a bolus with no compartment to compare: assumed oral, and the result says so (NOTE, and a warning)
             route = "extravascular"
+            assumed = ("route assumed extravascular: no route given and no dose compartment (CMT) to compare "
+                       "with the samples'; pass route='iv' for an IV bolus")
     duration = 0.0
     if route == "infusion":
         if not rate > 0:
@@ -460,7 +470,7 @@ def _dose_record(sub, dose_arg, opts):
     elif route == "iv" and rate != 0:
         raise DatasetError(f"{labels[rec['row']]}, column RATE: value {_show(rate)} for subject {id_!r} contradicts "
                            "route='iv' (a bolus); use route='infusion' or RATE 0")
-    return float(amount), float(t_dose), route, float(duration)
+    return float(amount), float(t_dose), route, float(duration), assumed
 
 
 def _finite(row: dict, sub) -> dict:
@@ -508,8 +518,8 @@ def _nan_row(id_, route, amount, duration) -> dict:
 
 
 def _one_subject(sub, dose_arg, opts) -> dict:
-    amount, t_dose, route, duration = _dose_record(sub, dose_arg, opts)
-    notes = []
+    amount, t_dose, route, duration, assumed = _dose_record(sub, dose_arg, opts)
+    notes = [assumed] if assumed else []
     row = _nan_row(sub["id"], route, amount, duration)
 
     t = sub["time"] - t_dose

@@ -125,7 +125,7 @@ def simulate_regimen(
         raise ValueError("the regimen has no dose records")
     cmt = dose_events["CMT"].to_numpy()
     if cmt.dtype == object:
-        cmt = np.array([model.state_index(c) + 1 for c in cmt])
+        cmt = np.array([model.dose_index(c) + 1 for c in cmt])
     one = {c: dose_events[c].to_numpy() for c in CANONICAL_COLUMNS}
     one["CMT"] = cmt.astype(np.int64)
     m, r = len(times), len(dose_events)

@@ -716,7 +716,7 @@ def _dose_table(model, reg: Regimen, id_: int) -> pd.DataFrame:
     numbers = []
     for cmt in events["CMT"]:
         try:
-            numbers.append(model.state_index(cmt) + 1)
+            numbers.append(model.dose_index(cmt) + 1)
         except (ModelError, ValueError, TypeError) as err:
             raise DatasetError(f"regimen of ID {id_}: dose compartment {cmt!r} is not a compartment of "
                                f"{model.name} ({', '.join(model.states)})") from err

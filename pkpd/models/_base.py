@@ -161,6 +161,20 @@ class Model:
                 return par
         raise ParameterError(f"{self.name} has no parameter {name!r}; it has {', '.join(self.parameter_names)}")
 
+    def dose_index(self, cmt) -> int:
+        """0-based index of the compartment a dose with this ``cmt`` goes to: a compartment as
+        :meth:`state_index`, or None, 0 or ``"0"`` -- no compartment given -- the default dose compartment, the
+        first (DEPOT for absorption models, CENTRAL for IV models), as NONMEM and mrgsolve dose.
+
+        >>> from pkpd.models import OneCompartmentOral
+        >>> OneCompartmentOral().dose_index(None), OneCompartmentOral().dose_index("CENTRAL")
+        (0, 1)
+        """
+        if cmt is None or (isinstance(cmt, str) and cmt.strip() in ("", "0")) or \
+                (not isinstance(cmt, str) and cmt == 0):
+            return 0
+        return self.state_index(cmt)
+
     def state_index(self, cmt) -> int:
         """0-based index of a compartment given by name (``"CENTRAL"``) or 1-based number (``2``)."""
         if isinstance(cmt, str):

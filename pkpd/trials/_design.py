@@ -99,11 +99,12 @@ Arm = Union[Regimen, Bolus, Infusion, Callable, Sequence]
 
 
 def _check_cmt(model, cmt, where):
+    """``cmt`` is a compartment of ``model`` (None, 0 or "0": its default dose compartment)."""
     states = list(model.states)
-    if isinstance(cmt, str):
+    if isinstance(cmt, str) and cmt.strip() not in ("", "0"):
         if cmt not in states:
             raise ModelError(f"{where}: unknown compartment {cmt!r}; {model.name} has {states}")
-    elif not 1 <= int(cmt) <= len(states):
+    elif not isinstance(cmt, str) and cmt is not None and cmt != 0 and not 1 <= int(cmt) <= len(states):
         raise ModelError(f"{where}: compartment number {cmt} is outside 1..{len(states)} of {model.name}")
 
 
@@ -267,7 +268,7 @@ def _cmt_numbers(model, cmt) -> np.ndarray:
     cmt = np.asarray(cmt, dtype=object)
     out = np.empty(len(cmt), dtype=np.int64)
     for i, c in enumerate(cmt):
-        out[i] = model.state_index(c) + 1 if isinstance(c, str) else int(c)
+        out[i] = model.dose_index(c) + 1
     return out
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pkpd
+
 from pkpd.dosing import Bolus, Infusion, Regimen
 from pkpd.errors import DatasetError
 from pkpd.io import read_nonmem
@@ -17,7 +19,7 @@ COLUMNS = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS", "MDV"
 # ---- construction and validation ---------------------------------------------------------------
 def test_bolus_defaults_and_normalised_types():
     b = Bolus(100)
-    assert (b.amt, b.time, b.cmt, b.ii, b.addl, b.ss) == (100.0, 0.0, "CENTRAL", 0.0, 0, 0)
+    assert (b.amt, b.time, b.cmt, b.ii, b.addl, b.ss) == (100.0, 0.0, None, 0.0, 0, 0)
     assert isinstance(b.amt, float) and isinstance(b.addl, int)
     assert Bolus(100) == Bolus(100.0)
     assert Bolus(np.float64(5), cmt=np.int64(2), addl=np.int64(1), ii=4).cmt == 2
@@ -209,8 +211,28 @@ def test_from_events_ignores_observations_and_reads_a_dataset():
 
 
 def test_from_events_default_compartment():
+    """A record without CMT (NONMEM: CMT 0) doses the default dose compartment: ``cmt=None``, written back as 0."""
     table = pd.DataFrame({"ID": 1, "TIME": [0.0], "AMT": [5.0]})
-    assert Regimen.from_events(table) == Regimen([Bolus(5, cmt=1)])
+    assert Regimen.from_events(table) == Regimen([Bolus(5)])
+    assert Regimen([Bolus(5)]).to_events()["CMT"].tolist() == [0]
+
+
+def test_a_dose_without_compartment_goes_to_the_default_dose_compartment():
+    """Issue 18: ``OneCompartmentOral().simulate(Bolus(100))`` dosed CENTRAL, so the "oral" model behaved as IV.
+    As a NONMEM record without CMT and mrgsolve's ``ev()``, the dose goes to the first compartment (DEPOT);
+    the same dose in a dataset with CMT 0 gives the same prediction."""
+    from pkpd.models import OneCompartment, OneCompartmentOral
+
+    p, times = {"KA": 1.0, "CL": 2.0, "V": 10.0}, [0.0, 1.0, 4.0]
+    oral = OneCompartmentOral().simulate(Bolus(100), times, p)
+    np.testing.assert_array_equal(oral["CP"], OneCompartmentOral().simulate(Bolus(100, cmt="DEPOT"), times, p)["CP"])
+    assert oral["CP"][0] == 0.0                                       # nothing in CENTRAL at the time of the dose
+    iv = OneCompartment().simulate(Bolus(100), times, {"CL": 2.0, "V": 10.0})
+    assert iv["CP"][0] == 10.0                                        # an IV model's first compartment is CENTRAL
+    data = pd.DataFrame({"ID": 1, "TIME": [0.0, 1.0, 4.0], "AMT": [100.0, 0, 0], "EVID": [1, 0, 0],
+                         "CMT": [0, 2, 2], "DV": [np.nan, 1.0, 1.0]})
+    fit_table = pkpd.simulate(OneCompartmentOral(), data, p)
+    np.testing.assert_allclose(fit_table["CP"][1:], oral["CP"][1:], rtol=1e-12)
 
 
 def test_from_events_errors():

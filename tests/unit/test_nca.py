@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,7 +202,7 @@ def test_bateman_oral_auc_within_the_trapezoid_error_bound():
         return A * ((math.exp(-k * t1) - math.exp(-k * t2)) / k - (math.exp(-ka * t1) - math.exp(-ka * t2)) / ka)
 
     for method in ("linear-up/log-down", "linear"):
-        r = nca(profile(t, c), dose=D, auc_method=method).iloc[0]
+        r = nca(profile(t, c), dose=D, auc_method=method, route="extravascular").iloc[0]
         assert r.ROUTE == "extravascular" and r.NOTE == ""
         grid, conc = np.r_[0.0, t], np.r_[0.0, c]
         bound = 0.0
@@ -299,7 +301,14 @@ def test_route_inference():
     assert r.ROUTE == "infusion" and r.DURATION == 0.5
     assert nca(dataset(1, 2, 0)).ROUTE[0] == "extravascular"
     assert nca(dataset(1, 2, 20)).ROUTE[0] == "extravascular"  # zero-order input into a depot
-    assert nca(dataset(0, 0, 0)).ROUTE[0] == "extravascular"
+    # issue 18: a bolus without compartments cannot be told IV from oral: the assumption is a NOTE and a warning
+    with pytest.warns(UserWarning, match=r"route assumed extravascular for 1 subject\(s\) \(1\).*route='iv'"):
+        guessed = nca(dataset(0, 0, 0)).iloc[0]
+    assert guessed.ROUTE == "extravascular" and guessed.NOTE.startswith("route assumed extravascular")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nca(dataset(0, 0, 0), route="iv").NOTE[0] == ""                  # a route given: nothing assumed
+        assert nca(dataset(1, 2, 0)).NOTE[0] == ""                              # inferred from CMT: nothing assumed
     assert nca(dataset(0, 0, 20)).ROUTE[0] == "infusion"
     assert nca(dataset(1, 1, 0), route="extravascular").ROUTE[0] == "extravascular"
     assert nca(load_dataset("theophylline")).ROUTE.unique().tolist() == ["extravascular"]

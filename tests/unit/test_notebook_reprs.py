@@ -7,7 +7,7 @@ from pkpd.population import PopulationModel
 
 
 def test_regimen_shows_one_row_per_dose_and_the_total():
-    r = pkpd.Bolus(500, cmt="DEPOT") + pkpd.Infusion(250, time=12, duration=1, ii=12, addl=4)
+    r = pkpd.Bolus(500, cmt="DEPOT") + pkpd.Infusion(250, time=12, duration=1, ii=12, addl=4, cmt="CENTRAL")
     html = r._repr_html_()
     assert "2 dose(s), 1750 mg in total" in html
     assert html.count("<tr") == 1 + 2 and "DEPOT" in html and "CENTRAL" in html   # header + two doses
