@@ -1,17 +1,18 @@
 """Test collection for the whole repository (doctests of pkpd/ and tests/)."""
 
+import pytest
+
 # Modules kept only so old imports work: they replace themselves by the moved module, whose doctests are
 # collected where it lives now (pkpd/se/).
 collect_ignore = ["pkpd/scenarios.py", "pkpd/calibration.py", "pkpd/demo.py",
                   "pkpd/pd.py"]  # renamed pkpd/effects.py: importing it raises ImportError naming the new name
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which writes the groups into the test IDs
 def pytest_collection_modifyitems(items):
     """Scheduling on several workers (``--dist loadgroup``): the tests of a module stay together, as with
     ``loadscope``, so that a module's fixtures are computed once; each notebook is a group of its own, so that
     the notebooks (minutes together) run in parallel rather than queued behind each other on one worker."""
-    import pytest
-
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         group = item.nodeid if module.endswith("test_notebooks.py") else module

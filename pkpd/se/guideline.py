@@ -72,6 +72,22 @@ def _records(model, ids, time_h, amt=0.0, rate=0.0, cmt=Seizure.ACTIVITY, evid=1
                          "CMT": model.state_index(cmt) + 1, "ORD": order})
 
 
+def _observe(model, events, params, rtol, act, ppf_cp, extra):
+    """Simulate ``events`` (column ``ORD``: observation ``k`` is ``100 + k``) and write activity, plasma propofol and
+    the ``extra`` quantities at the observations into the (patient, observation) arrays."""
+    from ..simulation import simulate
+
+    order = events["ORD"].to_numpy()
+    res = simulate(model, events.drop(columns="ORD"), params, method="ode", rtol=rtol, atol=rtol * 1e-3,
+                   solver="dp5")
+    rows = np.nonzero(order >= 100)[0]
+    patient, k = events["ID"].to_numpy()[rows] - 1, order[rows] - 100
+    act[patient, k] = np.asarray(res[Seizure.ACTIVITY])[rows]
+    ppf_cp[patient, k] = np.asarray(res["PPF.CP"])[rows]
+    for q, arr in extra.items():
+        arr[patient, k] = np.asarray(res[q])[rows]
+
+
 def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = None, protocol: Mapping | None = None,
                        rtol: float = 1e-4, return_detail: bool = False):
     """Run the guideline sequence on ``n`` virtual adults and return the cohort's outcomes.
@@ -92,7 +108,8 @@ def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = Non
         Fractions of the treated cohort: ``controlled_before_anaesthesia``, ``rse`` (seizing when the anaesthetic is due),
         ``srse`` (RSE and seizing 24 h into anaesthesia or after the taper), ``srse_in_rse``,
         ``anaesthetic_given`` (= ``rse``), ``hypotension`` and ``pris_risk`` (among all patients), and ``n``.
-        With ``return_detail`` a dict of hourly arrays (n, hours) from the start of the anaesthetic instead.
+        With ``return_detail`` a dict of hourly arrays (n, hours) from the start of the anaesthetic instead (NaN for
+        the patients who were not RSE: they get no anaesthetic and are not simulated past its start).
     """
     proto = {**PROTOCOL, **dict(protocol or {})}
     model = scenarios.se_model(_DRUGS)
@@ -114,8 +131,7 @@ def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = Non
     recs = [_records(model, ids, 0.0, evid=2),
             _records(model, ids, t_bzd, 10.0, cmt=mdz.routes["im"]["cmt"], order=1),
             _records(model, ids, t_second, lev_amt, lev_amt / (10 / 60), cmt=lev.routes["iv"]["cmt"], order=2)]
-    # anaesthetic: everyone gets it in the simulation; only patients still seizing at t_anaes count as treated
-    # with it (the others' outcome is read before it starts, and their seizure stays stopped)
+    # anaesthetic: given to the patients still seizing at t_anaes (the second pass below)
     bolus = 2.0 * wt
     recs.append(_records(model, ids, t_anaes, bolus, bolus * 60.0, cmt=ppf.routes["iv"]["cmt"], order=3))
     recs.append(_records(model, ids, t_anaes, rate_full * proto["anaesthesia_h"], rate_full,
@@ -130,29 +146,28 @@ def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = Non
     for k, t in enumerate(obs_times):
         recs.append(_records(model, ids, np.minimum(t, t_end), evid=0, order=100 + k))
     ev = pd.concat(recs, ignore_index=True).sort_values(["ID", "TIME", "ORD"], kind="stable").reset_index(drop=True)
-    order = ev.pop("ORD").to_numpy()
     for c, v in (("II", 0.0), ("ADDL", 0), ("SS", 0)):
         ev[c] = v
 
-    from ..simulation import simulate
-    res = simulate(model, ev, df, method="ode", rtol=rtol, atol=rtol * 1e-3, solver="dp5")
-    obs_rows = np.nonzero(order >= 100)[0]
-    k_of = order[obs_rows] - 100
-    act = np.empty((n, len(obs_times)))
-    ppf_cp = np.empty((n, len(obs_times)))
-    id_of = ev["ID"].to_numpy()[obs_rows] - 1
-    act[id_of, k_of] = np.asarray(res[Seizure.ACTIVITY])[obs_rows]
-    ppf_cp[id_of, k_of] = np.asarray(res["PPF.CP"])[obs_rows]
-    seizing = act >= TERMINATION_THRESHOLD
-    rse = seizing[:, 0]
+    # Two passes: everyone up to the anaesthetic's start (who is RSE?), then only the RSE patients through the
+    # anaesthesia, taper and observation (60 h of a stiff model: the costly part). Each patient is integrated on
+    # its own steps by the explicit engine, so a patient's course does not depend on who else is in the batch.
+    act = np.full((n, len(obs_times)), np.nan)
+    ppf_cp = np.full((n, len(obs_times)), np.nan)
+    extra = {q: np.full((n, len(obs_times)), np.nan) for q in ("SEIZURE.F_GABA", "SEIZURE.INHIBITION",
+                                                                 "CHLORIDE.E_GABA")}
+    before = ev["ORD"].to_numpy() < 3
+    first_pass = ev[before | (ev["ORD"].to_numpy() == 100)]
+    _observe(model, first_pass, df, rtol, act, ppf_cp, extra)
+    rse = act[:, 0] >= TERMINATION_THRESHOLD
+    if rse.any():
+        _observe(model, ev[np.isin(ev["ID"].to_numpy(), ids[rse])], df[rse], rtol, act, ppf_cp, extra)
+    seizing = act >= TERMINATION_THRESHOLD  # NaN (not simulated past the anaesthetic's start) is False
     srse = rse & (seizing[:, 1] | seizing[:, 2] | seizing[:, 3])
-    hypotension = rse & (ppf_cp[:, 4:].max(axis=1) > SE.TOXICITY["PPF"]["hypotension_c"])
+    hypotension = rse & (np.nan_to_num(ppf_cp[:, 4:]).max(axis=1) > SE.TOXICITY["PPF"]["hypotension_c"])
     tox = SE.TOXICITY["PPF"]
     pris = rse & (rate_full / wt > tox["pris_mg_kg_h"]) & (proto["anaesthesia_h"] + proto["taper_h"] > tox["pris_h"])
     if return_detail:
-        extra = {q: np.empty((n, len(obs_times))) for q in ("SEIZURE.F_GABA", "SEIZURE.INHIBITION", "CHLORIDE.E_GABA")}
-        for q, arr in extra.items():
-            arr[id_of, k_of] = np.asarray(res[q])[obs_rows]
         return {"hours_after_anaesthetic": hourly, "activity": act[:, 4:], "ppf_cp": ppf_cp[:, 4:], "rse": rse,
                 "srse": srse, **{q: a[:, 4:] for q, a in extra.items()}}
     return pd.Series({"controlled_before_anaesthesia": float(np.mean(~rse)), "rse": float(rse.mean()), "srse": float(srse.mean()),
