@@ -61,10 +61,13 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
 
     Parameters
     ----------
-    fit_or_fits : FitResult, dict of FitResult or sequence of FitResult
+    fit_or_fits : FitResult, dict of FitResult, sequence of FitResult or PopulationFitResult
         :func:`pkpd.fitting.fit_each` results (``{ID: FitResult}``), :func:`pkpd.fitting.fit_individual`
         results, or one pooled fit (:func:`pkpd.fitting.fit_pooled`: one panel per subject, the same
-        parameters). A fit that did not converge is titled so in red.
+        parameters). A fit that did not converge is titled so in red. A population fit
+        (:func:`pkpd.fit_population`) gives per subject DV, IPRED (its empirical Bayes estimates) and PRED (the
+        typical values) at the observation times, joined by lines, as NONMEM users' individual plots
+        (xpose ``ind_plots``); ``n_points`` is then unused.
     axes : array_like of Axes, optional
         At least one per subject; default a new grid of ``ncols`` columns (unused cells hidden).
     ncols : int
@@ -93,19 +96,11 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
     >>> len(axes), axes[0].get_ylabel(), axes[0].get_title()
     (2, 'CP (mg/L)', 'ID 1')
     """
+    if hasattr(fit_or_fits, "diagnostics") and hasattr(fit_or_fits, "etas"):
+        return _population_panels(fit_or_fits, axes, ncols, log, sharey)
     panels = _panels(fit_or_fits)
     n = len(panels)
-    ncols = max(1, min(int(ncols), n))
-    nrows = math.ceil(n / ncols)
-    if axes is None:
-        _, grid = new_axes(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), sharex=False, sharey=sharey,
-                           squeeze=False)
-        grid = grid.ravel()
-        for ax in grid[n:]:
-            ax.set_visible(False)
-        axes = grid[:n]
-    else:
-        axes = as_axes_array(axes, n, "individual_fits")[:n]
+    axes, ncols = _grid(n, axes, ncols, sharey)
     for k, (ax, (sid, fit)) in enumerate(zip(axes, panels)):
         pred = fit.predictions
         rows = (pred["ID"] == sid).to_numpy()
@@ -131,6 +126,49 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
         ax.set_title(f"ID {sid}" if converged else f"ID {sid} (not converged)", fontsize="medium",
                      color="black" if converged else "tab:red")
         first_col, last_row = _outer(ax, k, n, ncols)
+        ax.set_ylabel(with_unit(output, unit) if first_col else "")
+        ax.set_xlabel("Time (h)" if last_row else "")
+    axes[0].legend(fontsize="x-small")
+    return np.asarray(axes, dtype=object)
+
+
+def _grid(n, axes, ncols, sharey):
+    """``n`` Axes: the caller's, or a new grid of ``ncols`` columns (unused cells hidden); and the columns."""
+    ncols = max(1, min(int(ncols), n))
+    if axes is not None:
+        return as_axes_array(axes, n, "individual_fits")[:n], ncols
+    nrows = math.ceil(n / ncols)
+    _, grid = new_axes(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), sharex=False, sharey=sharey, squeeze=False)
+    grid = grid.ravel()
+    for ax in grid[n:]:
+        ax.set_visible(False)
+    return grid[:n], ncols
+
+
+def _population_panels(fit, axes, ncols, log, sharey):
+    """DV, IPRED and PRED against time per subject of a population fit (observation records)."""
+    from ._population import _model_output_unit
+
+    table = fit.diagnostics
+    if table is None or table.empty:
+        raise ParameterError("individual_fits: the population fit has no diagnostics table (no observations)")
+    ids = list(dict.fromkeys(table["ID"]))
+    axes, ncols = _grid(len(ids), axes, ncols, sharey)
+    output, unit = _model_output_unit(fit)
+    for k, (ax, sid) in enumerate(zip(axes, ids)):
+        rows = table[table["ID"] == sid].sort_values("TIME", kind="stable")
+        t = rows["TIME"].to_numpy(dtype=float)
+        quant = (rows["BLQ"] == 0).to_numpy() if "BLQ" in rows else np.ones(len(rows), dtype=bool)
+        ax.plot(t, rows["IPRED"].to_numpy(dtype=float), "-", color="C0", label="IPRED (individual)")
+        ax.plot(t, rows["PRED"].to_numpy(dtype=float), "--", color="C1", label="PRED (population)")
+        ax.plot(t[quant], rows["DV"].to_numpy(dtype=float)[quant], "o", color="k", markersize=4, label="DV")
+        if (~quant).any():
+            ax.plot(t[~quant], rows["DV"].to_numpy(dtype=float)[~quant], "v", color="grey", markersize=4,
+                    label="BLQ")
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(f"ID {sid}", fontsize="medium")
+        first_col, last_row = _outer(ax, k, len(ids), ncols)
         ax.set_ylabel(with_unit(output, unit) if first_col else "")
         ax.set_xlabel("Time (h)" if last_row else "")
     axes[0].legend(fontsize="x-small")

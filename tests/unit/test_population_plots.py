@@ -118,3 +118,22 @@ def test_stratified_vpc_plot_needs_a_stratum(fit):
     expected = strat.table.loc[strat.table["GRP"] == "B", "p50_observed"].to_numpy()
     assert np.asarray(line.get_ydata()) == pytest.approx(expected)
     assert ax.get_title() == "GRP = B"
+
+
+def test_individual_fits_of_a_population_fit_draw_dv_ipred_and_pred(fit):
+    """Issue 18: ``individual_fits(popfit)`` raised; it now draws, per subject, DV, IPRED and PRED at the
+    observation times (the fit's diagnostics table)."""
+    axes = pkpd.plot.individual_fits(fit, ncols=3)
+    table = fit.diagnostics
+    ids = list(dict.fromkeys(table["ID"]))
+    assert len(axes) == len(ids) and axes[0].get_title() == f"ID {ids[0]}"
+    for ax, sid in zip(axes, ids):
+        rows = table[table["ID"] == sid].sort_values("TIME", kind="stable")
+        ipred, pred, dv = ax.lines[:3]
+        assert (ipred.get_label(), pred.get_label(), dv.get_label()) == ("IPRED (individual)", "PRED (population)",
+                                                                         "DV")
+        np.testing.assert_array_equal(ipred.get_xdata(), rows["TIME"].to_numpy(float))
+        np.testing.assert_array_equal(ipred.get_ydata(), rows["IPRED"].to_numpy(float))
+        np.testing.assert_array_equal(pred.get_ydata(), rows["PRED"].to_numpy(float))
+        np.testing.assert_array_equal(dv.get_ydata(), rows["DV"].to_numpy(float))
+    plt.close("all")
