@@ -151,7 +151,9 @@ class PopulationFitResult:
         parameters): estimate, standard error and RSE %, a 95 % confidence interval computed on the
         estimation scale and back-transformed (Wald on log scale for positive quantities), the
         between-subject variability as CV % for log-normal random effects (``sqrt(exp(omega^2) - 1)``),
-        the eta shrinkage, and whether the value was fixed.
+        the eta shrinkage, and whether the value was fixed. Residual error parameters (an SD, or a CV for
+        proportional error) also get ``nonmem_sigma``, their square: NONMEM's SIGMA, the variance of EPS in
+        ``Y = F + EPS(1)``, ``Y = F*(1 + EPS(1))``, the combined form whose variances add, and log-transform-both-sides.
         """
         se_int = self.standard_errors
         rep_se = ({} if self.reported_covariance is None else
@@ -195,9 +197,10 @@ class PopulationFitResult:
             s = rep_se.get(f"sigma_{k}", math.nan)
             lo, hi = ci(f"log_{k}", "log")
             rows.append({"parameter": f"sigma_{k}", "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
-                         "ci_lower": lo, "ci_upper": hi, "fixed": f"log_{k}" not in self.estimate_names})
+                         "ci_lower": lo, "ci_upper": hi, "nonmem_sigma": v * v,
+                         "fixed": f"log_{k}" not in self.estimate_names})
         columns = ["estimate", "std_error", "rse_percent", "ci_lower", "ci_upper", "bsv_cv_percent",
-                   "shrinkage_percent", "fixed"]
+                   "shrinkage_percent", "nonmem_sigma", "fixed"]
         return pd.DataFrame(rows).set_index("parameter").reindex(columns=columns)
 
     def to_frame(self) -> pd.DataFrame:

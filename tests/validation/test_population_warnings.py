@@ -111,6 +111,10 @@ def test_covariance_step_variants(theo_fits):
     assert table.loc["omega2_KA", "bsv_cv_percent"] == pytest.approx(
         100 * math.sqrt(math.expm1(fit.omega.loc["KA", "KA"])), rel=1e-12)
     assert bool(table.loc["CL_WT", "fixed"]) and not fit.warnings
+    # issue 18: the residual error also as NONMEM's SIGMA (the variance of EPS), on the error rows only
+    for k, v in fit.error.items():
+        assert table.loc[f"sigma_{k}", "nonmem_sigma"] == pytest.approx(v * v, rel=1e-15)
+    assert table["nonmem_sigma"].notna().sum() == len(fit.error)
 
 
 def test_r_and_s_agree_on_many_subjects_simulated_from_the_model():
