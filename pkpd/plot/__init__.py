@@ -9,6 +9,8 @@ are labelled with units; a missing output or column raises :class:`pkpd.Paramete
   (:func:`pkpd.fitting.fit_each`, :func:`pkpd.fitting.fit_individual`);
 - :func:`gof` -- goodness-of-fit panels of a population fit (DV vs PRED / IPRED, CWRES vs TIME / PRED);
 - :func:`vpc` -- a visual predictive check (:func:`pkpd.vpc`);
+- :func:`eta_covariates`, :func:`eta_distributions` -- a population fit's empirical Bayes estimates against the
+  covariates, and their histograms and normal QQ plots;
 - :func:`se_panel` -- status epilepticus: surface GABA-A receptors, E_GABA, drug effect and seizure
   activity over time (:func:`pkpd.scenarios.se_model`);
 - :func:`ddi` -- drug-drug interaction: victim concentration and enzyme amount (relative to baseline) on
@@ -21,8 +23,8 @@ are labelled with units; a missing output or column raises :class:`pkpd.Paramete
 from ._ddi import ddi
 from ._fits import individual_fits
 from ._neuro import se_panel
-from ._population import gof, vpc
+from ._population import eta_covariates, eta_distributions, gof, vpc
 from ._profiles import profile, spaghetti
 from ._trials import endpoints, ribbon
 
-__all__ = ["profile", "spaghetti", "individual_fits", "gof", "vpc", "se_panel", "ddi", "ribbon", "endpoints"]
+__all__ = ["profile", "spaghetti", "individual_fits", "gof", "vpc", "eta_covariates", "eta_distributions", "se_panel", "ddi", "ribbon", "endpoints"]

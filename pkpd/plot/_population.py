@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ._common import as_axes_array, new_axes
 
-__all__ = ["gof", "vpc"]
+__all__ = ["gof", "vpc", "eta_covariates", "eta_distributions"]
 
 _BAND_COLOURS = ("tab:blue", "tab:red", "tab:blue")
 
@@ -187,3 +188,114 @@ def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False
         ax.set_title(f"{result.stratify} = {stratum}")
     ax.legend(fontsize="x-small")
     return ax
+
+
+def _etas(fit):
+    etas = getattr(fit, "etas", None)
+    if etas is None or "ID" not in etas:
+        raise ParameterError(f"expected a population fit (pkpd.fit_population), not {type(fit).__name__}")
+    return etas
+
+
+def eta_covariates(fit, covariates=None, axes=None):
+    """Each random effect's empirical Bayes estimates against each subject covariate (first record of the
+    subject), with a horizontal line at 0: a trend suggests a covariate effect the model lacks.
+
+    Parameters
+    ----------
+    fit : PopulationFitResult
+    covariates : sequence of str, optional
+        Data columns (default every covariate column of the data fitted).
+    axes : array_like of Axes, optional
+        ``n_etas x n_covariates`` of them, row by row; default a new grid.
+
+    Returns
+    -------
+    ndarray of Axes, shape (n_etas, n_covariates)
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pkpd
+    >>> from pkpd.models import OneCompartment
+    >>> pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.ProportionalError(0.1))
+    >>> ev = pkpd.load_dataset("indometacin").events.assign(WT=lambda e: 60.0 + 2 * e["ID"])
+    >>> fit = pkpd.fit_population(pm, ev, covariance=False, progress=False)
+    >>> axes = pkpd.plot.eta_covariates(fit)
+    >>> axes.shape, axes[0, 0].get_xlabel(), axes[0, 0].get_ylabel()
+    ((1, 1), 'WT', 'ETA_CL')
+    """
+    import pandas as pd
+
+    etas = _etas(fit)
+    events = fit.data.events
+    names = list(fit.data.covariates if covariates is None else covariates)
+    missing = [c for c in names if c not in events.columns]
+    if missing:
+        raise ParameterError(f"eta_covariates: no covariate column {missing}; the data have {fit.data.covariates}")
+    if not names:
+        raise ParameterError("eta_covariates: the data fitted have no covariate column")
+    per_subject = events.groupby("ID", sort=False)[names].first()
+    table = etas.set_index("ID").join(per_subject)
+    eta_names = [c for c in etas.columns if c != "ID"]
+    shape = (len(eta_names), len(names))
+    if axes is None:
+        _, axes = new_axes(*shape, figsize=(3.0 * shape[1], 2.6 * shape[0]), squeeze=False, sharey="row")
+    else:
+        axes = as_axes_array(axes, shape[0] * shape[1], "eta_covariates")[: shape[0] * shape[1]].reshape(shape)
+    for i, eta in enumerate(eta_names):
+        for j, cov in enumerate(names):
+            ax = axes[i, j]
+            x = pd.to_numeric(table[cov], errors="coerce").to_numpy(dtype=float)
+            ax.plot(x, table[eta].to_numpy(dtype=float), "o", color="C0", markersize=4)
+            ax.axhline(0.0, color="grey", lw=0.8)
+            ax.set_xlabel(cov)
+            ax.set_ylabel(eta if j == 0 else "")
+    return np.asarray(axes, dtype=object)
+
+
+def eta_distributions(fit, axes=None):
+    """Histogram of each random effect's empirical Bayes estimates with the N(0, omega) density of the model,
+    and their normal QQ plot (EBEs shrink towards 0: with shrinkage, narrower than omega is expected).
+
+    Returns
+    -------
+    ndarray of Axes, shape (n_etas, 2): histogram, QQ plot.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pkpd
+    >>> from pkpd.models import OneCompartment
+    >>> pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.ProportionalError(0.1))
+    >>> fit = pkpd.fit_population(pm, pkpd.load_dataset("indometacin"), covariance=False, progress=False)
+    >>> axes = pkpd.plot.eta_distributions(fit)
+    >>> axes.shape, axes[0, 1].get_xlabel()
+    ((1, 2), 'normal quantile')
+    """
+    from scipy import stats
+
+    etas = _etas(fit)
+    eta_names = [c for c in etas.columns if c != "ID"]
+    if axes is None:
+        _, axes = new_axes(len(eta_names), 2, figsize=(7.0, 2.6 * len(eta_names)), squeeze=False)
+    else:
+        axes = as_axes_array(axes, 2 * len(eta_names), "eta_distributions")[: 2 * len(eta_names)].reshape(-1, 2)
+    for i, eta in enumerate(eta_names):
+        values = np.sort(etas[eta].to_numpy(dtype=float))
+        sd = float(np.sqrt(fit.omega.iloc[i, i]))
+        hist, qq = axes[i]
+        hist.hist(values, bins="auto", density=True, color="C0", alpha=0.6, label="EBEs")
+        grid = np.linspace(-4 * sd, 4 * sd, 201)
+        hist.plot(grid, stats.norm.pdf(grid, scale=sd), color="k", label=f"N(0, {sd ** 2:.3g})")
+        hist.set_xlabel(eta)
+        hist.set_ylabel("density")
+        hist.legend(fontsize="x-small")
+        theoretical = stats.norm.ppf((np.arange(1, len(values) + 1) - 0.5) / len(values))
+        qq.plot(theoretical, values, "o", color="C0", markersize=4)
+        qq.plot(theoretical, sd * theoretical, color="k", lw=0.8, label="N(0, omega)")
+        qq.set_xlabel("normal quantile")
+        qq.set_ylabel(eta)
+    return np.asarray(axes, dtype=object)

@@ -137,3 +137,26 @@ def test_individual_fits_of_a_population_fit_draw_dv_ipred_and_pred(fit):
         np.testing.assert_array_equal(pred.get_ydata(), rows["PRED"].to_numpy(float))
         np.testing.assert_array_equal(dv.get_ydata(), rows["DV"].to_numpy(float))
     plt.close("all")
+
+
+def test_eta_plots_draw_the_ebes_against_covariates_and_their_distribution(fit):
+    """Issue 18: eta-vs-covariate panels (EBE per subject against the subject's covariate) and EBE histograms
+    with the model's N(0, omega) and a normal QQ plot."""
+    etas = fit.etas
+    axes = pkpd.plot.eta_covariates(fit, covariates=["ID"])
+    assert axes.shape == (1, 1) and axes[0, 0].get_ylabel() == "ETA_CL"
+    points = axes[0, 0].lines[0]
+    np.testing.assert_array_equal(points.get_xdata(), etas["ID"].to_numpy(float))
+    np.testing.assert_array_equal(points.get_ydata(), etas["ETA_CL"].to_numpy(float))
+    with pytest.raises(pkpd.ParameterError, match="no covariate column \\['WT'\\]"):
+        pkpd.plot.eta_covariates(fit, covariates=["WT"])
+    hist, qq = pkpd.plot.eta_distributions(fit)[0]
+    sd = float(np.sqrt(fit.omega.loc["CL", "CL"]))
+    density = hist.lines[0]
+    peak = float(np.max(density.get_ydata()))
+    assert peak == pytest.approx(1 / (sd * np.sqrt(2 * np.pi)), rel=1e-3)      # N(0, omega) at its mode
+    ebes = qq.lines[0]
+    np.testing.assert_array_equal(ebes.get_ydata(), np.sort(etas["ETA_CL"].to_numpy(float)))
+    assert len(etas) == 6                                  # indometacin; Hazen positions (k - 0.5) / 6
+    assert ebes.get_xdata()[-1] == pytest.approx(1.3829941271, rel=1e-9) == -ebes.get_xdata()[0]
+    plt.close("all")
