@@ -147,7 +147,12 @@ def dose_events(doses) -> list[tuple[float, float]]:
 
 
 def mark_doses(ax, doses, scale: float, *, color="0.5", label: str | None = "dose", alpha=0.12):
-    """Dotted vertical lines at bolus times, shaded spans over infusions; returns the dose times drawn."""
+    """Dotted vertical lines at bolus times, shaded spans over infusions; returns the dose times drawn (h).
+
+    ``scale`` converts hours to the axis unit. Plain dose times (a number or a sequence of numbers) are in the
+    axis unit already -- the plotting function's ``time_unit`` -- so that one unit holds for the whole call."""
+    if doses is not None and _plain_times(doses):
+        doses = np.atleast_1d(np.asarray(doses, dtype=float)) / scale
     drawn = []
     for t, duration in dose_events(doses):
         kw = {"label": label} if label and not drawn else {}
@@ -157,6 +162,13 @@ def mark_doses(ax, doses, scale: float, *, color="0.5", label: str | None = "dos
             ax.axvline(t * scale, color=color, linestyle=":", linewidth=0.9, **kw)
         drawn.append(t)
     return drawn
+
+
+def _plain_times(doses) -> bool:
+    try:
+        return np.asarray(doses).dtype.kind in "iuf"
+    except (TypeError, ValueError):
+        return False
 
 
 def as_axes_array(axes, n: int, owner: str):

@@ -47,7 +47,7 @@ def ddi(result, victim: str | None = None, enzyme: str = "CYP3A4.LIVER", ax=None
     unit : str, optional
         Unit of the victim's concentration (e.g. ``"ng/mL"``).
     doses : Regimen, event table or sequence of float, optional
-        Doses to mark (e.g. the inducer's regimen).
+        Doses to mark (e.g. the inducer's regimen); plain numbers are dose times in ``time_unit``.
     log : bool
         Logarithmic victim axis.
     victim_color, enzyme_color

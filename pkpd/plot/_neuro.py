@@ -64,8 +64,9 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     time_unit : str
         Unit of the time axis (time after seizure onset); default minutes.
     doses : Regimen, event table or sequence of float, or mapping of label to one, optional
-        Doses to mark on every panel (:func:`pkpd.scenarios.treat` regimens; the zero-amount onset record
-        is not marked). With a mapping of results, a mapping with the same labels marks each in its colour.
+        Doses to mark on every panel (:func:`pkpd.scenarios.treat` regimens; the zero-amount onset record is not
+        marked; plain numbers are times in ``time_unit``). With a mapping of results, a mapping with the same
+        labels marks each in its colour.
     effects : sequence of str, optional
         Effect outputs (fractions of their maxima) drawn in the effect panel; default every ``*.EFFECT`` and
         ``*.BLOCK`` output present (``BZD.EFFECT``, ``KET_NMDA.BLOCK``, ``VPA_PD.EFFECT``, ...).
@@ -95,7 +96,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     >>> import pkpd
     >>> from pkpd import scenarios
     >>> course = scenarios.simulate_patient(10, t_end_min=60, step_min=10)
-    >>> axes = pkpd.plot.se_panel(course, doses=[10 / 60])
+    >>> axes = pkpd.plot.se_panel(course, doses=[10])            # minutes, the time_unit
     >>> [ax.get_ylabel().splitlines()[0] for ax in axes]
     ['Surface GABA-A α2/3/5', 'E_GABA (mV)', 'Drug effect', 'Seizure activity']
     """

@@ -35,7 +35,7 @@ def profile(result, outputs=None, ax=None, *, doses=None, log: bool = False, tim
         Where to draw; default a new figure.
     doses : Regimen, Bolus, Infusion, event table or sequence of float, optional
         Doses to mark: a dotted line at each bolus (ADDL copies included), a shaded span over each infusion.
-        Zero-amount records are not marked.
+        Zero-amount records are not marked; plain numbers are dose times in ``time_unit``.
     log : bool
         Logarithmic y axis.
     time_unit : str

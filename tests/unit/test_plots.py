@@ -76,7 +76,8 @@ def test_profile_draws_the_simulated_values_and_marks_doses(oral):
 
 
 def test_profile_units_time_unit_log_and_frames(oral):
-    ax = pkpd.plot.profile(oral, "CP", unit="ng/mL", time_unit="min", log=True, doses=[0.0, 12.0])
+    # dose times as plain numbers are in the call's time_unit (issue 18: one time unit per call)
+    ax = pkpd.plot.profile(oral, "CP", unit="ng/mL", time_unit="min", log=True, doses=[0.0, 720.0])
     x, y = _xy(ax.lines[0])
     assert x == pytest.approx(TIMES * 60) and y == pytest.approx(oral["CP"] * 1000)
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("Time (min)", "CP (ng/mL)", "log")
@@ -229,7 +230,7 @@ def test_se_panel_draws_receptors_e_gaba_effect_and_activity(se):
 def test_se_panel_overlays_results_with_a_concentration_panel(se):
     courses = {f"{d} min": se[d] for d in (5, 30)}
     axes = pkpd.plot.se_panel(courses, panels=("concentration", "receptors", "activity"), log_effect=True,
-                              doses={f"{d} min": [d / 60] for d in (5, 30)})
+                              doses={f"{d} min": [d] for d in (5, 30)})  # min
     assert len(axes) == 3 and len(axes[0].figure.axes) == 3
     conc = [line for line in axes[0].lines if line.get_linestyle() == "-"]
     assert len(conc) == 2
@@ -346,8 +347,8 @@ def test_endpoints_medians_not_reached_and_bad_input(trial):
 
 
 def test_plot_exports():
-    assert set(pkpd.plot.__all__) == {"profile", "spaghetti", "individual_fits", "gof", "vpc", "se_panel", "ddi",
-                                      "ribbon", "endpoints"}
+    assert set(pkpd.plot.__all__) == {"profile", "spaghetti", "individual_fits", "gof", "vpc", "eta_covariates",
+                                      "eta_distributions", "se_panel", "ddi", "ribbon", "endpoints"}
     for name in pkpd.plot.__all__:
         doc = getattr(pkpd.plot, name).__doc__
         assert "Examples" in doc and "Returns" in doc and "plt.show" not in doc
