@@ -266,6 +266,18 @@ class ComposedModel(Model):
     def name(self) -> str:
         return "compose(" + ", ".join(c.prefix for c in self.components) + ")"
 
+    def dose_index(self, cmt) -> int:
+        """As :meth:`Model.dose_index`, except that a composed model has no default dose compartment (its first
+        state is whatever component comes first, e.g. the seizure's activity): a dose must name one."""
+        try:
+            return self.state_index(cmt)
+        except (ModelError, ValueError, TypeError):
+            if cmt is None or str(cmt).strip() in ("", "0"):
+                depots = [s for s in self.states if s.endswith((".DEPOT", ".CENTRAL"))]
+                raise ModelError(f"{self.name} has no default dose compartment; give the dose a cmt, one of "
+                                 f"{', '.join(depots) or ', '.join(self.states)}") from None
+            raise
+
     # -- evaluation --------------------------------------------------------------------------------
     def _local(self, i, y, p):
         ps = {local: p[q] for local, q in self._pnames[i]}

@@ -502,10 +502,19 @@ def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model, events: pd.DataFra
         return DatasetError(_where(events, i) + f"column CMT: value {_plain(values[i])!r} is not a compartment of "
                             f"{model.name}; expected one of {names}")
 
+    def default(i):
+        # NONMEM: CMT missing/0 on a dose record means the default dose compartment (the first; a composed model
+        # has none and must be told)
+        try:
+            return model.dose_index(None)
+        except ModelError as err:
+            raise DatasetError(_where(events, i) + f"column CMT: no compartment; {err}") from None
+
     if np.issubdtype(values.dtype, np.number):
         num = values.astype(float)
-        # NONMEM: CMT missing/0 on a dose record means the default dose compartment (the first)
-        num = np.where(dosing & ((num == 0) | np.isnan(num)), 1, num)
+        unset = dosing & ((num == 0) | np.isnan(num))
+        if unset.any():
+            num = np.where(unset, default(int(np.argmax(unset))) + 1, num)
         bad = dosing & ((num < 1) | (num > len(model.states)) | (num != np.round(num)))
         if bad.any():
             raise unknown(int(np.argmax(bad)))
@@ -516,7 +525,7 @@ def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model, events: pd.DataFra
         v = values[i]
         if v not in cache:
             if v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", 0, "0"):
-                cache[v] = 0
+                cache[v] = default(i)
             else:
                 try:
                     cache[v] = model.state_index(v)

@@ -235,6 +235,17 @@ def test_a_dose_without_compartment_goes_to_the_default_dose_compartment():
     np.testing.assert_allclose(fit_table["CP"][1:], oral["CP"][1:], rtol=1e-12)
 
 
+def test_a_composed_model_has_no_default_dose_compartment():
+    """A composed model's first state is whichever component comes first (here the seizure's activity), so a
+    dose without a compartment is an error naming the candidates, not a silent dose into that state."""
+    from pkpd.se import scenarios
+
+    model = scenarios.se_model(("midazolam",))
+    assert model.states[0] == "SEIZURE.ACTIVITY"
+    with pytest.raises(DatasetError, match=r"record 1 .*column CMT: no compartment; .*MDZ\.DEPOT, MDZ\.CENTRAL"):
+        model.simulate(Bolus(10), [0.0, 1.0])
+
+
 def test_from_events_errors():
     two = pd.concat([Bolus(1).to_events(id=1), Bolus(1).to_events(id=2)], ignore_index=True)
     with pytest.raises(DatasetError, match="2 subjects"):
