@@ -209,7 +209,9 @@ def read_nonmem(data, units: Mapping[str, str] | None = None, *, id_column: str 
     column of strings; a negative CMT (NONMEM's "turn compartment off") is an error, since the
     simulation engine cannot switch compartments off. Covariate columns read from a file are numbers
     when every value is one (int64 when all are integers and none is missing), else text; a
-    non-finite covariate is an error, and so is a missing-value token in an otherwise numeric one.
+    non-finite covariate is an error, and so is a missing-value token in an otherwise numeric one. A column
+    named like a NONMEM data item under another name (``interval``/``tau``, ``dose``, ``route``, ``conc``,
+    ``subject``, ...) is kept as a covariate and warns when that item (II, AMT, CMT, DV, ID, ...) is absent.
 
     **Subjects.** NONMEM starts a new individual wherever ID changes from one record to the next, so
     ID 1, 1, 2, 2, 1, 1 is three individuals. pkpd identifies a subject by its ID (``Dataset.subject``,
@@ -1005,10 +1007,31 @@ def _canonical(table: _Table, time_order: bool = True, simulation: bool = False)
     }
     frame = pd.DataFrame(out)
     others = [name for name in cols if name not in STANDARD]
+    _warn_lookalikes(table, others)
     if others:
         extra = pd.DataFrame({name: _covariate(table, name) for name in others})
         frame = pd.concat([frame, extra], axis=1)
     return frame
+
+
+#: Names under which other tools and spreadsheets often hold a NONMEM data item: such a column is kept as a
+#: covariate, and when the NONMEM column it stands for is absent, reading it warns (``interval`` is not ``II``).
+_LOOKALIKES = {"INTERVAL": "II", "TAU": "II", "DOSING_INTERVAL": "II", "DOSE": "AMT", "AMOUNT": "AMT",
+               "ROUTE": "CMT", "COMPARTMENT": "CMT", "CONC": "DV", "CONCENTRATION": "DV", "OBS": "DV",
+               "SUBJECT": "ID", "PATIENT": "ID", "EVENT": "EVID", "STEADY_STATE": "SS", "INFUSION_RATE": "RATE"}
+_LOOKALIKE_HINT = {"II": "the dosing interval is II (with SS=1 for a steady state, or ADDL for repeated doses)",
+                   "AMT": "the dose amount is AMT", "CMT": "the dosed or observed compartment is CMT",
+                   "DV": "the observed value is DV", "ID": "the subject is ID", "EVID": "the event type is EVID",
+                   "SS": "steady state is SS", "RATE": "the infusion rate is RATE"}
+
+
+def _warn_lookalikes(table: _Table, others):
+    for name in others:
+        standard = _LOOKALIKES.get(str(name).strip().upper())
+        if standard is not None and standard not in table.columns:
+            warnings.warn(f"{table.header}: column {name!r} is kept as a covariate, and there is no {standard} column: "
+                          f"in a NONMEM dataset {_LOOKALIKE_HINT[standard]}; rename the column if that is what it "
+                          "holds", UserWarning, stacklevel=2)
 
 
 def _check_values(t: _Table, x):

@@ -404,3 +404,20 @@ def test_commented_header_tab_file_and_c_records(tmp_path):
     path = write(tmp_path, "#C\tID\tTIME\tAMT\tDV\n.\t1\t0\t100\t\nC\t1\t1\t\t99\n.\t1\t2\t\t2.5\n")
     ds = read_nonmem(path, ignore="#C")
     assert ds.events["DV"].tolist()[1] == 2.5 and ds.source_lines.tolist() == [2, 4]
+
+
+def test_a_column_that_looks_like_a_nonmem_item_warns_when_that_item_is_missing():
+    """Issue 18: an ``interval`` column was silently kept as a covariate, and the doses were not repeated. A
+    column named like a NONMEM data item (interval/tau, dose, route, conc, ...) warns when that item (II, AMT, CMT,
+    DV, ...) is absent; it is still kept as a covariate and nothing else changes."""
+    import warnings
+
+    table = pd.DataFrame({"ID": 1, "TIME": [0.0, 1.0, 2.0], "AMT": [100.0, 0, 0], "interval": 12.0,
+                          "DV": [np.nan, 1.0, 2.0]})
+    with pytest.warns(UserWarning, match=r"column 'interval' is kept as a covariate, and there is no II column.*"
+                                         r"SS=1 for a steady state"):
+        data = read_nonmem(table)
+    assert data.covariates == ["interval"] and data.events["II"].tolist() == [0.0, 0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # the NONMEM item is there: DOSE is an ordinary covariate
+        read_nonmem(table.drop(columns="interval").assign(DOSE=100.0))
