@@ -285,6 +285,17 @@ class Drug:
     def __repr__(self) -> str:
         return f"Drug({self.name!r}, prefix={self.prefix!r}, model={type(self.model).__name__})"
 
+    def _repr_html_(self) -> str:
+        """Notebook view: the drug's parameters (qualified names and values), its routes and its sources."""
+        import pandas as pd
+
+        params = pd.Series(dict(self.params), name="value", dtype=float).to_frame()
+        params.index.name = "parameter"
+        routes = ", ".join(sorted(self.routes))
+        return (f"<p><b>{self.name}</b> (prefix {self.prefix}, {type(self.model).__name__}; routes: {routes})</p>"
+                + params.to_html(float_format=lambda v: f"{v:.4g}")
+                + (f"<p><small>{self.sources}</small></p>" if self.sources else ""))
+
 
 def enzyme(name: str = "CYP3A4", *, inducers: Iterable[Drug] = (), inactivators: Iterable[Drug] = (),
            inhibitors: Mapping[Drug, float] | None = None, **kw) -> EnzymeTurnover:

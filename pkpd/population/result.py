@@ -220,6 +220,11 @@ class PopulationFitResult:
         tail = [""] + [f"warning: {w}" for w in self.warnings] if self.warnings else []
         return "\n".join(head + ["", body] + tail)
 
+    def __repr__(self) -> str:
+        theta = ", ".join(f"{k}={v:.4g}" for k, v in self.theta.items())
+        return (f"PopulationFitResult({self.method}: OFV {self.ofv:.4f}, {len(self.etas)} subjects, {self.n_obs} "
+                f"observations, success={self.success}; theta: {theta}; {len(self.warnings)} warning(s))")
+
     def _repr_html_(self) -> str:
         warn = "".join(f"<li>{w}</li>" for w in self.warnings)
         return (f"<b>{self.method}</b>: OFV {self.ofv:.4f}, {len(self.etas)} subjects, {self.n_obs} observations"
