@@ -17,3 +17,12 @@ def pytest_collection_modifyitems(items):
         module = item.nodeid.split("::", 1)[0]
         group = item.nodeid if module.endswith("test_notebooks.py") else module
         item.add_marker(pytest.mark.xdist_group(group))
+    # the longest groups first (xdist hands out groups in collection order): a long module collected last would
+    # keep one worker busy while the other idles
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in _LONGEST)
+
+
+#: Modules whose tests take the longest (tens of seconds to minutes of CPU each; measured with --durations).
+_LONGEST = ("tests/e2e/test_notebooks.py", "tests/validation/test_se_chain.py", "tests/e2e/test_demo.py",
+            "tests/validation/test_se_composition.py", "tests/validation/test_trials_se.py",
+            "tests/e2e/test_cli_fuzz.py", "tests/validation/test_seizure.py")
