@@ -315,7 +315,7 @@ class Regimen:
 
     def _repr_html_(self) -> str:
         """Notebook view: one row per dose (its event record) and the total amount."""
-        table = self.to_events(id=1).drop(columns=["ID", "EVID", "MDV", "DV"], errors="ignore")
+        table = self.to_events(id=1).drop(columns=["ID", "EVID", "MDV", "DV"])
         return f"<p><b>Regimen</b>: {len(self)} dose(s), {self.total_amount:g} mg in total</p>" + table.to_html(index=False)
 
     @property

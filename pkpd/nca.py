@@ -70,6 +70,11 @@ _BLQ_RULES = ("zero-before-tmax-drop-after", "drop", "zero")
 # ---------------------------------------------------------------------------------------------
 # public function
 # ---------------------------------------------------------------------------------------------
+#: The NOTE of a subject whose route was assumed (a bolus without compartments to compare).
+_ROUTE_ASSUMED = ("route assumed extravascular: no route given and no dose compartment (CMT) to compare with the "
+                  "samples' compartment; pass route='iv' for an IV bolus")
+
+
 def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route: str | None = None,
         dose=None, blq: str = "zero-before-tmax-drop-after", lloq: float | None = None,
         min_points: int = 3, exclude_tmax: bool = True, adj_r2_tolerance: float = 1e-4) -> pd.DataFrame:
@@ -222,7 +227,7 @@ def nca(data, *, auc_method: str = "linear-up/log-down", lambda_z="auto", route:
             if key not in known:
                 raise DatasetError(f"dose names subject {key!r}, which is not in the data")
     rows = [_finite(_one_subject(s, dose, opts), s) for s in subjects]
-    assumed = [row["ID"] for row in rows if row["NOTE"].startswith("route assumed")]
+    assumed = [row["ID"] for row in rows if row["NOTE"].startswith(_ROUTE_ASSUMED)]
     if assumed:
         shown = ", ".join(map(repr, assumed[:5])) + (" ..." if len(assumed) > 5 else "")
         warnings.warn(f"nca: route assumed extravascular for {len(assumed)} subject(s) ({shown}): no route given and "
@@ -457,8 +462,7 @@ def _dose_record(sub, dose_arg, opts):
             route = "iv"
         else:  # a bolus with no compartment to compare: assumed oral, and the result says so (NOTE, and a warning)
             route = "extravascular"
-            assumed = ("route assumed extravascular: no route given and no dose compartment (CMT) to compare "
-                       "with the samples'; pass route='iv' for an IV bolus")
+            assumed = _ROUTE_ASSUMED
     duration = 0.0
     if route == "infusion":
         if not rate > 0:

@@ -72,9 +72,10 @@ class BatchPredictor:
             table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
             # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, checked and
             # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
-            self._plans[k, method] = _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs),
-                                               keep_schedules=True)
-        plan = self._plans[k, method]
+            self._plans[k, method] = (
+                _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs), keep_schedules=True),
+                _options(self.model, method, self.rtol, ODE_ATOL, "auto", False))
+        plan, options = self._plans[k, method]
         columns = {}
         for name, default in self.defaults.items():
             block = columns[name] = np.empty((k, n))
@@ -82,7 +83,6 @@ class BatchPredictor:
                 block[j] = s.get(name, default)
             columns[name] = block.reshape(k * n)
         _, p = self.model.resolve_params(columns)  # bounds and finiteness, as simulate() checks them
-        options = _options(self.model, method, self.rtol, ODE_ATOL, "auto", False)
         if record_params is None:
             res = plan.predict(p, options)
         else:

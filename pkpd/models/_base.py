@@ -57,6 +57,16 @@ class Parameter:
             )
 
 
+
+def no_compartment(cmt) -> bool:
+    """Whether a dose's ``cmt`` names no compartment (None, NaN, ``""``, 0 or ``"0"``: NONMEM's CMT 0), so that the
+    dose goes to the model's default dose compartment (:meth:`Model.dose_index`)."""
+    if cmt is None:
+        return True
+    if isinstance(cmt, str):
+        return cmt.strip() in ("", "0")
+    return bool(cmt == 0 or cmt != cmt)  # 0, or NaN (not equal to itself)
+
 class Model:
     """Base class of every pkpd model.
 
@@ -170,10 +180,7 @@ class Model:
         >>> OneCompartmentOral().dose_index(None), OneCompartmentOral().dose_index("CENTRAL")
         (0, 1)
         """
-        if cmt is None or (isinstance(cmt, str) and cmt.strip() in ("", "0")) or \
-                (not isinstance(cmt, str) and cmt == 0):
-            return 0
-        return self.state_index(cmt)
+        return 0 if no_compartment(cmt) else self.state_index(cmt)
 
     def state_index(self, cmt) -> int:
         """0-based index of a compartment given by name (``"CENTRAL"``) or 1-based number (``2``)."""

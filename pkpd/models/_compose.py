@@ -22,7 +22,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import ModelError
-from ._base import DOSING_PARAMETER, Model, Parameter
+from ._base import DOSING_PARAMETER, Model, Parameter, no_compartment
 
 __all__ = ["Component", "ComposedModel", "compose"]
 
@@ -269,14 +269,11 @@ class ComposedModel(Model):
     def dose_index(self, cmt) -> int:
         """As :meth:`Model.dose_index`, except that a composed model has no default dose compartment (its first
         state is whatever component comes first, e.g. the seizure's activity): a dose must name one."""
-        try:
-            return self.state_index(cmt)
-        except (ModelError, ValueError, TypeError):
-            if cmt is None or str(cmt).strip() in ("", "0"):
-                depots = [s for s in self.states if s.endswith((".DEPOT", ".CENTRAL"))]
-                raise ModelError(f"{self.name} has no default dose compartment; give the dose a cmt, one of "
-                                 f"{', '.join(depots) or ', '.join(self.states)}") from None
-            raise
+        if no_compartment(cmt):
+            depots = [s for s in self.states if s.endswith((".DEPOT", ".CENTRAL"))]
+            raise ModelError(f"{self.name} has no default dose compartment; give the dose a cmt, one of "
+                             f"{', '.join(depots) or ', '.join(self.states)}")
+        return self.state_index(cmt)
 
     # -- evaluation --------------------------------------------------------------------------------
     def _local(self, i, y, p):

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError, ModelError, ParameterError, SimulationError
+from ._base import no_compartment
 
 __all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS", "MEMORY_LIMIT",
            "memory_limit", "dose_copies", "schedule_bytes", "check_memory"]
@@ -524,7 +525,7 @@ def _resolve_cmt(cmt_col: pd.Series, evid: np.ndarray, model, events: pd.DataFra
     for i in np.nonzero(dosing)[0]:
         v = values[i]
         if v not in cache:
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v in ("", 0, "0"):
+            if no_compartment(v):
                 cache[v] = default(i)
             else:
                 try:

@@ -27,4 +27,5 @@ from ._population import eta_covariates, eta_distributions, gof, vpc
 from ._profiles import profile, spaghetti
 from ._trials import endpoints, ribbon
 
-__all__ = ["profile", "spaghetti", "individual_fits", "gof", "vpc", "eta_covariates", "eta_distributions", "se_panel", "ddi", "ribbon", "endpoints"]
+__all__ = ["profile", "spaghetti", "individual_fits", "gof", "vpc", "eta_covariates", "eta_distributions", "se_panel",
+           "ddi", "ribbon", "endpoints"]

@@ -171,6 +171,13 @@ def _plain_times(doses) -> bool:
         return False
 
 
+def axes_grid(axes, nrows: int, ncols: int, owner: str, **new_kw):
+    """An ``(nrows, ncols)`` array of Axes: the caller's (row by row), or a new grid (:func:`new_axes` keywords)."""
+    if axes is None:
+        return np.asarray(new_axes(nrows, ncols, squeeze=False, **new_kw)[1], dtype=object)
+    return as_axes_array(axes, nrows * ncols, owner)[: nrows * ncols].reshape(nrows, ncols)
+
+
 def as_axes_array(axes, n: int, owner: str):
     axes = np.asarray(axes, dtype=object).ravel()
     if len(axes) < n:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ._common import as_axes_array, new_axes
+from ._common import axes_grid, with_unit
 
 __all__ = ["gof", "vpc", "eta_covariates", "eta_distributions"]
 
@@ -14,10 +14,6 @@ _BAND_COLOURS = ("tab:blue", "tab:red", "tab:blue")
 
 def _value_name(unit: str) -> str:
     return "Concentration" if unit in ("mg/L", "ng/mL", "ug/mL", "µg/mL", "ug/L") else ""
-
-
-def _with_unit(name: str, unit: str) -> str:
-    return f"{name} ({unit})" if unit else name
 
 
 def _model_output_unit(fit) -> tuple[str, str]:
@@ -86,9 +82,9 @@ def gof(fit, axes=None):
         if len(finite):
             lo, hi = float(finite.min()), float(finite.max())
             ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="identity")
-        ax.set_xlabel(_with_unit(name, unit))
-        ax.set_ylabel(_with_unit("Observed", unit))
-    residual_panels = ((axes[2], "TIME", "Time (h)"), (axes[3], "PRED", _with_unit("Population prediction", unit)))
+        ax.set_xlabel(with_unit(name, unit))
+        ax.set_ylabel(with_unit("Observed", unit))
+    residual_panels = ((axes[2], "TIME", "Time (h)"), (axes[3], "PRED", with_unit("Population prediction", unit)))
     for ax, column, label in residual_panels:
         ax.scatter(quantified[column].to_numpy(dtype=float), quantified["CWRES"].to_numpy(dtype=float), s=12,
                    alpha=0.6, label="observations")
@@ -181,7 +177,7 @@ def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False
     if result.prediction_corrected:
         name = "Prediction-corrected " + (name.lower() if name == "Concentration" else name)
     ax.set_xlabel("Time (h)")
-    ax.set_ylabel(_with_unit(name, result.unit))
+    ax.set_ylabel(with_unit(name, result.unit))
     if log:
         ax.set_yscale("log")
     if result.stratify:
@@ -240,10 +236,7 @@ def eta_covariates(fit, covariates=None, axes=None):
     table = etas.set_index("ID").join(per_subject)
     eta_names = [c for c in etas.columns if c != "ID"]
     shape = (len(eta_names), len(names))
-    if axes is None:
-        _, axes = new_axes(*shape, figsize=(3.0 * shape[1], 2.6 * shape[0]), squeeze=False, sharey="row")
-    else:
-        axes = as_axes_array(axes, shape[0] * shape[1], "eta_covariates")[: shape[0] * shape[1]].reshape(shape)
+    axes = axes_grid(axes, *shape, "eta_covariates", figsize=(3.0 * shape[1], 2.6 * shape[0]), sharey="row")
     for i, eta in enumerate(eta_names):
         for j, cov in enumerate(names):
             ax = axes[i, j]
@@ -279,13 +272,11 @@ def eta_distributions(fit, axes=None):
 
     etas = _etas(fit)
     eta_names = [c for c in etas.columns if c != "ID"]
-    if axes is None:
-        _, axes = new_axes(len(eta_names), 2, figsize=(7.0, 2.6 * len(eta_names)), squeeze=False)
-    else:
-        axes = as_axes_array(axes, 2 * len(eta_names), "eta_distributions")[: 2 * len(eta_names)].reshape(-1, 2)
+    axes = axes_grid(axes, len(eta_names), 2, "eta_distributions", figsize=(7.0, 2.6 * len(eta_names)))
     for i, eta in enumerate(eta_names):
         values = np.sort(etas[eta].to_numpy(dtype=float))
-        sd = float(np.sqrt(fit.omega.iloc[i, i]))
+        name = eta.removeprefix("ETA_")
+        sd = float(np.sqrt(fit.omega.loc[name, name]))
         hist, qq = axes[i]
         hist.hist(values, bins="auto", density=True, color="C0", alpha=0.6, label="EBEs")
         grid = np.linspace(-4 * sd, 4 * sd, 201)

@@ -72,9 +72,13 @@ def _records(model, ids, time_h, amt=0.0, rate=0.0, cmt=Seizure.ACTIVITY, evid=1
                          "CMT": model.state_index(cmt) + 1, "ORD": order})
 
 
-def _observe(model, events, params, rtol, act, ppf_cp, extra):
-    """Simulate ``events`` (column ``ORD``: observation ``k`` is ``100 + k``) and write activity, plasma propofol and
-    the ``extra`` quantities at the observations into the (patient, observation) arrays."""
+#: What the guideline study reads at its observation times.
+_OBSERVED = (Seizure.ACTIVITY, "PPF.CP", "SEIZURE.F_GABA", "SEIZURE.INHIBITION", "CHLORIDE.E_GABA")
+
+
+def _observe(model, events, params, rtol, observed):
+    """Simulate ``events`` (column ``ORD``: observation ``k`` is ``100 + k``) and write each quantity of
+    ``observed`` ({name: (patient, observation) array}) at the observations."""
     from ..simulation import simulate
 
     order = events["ORD"].to_numpy()
@@ -82,10 +86,8 @@ def _observe(model, events, params, rtol, act, ppf_cp, extra):
                    solver="dp5")
     rows = np.nonzero(order >= 100)[0]
     patient, k = events["ID"].to_numpy()[rows] - 1, order[rows] - 100
-    act[patient, k] = np.asarray(res[Seizure.ACTIVITY])[rows]
-    ppf_cp[patient, k] = np.asarray(res["PPF.CP"])[rows]
-    for q, arr in extra.items():
-        arr[patient, k] = np.asarray(res[q])[rows]
+    for name, arr in observed.items():
+        arr[patient, k] = np.asarray(res[name])[rows]
 
 
 def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = None, protocol: Mapping | None = None,
@@ -152,16 +154,13 @@ def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = Non
     # Two passes: everyone up to the anaesthetic's start (who is RSE?), then only the RSE patients through the
     # anaesthesia, taper and observation (60 h of a stiff model: the costly part). Each patient is integrated on
     # its own steps by the explicit engine, so a patient's course does not depend on who else is in the batch.
-    act = np.full((n, len(obs_times)), np.nan)
-    ppf_cp = np.full((n, len(obs_times)), np.nan)
-    extra = {q: np.full((n, len(obs_times)), np.nan) for q in ("SEIZURE.F_GABA", "SEIZURE.INHIBITION",
-                                                                 "CHLORIDE.E_GABA")}
-    before = ev["ORD"].to_numpy() < 3
-    first_pass = ev[before | (ev["ORD"].to_numpy() == 100)]
-    _observe(model, first_pass, df, rtol, act, ppf_cp, extra)
+    observed = {name: np.full((n, len(obs_times)), np.nan) for name in _OBSERVED}
+    ords = ev["ORD"].to_numpy()
+    _observe(model, ev[(ords < 3) | (ords == 100)], df, rtol, observed)
+    act, ppf_cp = observed[Seizure.ACTIVITY], observed["PPF.CP"]
     rse = act[:, 0] >= TERMINATION_THRESHOLD
     if rse.any():
-        _observe(model, ev[np.isin(ev["ID"].to_numpy(), ids[rse])], df[rse], rtol, act, ppf_cp, extra)
+        _observe(model, ev[np.isin(ev["ID"].to_numpy(), ids[rse])], df[rse], rtol, observed)
     seizing = act >= TERMINATION_THRESHOLD  # NaN (not simulated past the anaesthetic's start) is False
     srse = rse & (seizing[:, 1] | seizing[:, 2] | seizing[:, 3])
     hypotension = rse & (np.nan_to_num(ppf_cp[:, 4:]).max(axis=1) > SE.TOXICITY["PPF"]["hypotension_c"])
@@ -169,7 +168,7 @@ def guideline_outcomes(n: int = 1000, seed=2024, *, values: Mapping | None = Non
     pris = rse & (rate_full / wt > tox["pris_mg_kg_h"]) & (proto["anaesthesia_h"] + proto["taper_h"] > tox["pris_h"])
     if return_detail:
         return {"hours_after_anaesthetic": hourly, "activity": act[:, 4:], "ppf_cp": ppf_cp[:, 4:], "rse": rse,
-                "srse": srse, **{q: a[:, 4:] for q, a in extra.items()}}
+                "srse": srse, **{q: observed[q][:, 4:] for q in _OBSERVED[2:]}}
     return pd.Series({"controlled_before_anaesthesia": float(np.mean(~rse)), "rse": float(rse.mean()), "srse": float(srse.mean()),
                       "srse_in_rse": float(srse[rse].mean()) if rse.any() else float("nan"),
                       "anaesthetic_given": float(rse.mean()), "hypotension": float(hypotension.mean()),

@@ -99,13 +99,11 @@ Arm = Union[Regimen, Bolus, Infusion, Callable, Sequence]
 
 
 def _check_cmt(model, cmt, where):
-    """``cmt`` is a compartment of ``model`` (None, 0 or "0": its default dose compartment)."""
-    states = list(model.states)
-    if isinstance(cmt, str) and cmt.strip() not in ("", "0"):
-        if cmt not in states:
-            raise ModelError(f"{where}: unknown compartment {cmt!r}; {model.name} has {states}")
-    elif not isinstance(cmt, str) and cmt is not None and cmt != 0 and not 1 <= int(cmt) <= len(states):
-        raise ModelError(f"{where}: compartment number {cmt} is outside 1..{len(states)} of {model.name}")
+    """``cmt`` is a compartment of ``model`` (None, 0 or "0": its default dose compartment, :meth:`Model.dose_index`)."""
+    try:
+        model.dose_index(cmt)
+    except (ModelError, ValueError, TypeError) as err:
+        raise ModelError(f"{where}: compartment {cmt!r}: {err}") from None
 
 
 @dataclass(frozen=True, eq=False)
