@@ -4,8 +4,8 @@ import pytest
 
 # Modules kept only so old imports work: they replace themselves by the moved module, whose doctests are
 # collected where it lives now (pkpd/se/).
-collect_ignore = ["pkpd/scenarios.py", "pkpd/calibration.py", "pkpd/demo.py",
-                  "pkpd/pd.py"]  # renamed pkpd/effects.py: importing it raises ImportError naming the new name
+collect_ignore = ["pkpd/se/scenarios.py", "pkpd/se/calibration.py", "pkpd/se/demo.py",
+                  "pkpd/pd.py"]  # renamed pkpd/models/effects.py: importing it raises ImportError naming the new name
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which writes the groups into the test IDs

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import pkpd
-from pkpd.fitting import ProportionalError, fit_individual, make_params
+from pkpd.estimation import ProportionalError, fit_individual, make_params
 from pkpd.models import TwoCompartmentOral
 
 TRUE = {"CL": 5.0, "V1": 20.0, "Q": 8.0, "V2": 60.0, "KA": 1.2}

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 import pkpd
-from pkpd import synthetic
+from pkpd.population import synthetic
 from pkpd.models import OneCompartmentOral, TwoCompartmentOral
 from pkpd.population import PopulationModel, fit_population
 
@@ -66,7 +66,7 @@ def objective_ratio(pm, data, engine, n_loop=20):
     """Seconds of one cold objective evaluation batched over all subjects vs subject by subject (the first
     ``n_loop`` subjects, scaled), and the two objectives (equal when the loop covers every subject)."""
     from pkpd.io import as_dataset
-    from pkpd.population._objective import Objective, PopData
+    from pkpd.estimation._objective import Objective, PopData
 
     theta, omega, sigma = pm.theta_values, pm.omega_matrix, dict(pm.error.parameters)
     data = as_dataset(data)
@@ -86,7 +86,7 @@ def _through_public_simulate(self, sets, record_params=None, carry="nocb"):
     :func:`hot_path_ratio`; subject-level parameters only."""
     import pandas as pd
     from pkpd.io import Dataset
-    from pkpd.fitting._batch import ODE_ATOL
+    from pkpd.engine._batch import ODE_ATOL
 
     k, n, m = len(sets), self.n_subjects, len(self.events)
     table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
@@ -102,7 +102,7 @@ def _through_public_simulate(self, sets, record_params=None, carry="nocb"):
 def hot_path_ratio(pm, data, repeats=5):
     """Median seconds of the same FOCE-I fit with the estimation hot path (arrays, schedule compiled once) and
     through the public ``simulate()`` per evaluation (:func:`_through_public_simulate`), alternating runs."""
-    from pkpd.fitting._batch import BatchPredictor
+    from pkpd.engine._batch import BatchPredictor
 
     hot, public, ofv = [], [], []
     fast_call = BatchPredictor.__call__

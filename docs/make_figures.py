@@ -82,8 +82,8 @@ def status_epilepticus():
     import shutil
     import tempfile
 
-    from pkpd import scenarios
-    from pkpd.demo import DELAYS_MIN, run_demo, typical_patient
+    from pkpd.se import scenarios
+    from pkpd.se.demo import DELAYS_MIN, run_demo, typical_patient
 
     courses = {f"midazolam at {d:g} min": typical_patient(d) for d in DELAYS_MIN}
     doses = {f"midazolam at {d:g} min": scenarios.treat(d) for d in DELAYS_MIN}

@@ -16,23 +16,33 @@ Examples
 2   1  24.0   4.309
 """
 
-from . import drugs, fitting, genetics, effects, models, physiology, synthetic, units
-from .se import scenarios
-from . import endpoints, plot, trials
-from .dose_optimization import DoseRecommendation, Target, optimize_dose
+from . import units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
-from .fitting import (AdditiveError, CombinedError, ExponentialError, FitResult, ProportionalError, fit_each,
-                      fit_individual, fit_pooled, make_params)
 from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
-from .nca import nca
-from .population import (PopulationFitResult, PopulationModel, categorical, exponential, fit_population, linear,
-                         load_population_fit, map_estimate, npde, population_ofv, power, vpc)
-from .models import Component, compose
 from .results import SimulationResult
-from .simulation import simulate
-from .trials import TrialDesign, TrialResult, run_trial
-from .virtual import Population
+from . import models
+from .models import Component, compose, effects
+from . import physiology
+from .physiology import genetics
+from . import drugs
+from .engine import simulate
+from . import population
+from .population import PopulationModel, Population, categorical, exponential, linear, power, synthetic
+from . import estimation
+from .estimation import (AdditiveError, CombinedError, DoseRecommendation, ExponentialError, FitResult,
+                         PopulationFitResult, ProportionalError, Target, fit_each, fit_individual, fit_population,
+                         fit_pooled, load_population_fit, make_params, map_estimate, nca, npde, optimize_dose,
+                         population_ofv, vpc)
+from . import trials
+from .trials import TrialDesign, TrialResult, endpoints, run_trial
+from . import plot
+from .se import scenarios
+from ._internal import moved as _moved
+
+# ``pkpd.estimation`` (now pkpd.estimation) and the other paths of earlier versions keep working
+_moved.install()
+fitting = estimation
 
 __version__ = "0.1.0.dev0"
 

@@ -270,7 +270,7 @@ class Drug:
         return self.with_params({k: float(activity) for k in keys})
 
     def with_genotype(self, gene: str, diplotype: str) -> "Drug":
-        """Set ``ACT_<gene>`` from :func:`pkpd.genetics.phenotype` (``activity`` of the diplotype).
+        """Set ``ACT_<gene>`` from :func:`pkpd.physiology.genetics.phenotype` (``activity`` of the diplotype).
 
         Examples
         --------
@@ -278,7 +278,7 @@ class Drug:
         >>> drugs.clobazam().with_genotype("CYP2C19", "*2/*2").params["NCLB_LIVER.ACT_CYP2C19"]
         0.0
         """
-        from ..genetics import phenotype
+        from ..physiology.genetics import phenotype
 
         return self.with_activity(gene.upper(), phenotype(gene, diplotype).activity)
 

@@ -193,7 +193,7 @@ def clobazam(weight: float = 70.0) -> Drug:
       CYP2C19 fm on the parent.
     - N-CLB: t1/2 76.5 h (71-82) [M] label; V 100 L [M]; CL = 0.906 L/h [C]; formed from 80 % of
       clobazam clearance [M] x MW ratio 0.953 (286.7/300.7).
-    - N-CLB CYP2C19 fm 0.75 [C]: with pkpd.genetics activities (PM 0, IM 0.35) it gives N-CLB AUC
+    - N-CLB CYP2C19 fm 0.75 [C]: with pkpd.physiology.genetics activities (PM 0, IM 0.35) it gives N-CLB AUC
       x 4.0 (PM) and x 1.95 (IM), the FDA label's 3-5-fold and ~2-fold [S] (NCBI MedGen CN456489).
     - Doses: maintenance 10 mg twice daily [M]; PM start 5 mg/day [S] (label).
     """

@@ -72,7 +72,7 @@ class Model:
 
     Subclasses set :attr:`states`, :attr:`parameters` and :attr:`outputs` and implement :meth:`rhs`
     and :meth:`output`. Linear models also implement :meth:`system_matrix`, which gives them an exact
-    closed-form solution (:mod:`pkpd.models._closed_form`).
+    closed-form solution (:mod:`pkpd.engine._closed_form`).
 
     Attributes
     ----------
@@ -160,8 +160,8 @@ class Model:
         return {par.name: par.default for par in self.parameters}
 
     def make_params(self, values=None, **kw):
-        """lmfit parameters for fitting this model; see :func:`pkpd.fitting.make_params`."""
-        from ..fitting import make_params
+        """lmfit parameters for fitting this model; see :func:`pkpd.estimation.make_params`."""
+        from .params import make_params
 
         return make_params(self, values, **kw)
 
@@ -325,7 +325,7 @@ class Model:
         >>> r["CP"].round(4)          # 50 mg/h for 2 h: 50/5 (1 - exp(-0.1 t)), then first-order decline
         array([0.9516, 1.8127, 1.4841])
         """
-        from ..simulation import simulate_regimen
+        from ..engine.simulation import simulate_regimen
 
         return simulate_regimen(self, regimen, times, params, method=method, **options)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
-from ..effects import hill_fraction
+from ..models.effects import hill_fraction
 
 __all__ = ["Induction", "Inactivation", "EnzymeTurnover", "WellStirredLiver"]
 
@@ -193,7 +193,7 @@ class WellStirredLiver(Component):
         Fraction of hepatic intrinsic clearance by each enzyme (e.g. ``{"CYP3A4": 0.93}``); the rest is
         unaffected. Each enzyme's activity is read from ``<ENZYME>.LIVER_ACT`` when an
         :class:`EnzymeTurnover` of that name is composed, and multiplied by a static per-subject
-        parameter ``ACT_<ENZYME>`` (genotype: :func:`pkpd.genetics.genotype_covariate`).
+        parameter ``ACT_<ENZYME>`` (genotype: :func:`pkpd.physiology.genetics.genotype_covariate`).
     fm_gut : mapping of str to float, optional
         Fraction of gut-wall intrinsic clearance by each enzyme (default: ``fm``).
     clh, clr : float

@@ -20,7 +20,7 @@ defaults 1, 1 and E_GABA0 when nothing provides them)::
 reductions of excitation that act whatever the activity (phenytoin, levetiracetam: ``FOS.EFFECT``,
 ``LEV.EFFECT`` from :class:`DirectEffect`), ``e_j``
 the GABA-ergic drug effects (fractions of their maxima: ``BZD.EFFECT`` from
-:class:`~pkpd.effects.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
+:class:`~pkpd.models.effects.OperationalEffect`, which already carries the loss of surface α2/3/5 receptors;
 ``VPA.EFFECT`` from :class:`DirectEffect`), ``G_j`` their weights, ``sigma`` the logistic function.
 
 - ``F_DRIVE`` is 1 at the healthy E_GABA0 (-72.9 mV, chord form computed here [C]) and turns negative when E_GABA
@@ -88,7 +88,7 @@ from ..dosing import Infusion
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
-from ..effects import hill_fraction
+from ..models.effects import hill_fraction
 from .chloride import _with_defaults
 from ._names import CHLORIDE_E_GABA, GABAA_SURFACE, NMDA_SURFACE, SEIZURE_ACTIVITY, SEIZURE_DRIVE
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from ..errors import ModelError
 from ..models._base import Parameter
 from ..models._compose import Component
-from ..effects import hill_fraction
+from ..models.effects import hill_fraction
 from .enzymes import _check_name
 from ._names import SEIZURE_ACTIVITY
 

@@ -6,13 +6,13 @@ are labelled with units; a missing output or column raises :class:`pkpd.Paramete
 - :func:`profile` -- concentration-time profile(s) of a simulation result, doses marked, log scale option;
 - :func:`spaghetti` -- many subjects' curves of one output, with the median and a quantile ribbon;
 - :func:`individual_fits` -- observed points and the fitted curve per subject, in a grid
-  (:func:`pkpd.fitting.fit_each`, :func:`pkpd.fitting.fit_individual`);
+  (:func:`pkpd.estimation.fit_each`, :func:`pkpd.estimation.fit_individual`);
 - :func:`gof` -- goodness-of-fit panels of a population fit (DV vs PRED / IPRED, CWRES vs TIME / PRED);
 - :func:`vpc` -- a visual predictive check (:func:`pkpd.vpc`);
 - :func:`eta_covariates`, :func:`eta_distributions` -- a population fit's empirical Bayes estimates against the
   covariates, and their histograms and normal QQ plots;
 - :func:`se_panel` -- status epilepticus: surface GABA-A receptors, E_GABA, drug effect and seizure
-  activity over time (:func:`pkpd.scenarios.se_model`);
+  activity over time (:func:`pkpd.se.scenarios.se_model`);
 - :func:`ddi` -- drug-drug interaction: victim concentration and enzyme amount (relative to baseline) on
   twin axes;
 - :func:`ribbon` -- time courses of a virtual trial's arms, median and quantile ribbon (:func:`pkpd.run_trial`);

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 
-#: Local output names that hold a concentration (as :func:`pkpd.simulation._units` knows them).
+#: Local output names that hold a concentration (as :func:`pkpd.engine.simulation._units` knows them).
 CONCENTRATION_UNITS = ("mg/L", "ng/mL", "ug/mL", "µg/mL", "ug/L", "mg/mL", "nM", "uM", "µM", "mmol/L")
 
 #: Local names of concentration outputs (pkpd computes them in mg/L).

@@ -14,7 +14,7 @@ __all__ = ["individual_fits"]
 
 def _panels(fit_or_fits) -> list:
     """``[(ID, FitResult), ...]`` from a FitResult (one panel per subject it fitted), a ``{ID: FitResult}``
-    mapping (:func:`pkpd.fitting.fit_each`) or a sequence of FitResults."""
+    mapping (:func:`pkpd.estimation.fit_each`) or a sequence of FitResults."""
     if isinstance(fit_or_fits, dict):
         items = list(fit_or_fits.values())
     elif hasattr(fit_or_fits, "predictions"):
@@ -38,7 +38,7 @@ def _panels(fit_or_fits) -> list:
 
 
 def _output_unit(fit) -> tuple[str, str]:
-    from ..simulation import _units
+    from ..engine.simulation import _units
 
     output = fit.problem.output
     try:
@@ -62,8 +62,8 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
     Parameters
     ----------
     fit_or_fits : FitResult, dict of FitResult, sequence of FitResult or PopulationFitResult
-        :func:`pkpd.fitting.fit_each` results (``{ID: FitResult}``), :func:`pkpd.fitting.fit_individual`
-        results, or one pooled fit (:func:`pkpd.fitting.fit_pooled`: one panel per subject, the same
+        :func:`pkpd.estimation.fit_each` results (``{ID: FitResult}``), :func:`pkpd.estimation.fit_individual`
+        results, or one pooled fit (:func:`pkpd.estimation.fit_pooled`: one panel per subject, the same
         parameters). A fit that did not converge is titled so in red. A population fit
         (:func:`pkpd.fit_population`) gives per subject DV, IPRED (its empirical Bayes estimates) and PRED (the
         typical values) at the observation times, joined by lines, as NONMEM users' individual plots
@@ -91,7 +91,7 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
     >>> import pkpd
     >>> from pkpd.models import OneCompartment
     >>> events = pkpd.load_dataset("indometacin").events
-    >>> fits = pkpd.fitting.fit_each(OneCompartment(), events[events["ID"] <= 2])
+    >>> fits = pkpd.estimation.fit_each(OneCompartment(), events[events["ID"] <= 2])
     >>> axes = pkpd.plot.individual_fits(fits, ncols=2)
     >>> len(axes), axes[0].get_ylabel(), axes[0].get_title()
     (2, 'CP (mg/L)', 'ID 1')

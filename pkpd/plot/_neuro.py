@@ -48,13 +48,13 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
              receptor: str = GabaAReceptors.SURFACE_A235, log_effect: bool = False, concentration_unit: str = "ng/mL",
              colors=None):
     """Stacked panels of a status-epilepticus simulation: surface GABA-A receptors, E_GABA, drug effect and
-    seizure activity over time (:func:`pkpd.scenarios.se_model`).
+    seizure activity over time (:func:`pkpd.se.scenarios.se_model`).
 
     Parameters
     ----------
     result : SimulationResult, DataFrame, or mapping of label to either
-        A simulation of :func:`pkpd.scenarios.se_model` (one subject; time in h, onset at 0), or the frame
-        of :func:`pkpd.scenarios.simulate_patient` / :func:`pkpd.demo.typical_patient`. A mapping (e.g.
+        A simulation of :func:`pkpd.se.scenarios.se_model` (one subject; time in h, onset at 0), or the frame
+        of :func:`pkpd.se.scenarios.simulate_patient` / :func:`pkpd.se.demo.typical_patient`. A mapping (e.g.
         ``{"5 min": ..., "30 min": ...}``) overlays several, one colour each, labelled in the legend.
     axes : array_like of Axes, optional
         One per panel; default a new column of panels sharing the time axis.
@@ -64,7 +64,7 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     time_unit : str
         Unit of the time axis (time after seizure onset); default minutes.
     doses : Regimen, event table or sequence of float, or mapping of label to one, optional
-        Doses to mark on every panel (:func:`pkpd.scenarios.treat` regimens; the zero-amount onset record is not
+        Doses to mark on every panel (:func:`pkpd.se.scenarios.treat` regimens; the zero-amount onset record is not
         marked; plain numbers are times in ``time_unit``). With a mapping of results, a mapping with the same
         labels marks each in its colour.
     effects : sequence of str, optional

@@ -18,7 +18,7 @@ def _value_name(unit: str) -> str:
 
 def _model_output_unit(fit) -> tuple[str, str]:
     """The fitted output's name and unit (``""`` when unknown)."""
-    from ..simulation import _units
+    from ..engine.simulation import _units
 
     popmodel = getattr(fit, "popmodel", None)
     if popmodel is None:

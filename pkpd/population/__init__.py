@@ -1,23 +1,32 @@
-"""Population (NLME) modelling: models with random effects and covariates, FOCE-I estimation, Bayesian
-forecasting.
+"""Populations: models with random effects and covariates, and the virtual subjects drawn from them.
 
 - :class:`PopulationModel` -- structural model, typical values ``theta``, ``omega`` (random effects, diagonal
   or block), covariate effects (:func:`power`, :func:`exponential`, :func:`linear`, :func:`categorical`) and a
-  residual error model; ``simulate`` draws subjects from it;
-- :func:`fit_population` -- FOCE-I / FOCE / FO estimation with batched EBEs, covariance step and diagnostics,
-  returning a :class:`PopulationFitResult`;
-- :func:`map_estimate` -- MAP (Bayesian) individual estimates for new patients;
-- :func:`npde` -- normalised prediction distribution errors; :func:`vpc` -- visual predictive checks
-  (:class:`VPCResult`).
+  residual error model (:mod:`pkpd.population.residual`); ``simulate`` draws subjects from it;
+- :class:`Population` -- virtual patients with demographics and genotypes (:mod:`pkpd.population.virtual`);
+- :mod:`pkpd.population.synthetic` -- synthetic cohorts with known truth for fitting exercises.
+
+Estimating a population model (FOCE-I, MAP, NPDE, VPC) is in :mod:`pkpd.estimation`; its functions are still
+reachable here under their old names (``pkpd.population.fit_population`` ...).
 """
 
-from .covariates import CovariateEffect, categorical, exponential, linear, power
-from .estimation import fit_population, map_estimate, population_ofv
-from .model import PopulationModel
-from .npde import npde
-from .result import PopulationFitResult, load_population_fit
-from .vpc import VPCResult, vpc
+import importlib
 
-__all__ = ["PopulationModel", "fit_population", "population_ofv", "map_estimate", "PopulationFitResult",
-           "load_population_fit", "CovariateEffect", "power", "exponential", "linear", "categorical", "npde", "vpc",
-           "VPCResult"]
+from .covariates import CovariateEffect, categorical, exponential, linear, power
+from .model import PopulationModel
+from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
+from .virtual import Population
+
+__all__ = ["PopulationModel", "CovariateEffect", "power", "exponential", "linear", "categorical", "Population",
+           "ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError"]
+
+# Names that lived here before estimation became its own layer. Estimation sits above this package, so they are
+# looked up by name on first use rather than imported (an import would make the layers circular).
+_IN_ESTIMATION = {"fit_population", "population_ofv", "map_estimate", "PopulationFitResult", "load_population_fit",
+                  "npde", "vpc", "VPCResult"}
+
+
+def __getattr__(name):
+    if name in _IN_ESTIMATION:
+        return getattr(importlib.import_module("pkpd.estimation"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

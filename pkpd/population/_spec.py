@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError, PkpdError
-from ..fitting.residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
+from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
 from . import covariates as _covariates
 
 __all__ = ["popmodel_to_spec", "popmodel_from_spec"]

@@ -15,7 +15,7 @@ effect                 multiplier of the typical value                       coe
 
 Covariate values come from the dataset's non-canonical columns (``WT``, ``AGE``, ``CYP2C19`` ...). A
 categorical effect with ``gene=`` reads diplotypes (``"*1/*2"``) and groups them by CPIC phenotype
-(``"NM"``, ``"IM"``, ``"PM"`` ...) through :func:`pkpd.genetics.phenotype`.
+(``"NM"``, ``"IM"``, ``"PM"`` ...) through :func:`pkpd.physiology.genetics.phenotype`.
 
 Examples
 --------
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError, ModelError, ParameterError
-from ..genetics import phenotype
+from ..physiology.genetics import phenotype
 
 __all__ = ["CovariateEffect", "power", "exponential", "linear", "categorical"]
 

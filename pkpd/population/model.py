@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ..errors import DatasetError, ParameterError
-from ..fitting.residual import ExponentialError, ResidualError
+from .residual import ExponentialError, ResidualError
 from .covariates import CovariateEffect
 
 __all__ = ["PopulationModel", "TRANSFORMS"]
@@ -419,7 +419,7 @@ class PopulationModel:
         return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected)
 
     def predict(self, predictor, theta, etas, design: "CovariateDesign") -> np.ndarray:
-        """Predictions (len(etas), rows) of a :class:`~pkpd.fitting._batch.BatchPredictor` for sets of random
+        """Predictions (len(etas), rows) of a :class:`~pkpd.engine._batch.BatchPredictor` for sets of random
         effects, with the parameters that time-varying covariates drive changing at their records."""
         sets = [self.parameters_for(theta, eta, design.subjects) for eta in etas]
         if design.records is None:
@@ -467,7 +467,7 @@ class PopulationModel:
         >>> len(sim), list(sim.columns)
         (198, ['REP', 'ID', 'TIME', 'PRED', 'IPRED', 'DV'])
         """
-        from ..fitting._batch import BatchPredictor
+        from ..engine._batch import BatchPredictor
         from ..io import as_dataset
 
         data = as_dataset(data)

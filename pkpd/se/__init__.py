@@ -14,6 +14,6 @@ package; it imports only their public names.
   (``validation_targets.toml``, fixed before calibrating);
 - :mod:`pkpd.se.demo` -- ``pkpd demo``: the loading-dose timing story.
 
-``pkpd.scenarios``, ``pkpd.calibration``, ``pkpd.demo`` and ``pkpd.trials.se_population`` still work (they
+``pkpd.se.scenarios``, ``pkpd.se.calibration``, ``pkpd.se.demo`` and ``pkpd.trials.se_population`` still work (they
 are these modules).
 """

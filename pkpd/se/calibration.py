@@ -22,7 +22,7 @@ Each trial is a *protocol* (:class:`Trial`): who is enrolled, when and how much 
 (per patient: weights, mg/kg doses with the trials' caps, random times), and the response definition.
 Every virtual patient has its own event table (``pkpd.simulate`` on a dataset), so times and doses may
 differ between patients; the seizure severity and PK random effects come from
-:func:`pkpd.scenarios.cohort_parameters` (fixed seeds: common random numbers, so the same virtual patients
+:func:`pkpd.se.scenarios.cohort_parameters` (fixed seeds: common random numbers, so the same virtual patients
 are seen in every arm and every objective evaluation).
 
 What the protocols assume (``[S]`` read in a source, ``[M]`` literature knowledge not checked,
@@ -50,7 +50,7 @@ sensitivity):
   recurrence within the next 40 min, Treiman 1998 (abstract)]: overt generalised convulsive SE,
   first-line treatment (no prior benzodiazepine) a log-normal ``onset_median_min`` 30 min after onset
   [A] (log-SD 0.5, at least 10 min [M]); enrolled: still seizing at treatment; lorazepam infused at 2 mg/min, phenytoin at 50 mg/min [M] (a
-  75 kg patient: 3.75 and 27 min). Phenytoin IV is not a drug of :data:`pkpd.scenarios.DRUGS`: it is the
+  75 kg patient: 3.75 and 27 min). Phenytoin IV is not a drug of :data:`pkpd.se.scenarios.DRUGS`: it is the
   ``fosphenytoin`` entry with conversion ``FOS.KCONV`` 100 /h (t1/2 25 s), i.e. phenytoin itself with the
   PK and PD of the phenytoin formed from fosphenytoin (:func:`pkpd.drugs.phenytoin` has the same
   VMAX, KM, V and FU).
@@ -63,7 +63,7 @@ ranges) and ``K_SEIZURE`` (the rate at which activity follows the balance). They
 targets -- the five RAMPART and ESETT arms and RAMPART's two median times to cessation -- and nothing else; the
 VA Cooperative arms (and the other validation targets) are predictions.
 
-The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.fitting`):
+The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.estimation`):
 residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
 sample sizes where the sources read give them (RAMPART 448 / 445 [S]; ESETT 384 in total [S], split equally
 128 per arm [A]; VA Cooperative: 384 patients with overt SE [S], split equally, 96 per arm [A], used only for the
@@ -397,7 +397,7 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
                    extra_params: Mapping | None = None) -> pd.DataFrame:
     """Parameters of ``n`` virtual adults for an arm giving ``drugs``.
 
-    :func:`pkpd.scenarios.cohort_parameters` (severity and PK IIV, fixed per-effect random streams)
+    :func:`pkpd.se.scenarios.cohort_parameters` (severity and PK IIV, fixed per-effect random streams)
     with the calibrated ``values`` applied, then each drug's PK scaled to the patient's weight
     (:func:`weights`). Adds a ``WT`` column.
     """
@@ -456,7 +456,7 @@ def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n:
     Returns the response rate among the enrolled (float); with ``return_detail`` a dict with
     ``rate``, ``enrolled`` (count), ``responded`` and ``activity`` (n, k) at the observation times.
     """
-    from ..simulation import simulate
+    from ..engine.simulation import simulate
 
     arm = trial.arm(arm) if isinstance(arm, str) else arm
     drugs = arm.drugs

@@ -8,7 +8,7 @@ The sources behind the per-drug brain and toxicity values are collected, with th
 ``docs/se-chain-sources.md``.
 
 Everything the SE application sets lives here; :func:`pkpd.se.scenarios.se_model` hands these values to the
-generic components of :mod:`pkpd.physiology` and :mod:`pkpd.effects`, whose own defaults stay generic.
+generic components of :mod:`pkpd.physiology` and :mod:`pkpd.models.effects`, whose own defaults stay generic.
 
 Examples
 --------

@@ -44,11 +44,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import endpoints
+from ..trials import endpoints
 from . import defaults as SE
 from . import scenarios
 from ..trials import wilson
-from .._output import OutputFolder
+from .._internal.output import OutputFolder
 from ..physiology import TERMINATION_THRESHOLD, Chloride, GabaAReceptors, Seizure
 
 __all__ = ["DELAYS_MIN", "ESCALATION_DELAYS_MIN", "ESCALATION_MULTIPLES", "BRAIN_WINDOW_H", "BENZODIAZEPINES",
@@ -160,7 +160,7 @@ def typical_patient(delay_min: float, *, drug: str = "midazolam", dose: float | 
 
 def time_to_termination(time_min, activity, threshold: float = TERMINATION_THRESHOLD) -> float:
     """Minutes from onset until ``activity`` falls below ``threshold`` for good (the crossing interpolated
-    linearly, as :func:`pkpd.endpoints.time_to_termination`); NaN if it never does.
+    linearly, as :func:`pkpd.trials.endpoints.time_to_termination`); NaN if it never does.
 
     >>> round(time_to_termination([0, 10, 20, 30], [1.0, 0.05, 0.5, 0.02]), 4)   # 20 + 10 * 0.4 / 0.48
     28.3333
@@ -613,7 +613,7 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
     ----------
     out_dir : path
         Folder to write to (created if missing). Existing files are refused unless ``force``; symbolic
-        links never followed (:class:`pkpd._output.OutputFolder`).
+        links never followed (:class:`pkpd._internal.output.OutputFolder`).
     n, seed : int
         Virtual cohort size and random seed (the same patients at every delay and dose).
     delays : sequence of float

@@ -79,7 +79,7 @@ _OBSERVED = (Seizure.ACTIVITY, "PPF.CP", "SEIZURE.F_GABA", "SEIZURE.INHIBITION",
 def _observe(model, events, params, rtol, observed):
     """Simulate ``events`` (column ``ORD``: observation ``k`` is ``100 + k``) and write each quantity of
     ``observed`` ({name: (patient, observation) array}) at the observations."""
-    from ..simulation import simulate
+    from ..engine.simulation import simulate
 
     order = events["ORD"].to_numpy()
     res = simulate(model, events.drop(columns="ORD"), params, method="ode", rtol=rtol, atol=rtol * 1e-3,

@@ -21,7 +21,7 @@ __all__ = ["SEPopulation", "se_population"]
 
 @dataclass(frozen=True)
 class SEPopulation:
-    """Virtual status-epilepticus patients for :func:`pkpd.scenarios.se_model` (see :func:`se_population`)."""
+    """Virtual status-epilepticus patients for :func:`pkpd.se.scenarios.se_model` (see :func:`se_population`)."""
 
     drugs: tuple
     iiv: Mapping = field(default_factory=dict)
@@ -61,7 +61,7 @@ class SEPopulation:
                     cols[pname] = cols[pname] * np.exp(omega * z[:, j])
         wt = None if covariates is None or "WT" not in getattr(covariates, "columns", ()) else \
             np.asarray(covariates["WT"], dtype=float)
-        if wt is not None:                         # PK scaled to body weight, as in pkpd.calibration
+        if wt is not None:                         # PK scaled to body weight, as in pkpd.se.calibration
             cols = scenarios.scale_to_weight(cols, self.drugs, wt)
         e0 = value("SEIZURE.E0")
         e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
@@ -74,25 +74,25 @@ class SEPopulation:
 
 def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None = None, params: Mapping | None = None,
                   routes: Mapping[str, str] | None = None) -> SEPopulation:
-    """Virtual status-epilepticus patients: the variability of :func:`pkpd.scenarios.cohort_parameters`.
+    """Virtual status-epilepticus patients: the variability of :func:`pkpd.se.scenarios.cohort_parameters`.
 
     Each patient's clearance and central volume of every drug and seizure severity ``SEIZURE.E0`` vary
     log-normally, and when the population has a weight column ``WT`` every drug's PK is scaled by
-    ``(WT/70)^b`` with the library model's exponents (:func:`pkpd.scenarios.weight_exponents`, as in
-    :mod:`pkpd.calibration`) (:data:`pkpd.scenarios.IIV`, overridden by ``iiv``; E0 on its excess above the least
+    ``(WT/70)^b`` with the library model's exponents (:func:`pkpd.se.scenarios.weight_exponents`, as in
+    :mod:`pkpd.se.calibration`) (:data:`pkpd.se.scenarios.IIV`, overridden by ``iiv``; E0 on its excess above the least
     self-sustaining severity, so every untreated seizure persists). As in the scenarios, each random effect
-    has its own stream (key 0 the severity, 1 + the drug's position in :data:`pkpd.scenarios.DRUGS` its PK),
+    has its own stream (key 0 the severity, 1 + the drug's position in :data:`pkpd.se.scenarios.DRUGS` its PK),
     so a patient keeps its severity and PK whichever drugs an arm adds; the streams are drawn in blocks of
     :data:`pkpd.trials.DRAW_BLOCK` patients so that a patient's draws depend only on the seed and its index.
 
     Parameters
     ----------
     drugs : sequence of str
-        Every drug any arm gives (names in :data:`pkpd.scenarios.DRUGS`).
+        Every drug any arm gives (names in :data:`pkpd.se.scenarios.DRUGS`).
     iiv, params : mapping, optional
         IIV (SD of the log) by ``"CL"``, ``"V"``, ``"E0"``; fixed parameter changes by qualified name.
     routes : mapping, optional
-        Route per drug (default: :data:`pkpd.scenarios.DRUGS`).
+        Route per drug (default: :data:`pkpd.se.scenarios.DRUGS`).
 
     Returns
     -------

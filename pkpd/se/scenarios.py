@@ -7,7 +7,7 @@ One composed model of a seizure and its treatment (:func:`se_model`) -- :class:`
 (:class:`~pkpd.physiology.BrainPgp` reading one shared :class:`~pkpd.physiology.BloodBrainBarrier`), and their
 effects, all driven by the unbound brain ECF concentration ``<drug>.CBRAIN_U``:
 
-- benzodiazepines (midazolam ``MDZ``, lorazepam ``LZP``, diazepam ``DZP``): :class:`~pkpd.effects.ModulatorEffect`
+- benzodiazepines (midazolam ``MDZ``, lorazepam ``LZP``, diazepam ``DZP``): :class:`~pkpd.models.effects.ModulatorEffect`
   ``BZD`` = surface α2/3/5 GABA-A x occupancy (receptor loss caps the maximum), weighted by ``SEIZURE.G_BZD`` and
   scaled by the chloride factor ``F`` (negative above E_GABA -43 mV: paradoxical); deep sedation
   ``<drug>_SED.EFFECT`` for the respiratory-depression endpoint;
@@ -44,7 +44,7 @@ from .. import drugs as _drugs
 from ..dosing import Bolus, Regimen
 from ..errors import ModelError
 from ..models import compose
-from ..effects import ModulatorEffect
+from ..models.effects import ModulatorEffect
 from ..physiology import (BloodBrainBarrier, BrainPgp, Chloride, DirectEffect, GabaAReceptors, NmdaChannelBlock,
                           NmdaReceptors, Seizure, terminated)
 from . import defaults as SE
@@ -173,7 +173,7 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
     one shared :class:`~pkpd.physiology.BloodBrainBarrier` (``BBB``: P-gp expression x ABCB1 genotype x
     inhibition, raised by a seizure-driven inflammatory signal that also opens a passive leak).
 
-    - benzodiazepines: :class:`~pkpd.effects.ModulatorEffect` ``BZD`` = surface alpha2/3/5 x occupancy, a
+    - benzodiazepines: :class:`~pkpd.models.effects.ModulatorEffect` ``BZD`` = surface alpha2/3/5 x occupancy, a
       GABA-ergic effect weighted by ``SEIZURE.G_BZD`` and scaled by the chloride factor ``F``; their sedation
       ``<drug>_SED.EFFECT`` (deep-sedation occupancy, :data:`pkpd.se.defaults.TOXICITY`);
     - second line (levetiracetam, phenytoin, valproate, phenobarbital): ``<drug>.EFFECT`` sigmoid Emax, an

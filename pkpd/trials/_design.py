@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..dosing import Bolus, Infusion, Regimen
-from ..endpoints import Endpoint
+from .endpoints import Endpoint
 from ..errors import DatasetError, ModelError, ParameterError
 
 __all__ = ["Dose", "TrialDesign"]
@@ -121,7 +121,7 @@ class TrialDesign:
         that read the whole grid (time to termination, Cmax ...) also use them. The simulation of a subject
         starts at its first record: the earliest of its first dose and the first output time.
     endpoints : sequence of Endpoint
-        From :mod:`pkpd.endpoints`; names must be unique.
+        From :mod:`pkpd.trials.endpoints`; names must be unique.
 
     Raises
     ------
@@ -180,7 +180,7 @@ class TrialDesign:
         eps = tuple(self.endpoints)
         for ep in eps:
             if not isinstance(ep, Endpoint):
-                raise ParameterError(f"TrialDesign: endpoints must be pkpd.endpoints Endpoint objects, got {ep!r}")
+                raise ParameterError(f"TrialDesign: endpoints must be pkpd.trials.endpoints Endpoint objects, got {ep!r}")
         names = [ep.name for ep in eps]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

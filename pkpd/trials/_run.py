@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError, ParameterError
-from ..simulation import simulate
+from ..engine.simulation import simulate
 from ._design import TrialDesign, arm_events
 from ._result import LEVELS, TrialResult, merge_sketches, sketch
 from ._sources import PopulationSource, seed_key

@@ -94,7 +94,7 @@ class TableSource:
 
 def from_table(model, table: pd.DataFrame) -> TableSource:
     """A parameter source reading one row per subject from ``table`` (e.g.
-    :func:`pkpd.scenarios.cohort_parameters`); the population must not be larger than the table.
+    :func:`pkpd.se.scenarios.cohort_parameters`); the population must not be larger than the table.
 
     >>> from pkpd.se import scenarios
     >>> src = from_table(scenarios.se_model(), scenarios.cohort_parameters(n=4))

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pkpd import demo, scenarios
-from pkpd.cli import main
+from pkpd.se import demo
+from pkpd.se import scenarios
+from pkpd.cli.main import main
 from pkpd.se import defaults as SE
 from pkpd.trials import wilson
 

@@ -6,7 +6,7 @@ import pytest
 
 from pkpd import DatasetError
 from pkpd.models import OneCompartment
-from pkpd.simulation import simulate
+from pkpd.engine.simulation import simulate
 
 COLS = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]
 

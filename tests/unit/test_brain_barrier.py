@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import pkpd
-from pkpd.effects import ModulatorEffect
+from pkpd.models.effects import ModulatorEffect
 from pkpd.errors import ModelError
 from pkpd.models import OneCompartment
 from pkpd.physiology import BloodBrainBarrier, BrainPgp, ImposedSeizure, Seizure

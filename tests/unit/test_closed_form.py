@@ -1,4 +1,4 @@
-"""Unit tests of pkpd.models._closed_form: agreement with an independent event-by-event reference,
+"""Unit tests of pkpd.engine._closed_form: agreement with an independent event-by-event reference,
 agreement of its internal routes (eigen / matrix exponential, bolus scan / per-pair), chunking, output
 order, batching and errors."""
 
@@ -12,11 +12,11 @@ import pytest
 import scipy.linalg
 
 from pkpd.errors import ModelError
-from pkpd.models import _closed_form as cf
+from pkpd.engine import _closed_form as cf
 from pkpd.models import pk
 from pkpd.models._base import Model
-from pkpd.models._closed_form import closed_form_outputs, closed_form_states
-from pkpd.models._schedule import compile_schedule
+from pkpd.engine._closed_form import closed_form_outputs, closed_form_states
+from pkpd.engine._schedule import compile_schedule
 
 COLS = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]
 

@@ -1,7 +1,7 @@
 """The dataset corpus (issue 15): data the way real users have it, on every path.
 
 Every file of ``tests/corpus/files/`` goes through :func:`pkpd.read_nonmem`, and the cases that ask for it
-through :func:`pkpd.simulate` and :func:`pkpd.nca`, on the Dataset read from the file and on the file's
+through :func:`pkpd.simulate` and :func:`pkpd.estimation.nca`, on the Dataset read from the file and on the file's
 text cells as a DataFrame. Each outcome is exactly the one ``tests/corpus/manifest.toml`` gives: accepted
 with the facts listed, or one :class:`~pkpd.DatasetError` of one line naming the line (or row) and the
 column. The generator ``tests/corpus/make_corpus.py`` must reproduce the files byte for byte.
@@ -230,7 +230,7 @@ def test_nca(case):
 # ---- resource bounds -----------------------------------------------------------------------------------
 def test_addl_expansion_stops_at_the_last_output():
     """ADDL = 1e8 every 12 h, outputs up to 48 h: a few copies expanded, the same predictions as ADDL = 4."""
-    from pkpd.models._schedule import compile_schedule
+    from pkpd.engine._schedule import compile_schedule
 
     ds = pkpd.read_nonmem(FILES / "res_addl_1e8.csv")
     model = OneCompartment()
@@ -247,7 +247,7 @@ def test_addl_expansion_stops_at_the_last_output():
 
 def test_memory_estimate_refuses_before_allocating(monkeypatch):
     """With a 1 MiB limit, 20 000 hourly doses up to 20 000 h are refused up front, naming the ADDL record."""
-    from pkpd.models import _schedule
+    from pkpd.engine import _schedule
 
     monkeypatch.setattr(_schedule, "MEMORY_LIMIT", 1 << 20)
     frame = pd.DataFrame({"ID": 1, "TIME": [0.0, 1.0, 20_000.0], "AMT": [100.0, 0, 0], "II": [1.0, 0, 0],
@@ -262,7 +262,7 @@ def test_memory_estimate_is_not_low():
     """The estimate is at least the peak traced allocation of a closed-form run with many doses."""
     import tracemalloc
 
-    from pkpd.models._schedule import schedule_bytes
+    from pkpd.engine._schedule import schedule_bytes
 
     n = 50_000
     frame = pd.DataFrame({"ID": 1, "TIME": [0.0, 1.0, float(n)], "AMT": [100.0, 0, 0], "II": [1.0, 0, 0],

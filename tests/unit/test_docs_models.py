@@ -4,8 +4,8 @@ The model reference names every model, component, drug, covariate effect and err
 exports, and its tables of default values (marked by HTML comments ``<!-- params: midazolam -->``,
 ``<!-- routes: ... -->``, ``<!-- defaults: ... -->``, ``<!-- activity: ... -->``) must equal the code's
 values (relative tolerance 1e-6) and units. A default changed in the code without the document (or the
-reverse) fails here. The calibrated status-epilepticus quantities (``Seizure``, ``pkpd.scenarios``,
-``pkpd.calibration``) are deliberately not tabulated, so they are not checked.
+reverse) fails here. The calibrated status-epilepticus quantities (``Seizure``, ``pkpd.se.scenarios``,
+``pkpd.se.calibration``) are deliberately not tabulated, so they are not checked.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 import pkpd
-from pkpd import drugs, genetics, models, physiology
-from pkpd import effects as ppd
-from pkpd.fitting.residual import ResidualError
+from pkpd import drugs, models, physiology
+from pkpd.physiology import genetics
+from pkpd.models import effects as ppd
+from pkpd.population.residual import ResidualError
 from pkpd.population import covariates as covariate_module
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "models.md"
@@ -226,7 +227,7 @@ COMPONENTS = {
 @pytest.mark.parametrize("key", list(COMPONENTS))
 def test_component_defaults_table_matches_code(tables, key):
     obj = COMPONENTS[key]()
-    if isinstance(obj, dict):                               # pkpd.effects.KE0: drug -> 1/h
+    if isinstance(obj, dict):                               # pkpd.models.effects.KE0: drug -> 1/h
         values, units = dict(obj), {k: "1/h" for k in obj}
     else:
         values = {p.name: p.default for p in obj.parameters}

@@ -1,4 +1,4 @@
-"""Unit tests of pkpd.dose_optimization: targets, inputs, errors, rounding, parameter rows, draws."""
+"""Unit tests of pkpd.estimation.dose_optimization: targets, inputs, errors, rounding, parameter rows, draws."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 
 import pkpd
 from pkpd import drugs
-from pkpd.dose_optimization import DoseRecommendation, Target, optimize_dose
+from pkpd.estimation.dose_optimization import DoseRecommendation, Target, optimize_dose
 from pkpd.errors import ParameterError
 from pkpd.models import OneCompartment, OneCompartmentMM
 

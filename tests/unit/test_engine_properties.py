@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pkpd.models import OneCompartmentMM, TwoCompartmentOral
-from pkpd.simulation import simulate_regimen
+from pkpd.engine.simulation import simulate_regimen
 
 COLUMNS = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]
 TIMES = np.linspace(0, 48, 97)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd.fitting import (AdditiveError, ProportionalError, default_error, fit_each, fit_individual, fit_pooled,
+from pkpd.estimation import (AdditiveError, ProportionalError, default_error, fit_each, fit_individual, fit_pooled,
                           initial_estimates, make_params)
 from pkpd.models import OneCompartment, OneCompartmentOral, TwoCompartment, TwoCompartmentOral
 
@@ -67,8 +67,8 @@ def multiple_dose_data(n=8, seed=2026, cv=0.1, steady_state=False):
 
 # -- the default error model and the pre-dose sample ----------------------------------------------------------
 def test_default_error_model_is_the_same_in_the_api_and_the_cli(theo):
-    from pkpd._cli_commands import DEFAULT_ERROR_NAME, make_error
-    from pkpd.cli import build_parser
+    from pkpd.cli.commands import DEFAULT_ERROR_NAME, make_error
+    from pkpd.cli.main import build_parser
 
     assert default_error() == AdditiveError()
     args = build_parser().parse_args(["fit", "theo.csv", "--model", "OneCompartmentOral"])

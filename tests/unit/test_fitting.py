@@ -1,4 +1,4 @@
-"""Fitting machinery (pkpd.fitting): likelihoods by hand, BLQ methods, error models, warnings, profiles."""
+"""Fitting machinery (pkpd.estimation): likelihoods by hand, BLQ methods, error models, warnings, profiles."""
 
 import math
 import warnings
@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import pkpd
-from pkpd.fitting import (AdditiveError, CombinedError, ExponentialError, ProportionalError, fit_individual,
+from pkpd.estimation import (AdditiveError, CombinedError, ExponentialError, ProportionalError, fit_individual,
                           fit_pooled, make_params)
 from pkpd.models import OneCompartment, OneCompartmentOral
 
@@ -187,7 +187,7 @@ def test_report_plot_predict_and_bad_input():
 
 def test_fit_without_start_values_starts_from_nca():
     """No params: NCA gives CL = Dose/AUCinf, V = Vz, KA from tmax; the fit converges to the truth."""
-    from pkpd.fitting import initial_estimates
+    from pkpd.estimation import initial_estimates
 
     data = _data(_truth())
     start = initial_estimates(OneCompartmentOral(), data)

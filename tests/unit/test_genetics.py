@@ -1,4 +1,4 @@
-"""Unit tests for pkpd.genetics: parsing, bad input, Hardy-Weinberg sampling, covariate columns."""
+"""Unit tests for pkpd.physiology.genetics: parsing, bad input, Hardy-Weinberg sampling, covariate columns."""
 
 import dataclasses
 import math
@@ -10,7 +10,7 @@ from scipy import stats
 
 import pkpd
 from pkpd.errors import ModelError
-from pkpd.genetics import (
+from pkpd.physiology.genetics import (
     ALLELE_FUNCTION,
     GENES,
     PHENOTYPE_ACTIVITY,

@@ -1,4 +1,4 @@
-"""Unit tests of pkpd.nca.nca on constructed profiles whose answers are known in closed form.
+"""Unit tests of pkpd.estimation.nca.nca on constructed profiles whose answers are known in closed form.
 
 Closed forms (Gibaldi & Perrier, *Pharmacokinetics* 2nd ed., 1982, ch. 1 and 11): for C = C0·e^(-kt),
 AUC(0,∞) = C0/k, AUMC(0,∞) = C0/k², MRT = 1/k; over a segment of length h the linear trapezoid
@@ -19,7 +19,7 @@ import pytest
 
 from pkpd.errors import DatasetError
 from pkpd.io import load_dataset, read_nonmem
-from pkpd.nca import NCA_COLUMNS, nca
+from pkpd.estimation.nca import NCA_COLUMNS, nca
 
 
 def profile(times, concs, id=1, **extra):
@@ -515,7 +515,7 @@ def test_nearly_equal_concentrations_do_not_divide_by_a_vanishing_k():
     log = nca(df).iloc[0]
     lin = nca(df, auc_method="linear").iloc[0]
     assert log.AUMCLAST > 0 and log.AUCLAST == pytest.approx(lin.AUCLAST, rel=0.05)
-    from pkpd.nca import _log_segment
+    from pkpd.estimation.nca import _log_segment
 
     auc, aumc = _log_segment(1.0, 1.0, 1.5000000000000002, 1.5)  # ~ the linear trapezoid: 1.5 and 2.25
     assert auc == pytest.approx(1.5, rel=1e-15) and aumc == pytest.approx(2.25, rel=1e-15)

@@ -5,8 +5,8 @@ import os
 import pytest
 
 import pkpd
-from pkpd._output import OutputFolder
-from pkpd.cli import main
+from pkpd._internal.output import OutputFolder
+from pkpd.cli.main import main
 
 
 @pytest.fixture()
@@ -78,7 +78,7 @@ def test_a_link_created_after_the_check_is_refused_at_the_write(tmp_path):
 @pytest.mark.parametrize("command", [["demo", "--n", "1"], ["simulate", "s.toml"], ["trial", "t.toml"],
                                      ["fit", "d.csv", "--model", "one_compartment_oral"]])
 def test_every_writing_command_takes_force(command):
-    from pkpd.cli import build_parser
+    from pkpd.cli.main import build_parser
 
     assert build_parser().parse_args([*command, "--force"]).force is True
 

@@ -1,4 +1,4 @@
-"""pkpd.effects: vectorisation, broadcasting, bad input, composition with library PK models."""
+"""pkpd.models.effects: vectorisation, broadcasting, bad input, composition with library PK models."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 import pkpd
 from pkpd import ModelError
-from pkpd import effects as pd
+from pkpd.models import effects as pd
 from pkpd.models import Component, OneCompartment, TwoCompartmentOral
 from pkpd.models._base import Parameter
 
@@ -210,10 +210,10 @@ def test_operational_effect_requires_its_quantities_to_be_provided():
 def test_star_import_does_not_shadow_pandas_and_the_old_name_says_where_it_went():
     namespace = {}
     exec("import pandas as pd\nfrom pkpd import *", namespace)   # noqa: S102 - the user's own script
-    assert namespace["pd"].__name__ == "pandas" and namespace["effects"].__name__ == "pkpd.effects"
+    assert namespace["pd"].__name__ == "pandas" and namespace["effects"].__name__ == "pkpd.models.effects"
     import importlib
     import sys
 
     sys.modules.pop("pkpd.pd", None)
-    with pytest.raises(ImportError, match="pkpd.pd was renamed pkpd.effects"):
+    with pytest.raises(ImportError, match="pkpd.pd was renamed pkpd.models.effects"):
         importlib.import_module("pkpd.pd")

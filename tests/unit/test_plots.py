@@ -163,7 +163,7 @@ def test_spaghetti_bad_input(population):
 @pytest.fixture(scope="module")
 def fits():
     events = pkpd.load_dataset("indometacin").events
-    return pkpd.fitting.fit_each(OneCompartment(), events[events["ID"] <= 3])
+    return pkpd.estimation.fit_each(OneCompartment(), events[events["ID"] <= 3])
 
 
 def test_individual_fits_draws_observations_and_fitted_curves(fits):
@@ -190,7 +190,7 @@ def test_individual_fits_reuses_axes_pooled_fits_and_bad_input(fits):
     assert all(ax.get_yscale() == "log" for ax in axes)
     # a pooled fit: one panel per subject, the same parameters
     events = pkpd.load_dataset("indometacin").events
-    pooled = pkpd.fitting.fit_pooled(OneCompartment(), events[events["ID"] <= 2])
+    pooled = pkpd.estimation.fit_pooled(OneCompartment(), events[events["ID"] <= 2])
     axes = pkpd.plot.individual_fits(pooled)
     assert [ax.get_title() for ax in axes] == ["ID 1", "ID 2"]
     with pytest.raises(pkpd.ParameterError, match="3 panels"):

@@ -9,7 +9,7 @@ import pytest
 
 import pkpd
 from pkpd.models import OneCompartment, OneCompartmentOral
-from pkpd.population._parameters import Parameterisation
+from pkpd.estimation._parameters import Parameterisation
 
 COV = pd.DataFrame({"WT": [35.0, 70.0, 140.0], "AGE": [20.0, 40.0, 80.0], "SEX": ["F", "M", "F"],
                     "CYP2C19": ["*1/*1", "*1/*2", "*2/*2"]})

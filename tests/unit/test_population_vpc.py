@@ -12,7 +12,7 @@ import pkpd
 from pkpd.models import OneCompartment
 from pkpd.population import PopulationModel, VPCResult
 
-vpc_module = sys.modules["pkpd.population.vpc"]
+vpc_module = sys.modules["pkpd.estimation.vpc"]
 
 PM = PopulationModel(OneCompartment(), {"CL": 8.5, "V": 20.0}, {"CL": 0.05, "V": 0.1}, pkpd.ProportionalError(0.3))
 

@@ -1,13 +1,13 @@
 """Scenario files: deep nesting, wrong types and out-of-range numbers are refused by key, before anything is
-simulated (issue 15; limits in :mod:`pkpd.scenario_file`). Every test asserts the exact key the message names:
+simulated (issue 15; limits in :mod:`pkpd.cli.scenario_file`). Every test asserts the exact key the message names:
 ``FILE: KEY: what was expected``."""
 
 from __future__ import annotations
 
 import pytest
 
-from pkpd import scenario_file as sf
-from pkpd.scenario_file import ScenarioError, parse_simulate, parse_trial
+from pkpd.cli import scenario_file as sf
+from pkpd.cli.scenario_file import ScenarioError, parse_simulate, parse_trial
 
 SIM = 'model = "one_compartment"\ntimes = [0, 1, 2]\n[[doses]]\namount = 100\n'
 SIM_ORAL = 'model = "one_compartment_oral"\ntimes = [0, 1, 2]\n[[doses]]\namount = 100\nroute = "oral"\n'
@@ -224,7 +224,7 @@ def test_a_key_with_an_escape_sequence_is_shown_escaped():
 
 
 def test_the_command_line_shows_an_escaped_key_on_one_line(tmp_path, capsys):
-    from pkpd.cli import main
+    from pkpd.cli.main import main
 
     scenario = tmp_path / "s.toml"
     scenario.write_text(top(TRIAL_SE, "") + '[[arms."\\u001b[2J\\nred".doses]]\ndrug = "midazolam"\n'

@@ -1,4 +1,4 @@
-"""pkpd.synthetic: synthetic cohorts (truth, IIV, residual error, designs, BLQ, dropout) and the shipped
+"""pkpd.population.synthetic: synthetic cohorts (truth, IIV, residual error, designs, BLQ, dropout) and the shipped
 synthetic datasets."""
 
 import copy
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import pkpd
-import pkpd.synthetic as synthetic
+import pkpd.population.synthetic as synthetic
 from pkpd import drugs
 from pkpd.errors import DatasetError, ParameterError
-from pkpd.fitting.residual import AdditiveError, ProportionalError
+from pkpd.population.residual import AdditiveError, ProportionalError
 from pkpd.models import OneCompartment, OneCompartmentOral, OneCompartmentMM, ParentMetabolite
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 import pkpd
 from pkpd import ParameterError
-from pkpd.fitting._batch import BatchPredictor
+from pkpd.engine._batch import BatchPredictor
 from pkpd.models import OneCompartment, OneCompartmentOral, TwoCompartment
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of virtual trials (pkpd.trials) and endpoints (pkpd.endpoints)."""
+"""Unit tests of virtual trials (pkpd.trials) and endpoints (pkpd.trials.endpoints)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd import endpoints, scenarios
+from pkpd.trials import endpoints
+from pkpd.se import scenarios
 from pkpd.errors import ModelError, ParameterError
 from pkpd.models import OneCompartment
 from pkpd.trials import Dose, TrialDesign, TrialResult, from_table, run_trial, se_population

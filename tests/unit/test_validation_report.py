@@ -1,4 +1,4 @@
-"""The validation report (``python -m pkpd.validation`` -> docs/validation.md): completeness, rendering, --check."""
+"""The validation report (``python -m tools.validation_report`` -> docs/validation.md): completeness, rendering, --check."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pkpd.validation import NOT_RUN_SLOW, Recorder, TestRecord, diff_reports, listed_tests, render
+from tools.validation_report import NOT_RUN_SLOW, Recorder, TestRecord, diff_reports, listed_tests, render
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "docs" / "validation.md"
@@ -25,7 +25,7 @@ def test_every_validation_test_appears_in_the_report():
     listed = listed_tests(REPORT.read_text(encoding="utf-8"))
     missing = sorted(collected - listed)
     assert not missing, f"{len(missing)} validation tests missing from docs/validation.md " \
-                        f"(regenerate with python -m pkpd.validation): {missing[:10]}"
+                        f"(regenerate with python -m tools.validation_report): {missing[:10]}"
 
 
 class _Node:
@@ -78,7 +78,7 @@ def test_markdown_rendering_of_synthetic_records():
     text = render(_records(), date="2000-01-02", version="9.9", tests_label="tests/validation")
     lines = text.splitlines()
     assert lines[0] == "# Validation report"
-    assert lines[2] == "Generated on 2000-01-02 by `python -m pkpd.validation`."
+    assert lines[2] == "Generated on 2000-01-02 by `python -m tools.validation_report`."
     assert "pkpd 9.9." in lines[4]
     assert "| failed | 1 |" in lines and "| xfailed | 1 |" in lines and "| not run | 1 |" in lines
     assert "| **total** | 3 |" in lines

@@ -16,11 +16,11 @@ def theoph_mgkg():
 
 @pytest.fixture
 def validation(request):
-    """Record comparisons with references for the validation report (``python -m pkpd.validation``).
+    """Record comparisons with references for the validation report (``python -m tools.validation_report``).
 
     ``validation.compare(quantity, pkpd_value, reference, rtol=..., atol=..., source=...)`` and
     ``validation.within(quantity, pkpd_value, low, high, source=...)`` assert like ``pytest.approx`` and
-    store the comparison in the test's ``user_properties`` (see :class:`pkpd.validation.Recorder`)."""
-    from pkpd.validation import Recorder
+    store the comparison in the test's ``user_properties`` (see :class:`tools.validation_report.Recorder`)."""
+    from tools.validation_report import Recorder
 
     return Recorder(request.node)

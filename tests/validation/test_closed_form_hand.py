@@ -16,8 +16,8 @@ import pytest
 
 from pkpd.errors import ModelError
 from pkpd.models import pk
-from pkpd.models._closed_form import closed_form_outputs, closed_form_states
-from pkpd.models._schedule import compile_schedule
+from pkpd.engine._closed_form import closed_form_outputs, closed_form_states
+from pkpd.engine._schedule import compile_schedule
 
 COLS = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pkpd.models import pk
-from pkpd.simulation import simulate_regimen
+from pkpd.engine.simulation import simulate_regimen
 
 RNG = np.random.default_rng(20261122)
 

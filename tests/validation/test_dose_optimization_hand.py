@@ -12,7 +12,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import pkpd
-from pkpd.dose_optimization import Target, optimize_dose
+from pkpd.estimation.dose_optimization import Target, optimize_dose
 from pkpd.models import OneCompartment, OneCompartmentMM, OneCompartmentOral
 
 CL, V = 5.0, 50.0

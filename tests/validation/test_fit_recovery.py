@@ -1,4 +1,4 @@
-"""Issue 5, criterion 5: fits recover the known truth of synthetic patients (pkpd.synthetic), for closed-form
+"""Issue 5, criterion 5: fits recover the known truth of synthetic patients (pkpd.population.synthetic), for closed-form
 and ODE models through the same call."""
 
 import warnings
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import pkpd
-from pkpd import drugs, synthetic
-from pkpd.fitting import ProportionalError, fit_each, fit_individual, make_params
+from pkpd import drugs
+from pkpd.population import synthetic
+from pkpd.estimation import ProportionalError, fit_each, fit_individual, make_params
 from pkpd.models import OneCompartmentOral
 
 TYPICAL = {"CL": 2.8, "V": 32.0, "KA": 1.5}

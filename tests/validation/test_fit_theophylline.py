@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pkpd.fitting import AdditiveError, fit_each, fit_pooled, make_params
+from pkpd.estimation import AdditiveError, fit_each, fit_pooled, make_params
 from pkpd.models import OneCompartmentOral
 
 

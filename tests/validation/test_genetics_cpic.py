@@ -18,7 +18,7 @@ from itertools import combinations_with_replacement
 import numpy as np
 import pytest
 
-from pkpd.genetics import (
+from pkpd.physiology.genetics import (
     ALLELE_FUNCTION,
     clearance_multiplier,
     clearance_multiplier_for,
@@ -63,7 +63,7 @@ ABBREVIATION = {
 @pytest.mark.calibration_check
 @pytest.mark.parametrize("gene, diplotype, expected, score", CPIC_TABLE, ids=[f"{g}{d}" for g, d, _, _ in CPIC_TABLE])
 def test_calibration_check_cpic_phenotype(gene, diplotype, expected, score):
-    """Calibration check (transcription): pkpd.genetics' phenotype tables were written from these CPIC tables.
+    """Calibration check (transcription): pkpd.physiology.genetics' phenotype tables were written from these CPIC tables.
     Every diplotype of the listed alleles maps to its CPIC phenotype (sources in the module docstring)."""
     p = phenotype(gene, diplotype)
     assert p.gene == gene

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd.fitting import ProportionalError, fit_pooled, make_params
+from pkpd.estimation import ProportionalError, fit_pooled, make_params
 from pkpd.models import TwoCompartmentOral
 
 TRUE = {"CL": 4.0, "V1": 30.0, "Q": 6.0, "V2": 50.0, "KA": 1.0}

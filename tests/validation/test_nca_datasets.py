@@ -3,7 +3,7 @@ against published reference results.
 
 References
 ----------
-- Hand computation: written below with plain loops and ``math`` (no pkpd.nca code), following the
+- Hand computation: written below with plain loops and ``math`` (no pkpd.estimation.nca code), following the
   textbook formulas (Gabrielsson & Weiner, *Pharmacokinetic and Pharmacodynamic Data Analysis*, 4th
   ed. 2006, ch. 2.8: linear and log trapezoids, AUMC, λz by log-linear regression, AUC/AUMC to
   infinity, MRT, CL, Vz, Vss) and the best-fit λz rule of PKNCA ``pk.calc.half.life``.
@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from pkpd.io import load_dataset
-from pkpd.nca import NCA_COLUMNS, nca
+from pkpd.estimation.nca import NCA_COLUMNS, nca
 
 
 # ---------------------------------------------------------------------------------------------

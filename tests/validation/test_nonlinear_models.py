@@ -8,7 +8,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from pkpd.models import pk
-from pkpd.simulation import simulate_regimen
+from pkpd.engine.simulation import simulate_regimen
 
 
 def _dose(amt, cmt, time=0.0, rate=0.0, ii=0.0, addl=0):

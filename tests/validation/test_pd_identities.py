@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import brentq
 
 import pkpd
-from pkpd import effects as pd
+from pkpd.models import effects as pd
 from pkpd.models import Component, OneCompartment, compose
 from pkpd.models._base import Parameter
 
@@ -45,7 +45,7 @@ def test_operational_n1_identities_to_1e9(ka, tau, em, validation):
 
 @pytest.mark.parametrize("n", [0.5, 2.0, 3.0, 4.5])
 def test_operational_general_n_closed_forms(n, validation):
-    """General transducer slope (derived in pkpd.effects.operational_ec50): EC50,obs = KA/((2 + tau^n)^(1/n) - 1),
+    """General transducer slope (derived in pkpd.models.effects.operational_ec50): EC50,obs = KA/((2 + tau^n)^(1/n) - 1),
     Emax,obs = Em tau^n/(1 + tau^n); the curve's numerical half-maximal point matches to 1e-9."""
     ka, tau, em = 0.05, 1.1, 1.0
     emax_obs = pd.operational_emax(em, tau, n)
@@ -72,7 +72,7 @@ def test_receptor_fraction_053_shifts_ec50_and_emax_as_the_formulas_say(validati
 
 
 def test_operational_algebra_alone_bounds_the_shift_at_receptor_fraction_above_one_half(validation):
-    """Derived in pkpd.effects (module docstring): for n = 1, EC50 fold = (1 + tau0)/(1 + f tau0) <= 1/f and
+    """Derived in pkpd.models.effects (module docstring): for n = 1, EC50 fold = (1 + tau0)/(1 + f tau0) <= 1/f and
     Emax ratio = f * EC50 fold >= f, for every tau0. So at f >= 0.5 no tau0 gives a >= 10-fold EC50 rise, and
     at f = 0.65 no tau0 gives a >= 40 % loss of Emax; for n up to 4 the largest fold with a >= 40 % loss
     stays below 2.2."""

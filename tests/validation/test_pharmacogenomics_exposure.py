@@ -1,11 +1,11 @@
-"""Genotype-dependent exposure with the drug library (pkpd.drugs) and pkpd.genetics activities."""
+"""Genotype-dependent exposure with the drug library (pkpd.drugs) and pkpd.physiology.genetics activities."""
 
 import numpy as np
 import pytest
 
 import pkpd
 from pkpd import drugs
-from pkpd.genetics import phenotype
+from pkpd.physiology.genetics import phenotype
 
 
 def _nclb_auc_ss(diplotype):

@@ -27,7 +27,7 @@ TRUTH = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 3.0, "V": 30.0, "KA": 
 
 
 def _design():
-    return pkpd.synthetic.cohort(OneCompartmentOral(), pkpd.Bolus(320, cmt="DEPOT"), N_SUBJECTS,
+    return pkpd.population.synthetic.cohort(OneCompartmentOral(), pkpd.Bolus(320, cmt="DEPOT"), N_SUBJECTS,
                                  params={"CL": 3.0, "V": 30.0, "KA": 1.5}, design=TIMES, seed=1).data
 
 

@@ -170,7 +170,7 @@ def test_an_independent_derivative_free_search_from_nlmes_point_ends_at_the_foce
     from scipy.optimize import minimize
 
     from pkpd.io import as_dataset
-    from pkpd.population._objective import Objective, PopData
+    from pkpd.estimation._objective import Objective, PopData
 
     pm = fm3theo(NLME, NLME_SD)
     objective = Objective(pm, PopData(pm, as_dataset(theoph_mgkg), "auto"), "FOCEI")

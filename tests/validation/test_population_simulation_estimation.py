@@ -63,7 +63,7 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd.genetics import phenotype
+from pkpd.physiology.genetics import phenotype
 from pkpd.models import TwoCompartmentOral
 from pkpd.population import PopulationModel, fit_population
 

@@ -122,7 +122,7 @@ def test_seven_days_of_midazolam_infusion_tolerance_sedative_exceeds_anticonvuls
     receptor pools; at the same (steady-state) concentration, the sedative effect (α1 pool) has lost more
     than the anticonvulsant effect (α2/3/5) between 24 h and 7 days (subunit argument [M])."""
     from pkpd import drugs
-    from pkpd.effects import EffectCompartment, OperationalEffect
+    from pkpd.models.effects import EffectCompartment, OperationalEffect
 
     mdz = drugs.midazolam()
     model = pkpd.compose(*mdz.components(), EffectCompartment("MDZ"), GabaAReceptors(),

@@ -11,7 +11,7 @@ fixed seed. Which comparisons are calibration checks is said in each test (pkpd/
 import numpy as np
 import pytest
 
-from pkpd.effects import ModulatorEffect
+from pkpd.models.effects import ModulatorEffect
 from pkpd.physiology import DirectEffect, NmdaChannelBlock
 from pkpd.se import calibration as cal
 from pkpd.se import defaults as SE

@@ -13,7 +13,7 @@ import pytest
 
 import pkpd
 from pkpd import drugs
-from pkpd.effects import BZD_OPERATIONAL, OperationalEffect
+from pkpd.models.effects import BZD_OPERATIONAL, OperationalEffect
 from pkpd.physiology import BrainPgp, Chloride, GabaAReceptors, NmdaReceptors
 from pkpd.physiology.seizure import Seizure
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import pkpd
-from pkpd import scenarios
+from pkpd.se import scenarios
 from pkpd.physiology.seizure import Seizure, terminated
 
 SEED = 2024

@@ -169,7 +169,7 @@ def test_reset_returns_to_the_initial_state_under_the_parameters_in_force(valida
     """Indirect response (Dayneka type III, no drug): R0 = KIN / KOUT. KIN = 2 on the first records, 4 from
     the record at 10 h (KOUT = 0.5 /h), NOCB. R stays at 4 up to the last old record (5 h), then relaxes:
     R = 8 + (4 - 8) exp(-0.5 (t - 5)). An EVID 3 reset at 20 h restarts at KIN/KOUT = 8."""
-    ir = pkpd.effects.IndirectResponse("R", "D", kind=3, kin=2.0, kout=0.5, emax=1.0, ec50=1.0)
+    ir = pkpd.models.effects.IndirectResponse("R", "D", kind=3, kin=2.0, kout=0.5, emax=1.0, ec50=1.0)
     model = compose(OneCompartment(drug="D"), ir)
     ev = pd.DataFrame({"ID": 1, "TIME": [0.0, 5.0, 10.0, 15.0, 20.0, 20.0, 22.0], "EVID": [1, 0, 0, 0, 0, 3, 0],
                        "AMT": 0.0, "RATE": 0.0, "CMT": 1, "II": 0.0, "ADDL": 0, "SS": 0})

@@ -1,6 +1,6 @@
 """Validation of virtual trials (issue 7) on the status-epilepticus model.
 
-References: the virtual SE cohort and its termination fractions of :func:`pkpd.scenarios.cohort_termination`
+References: the virtual SE cohort and its termination fractions of :func:`pkpd.se.scenarios.cohort_termination`
 (calibrated there to Trinka 2015 and Lowenstein & Alldredge 1993: midazolam 10 mg IM stops most seizures at
 5 min and far fewer at 30 min). The trial machinery must reproduce those fractions
 exactly when given the same parameter table, and give bit-identical results whatever the chunking and
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pkpd import endpoints, scenarios
+from pkpd.trials import endpoints
+from pkpd.se import scenarios
 from pkpd.trials import TrialDesign, from_table, run_trial, se_population
 
 

@@ -7,8 +7,8 @@ import pytest
 from scipy.stats import chisquare
 
 import pkpd
-from pkpd.genetics import allele_frequencies, phenotype
-from pkpd.virtual import DEMOGRAPHICS, HEIGHT_LOGWEIGHT_CORRELATION
+from pkpd.physiology.genetics import allele_frequencies, phenotype
+from pkpd.population.virtual import DEMOGRAPHICS, HEIGHT_LOGWEIGHT_CORRELATION
 
 N = 10_000
 CYP2C9 = {"*1": 0.80, "*2": 0.12, "*3": 0.08}            # caller-given frequencies (illustrative)

@@ -2,11 +2,11 @@
 
 Reference: NONMEM/PREDPP event semantics (NONMEM Users Guide, Part V "Introductory Guide", and Part VI
 "PREDPP Guide": data items EVID, AMT, RATE, II, ADDL, SS, CMT; ALAG/F/R/D additional PK parameters),
-as summarised in the module docstring of ``pkpd/models/_schedule.py``. Every expected value is the
+as summarised in the module docstring of ``pkpd/engine/_schedule.py``. Every expected value is the
 closed-form formula written next to it in ``cases.toml`` (generated, with the CSVs, by
 ``derive_expected.py``, which evaluates those formulas without using pkpd).
 
-Each case runs through ``pkpd.simulation.simulate`` with the closed form (relative tolerance 1e-9) and with
+Each case runs through ``pkpd.engine.simulation.simulate`` with the closed form (relative tolerance 1e-9) and with
 the ODE engine (rtol 1e-10, atol 1e-12; relative tolerance 1e-6). Expected zeros are checked to 1e-12.
 """
 
@@ -22,7 +22,7 @@ import pytest
 
 from pkpd.models import pk
 from pkpd.io import read_nonmem
-from pkpd.simulation import simulate
+from pkpd.engine.simulation import simulate
 
 HERE = Path(__file__).resolve().parent
 CANONICAL = ["ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS"]

@@ -1,0 +1,275 @@
+"""The FO / FOCE / FOCE-I objective with batched empirical Bayes estimates (EBEs).
+
+For subject ``i`` with random effects ``eta`` (N(0, Omega)), predictions ``f(eta)`` and residual variances
+``V(f)``, the individual objective is
+
+    O_i(eta) = sum_j t_j(f_j) + eta' Omega^-1 eta,
+    t_j = (y_j - f_j)^2 / V_j + log V_j                  (quantified observation)
+    t_j = -2 log Phi((LLOQ_j - f_j) / sqrt(V_j))           (below the limit of quantification, M3)
+
+Its minimiser is the EBE. The FOCE-I objective (NONMEM convention: -2 log-likelihood without the
+``n log 2 pi`` constant) is the Laplace approximation with the first-order Hessian (Beal & Sheiner; Wang 2007,
+J Pharmacokinet Pharmacodyn 34:575)::
+
+    OFV = sum_i [ O_i(eta_i) + log det Omega + log det H_i ],   H_i = Omega^-1 + 1/2 sum_j w_j g_j g_j'
+
+with ``g_j = d f_j / d eta`` at ``eta_i`` and ``w_j`` the expected second derivative of ``t_j`` in ``f``:
+``2 / V + (V' / V)^2`` for a quantified observation (``V' = dV/df``, zero for additive error), and the exact
+second derivative for a BLQ one (the Laplacian treatment NONMEM requires for M3). ``FOCE`` evaluates the
+residual variance at ``eta = 0`` (no interaction); ``FO`` linearises around ``eta = 0`` without EBEs:
+``OFV_i = log det C_i + r' C_i^-1 r``, ``C_i = G Omega G' + diag V``, ``r = y - f(0)``.
+
+Inner step: damped Newton (Levenberg) on all subjects at once; each iteration predicts ``f`` and its first
+and second finite-difference derivatives in eta for every subject in one batched simulation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import log_ndtr
+
+from ..errors import ParameterError, SimulationError
+from ..engine._batch import BatchPredictor
+from ._observations import observation_records
+from ..io import Dataset
+
+METHODS = ("FOCEI", "FOCE", "FO")
+#: ODE tolerance of population estimation: dp5 then reaches about 1e-9 relative error, so that the
+#: eta-derivatives (steps of 1e-3) keep 6 digits; 1.4x faster than the individual fits' 1e-9.
+ODE_RTOL = 1e-8
+
+
+def check_method(method) -> str:
+    method = str(method).upper().replace("-", "")
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of 'FOCEI', 'FOCE' or 'FO', got {method!r}")
+    return method
+
+
+class PopData:
+    """Observations of a dataset by subject (BLQ handled by M3 or M1), their covariates, and batched
+    predictions for per-subject parameter sets."""
+
+    def __init__(self, popmodel, data: Dataset, engine: str, blq: str = "M3", lloq=None):
+        model = popmodel.model
+        if blq not in ("M3", "M1"):
+            raise ParameterError(f"blq must be 'M3' or 'M1' for population fits, got {blq!r}")
+        obs = observation_records(data, blq, lloq)
+        self.rows, self.y, self.blq, self.lloq = obs.rows, obs.y, obs.blq, obs.lloq
+        self.output_index = popmodel.observation_outputs(data.events, self.rows)
+        self.error = popmodel.bound_error(self.output_index)
+        outputs = np.asarray(popmodel.outputs, dtype=object)[self.output_index]
+        self.predict_many = BatchPredictor(model, data, outputs if len(popmodel.outputs) > 1 else popmodel.outputs[0],
+                                           self.rows, engine, rtol=ODE_RTOL)
+        self.ids, self.n = self.predict_many.ids, self.predict_many.n_subjects
+        self.subject = self.predict_many.rank[self.rows]
+        self.n_obs_by_subject = np.bincount(self.subject, minlength=self.n)
+        self.events = data.events
+        self.design = popmodel.design(data.events, self.predict_many.rank)
+        self.covariates = self.design.subjects
+
+
+def variance(error, f, sigma):
+    sd = error.stdev(f, sigma)
+    return sd * sd
+
+
+def _variance_slopes(error, f, sigma):
+    """dV/df and d2V/df2 by central differences (zero for additive error)."""
+    h = 1e-4 * np.maximum(np.abs(f), 1e-8)
+    vp, v0, vm = variance(error, f + h, sigma), variance(error, f, sigma), variance(error, f - h, sigma)
+    return (vp - vm) / (2 * h), (vp - 2 * v0 + vm) / h**2
+
+
+class Objective:
+    """FO / FOCE / FOCE-I objective for given theta, Omega and sigma, with warm-started batched EBEs."""
+
+    def __init__(self, popmodel, pdata: PopData, method: str):
+        self.pm, self.d, self.method = popmodel, pdata, method
+        self.q = len(popmodel.eta_names)
+        self.eta = np.zeros((pdata.n, self.q))
+        self.h = 1e-3 if pdata.predict_many.uses_ode or pdata.design.records is not None else 1e-4
+        self.converged = True
+        self._last = None            # (theta, eta, f, g, c) of the last EBE search
+        if method == "FO" and pdata.blq.any():
+            raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
+
+    def predict(self, theta, eta):
+        return self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0]
+
+    def f_and_g(self, theta, eta, curvature=False):
+        """Predictions (n_obs,) and their eta-derivatives (n_obs, q) by central differences, with the
+        second derivatives (n_obs, q, q) when ``curvature``; all sets in one batched simulation."""
+        q, h = self.q, self.h
+        eye = np.eye(q) * h
+        sets = [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
+        pairs = [(k, m) for k in range(q) for m in range(k + 1, q)] if curvature else []
+        sets += [eta + eye[k] + eye[m] for k, m in pairs]
+        f = self.pm.predict(self.d.predict_many, theta, sets, self.d.design)
+        f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
+        g = ((plus - minus) / (2 * h)).T
+        if not curvature:
+            return f0, g, None
+        c = np.zeros((len(f0), q, q))
+        for k in range(q):
+            c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
+        for i, (k, m) in enumerate(pairs):
+            c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
+        return f0, g, c
+
+    def by_subject(self, values):
+        return np.bincount(self.d.subject, weights=values, minlength=self.d.n)
+
+    # -- the data terms t_j(f) and their derivatives ---------------------------------------------------
+    def _blq_term(self, f, sigma, v0):
+        b = self.d.blq
+        lloq = self.d.lloq[b]
+        sd = np.sqrt(v0[b]) if v0 is not None else None
+
+        def t(fb):
+            if sd is None:
+                full = f.copy()
+                full[b] = fb
+                s = self.d.error.stdev(full, sigma)[b]
+            else:
+                s = sd
+            return -2.0 * log_ndtr((lloq - fb) / s)
+        fb = f[b]
+        h = 1e-5 * np.maximum(np.abs(fb), np.abs(lloq))
+        t0, tp, tm = t(fb), t(fb + h), t(fb - h)
+        return t0, (tp - tm) / (2 * h), (tp - 2 * t0 + tm) / h**2
+
+    def terms(self, f, sigma, v0=None, exact=False):
+        """``t``, ``dt/df`` and the Hessian weight ``w`` per observation: the expected second derivative
+        (FOCE-I's first-order Hessian) or, when ``exact``, the exact one (Newton's method on the EBEs)."""
+        v = variance(self.d.error, f, sigma) if v0 is None else v0
+        r = self.d.y - f
+        t = r * r / v + np.log(v)
+        if v0 is None:
+            dv, d2v = _variance_slopes(self.d.error, f, sigma)
+        else:
+            dv = d2v = np.zeros_like(f)
+        dt = -2.0 * r / v + dv / v * (1.0 - r * r / v)
+        if exact:
+            w = (2.0 / v + 4.0 * r * dv / v**2 + 2.0 * r * r * dv**2 / v**3 - r * r * d2v / v**2 + d2v / v
+                 - (dv / v) ** 2)
+        else:
+            w = 2.0 / v + (dv / v) ** 2
+        if self.d.blq.any():
+            b = self.d.blq
+            t[b], dt[b], second = self._blq_term(f, sigma, v0)
+            w[b] = second if exact else np.maximum(second, 0.0)
+        return t, dt, w
+
+    def subject_objective(self, f, eta, omega_inv, sigma, v0=None):
+        t, _, _ = self.terms(f, sigma, v0)
+        return self.by_subject(t) + np.einsum("ik,kl,il->i", eta, omega_inv, eta)
+
+    def first_order_hessian(self, f, g, omega, sigma, v0=None):
+        """``H_i = Omega^-1 + 1/2 sum_j w_j g_j g_j'`` per subject (subjects, q, q)."""
+        _, _, w = self.terms(f, sigma, v0)
+        hess = np.zeros((self.d.n, self.q, self.q))
+        np.add.at(hess, self.d.subject, 0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
+        return hess + np.linalg.inv(omega)
+
+    def population_variance(self, theta, sigma):
+        """FOCE: the residual variance at the population prediction (eta = 0)."""
+        return variance(self.d.error, self.predict(theta, np.zeros_like(self.eta)), sigma)
+
+    # -- inner step ------------------------------------------------------------------------------------
+    #: Newton steps (in eta) below which the predictions at the new EBEs are extrapolated from the
+    #: derivatives instead of simulated: the error, O(step^2) ~ 1e-10, is far below the objective's precision.
+    #: This makes the outer finite-difference gradient cheap: a step in Omega or sigma needs no simulation,
+    #: a step in theta one (the predictions at the previous EBEs).
+    EXTRAPOLATE_BELOW = 1e-5
+
+    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100, method: str | None = None):
+        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton; ``method`` (default the
+        objective's) "FOCE" uses the population variance in the inner objective, the others the individual."""
+        omega_inv = np.linalg.inv(omega)
+        eta = self.eta.copy()
+        last = self._last
+        if last is not None and last[0] == theta and np.array_equal(last[1], eta):
+            f, g, c = last[2:]
+        else:
+            f, g, c = self.f_and_g(theta, eta, curvature=True)
+        v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
+        obj = self.subject_objective(f, eta, omega_inv, sigma, v0)
+        lam = np.full(self.d.n, 1e-6)
+        sub = self.d.subject
+        self.converged = False
+        for _ in range(max_iter):
+            _, dt, w = self.terms(f, sigma, v0, exact=True)
+            grad = np.zeros((self.d.n, self.q))                  # half the gradient of O_i
+            np.add.at(grad, sub, 0.5 * g * dt[:, None])
+            grad += eta @ omega_inv
+            # Newton's Hessian (exact in f, with the curvature of f); where it is not positive definite,
+            # the first-order one (Gauss-Newton), which always is
+            hess = np.zeros((self.d.n, self.q, self.q))
+            np.add.at(hess, sub, 0.5 * (np.einsum("j,jk,jl->jkl", w, g, g) + dt[:, None, None] * c))
+            hess += omega_inv
+            not_pd = np.linalg.eigvalsh(hess)[:, 0] <= 0
+            if not_pd.any():
+                hess[not_pd] = self.first_order_hessian(f, g, omega, sigma, v0)[not_pd]
+            if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
+                self.converged = True
+                break
+            step = -np.linalg.solve(hess + lam[:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
+            step = np.clip(step, -1.0, 1.0)               # trust region: at most e-fold per iteration
+            trial = eta + step
+            if np.max(np.abs(step)) <= self.EXTRAPOLATE_BELOW:
+                f_t = f + np.einsum("jk,jk->j", g, step[sub])
+                g_t, c_t = g + np.einsum("jkl,jl->jk", c, step[sub]), c
+            else:
+                try:
+                    f_t, g_t, c_t = self.f_and_g(theta, trial, curvature=True)
+                except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
+                    f_t, g_t, c_t = np.full_like(f, np.nan), np.full_like(g, np.nan), np.full_like(c, np.nan)
+            obj_t = self.subject_objective(f_t, trial, omega_inv, sigma, v0)
+            better = np.isfinite(obj_t) & (obj_t <= obj + 1e-12)
+            keep_obs = better[sub]
+            eta = np.where(better[:, None], trial, eta)
+            f = np.where(keep_obs, f_t, f)
+            g = np.where(keep_obs[:, None], g_t, g)
+            c = np.where(keep_obs[:, None, None], c_t, c)
+            obj = np.where(better, obj_t, obj)
+            lam = np.where(better, lam * 0.1, lam * 10.0)
+        self.eta = eta
+        self._last = (dict(theta), eta.copy(), f, g, c)
+        return eta, f, g, obj, v0
+
+    # -- the objective ---------------------------------------------------------------------------------
+    def per_subject(self, theta, omega, sigma) -> np.ndarray:
+        """Each subject's contribution to the OFV (inf when a Hessian is not positive definite)."""
+        sign_o, logdet_o = np.linalg.slogdet(omega)
+        if sign_o <= 0:
+            return np.full(self.d.n, math.inf)
+        if self.method == "FO":
+            return self._fo(theta, omega, sigma)
+        eta, f, g, obj, v0 = self.ebe(theta, omega, sigma)
+        sign, logdet_h = np.linalg.slogdet(self.first_order_hessian(f, g, omega, sigma, v0))
+        return np.where(sign > 0, obj + logdet_o + logdet_h, math.inf)
+
+    def __call__(self, theta, omega, sigma) -> float:
+        return float(np.sum(self.per_subject(theta, omega, sigma)))
+
+    def _fo(self, theta, omega, sigma):
+        self.eta = np.zeros_like(self.eta)
+        f, g, _ = self.f_and_g(theta, self.eta)
+        v = variance(self.d.error, f, sigma)
+        out = np.empty(self.d.n)
+        for i, rows in enumerate(self.subject_rows):
+            gi = g[rows]
+            cov = gi @ omega @ gi.T + np.diag(v[rows])
+            sign, logdet = np.linalg.slogdet(cov)
+            r = self.d.y[rows] - f[rows]
+            out[i] = logdet + r @ np.linalg.solve(cov, r) if sign > 0 else math.inf
+        return out
+
+    @property
+    def subject_rows(self):
+        order = np.argsort(self.d.subject, kind="stable")
+        return np.split(order, np.cumsum(self.d.n_obs_by_subject)[:-1])
+
