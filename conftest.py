@@ -2,12 +2,6 @@
 
 import pytest
 
-# Modules kept only so old imports work: they replace themselves by the moved module, whose doctests are
-# collected where it lives now (pkpd/se/).
-collect_ignore = ["pkpd/se/scenarios.py", "pkpd/se/calibration.py", "pkpd/se/demo.py",
-                  "pkpd/pd.py"]  # renamed pkpd/models/effects.py: importing it raises ImportError naming the new name
-
-
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which writes the groups into the test IDs
 def pytest_collection_modifyitems(items):
     """Scheduling on several workers (``--dist loadgroup``): the tests of a module stay together, as with

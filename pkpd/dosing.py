@@ -72,11 +72,11 @@ def _compartment(owner: str, value):
     )
 
 
-class _Dose:
+class Dose:
     """Shared behaviour of doses: addition into a Regimen and compilation to events."""
 
     def __add__(self, other):
-        if isinstance(other, (_Dose, Regimen)):
+        if isinstance(other, (Dose, Regimen)):
             return Regimen((self,)) + other
         return NotImplemented
 
@@ -108,7 +108,7 @@ class _Dose:
 # doses
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Bolus(_Dose):
+class Bolus(Dose):
     """An instantaneous dose (a state jump).
 
     Parameters
@@ -167,7 +167,7 @@ class Bolus(_Dose):
 
 
 @dataclass(frozen=True)
-class Infusion(_Dose):
+class Infusion(Dose):
     """A zero-order input: ``amt`` given at a constant rate, from ``time`` for ``duration``.
 
     Give exactly one of ``duration`` and ``rate`` (mg/h). A steady-state constant infusion (an
@@ -280,9 +280,9 @@ class Regimen:
     doses: tuple = field(default=())
 
     def __post_init__(self):
-        doses = (self.doses,) if isinstance(self.doses, _Dose) else tuple(self.doses)
+        doses = (self.doses,) if isinstance(self.doses, Dose) else tuple(self.doses)
         for k, dose in enumerate(doses):
-            if not isinstance(dose, _Dose):
+            if not isinstance(dose, Dose):
                 raise DatasetError(f"Regimen: dose {k + 1} is {dose!r}; expected a Bolus or an Infusion")
         order = sorted(range(len(doses)), key=lambda k: doses[k].time)  # stable
         object.__setattr__(self, "doses", tuple(doses[k] for k in order))
@@ -290,14 +290,14 @@ class Regimen:
     def __add__(self, other):
         if isinstance(other, Regimen):
             return Regimen(self.doses + other.doses)
-        if isinstance(other, _Dose):
+        if isinstance(other, Dose):
             return Regimen(self.doses + (other,))
         return NotImplemented
 
     def __radd__(self, other):
         if isinstance(other, Integral) and other == 0:
             return self
-        if isinstance(other, _Dose):
+        if isinstance(other, Dose):
             return Regimen((other,) + self.doses)
         return NotImplemented
 

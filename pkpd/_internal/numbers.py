@@ -4,7 +4,8 @@ Examples
 --------
 >>> is_number(2.5), is_number(True), is_number(float("inf")), is_number(float("inf"), finite=False)
 (True, False, False, True)
->>> check_number("Bolus", "amt", -1.0, minimum=0.0)
+>>> from pkpd.errors import ParameterError
+>>> check_number("Bolus", "amt", -1.0, error=ParameterError, minimum=0.0)
 Traceback (most recent call last):
 ...
 pkpd.errors.ParameterError: Bolus: amt=-1.0 is negative; expected amt >= 0
@@ -15,7 +16,10 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-__all__ = ["is_number", "check_number"]
+__all__ = ["is_number", "check_number", "MAX_EXACT_INT"]
+
+#: Integers up to this magnitude are exact in float64.
+MAX_EXACT_INT = 2.0**53
 
 
 def is_number(value, *, finite: bool = True) -> bool:
@@ -25,14 +29,12 @@ def is_number(value, *, finite: bool = True) -> bool:
     return math.isfinite(float(value)) or not finite
 
 
-def check_number(owner: str, name: str, value, *, error: type | None = None, minimum: float | None = None,
+def check_number(owner: str, name: str, value, *, error: type[Exception], minimum: float | None = None,
                  positive: bool = False, optional: bool = False) -> float | None:
-    """``value`` as a float, or ``error`` (default :class:`~pkpd.errors.ParameterError`) naming ``owner``,
-    ``name``, the value and what was expected; None passes when ``optional``."""
+    """``value`` as a float, or ``error`` (the caller's exception class, e.g. :class:`~pkpd.errors.ParameterError`)
+    naming ``owner``, ``name``, the value and what was expected; None passes when ``optional``."""
     if value is None and optional:
         return None
-    if error is None:
-        from ..errors import ParameterError as error
     if not is_number(value):
         raise error(f"{owner}: {name}={value!r} is not a finite number")
     v = float(value)

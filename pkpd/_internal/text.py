@@ -16,9 +16,14 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["escape_controls"]
+import numpy as np
+
+from .numbers import MAX_EXACT_INT
+
+__all__ = ["escape_controls", "show", "where"]
 
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text (bidi overrides
 # and isolates, zero-width joiners, line/paragraph separators, BOM).
@@ -36,3 +41,26 @@ def escape_controls(text: str, keep: str = "") -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _CONTROL.sub(escape, str(text))
+
+
+def show(value) -> str:
+    """A value as it would appear in the data: 5, 2.5, 'abc', '.' (missing).
+
+    >>> show(5.0), show(2.5), show("abc"), show(float("nan"))
+    ('5', '2.5', "'abc'", "'.' (missing)")
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "'.' (missing)"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isfinite(v) and v == int(v) and abs(v) < MAX_EXACT_INT:
+            return str(int(v))
+        return repr(v)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(value)
+
+
+def where(source: str | None, line) -> str:
+    """``"file.csv line 7"`` for a record read from a file, ``"row 7"`` for a DataFrame row (1-based)."""
+    return f"{source} line {int(line)}" if source else f"row {int(line)}"

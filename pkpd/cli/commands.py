@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -34,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from .._internal.output import OutputFolder
+from ..models.registry import resolve_model
 
-__all__ = ["resolve_model", "make_error", "parse_init", "run_nca", "run_fit", "run_simulate", "run_trial_scenario",
-           "simulate_trial", "markdown_table", "MODEL_NAMES", "ERROR_NAMES", "DEFAULT_ERROR_NAME",
+__all__ = ["make_error", "parse_init", "run_nca", "run_fit", "run_simulate", "run_trial_scenario",
+           "simulate_trial", "markdown_table", "ERROR_NAMES", "DEFAULT_ERROR_NAME",
            "NCA_MD_COLUMNS", "POPULATION_FIXED", "POPULATION_IIV"]
 
 #: Columns of the NCA table shown in ``nca.md`` (``nca.csv`` has them all).
@@ -48,34 +48,6 @@ POPULATION_IIV = ("CL", "V", "V1")
 _IIV_VARIANCE = 0.1
 
 
-def _library():
-    from ..models import pk
-    return {name: getattr(pk, name) for name in pk.__all__}
-
-
-#: Model names accepted by ``--model`` (snake_case aliases such as ``one_compartment_oral`` too).
-MODEL_NAMES = tuple(_library())
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-def resolve_model(name: str):
-    """A model of the library by class name (``OneCompartmentOral``) or snake-case alias
-    (``one_compartment_oral``); case, ``-`` and ``_`` do not matter.
-
-    >>> resolve_model("one_compartment_oral").name, resolve_model("TwoCompartment").name
-    ('OneCompartmentOral', 'TwoCompartment')
-    """
-    from ..errors import ModelError
-
-    key = name.replace("_", "").replace("-", "").lower()
-    for cls_name, cls in _library().items():
-        if cls_name.lower() == key:
-            return cls()
-    aliases = ", ".join(_snake(n) for n in MODEL_NAMES)
-    raise ModelError(f"unknown model {name!r}; known models: {aliases}")
 
 
 def _error_kinds():
@@ -314,8 +286,7 @@ def _fit_each(model, data, err, folder: OutputFolder, source: str, init=None, ca
 def population_model(model, data, err, init=None):
     """The :class:`pkpd.PopulationModel` that ``pkpd fit --population`` fits (defaults in the module docstring);
     ``init`` (``--init``) overrides typical values, and a parameter named there is estimated."""
-    from ..estimation import initial_estimates
-    from ..estimation._subjects import usable_subjects
+    from ..estimation import initial_estimates, usable_subjects
     from ..population import PopulationModel
 
     usable, _ = usable_subjects(data)
@@ -358,10 +329,10 @@ def _fit_population(model, data, err, folder: OutputFolder, source: str, init=No
 # pkpd simulate
 # ---------------------------------------------------------------------------------------------
 def _unit_label(model, name: str) -> str:
-    from ..engine.simulation import _units
+    from ..engine import output_units
 
     try:
-        unit = _units(model, [name]).get(name, "")
+        unit = output_units(model, [name]).get(name, "")
     except Exception:                                   # pragma: no cover - unusual models
         unit = ""
     return f"{name} ({unit or 'dimensionless'})"

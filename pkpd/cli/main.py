@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_options(nca)
     nca.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    from .commands import DEFAULT_ERROR_NAME, ERROR_NAMES, MODEL_NAMES
+    from ..models.registry import MODEL_NAMES
+    from .commands import DEFAULT_ERROR_NAME, ERROR_NAMES
     fit = sub.add_parser("fit", help="fit a library model per subject or as a population (estimates, report, PNG)",
                          description="Fit a model of pkpd.models to a NONMEM-style CSV. Without --population: one "
                                      "fit per subject (estimates.csv, report.md, fits.png). With --population: "

@@ -624,13 +624,13 @@ def _deep_location(text: str) -> tuple:
 
 
 def _library_models() -> dict:
-    from .commands import MODEL_NAMES, _snake
+    from ..models.registry import MODEL_NAMES, snake_name as _snake
 
     return {_snake(n): n for n in MODEL_NAMES}
 
 
 def _resolve_library_model(ctx, name, where):
-    from .commands import resolve_model
+    from ..models.registry import resolve_model
 
     try:
         return resolve_model(name)
@@ -853,7 +853,7 @@ def _weight(ctx, value, where) -> float:
 
 
 def _drug_regimen(ctx, drug, specs):
-    from ..drugs._core import DEPOT_ROUTES
+    from ..drugs import DEPOT_ROUTES
     from ..models import compose
 
     depot = None
@@ -1076,7 +1076,7 @@ def _se_groups(ctx, mtab, arms, overrides, iiv):
     from dataclasses import replace
 
     from ..se import scenarios
-    from ..drugs._core import DEPOT_ROUTES
+    from ..drugs import DEPOT_ROUTES
     from ..se.population import se_population
 
     known_drugs = ", ".join(scenarios.DRUGS)
@@ -1196,7 +1196,7 @@ def _population_groups(ctx, mtab, mname, arms, overrides, iiv):
         prefix = drug.prefix
     else:
         try:
-            from .commands import resolve_model
+            from ..models.registry import resolve_model
             model = resolve_model(mname)
         except PkpdError:
             known = list(_library_models()) + list(drug_library.LIBRARY)

@@ -19,7 +19,7 @@ Rifampicin induces CYP3A4, which clears midazolam:
 True
 """
 
-from ._core import Drug, Metabolite, cyp3a4, enzyme
+from ._core import DEPOT_ROUTES, Drug, Metabolite, cyp3a4, enzyme
 from ._library import (
     LIBRARY,
     carbamazepine,
@@ -45,5 +45,5 @@ __all__ = [
     "Drug", "Metabolite", "enzyme", "cyp3a4", "LIBRARY", "v2_for_half_life",
     "midazolam", "lorazepam", "diazepam", "clobazam", "phenytoin", "fosphenytoin", "levetiracetam", "valproate",
     "phenobarbital", "ketamine", "propofol", "carbamazepine", "rifampicin", "clarithromycin", "tariquidar",
-    "pgp_probe",
+    "pgp_probe", "DEPOT_ROUTES",
 ]

@@ -10,8 +10,7 @@ from typing import Any
 
 from ..dosing import Bolus, Infusion
 from ..errors import ModelError
-from ..models._base import Model, Parameter
-from ..models._compose import Component
+from ..models import Component, Model, Parameter
 from ..physiology import BrainPgp, EnzymeTurnover, Inactivation, Induction, PgpInhibition, WellStirredLiver
 
 __all__ = ["Drug", "Metabolite", "enzyme", "cyp3a4"]

@@ -10,6 +10,6 @@
 """
 
 from ._batch import BatchPredictor
-from .simulation import simulate, simulate_regimen
+from .simulation import output_units, simulate, simulate_regimen
 
-__all__ = ["simulate", "simulate_regimen", "BatchPredictor"]
+__all__ = ["simulate", "simulate_regimen", "BatchPredictor", "output_units"]

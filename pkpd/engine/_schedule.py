@@ -40,12 +40,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError, ModelError, ParameterError, SimulationError
-from ..models._base import no_compartment
+from ..models import no_compartment
 
-__all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "CANONICAL_COLUMNS", "MEMORY_LIMIT",
+__all__ = ["Schedule", "compile_schedule", "grouped_searchsorted", "MEMORY_LIMIT",
            "memory_limit", "dose_copies", "schedule_bytes", "check_memory"]
 
-CANONICAL_COLUMNS = ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS")
 
 #: Memory (bytes) a simulation may plan for; ``None``: half of the physical memory (4 GiB where unknown).
 #: :func:`compile_schedule` and :func:`pkpd.simulate` estimate what they need before allocating and raise
@@ -59,7 +58,7 @@ _WORDS_PER_INPUT = {"analytic": (44, 6), "ode": (340, 180)}
 _WORDS_PER_OUTPUT = (24, 8)
 
 IMPLIED = 0.5  # key offset of implied events (after the records at the same time)
-RESET = -0.25  # key offset of a reset relative to its record
+RESET_KEY = -0.25  # key offset of a reset relative to its record
 OUTPUT = 0.1  # key offset of an output relative to its record (after the record's own dose)
 
 
@@ -400,7 +399,7 @@ def compile_schedule(
     # ---- resets: EVID 3/4 and SS=1 doses, just before their record
     is_reset = (evid == 3) | (evid == 4) | (is_dose & (ss == 1))
     rr = np.nonzero(is_reset)[0]
-    reset_unit, reset_time, reset_key = unit[rr], time[rr], key[rr] + RESET
+    reset_unit, reset_time, reset_key = unit[rr], time[rr], key[rr] + RESET_KEY
 
     # each input is cut by the first reset after its source record
     until_t, until_k = _next_in_group(

@@ -13,9 +13,10 @@ import pandas as pd
 
 from ..errors import DatasetError, ModelError, ParameterError, SimulationError
 from ..io import Dataset
-from ..io._nonmem import _read as _read_nonmem
-from ..io._dataset import show as _show, where as _where
-from ._schedule import CANONICAL_COLUMNS, check_memory, compile_schedule, dose_copies, schedule_bytes
+from .._internal.text import show as _show, where as _where
+from ..io import read_dataset
+from .._internal.columns import EVENT_COLUMNS
+from ._schedule import check_memory, compile_schedule, dose_copies, schedule_bytes
 from ..results import SimulationResult
 
 __all__ = ["simulate", "simulate_regimen"]
@@ -81,12 +82,12 @@ def _events_of(regimen) -> pd.DataFrame:
         events = regimen.to_events(id=1)
     else:
         raise TypeError(f"regimen must be a Bolus, Infusion, Regimen or event DataFrame, not {type(regimen).__name__}")
-    missing = [c for c in CANONICAL_COLUMNS if c not in events.columns]
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
         raise ValueError(f"event table lacks column(s) {missing}")
     if events["ID"].nunique() > 1:
         raise ValueError("a regimen event table must hold one subject; use pkpd.simulate for a dataset")
-    return events.loc[events["EVID"].isin([1, 3, 4]), list(CANONICAL_COLUMNS)].reset_index(drop=True)
+    return events.loc[events["EVID"].isin([1, 3, 4]), list(EVENT_COLUMNS)].reset_index(drop=True)
 
 
 def _options(model, method, rtol, atol, solver, states):
@@ -126,7 +127,7 @@ def simulate_regimen(
     cmt = dose_events["CMT"].to_numpy()
     if cmt.dtype == object:
         cmt = np.array([model.dose_index(c) + 1 for c in cmt])
-    one = {c: dose_events[c].to_numpy() for c in CANONICAL_COLUMNS}
+    one = {c: dose_events[c].to_numpy() for c in EVENT_COLUMNS}
     one["CMT"] = cmt.astype(np.int64)
     m, r = len(times), len(dose_events)
     t_order = np.argsort(times, kind="stable")
@@ -140,7 +141,7 @@ def simulate_regimen(
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         k = hi - lo
-        events = pd.DataFrame({c: np.tile(one[c], k) for c in CANONICAL_COLUMNS})
+        events = pd.DataFrame({c: np.tile(one[c], k) for c in EVENT_COLUMNS})
         events["ID"] = np.repeat(np.arange(k), r)
         p_chunk = {name: v[lo:hi] for name, v in p.items()}
         # outputs are not records: each subject's sorted times, after every dose at the same time
@@ -163,13 +164,13 @@ def simulate_regimen(
         time=np.tile(times, n),
         values=flat,
         method=method,
-        units=_units(model, names),
+        units=output_units(model, names),
     )
 
 
 def _record_params(model, record_params, n_records: int) -> dict[str, np.ndarray]:
     """Validate parameters given per record: known names, one finite value per record, within bounds."""
-    from ..models._base import DOSING_PARAMETER
+    from ..models import DOSING_PARAMETER
 
     if not isinstance(record_params, Mapping):
         raise ParameterError(f"record_params must be a mapping of parameter name to values per record, "
@@ -309,7 +310,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     if isinstance(dataset, pd.DataFrame):
         # one reading and validation for files and tables: a table with a negative AMT, an EVID 7 or
         # interleaved IDs is an error here too, not a simulation of something else
-        dataset = _read_nonmem(dataset, simulation=True)
+        dataset = read_dataset(dataset, simulation=True)
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a pkpd.Dataset or a DataFrame, not {type(dataset).__name__}")
     names = list(model.outputs) + (list(model.states) if states else [])
@@ -342,7 +343,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         time=events["TIME"].to_numpy(float),
         values=values,
         method=method,
-        units=_units(model, names),
+        units=output_units(model, names),
     )
 
 
@@ -367,7 +368,7 @@ class _Prepared:
         n_subj = len(self.subject_ids)
         chunk = chunk_size or (1000 if method == "ode" else 2000)
         _check_memory(model, dataset, self.subj_of_record, n_subj, chunk, method, n_names)
-        frame = events[list(CANONICAL_COLUMNS)]
+        frame = events[list(EVENT_COLUMNS)]
         self.chunks = []
         for lo in range(0, n_subj, chunk):
             hi = min(n_subj, lo + chunk)
@@ -471,9 +472,9 @@ def _check_memory(model, data, subj_of_record, n_subj, chunk, method, n_names):
                  extra_bytes=8.0 * len(e) * (n_names + 2))
 
 
-def _units(model, names):
+def output_units(model, names) -> dict[str, str]:
     """Units of output and state columns where they are known (amounts of drug in mg, concentrations mg/L)."""
-    from ..models._compose import ComposedModel, ModelComponent
+    from ..models import ComposedModel, ModelComponent
 
     concentration = {"CP", "CU", "CM", "CPRO", "CBRAIN_U"}
     units = {}

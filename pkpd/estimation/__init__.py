@@ -35,6 +35,7 @@ from .nca import nca
 from .npde import npde
 from .population_fit import fit_population, map_estimate, population_ofv
 from .population_result import PopulationFitResult, load_population_fit
+from ._subjects import usable_subjects
 from .vpc import VPCResult, vpc
 
 __all__ = ["make_params", "initial_estimates", "fit_individual", "fit_pooled", "fit_each", "default_error", "FitResult",
@@ -42,4 +43,4 @@ __all__ = ["make_params", "initial_estimates", "fit_individual", "fit_pooled", "
            "ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError",
            "ConvergenceWarning",
            "fit_population", "population_ofv", "map_estimate", "PopulationFitResult", "load_population_fit", "npde",
-           "vpc", "VPCResult", "nca", "optimize_dose", "Target", "DoseRecommendation"]
+           "vpc", "VPCResult", "nca", "optimize_dose", "Target", "DoseRecommendation", "usable_subjects"]

@@ -28,11 +28,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..dosing import Infusion, Regimen, _Dose
+from ..dosing import Infusion, Regimen, Dose
 from ..drugs import Drug
 from .._internal.numbers import check_number
 from ..errors import ParameterError
-from ..models._base import DOSING_PARAMETER
+from ..models import DOSING_PARAMETER
 
 __all__ = ["Target", "DoseRecommendation", "optimize_dose"]
 
@@ -78,11 +78,11 @@ class Target:
         if self.kind not in _UNITS:
             raise ParameterError(f"Target: kind={self.kind!r} is unknown; expected one of {', '.join(_UNITS)}")
         owner = f"Target.{self.kind}"
-        object.__setattr__(self, "value", check_number(owner, "value", self.value, positive=True))
+        object.__setattr__(self, "value", check_number(owner, "value", self.value, error=ParameterError, positive=True))
         for name in ("at", "start", "end"):
-            object.__setattr__(self, name, check_number(owner, name, getattr(self, name), optional=True))
-        object.__setattr__(self, "threshold", check_number(owner, "concentration", self.threshold, positive=True,
-                                                      optional=self.kind != "time_above"))
+            object.__setattr__(self, name, check_number(owner, name, getattr(self, name), error=ParameterError, optional=True))
+        object.__setattr__(self, "threshold", check_number(owner, "concentration", self.threshold, error=ParameterError,
+                                                      positive=True, optional=self.kind != "time_above"))
         needed = {"concentration": ("at",), "auc": ("start", "end"), "time_above": ("start", "end")}
         for name in needed.get(self.kind, ()):
             if getattr(self, name) is None:
@@ -196,15 +196,15 @@ def _scaled(d, factor):
 
 
 def _as_regimen(value, what) -> Regimen:
-    if isinstance(value, (Regimen, _Dose)):
-        return Regimen(value) if isinstance(value, _Dose) else value
+    if isinstance(value, (Regimen, Dose)):
+        return Regimen(value) if isinstance(value, Dose) else value
     if isinstance(value, pd.DataFrame) or hasattr(value, "events"):
         return Regimen.from_events(value)
     raise ParameterError(f"{what} must be a Bolus, Infusion, Regimen or event table, not {type(value).__name__}")
 
 
 def _dose_function(regimen, scale) -> Callable[[float], Regimen]:
-    if callable(regimen) and not isinstance(regimen, (Regimen, _Dose)):
+    if callable(regimen) and not isinstance(regimen, (Regimen, Dose)):
         return lambda d: _as_regimen(regimen(d), f"regimen({d:g})")
     template = _as_regimen(regimen, "regimen")
     if scale not in ("all", "first"):
@@ -381,7 +381,7 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
         raise ParameterError(f"dose_bounds={dose_bounds!r}; expected finite 0 <= lo < hi (mg)")
     if rounding is not None:
-        rounding = check_number("optimize_dose", "rounding", rounding, positive=True)
+        rounding = check_number("optimize_dose", "rounding", rounding, error=ParameterError, positive=True)
     prefix, defaults = None, {}
     if isinstance(model, Drug):
         from ..models import compose

@@ -94,7 +94,7 @@ import pandas as pd
 
 from ..errors import ConvergenceWarning, DatasetError, ParameterError
 from ..io import Dataset, as_dataset
-from ..engine._batch import BatchPredictor
+from ..engine import BatchPredictor
 from ._observations import BLQ_METHODS, observation_records
 from ._differences import hessian_from_values, hessian_points
 from ._subjects import skipped_message, subject_problem, usable_subjects

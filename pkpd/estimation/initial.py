@@ -177,7 +177,7 @@ def _grid_records(data):
 
 
 def _grid_estimates(model, data, targets, seed, output, engine) -> dict:
-    from ..engine._batch import BatchPredictor
+    from ..engine import BatchPredictor
 
     defaults = {p.name: float(p.default) for p in model.parameters}
     base = {n: float(seed.get(n, defaults[n])) for n in targets}

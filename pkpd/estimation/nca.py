@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from ..io._dataset import MAX_EXACT_INT, Dataset
-from ..io._nonmem import _read as _read_nonmem
+from .._internal.numbers import MAX_EXACT_INT
+from ..io import Dataset, read_dataset
 
 __all__ = ["nca", "NCA_COLUMNS"]
 
@@ -309,7 +309,7 @@ def _subjects(data, opts) -> list[dict]:
         # the checks of read_nonmem, as for a file (numbers and missing-value tokens, IDs kept exactly and each
         # subject's records together, AMT >= 0, known EVID codes, ...); TIME going back within a subject is
         # left to the NCA rule below, which names the observation
-        ds = _read_nonmem(data, time_order=False)
+        ds = read_dataset(data, time_order=False)
         table = ds.events
         labels = [f"row {int(n)}" for n in ds.source_lines]
         for col in ("LLOQ", "BLQ"):

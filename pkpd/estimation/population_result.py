@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from ..population._spec import popmodel_from_spec, popmodel_to_spec
+from ..population.spec import popmodel_from_spec, popmodel_to_spec
 
 __all__ = ["PopulationFitResult", "load_population_fit"]
 
@@ -236,7 +236,7 @@ class PopulationFitResult:
         """Write the result to a JSON file (estimates, tables, EBEs, diagnostics, warnings).
 
         The population model is stored declaratively (library model class, typical values, Omega, error,
-        covariate effects; see :mod:`pkpd.population._spec`). A model that cannot be described so (composed
+        covariate effects; see :mod:`pkpd.population.spec`). A model that cannot be described so (composed
         or hand-written structure, an ``individual`` function) is not stored: a warning says so and
         :meth:`load` then gives ``popmodel`` None.
         """

@@ -326,10 +326,10 @@ def _unique(values):
 
 
 def _unit(model, output: str) -> str:
-    from ..engine.simulation import _units
+    from ..engine import output_units
 
     try:
-        return _units(model, [output]).get(output, "")
+        return output_units(model, [output]).get(output, "")
     except Exception:                                   # pragma: no cover - a model the unit table cannot read
         return ""
 

@@ -14,9 +14,10 @@ Examples
 2   1  0.75  0.78    1
 """
 
-from ._dataset import CANONICAL_COLUMNS, Dataset
-from ._nonmem import as_dataset, read_nonmem, write_nonmem
+from .._internal.columns import CANONICAL_COLUMNS
+from ._dataset import Dataset
+from ._nonmem import as_dataset, read_dataset, read_nonmem, write_nonmem
 from ._public import DATASETS, load_dataset, load_truth
 
-__all__ = ["Dataset", "as_dataset", "read_nonmem", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
+__all__ = ["Dataset", "as_dataset", "read_nonmem", "read_dataset", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
            "CANONICAL_COLUMNS"]

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import html
-import math
 
 import numpy as np
 import pandas as pd
 
+from .._internal.columns import CANONICAL_COLUMNS
+from .._internal.text import show, where
 from ..errors import DatasetError, PkpdError
 
 __all__ = ["Dataset", "CANONICAL_COLUMNS"]
-
-#: Columns of the canonical event table, in order (covariates and other columns follow).
-CANONICAL_COLUMNS = ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "II", "ADDL", "SS", "MDV", "DV")
-MAX_EXACT_INT = 2.0**53
-
-
-def show(value) -> str:
-    """A value as it would appear in the data: 5, 2.5, 'abc', '.' (missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "'.' (missing)"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isfinite(v) and v == int(v) and abs(v) < MAX_EXACT_INT:
-            return str(int(v))
-        return repr(v)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return repr(value)
-
-
-def where(source: str | None, line) -> str:
-    """``"file.csv line 7"`` for a record read from a file, ``"row 7"`` for a DataFrame row (1-based)."""
-    return f"{source} line {int(line)}" if source else f"row {int(line)}"
-
 
 class Dataset:
     """A validated NONMEM-style dataset: the canonical event table of one or more subjects.

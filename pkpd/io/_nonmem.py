@@ -26,9 +26,12 @@ import pandas as pd
 
 from ..errors import DatasetError
 from ..units import UnitError, to_internal
-from ._dataset import CANONICAL_COLUMNS, MAX_EXACT_INT, Dataset, show as _show, where
+from .._internal.columns import CANONICAL_COLUMNS
+from .._internal.numbers import MAX_EXACT_INT
+from .._internal.text import show as _show, where
+from ._dataset import Dataset
 
-__all__ = ["read_nonmem", "write_nonmem", "as_dataset"]
+__all__ = ["read_nonmem", "read_dataset", "write_nonmem", "as_dataset"]
 
 STANDARD = frozenset(CANONICAL_COLUMNS)
 #: Columns whose values may be given in other units, and the kind of quantity they hold.
@@ -266,11 +269,11 @@ def read_nonmem(data, units: Mapping[str, str] | None = None, *, id_column: str 
     >>> read_nonmem(folder / "c.csv", ignore="#C").events["DV"].tolist()
     [nan, 2.5]
     """
-    return _read(data, units, id_column, mw, ignore, na_values)
+    return read_dataset(data, units, id_column, mw, ignore, na_values)
 
 
-def _read(data, units=None, id_column=None, mw=None, ignore="#", na_values=(), *, time_order: bool = True,
-          simulation: bool = False) -> Dataset:
+def read_dataset(data, units=None, id_column=None, mw=None, ignore="#", na_values=(), *, time_order: bool = True,
+                 simulation: bool = False) -> Dataset:
     """:func:`read_nonmem`, with rules that a caller may take over or drop.
 
     ``time_order=False`` leaves TIME going back within a subject to the caller (nca names it its own way).
@@ -1093,7 +1096,7 @@ def _derive_mdv(x) -> np.ndarray:
 
 
 def _check_records(t: _Table, x, simulation: bool = False):
-    """Rules relating the values of one record (``simulation``: without those on observed values, see _read)."""
+    """Rules relating the values of one record (``simulation``: without those on observed values, see read_dataset)."""
     evid, amt, rate, ii, addl, ss, mdv, dv = (x[k] for k in ("EVID", "AMT", "RATE", "II", "ADDL", "SS", "MDV", "DV"))
     dose = (evid == 1) | (evid == 4)
     observed = not simulation

@@ -4,9 +4,10 @@ Every library model integrates through the batched engine (``method="ode"``); th
 an exact closed form (``method="analytic"``, the default for them).
 """
 
-from ._base import Model, Parameter
-from ._compose import Component, ComposedModel, compose
+from ._base import DOSING_PARAMETER, Model, Parameter, no_compartment
+from ._compose import Component, ComposedModel, ModelComponent, compose
 from . import pk
 from .pk import *  # noqa: F401,F403  (the model library; its names are listed in pk.__all__)
 
-__all__ = ["Model", "Parameter", "Component", "ComposedModel", "compose", *pk.__all__]
+__all__ = ["Model", "Parameter", "Component", "ComposedModel", "ModelComponent", "compose", "DOSING_PARAMETER",
+           "no_compartment", *pk.__all__]

@@ -65,8 +65,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import ModelError
-from ..models._base import Parameter
-from ..models._compose import Component
+from ..models import Component, Parameter
 from ._names import CHLORIDE_E_GABA, SEIZURE_ACTIVITY
 
 __all__ = ["RT_F", "nernst", "ghk", "e_gaba", "Chloride"]

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 
 from ..errors import ModelError
-from ..models._base import Parameter
-from ..models._compose import Component
+from ..models import Component, Parameter
 from ..models.effects import hill_fraction
 
 __all__ = ["Induction", "Inactivation", "EnzymeTurnover", "WellStirredLiver"]

@@ -64,8 +64,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..models._base import Parameter
-from ..models._compose import Component
+from ..models import Component, Parameter
 from .chloride import _with_defaults
 from ._names import GABAA_SURFACE, GABAA_SURFACE_A1, GABAA_SURFACE_A235, NMDA_SURFACE, SEIZURE_ACTIVITY
 

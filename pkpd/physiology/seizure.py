@@ -86,8 +86,7 @@ from scipy.special import expit
 
 from ..dosing import Infusion
 from ..errors import ModelError
-from ..models._base import Parameter
-from ..models._compose import Component
+from ..models import Component, Parameter
 from ..models.effects import hill_fraction
 from .chloride import _with_defaults
 from ._names import CHLORIDE_E_GABA, GABAA_SURFACE, NMDA_SURFACE, SEIZURE_ACTIVITY, SEIZURE_DRIVE

@@ -31,8 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import ModelError
-from ..models._base import Parameter
-from ..models._compose import Component
+from ..models import Component, Parameter
 from ..models.effects import hill_fraction
 from .enzymes import _check_name
 from ._names import SEIZURE_ACTIVITY

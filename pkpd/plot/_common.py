@@ -114,11 +114,11 @@ def dose_events(doses) -> list[tuple[float, float]]:
     ``doses``: a Regimen, a Bolus / Infusion, an event table (DataFrame or Dataset; EVID 1 and 4 records),
     or a sequence of dose times (h). Zero-amount records (markers such as seizure onset) are left out.
     """
-    from ..dosing import Regimen, _Dose
+    from ..dosing import Regimen, Dose
 
     if doses is None:
         return []
-    if isinstance(doses, (Regimen, _Dose)):
+    if isinstance(doses, (Regimen, Dose)):
         doses = doses.to_events()
     if hasattr(doses, "events") and not isinstance(doses, pd.DataFrame):     # a Dataset
         doses = doses.events

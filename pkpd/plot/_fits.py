@@ -38,11 +38,11 @@ def _panels(fit_or_fits) -> list:
 
 
 def _output_unit(fit) -> tuple[str, str]:
-    from ..engine.simulation import _units
+    from ..engine import output_units
 
     output = fit.problem.output
     try:
-        return output, _units(fit.model, [output]).get(output, "")
+        return output, output_units(fit.model, [output]).get(output, "")
     except Exception:                                           # pragma: no cover - unusual models
         return output, ""
 

@@ -18,14 +18,14 @@ def _value_name(unit: str) -> str:
 
 def _model_output_unit(fit) -> tuple[str, str]:
     """The fitted output's name and unit (``""`` when unknown)."""
-    from ..engine.simulation import _units
+    from ..engine import output_units
 
     popmodel = getattr(fit, "popmodel", None)
     if popmodel is None:
         return "DV", ""
     output = popmodel.output or popmodel.model.outputs[0]
     try:
-        return output, _units(popmodel.model, [output]).get(output, "")
+        return output, output_units(popmodel.model, [output]).get(output, "")
     except Exception:                                          # pragma: no cover - unusual models
         return output, ""
 

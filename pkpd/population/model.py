@@ -467,7 +467,7 @@ class PopulationModel:
         >>> len(sim), list(sim.columns)
         (198, ['REP', 'ID', 'TIME', 'PRED', 'IPRED', 'DV'])
         """
-        from ..engine._batch import BatchPredictor
+        from ..engine import BatchPredictor
         from ..io import as_dataset
 
         data = as_dataset(data)

@@ -46,7 +46,7 @@ from ..dosing import Bolus, Infusion, Regimen
 from ..errors import DatasetError, ModelError, ParameterError
 from .residual import ProportionalError, ResidualError
 from ..io import Dataset, read_nonmem, write_nonmem
-from ..io._dataset import CANONICAL_COLUMNS
+from ..io import CANONICAL_COLUMNS
 
 __all__ = ["cohort", "SyntheticCohort", "RICH_TIMES", "SPARSE_WINDOWS", "STREAMS"]
 

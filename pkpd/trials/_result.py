@@ -214,6 +214,6 @@ class TrialResult:
 
     def plot(self, output: str | None = None, ax=None, **kw):
         """Median and ribbon of ``output`` per arm (:func:`pkpd.plot.ribbon`); returns the Axes."""
-        from ..plot._trials import ribbon
+        from ..plot import ribbon
 
         return ribbon(self, output, ax=ax, **kw)

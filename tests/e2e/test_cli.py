@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd.cli.commands import population_model, resolve_model
+from pkpd.cli.commands import population_model
+from pkpd.models.registry import resolve_model
 
 # the subprocess imports the same pkpd as this test process (not another installed copy)
 _ROOT = str(Path(pkpd.__file__).resolve().parents[1])
@@ -23,7 +24,7 @@ _ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, os.environ.get("PYTH
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pkpd.cli.main", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pkpd.cli", *map(str, args)], capture_output=True, text=True,
                           env=_ENV, cwd=cwd, timeout=120)
 
 
@@ -249,7 +250,7 @@ _BAD = {
                             ("model.name: unknown model 'four_compartment'", "status_epilepticus", "midazolam")),
 }
 
-#: more bad input, through pkpd.cli.main.main in this process (the same code path, without the import cost)
+#: more bad input, through pkpd.cli.main in this process (the same code path, without the import cost)
 _BAD_IN_PROCESS = {
     "simulate-unknown-model": ("simulate", _SIM_OK.replace("one_compartment", "four_compartment"), (),
                                ("model: unknown model 'four_compartment'", "one_compartment_oral")),
@@ -275,7 +276,7 @@ _BAD_IN_PROCESS = {
 
 @pytest.mark.parametrize("key", list(_BAD_IN_PROCESS))
 def test_scenario_bad_input_in_process(tmp_path, capsys, key):
-    from pkpd.cli.main import main
+    from pkpd.cli import main
 
     command, text, extra, fragments = _BAD_IN_PROCESS[key]
     (tmp_path / "s.toml").write_text(text)
@@ -324,7 +325,7 @@ def test_demo_bad_input(bad_runs):
                                              (["trial", "x.toml", "--workers", "two"],
                                               ("pkpd trial: error: argument --workers",))])
 def test_usage_errors_are_one_line(capsys, argv, fragments):
-    from pkpd.cli.main import main
+    from pkpd.cli import main
 
     try:
         status = main(argv)
@@ -343,7 +344,7 @@ def test_usage_errors_are_one_line(capsys, argv, fragments):
                                             ("trial", ("SCENARIO.toml", "examples/", "--workers", "--n", "--out",
                                                        "[population]", "[[endpoints]]", "per_kg"))])
 def test_scenario_help(capsys, command, words):
-    from pkpd.cli.main import main
+    from pkpd.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])

@@ -3,7 +3,7 @@
 Each command (``nca``, ``fit``, ``simulate``, ``trial``, and ``demo`` with bad options) is fed random files --
 random bytes, CSV-like text built from NONMEM column names and random tokens, TOML built from the scenario
 schema's keys (valid small scenarios mutated with random values, types and nesting) -- and random arguments,
-through :func:`pkpd.cli.main.main` in this process. Whatever the input:
+through :func:`pkpd.cli.main` in this process. Whatever the input:
 
 - no exception escapes ``main`` except argparse's ``SystemExit(2)`` (``SystemExit(0)`` only for ``--help``);
 - the status is 0, 1 or 2;
@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pkpd.cli.main import main
+from pkpd.cli import main
 from pkpd.cli.scenario_file import DOSE_KEYS, ENDPOINT_KEYS, MODEL_KEYS, POPULATION_KEYS, SIMULATE_KEYS, TRIAL_KEYS
 
 # raw control characters and the format characters that reorder or hide text (pkpd._internal.text)
@@ -68,7 +68,7 @@ def _is_help(argv) -> bool:
 
 
 def run_cli(argv):
-    """``(status, stdout, stderr lines)`` of ``pkpd.cli.main.main(argv)``; warnings count as stderr lines."""
+    """``(status, stdout, stderr lines)`` of ``pkpd.cli.main(argv)``; warnings count as stderr lines."""
     out, err = io.StringIO(), io.StringIO()
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), \
             contextlib.redirect_stderr(err):

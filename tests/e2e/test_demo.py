@@ -12,7 +12,7 @@ import pytest
 
 from pkpd.se import demo
 from pkpd.se import scenarios
-from pkpd.cli.main import main
+from pkpd.cli import main
 from pkpd.se import defaults as SE
 from pkpd.trials import wilson
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from pkpd.cli.main import main
+from pkpd.cli import main
 
 DATA = "ID,TIME,AMT,DV\nC this is a comment\n1,0,100,NA\n1,1,0,5\n1,2,0,4\n1,4,0,2.5\n1,8,0,1\n"
 

@@ -6,7 +6,7 @@ import pytest
 
 import pkpd
 from pkpd._internal.output import OutputFolder
-from pkpd.cli.main import main
+from pkpd.cli import main
 
 
 @pytest.fixture()

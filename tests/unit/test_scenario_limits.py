@@ -224,7 +224,7 @@ def test_a_key_with_an_escape_sequence_is_shown_escaped():
 
 
 def test_the_command_line_shows_an_escaped_key_on_one_line(tmp_path, capsys):
-    from pkpd.cli.main import main
+    from pkpd.cli import main
 
     scenario = tmp_path / "s.toml"
     scenario.write_text(top(TRIAL_SE, "") + '[[arms."\\u001b[2J\\nred".doses]]\ndrug = "midazolam"\n'

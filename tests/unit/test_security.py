@@ -12,7 +12,7 @@ import pytest
 
 import pkpd
 from pkpd.models import OneCompartmentOral
-from pkpd.population._spec import popmodel_from_spec, popmodel_to_spec
+from pkpd.population.spec import popmodel_from_spec, popmodel_to_spec
 
 PACKAGE = Path(pkpd.__file__).parent
 

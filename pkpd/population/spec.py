@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError, PkpdError
+from ..models.registry import LIBRARY
 from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
 from . import covariates as _covariates
 
@@ -43,16 +44,10 @@ _COVARIATE_KINDS = {"power": "exponent", "exponential": "coefficient", "linear":
 _KEYS = {"model", "theta", "omega", "error", "covariates", "transforms", "output", "fixed", "carry"}
 
 
-def _library() -> dict:
-    from ..models import pk
-
-    return {name: getattr(pk, name) for name in pk.__all__}
-
-
 def popmodel_to_spec(popmodel) -> dict | None:
     """The population model as JSON-ready data, or None if its structure is not a library model."""
     model = popmodel.model
-    cls = _library().get(type(model).__name__)
+    cls = LIBRARY.get(type(model).__name__)
     if popmodel.individual is not None or cls is None or type(model) is not cls:
         return None
     errors = popmodel.error
@@ -136,7 +131,7 @@ def popmodel_from_spec(spec, where: str):
     r = _Reader(where)
     spec = r.table(spec, "", _KEYS, _KEYS)
     m = r.table(spec["model"], "model", {"class", "drug"}, {"class", "drug"})
-    library = _library()
+    library = LIBRARY
     cls = library[r.choice(m["class"], "model.class", library)]
     theta = {r.name(k, "theta"): r.number(v, f"theta.{k}") for k, v in r.table(spec["theta"], "theta").items()}
     om = r.table(spec["omega"], "omega", {"names", "matrix"}, {"names", "matrix"})
