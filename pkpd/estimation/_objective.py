@@ -25,13 +25,14 @@ and second finite-difference derivatives in eta for every subject in one batched
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 from scipy.special import log_ndtr
 
 from ..errors import ParameterError, SimulationError
-from ..engine._batch import BatchPredictor
+from ..engine import BatchPredictor
 from ._observations import observation_records
 from ..io import Dataset
 
@@ -95,6 +96,19 @@ class Objective:
         self._last = None            # (theta, eta, f, g, c) of the last EBE search
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
+
+    def with_method(self, method: str) -> "Objective":
+        """A copy of this objective that evaluates with ``method`` ("FO", "FOCE", "FOCEI"); this one is unchanged.
+
+        The copy shares the data and starts its EBE searches from this objective's EBEs; those searches update
+        the copy's EBEs only.
+        """
+        method = check_method(method)
+        if method == "FO" and self.d.blq.any():
+            raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
+        new = copy.copy(self)
+        new.method = method
+        return new
 
     def predict(self, theta, eta):
         return self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
+from scipy.special import erf
 
-from ..models.params import lmfit_name
+from ..errors import ParameterError
+from ..models.params import ERROR_PREFIX, LOG_PREFIX, lmfit_name
 
 __all__ = ["FitResult"]
 
@@ -169,46 +172,121 @@ class FitResult:
 
     # -- profile likelihood ------------------------------------------------------------------------
     def profile(self, name: str, level: float = 0.95, *, steps: int = 12) -> tuple[float, float]:
-        """Profile-likelihood confidence interval of the lmfit parameter ``name``.
+        """Profile-likelihood confidence interval of the estimated lmfit parameter ``name``.
 
-        The OFV is minimised over the other parameters with ``name`` fixed; the interval is where the
-        increase stays below the chi-square quantile (3.84 for 95 %). For the least-squares path the
-        OFV is the profiled -2 log-likelihood ``n log(RSS / n)`` (+ constants).
+        The interval is where -2 log-likelihood, minimised over the other parameters with ``name`` held
+        fixed, rises by less than the chi-square (1 df) quantile of ``level`` over its minimum (3.84 for
+        95 %) -- the likelihood-ratio test. For the least-squares path (additive or exponential error) the
+        OFV is the profiled -2 log-likelihood ``n log(RSS / n)`` (+ constants), the SD re-estimated with
+        each refit. The search and root finding are :func:`lmfit.conf_interval`'s, with the LRT as its
+        ``prob_func`` (not its default F-test); each refit is the fit's own (least squares or L-BFGS-B on
+        the OFV), started from the estimates.
+
+        Parameters
+        ----------
+        name : str
+            An estimated lmfit parameter (``log_CL``, ``lKe``, ``log_err_CV``, ...); the interval is on
+            its scale -- for ``log_CL`` the log of CL, so ``np.exp(fit.profile("log_CL"))`` is CL's.
+        level : float
+            Confidence level, between 0 and 1.
+        steps : int
+            How far the bound is sought: up to ``steps`` standard errors of ``name`` from the estimate,
+            one refit per standard error (:func:`lmfit.conf_interval`'s ``maxiter`` is ``steps - 1``);
+            the root is then found in the last step.
+
+        Returns
+        -------
+        (lower, upper) : tuple of float
+            A bound the profile does not reach within ``steps`` standard errors (or before a bound of
+            ``name``, or where the profile stops rising) is ``-inf`` / ``inf``; no warning is issued.
+
+        Examples
+        --------
+        >>> import numpy as np, pkpd
+        >>> from pkpd.models import OneCompartmentOral
+        >>> fit = pkpd.fit_individual(OneCompartmentOral(), pkpd.load_dataset("theophylline").subject(1),
+        ...                           pkpd.make_params(OneCompartmentOral(), {"CL": 2, "V": 30, "KA": 1.5},
+        ...                                            log=("CL", "V", "KA"), fixed=("F1", "ALAG1")))
+        >>> [round(float(v), 2) for v in np.exp(fit.profile("log_CL"))]          # CL 1.586 L/h
+        [1.23, 1.97]
         """
-        from .fit import _fit_least_squares, _fit_likelihood, _least_squares_ok
+        import lmfit
 
         if name not in self.params or not self.params[name].vary:
             raise KeyError(f"{name!r} is not an estimated parameter ({self.lmfit_result.var_names})")
-        target = self.ofv + ndtri(0.5 + level / 2) ** 2        # chi2(1) quantile, without scipy.stats
+        if not 0.0 < level < 1.0:                  # conf_interval reads a "sigma" of 1 or more as standard deviations
+            raise ParameterError(f"profile: level must be between 0 and 1, got {level!r}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ParameterError(f"profile: steps must be a positive integer, got {steps!r}")
         best = self.params[name].value
-        se = self.params[name].stderr or max(abs(best) * 0.1, 0.1)
+        se = self.params[name].stderr
+        if se is None or not math.isfinite(se) or se <= 0:
+            se = max(abs(best) * 0.1, 0.1)
+        # conf_interval steps by the standard error only when it is below |value| (else by 0.2 |value|, which
+        # near 0 -- log_KA of a KA near 1/h -- takes hundreds of refits): hand it the parameter shifted away from 0
+        shift = 0.0 if se < abs(best) else math.copysign(2.0 * se, best)
+        handed = lmfit.Parameters()
+        for key, p in self.params.items():
+            if p.vary:
+                moved = shift if key == name else 0.0
+                handed.add(key, value=p.value + moved, min=p.min + moved, max=p.max + moved)
+        handed[name].stderr = se
+        if len(handed) < 2:                      # conf_interval's guard for its F-test; an LRT needs none
+            handed.add("profile_placeholder", value=1.0)
+        refits = _Refits(self, name, shift)
+        best_fit = SimpleNamespace(params=handed, chisqr=self.ofv)
+        with warnings.catch_warnings():           # a bound not reached is inf, as documented
+            warnings.filterwarnings("ignore", module=r"lmfit\.confidence")
+            # min_rel_change -inf: search on where the profile is flat, or below the fit's OFV (a fit stopped short
+            # of its minimum), rather than call the bound unreached at once
+            ci = lmfit.conf_interval(refits, best_fit, p_names=[name], sigmas=[level], maxiter=steps - 1,
+                                     prob_func=_likelihood_ratio_probability, min_rel_change=-math.inf)
+        (_, lower), _, (_, upper) = ci[name]
+        return float(lower) - shift, float(upper) - shift
 
-        def ofv_at(value):
-            p = self.params.copy()
-            p[name].set(value=value, vary=False)
-            if _least_squares_ok(self.error, self.problem) and len(self.problem.y) >= sum(q.vary for q in p.values()):
-                r = _fit_least_squares(self.model, self.problem, p, self.error, "profile", quiet=True)
-            else:
-                r = _fit_likelihood(self.model, self.problem, p, self.error, "lbfgsb", "profile", quiet=True)
-            return r.ofv
 
-        def side(direction):
-            lo, step = best, se
-            for _ in range(steps):
-                hi = best + direction * step
-                if ofv_at(hi) > target:
-                    break
-                lo, step = hi, step * 2
-            else:
-                return direction * math.inf
-            for _ in range(40):                       # bisection on the crossing
-                mid = 0.5 * (lo + hi)
-                if ofv_at(mid) > target:
-                    hi = mid
-                else:
-                    lo = mid
-                if abs(hi - lo) < 1e-6 * max(1.0, abs(best)):
-                    break
-            return 0.5 * (lo + hi)
+def _likelihood_ratio_probability(best, refit) -> float:
+    """``prob_func`` of :func:`lmfit.conf_interval`: the chi-square (1 df) CDF of the rise of -2 log-likelihood
+    (both ``chisqr`` here are OFVs), so that probability ``level`` is the likelihood-ratio bound."""
+    rise = max(refit.chisqr - best.chisqr, 0.0)
+    return float(erf(math.sqrt(0.5 * rise)))
 
-        return side(-1.0), side(1.0)
+
+class _Refits:
+    """What :func:`lmfit.conf_interval` asks of its minimizer -- ``prepare_fit(params)``, then ``leastsq()`` --
+    for the profile of ``name`` in ``fit``: refit the model with ``name`` held at the value conf_interval set
+    (less ``shift``), the other parameters started from the estimates, and return the OFV as ``chisqr``.
+
+    Not the fit's own lmfit Minimizer: conf_interval refits by ``leastsq`` whatever the objective, which for
+    the scalar OFV of the likelihood path is wrong, and that Minimizer's finite-difference Jacobian (gradient)
+    is set up for the fit's parameter set."""
+
+    def __init__(self, fit, name, shift):
+        self.fit, self.name, self.shift = fit, name, shift
+        self.at = fit.params[name].value + shift
+        self.ofv = {self.at: fit.ofv}              # the estimate: no refit
+        self.value = self.at
+
+    def prepare_fit(self, params):
+        self.value = float(params[self.name].value)
+
+    def leastsq(self):
+        if self.value not in self.ofv:
+            self.ofv[self.value] = self._refit(self.value - self.shift)
+        return SimpleNamespace(chisqr=self.ofv[self.value])
+
+    def _refit(self, value) -> float:
+        from .fit import _fit_least_squares, _fit_likelihood, _least_squares_ok
+
+        fit = self.fit
+        p = fit.params.copy()
+        p[self.name].set(value=value, vary=False)
+        n_free = sum(q.vary for q in p.values())
+        if _least_squares_ok(fit.error, fit.problem) and 0 < n_free <= len(fit.problem.y):
+            r = _fit_least_squares(fit.model, fit.problem, p, fit.error, "profile", quiet=True)
+        else:
+            sd_key = LOG_PREFIX + ERROR_PREFIX + "SD"      # profiled out by least squares: estimated here
+            if _least_squares_ok(fit.error, fit.problem) and sd_key in p and not fit.error.fixed:
+                p[sd_key].vary = True
+            r = _fit_likelihood(fit.model, fit.problem, p, fit.error, "lbfgsb", "profile", quiet=True)
+        return r.ofv

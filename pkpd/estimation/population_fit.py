@@ -169,7 +169,7 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         objective.eta = eta_hat
         if problem:
             issues.append(f"COVARIANCE_FAILED: covariance step ({cov_method}) failed: {problem}")
-    diagnostics, shrinkage = diagnose(objective, theta, omega, sigma)
+    diagnostics, shrinkage, ebes = diagnose(objective, theta, omega, sigma, method)
     issues += _boundary_issues(par, opt.x, box, omega) + _shrinkage_issues(popmodel, shrinkage)
     reported = None
     if cov is not None:
@@ -180,7 +180,7 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
             issues.append(poorly)
     for text in issues:
         warnings.warn(f"fit_population: {text}", ConvergenceWarning, stacklevel=2)
-    eta_frame = pd.DataFrame(objective.eta, columns=[f"ETA_{k}" for k in popmodel.eta_names])
+    eta_frame = pd.DataFrame(ebes, columns=[f"ETA_{k}" for k in popmodel.eta_names])
     eta_frame.insert(0, "ID", pdata.ids)
     return PopulationFitResult(
         popmodel=popmodel, method=method, theta={k: float(theta[k]) for k in popmodel.theta_names},
@@ -356,14 +356,19 @@ def _covariance_step(objective, par, x, cov_method):
     return pd.DataFrame((cov + cov.T) / 2, index=par.names, columns=par.names), ""
 
 
-def diagnose(objective, theta, omega, sigma):
+def diagnose(objective, theta, omega, sigma, method: str):
     """PRED, IPRED, RES, WRES (FO), IWRES and CWRES (FOCE linearisation, Hooker 2007) aligned with the
     observations (NaN residuals for BLQ records); eta shrinkage ``1 - SD(EBE) / omega`` and epsilon shrinkage
-    ``1 - SD(IWRES)``."""
+    ``1 - SD(IWRES)``.
+
+    ``method`` is the fit's ("FO", "FOCE" or "FOCEI"). The EBEs are searched on a copy of ``objective``
+    (:meth:`~pkpd.estimation._objective.Objective.with_method`), warm-started from its EBEs; ``objective`` itself
+    is not changed. Returns ``(frame, shrinkage, ebes)``, ``ebes`` of shape (subjects, etas).
+    """
     d, pm = objective.d, objective.pm
     # after an FO fit (no EBEs in its objective) IPRED and CWRES need EBEs: searched as FOCE-I does
-    method = "FOCEI" if objective.method == "FO" else objective.method
-    eta, f, g, _, _ = objective.ebe(theta, omega, sigma, method=method)
+    searcher = objective.with_method("FOCEI" if check_method(method) == "FO" else method)
+    eta, f, g, _, _ = searcher.ebe(theta, omega, sigma)
     zero = np.zeros_like(eta)
     pred, g0, _ = objective.f_and_g(theta, zero)
     v = variance(d.error, f, sigma)
@@ -386,7 +391,7 @@ def diagnose(objective, theta, omega, sigma):
     shrink = {f"eta_{k}": float(1 - np.std(eta[:, j], ddof=1) / math.sqrt(omega[j, j]))
               for j, k in enumerate(pm.eta_names)}
     shrink["epsilon"] = float(1 - np.nanstd(iwres, ddof=1))
-    return frame, shrink
+    return frame, shrink, eta
 
 
 def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str = "auto") -> pd.DataFrame:

@@ -12,9 +12,14 @@ uses; the others may still be given in ``params`` (``F`` defaults to 1 and ``ALA
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import FrozenInstanceError, dataclass
+from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
@@ -22,7 +27,7 @@ import pandas as pd
 
 from ..errors import ModelError, ParameterError
 
-__all__ = ["Parameter", "Model", "DOSING_PARAMETER"]
+__all__ = ["Parameter", "Model", "Immutable", "DOSING_PARAMETER", "set_cached"]
 
 #: Names of the per-compartment dosing parameters: F1, ALAG2, R1, D3, ...
 DOSING_PARAMETER = re.compile(r"^(F|ALAG|R|D)([1-9][0-9]*)$")
@@ -58,6 +63,144 @@ class Parameter:
 
 
 
+# -- immutable values --------------------------------------------------------------------------------
+def _read_only(value):
+    """A class-level container as its read-only counterpart (dict -> MappingProxyType, list -> tuple,
+    set -> frozenset, recursively); anything else unchanged (the same object)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _read_only(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_read_only(v) for v in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def _own_copy(value):
+    """A constructor argument as the object keeps it: iterators (generators, ``map``, ...) as tuples, so that
+    :meth:`Immutable.replace` can pass them again; mutable containers copied, so that changing the caller's dict
+    or list afterwards changes neither the object nor its copies."""
+    if isinstance(value, Iterator):
+        return tuple(value)
+    if isinstance(value, (dict, list, set)):
+        return copy.copy(value)
+    return value
+
+
+def _freezing(init):
+    """``init`` wrapped so that the object is frozen when the outermost ``__init__`` returns (a subclass's
+    ``__init__`` may set attributes before and after calling ``super().__init__``)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        outermost = type(self).__init__ is __init__
+        if outermost:
+            args = tuple(_own_copy(a) for a in args)
+            kwargs = {k: _own_copy(v) for k, v in kwargs.items()}
+        init(self, *args, **kwargs)
+        if outermost:
+            object.__setattr__(self, "_constructor_arguments", (args, kwargs))
+            object.__setattr__(self, "_frozen", True)
+
+    __init__._freezes = True
+    return __init__
+
+
+def set_cached(obj, name: str, value):
+    """Store a lazily computed, derived value on an immutable model or component and return it.
+
+    The one sanctioned escape from the immutability of :class:`Immutable` objects, for caches only: values that
+    follow from the constructor arguments and never change what the object computes (e.g. a compiled right-hand
+    side). ``functools.cached_property`` works too (it writes the instance dictionary directly).
+    """
+    object.__setattr__(obj, name, value)
+    return value
+
+
+class Immutable:
+    """Base of the objects that are values: models (:class:`Model`) and components
+    (:class:`~pkpd.models.Component`).
+
+    * Class-level containers are read-only: a subclass's ``reads = {"MDZ.CP": None}`` becomes a
+      ``MappingProxyType`` (lists become tuples, sets frozensets) when the class is created, so no instance or
+      subclass can change state shared by all instances.
+    * Instances are frozen when construction ends: ``__init__`` (of the class and of its bases, through
+      ``super().__init__``) sets attributes as usual; afterwards assigning or deleting an attribute raises
+      :class:`dataclasses.FrozenInstanceError` (an ``AttributeError``). Build a modified copy with
+      :meth:`replace`; store caches with :func:`set_cached`.
+
+    A subclass needs nothing special: every ``__init__`` a subclass defines is wrapped when the class is created.
+    """
+
+    #: True once construction has ended (set on the instance, bypassing the guard)
+    _frozen = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not (name.startswith("__") and name.endswith("__")):
+                frozen = _read_only(value)
+                if frozen is not value:
+                    setattr(cls, name, frozen)
+        init = vars(cls).get("__init__")
+        if init is not None and not getattr(init, "_freezes", False):
+            cls.__init__ = _freezing(init)
+
+    def __init__(self):
+        pass
+
+    def __setattr__(self, name, value):
+        if self._frozen:
+            raise FrozenInstanceError(
+                f"{type(self).__name__} is immutable: cannot assign to {name!r} after construction; "
+                f"use .replace(...) to build a modified copy"
+            )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        if self._frozen:
+            raise FrozenInstanceError(
+                f"{type(self).__name__} is immutable: cannot delete {name!r}; use .replace(...) to build a modified copy"
+            )
+        object.__delattr__(self, name)
+
+    def replace(self, **changes):
+        """A new object built as this one was, with some constructor arguments changed; this one is unchanged.
+
+        ``changes`` are arguments of the class's constructor (``drug`` for the library models; ``ke0``,
+        ``source`` ... for components). Derived attributes are recomputed by the constructor, which validates
+        the new arguments as it did the old.
+
+        >>> from pkpd.models import OneCompartment
+        >>> m = OneCompartment(drug="MDZ")
+        >>> m.replace(drug="LZP").drug, m.drug
+        ('LZP', 'MDZ')
+        """
+        cls = type(self)
+        if "_constructor_arguments" not in vars(self):
+            raise TypeError(f"{cls.__name__}.replace(): this object was not built by its constructor")
+        args, kwargs = self._constructor_arguments
+        signature = inspect.signature(cls.__init__)
+        params = list(signature.parameters.values())
+        first, params = params[0].name, params[1:]          # self
+        bound = signature.bind(None, *args, **kwargs)
+        named = {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        for name, value in changes.items():
+            if name in named and name != first:
+                bound.arguments[name] = value
+            elif var_keyword is not None and name not in named:
+                bound.arguments[var_keyword] = {**bound.arguments.get(var_keyword, {}), name: value}
+            else:
+                takes = ", ".join(named) + (f", **{var_keyword}" if var_keyword else "") or "none"
+                raise TypeError(f"{cls.__name__}.replace() got an unexpected argument {name!r}; it takes the "
+                                f"constructor's arguments ({takes})")
+        return cls(*bound.args[1:], **bound.kwargs)
+
+
+Immutable.__init__ = _freezing(Immutable.__init__)
+
+
 def no_compartment(cmt) -> bool:
     """Whether a dose's ``cmt`` names no compartment (None, NaN, ``""``, 0 or ``"0"``: NONMEM's CMT 0), so that the
     dose goes to the model's default dose compartment (:meth:`Model.dose_index`)."""
@@ -67,12 +210,15 @@ def no_compartment(cmt) -> bool:
         return cmt.strip() in ("", "0")
     return bool(cmt == 0 or cmt != cmt)  # 0, or NaN (not equal to itself)
 
-class Model:
+class Model(Immutable):
     """Base class of every pkpd model.
 
     Subclasses set :attr:`states`, :attr:`parameters` and :attr:`outputs` and implement :meth:`rhs`
     and :meth:`output`. Linear models also implement :meth:`system_matrix`, which gives them an exact
     closed-form solution (:mod:`pkpd.engine._closed_form`).
+
+    A model is an immutable value (:class:`Immutable`): ``__init__`` sets its attributes, after which assigning
+    one raises :class:`dataclasses.FrozenInstanceError`; ``model.replace(drug="LZP")`` builds a modified copy.
 
     Attributes
     ----------

@@ -22,17 +22,20 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import ModelError
-from ._base import DOSING_PARAMETER, Model, Parameter, no_compartment
+from ._base import DOSING_PARAMETER, Immutable, Model, Parameter, no_compartment
 
 __all__ = ["Component", "ComposedModel", "compose"]
 
 REQUIRED = None  # marker: a read quantity without default must be provided by some component
 
 
-class Component:
+class Component(Immutable):
     """A building block of a composed model.
 
     Subclasses set the class attributes and implement :meth:`quantities` and :meth:`derivatives`.
+    A component is an immutable value (:class:`~pkpd.models._base.Immutable`): class-level dicts and lists
+    are made read-only when the class is created, ``__init__`` sets the instance's attributes, after which
+    assigning one raises :class:`dataclasses.FrozenInstanceError`; :meth:`replace` builds a modified copy.
     States and parameters are named locally (``"LIVER"``); the composed model qualifies them with the
     component's ``prefix`` (``"CYP3A4.LIVER"``). Quantities are exchanged by qualified name.
 

@@ -128,13 +128,14 @@ def weight_exponents(drug: str) -> dict:
 def scale_to_weight(params, drugs: Sequence[str], weight):
     """A copy of ``params`` (a DataFrame or a mapping of per-subject arrays; never modified) with every PK
     parameter of ``drugs`` scaled by ``(WT/70)^b`` (:func:`weight_exponents`); ``weight`` in kg, one per subject.
+    Returns a new DataFrame for a DataFrame, a new dict for any other mapping (scaled values are new arrays).
 
     >>> p = {"LZP.CL": np.array([4.0, 4.0])}
     >>> scale_to_weight(p, ("lorazepam",), [70.0, 140.0])["LZP.CL"].tolist(), p["LZP.CL"].tolist()
     ([4.0, 8.0], [4.0, 4.0])
     """
     ratio = np.asarray(weight, dtype=float) / 70.0
-    out = params.copy()
+    out = params.copy() if isinstance(params, pd.DataFrame) else dict(params)   # a new frame or dict
     for drug in drugs:
         for k, b in weight_exponents(drug).items():
             if k in out:
