@@ -27,7 +27,6 @@ from . import physiology
 from .physiology import genetics
 from . import drugs
 from .engine import simulate
-from . import population  # noqa: F401  (pkpd.population, as before)
 from .population import PopulationModel, Population, categorical, exponential, linear, power, synthetic
 from . import estimation
 from .estimation import (AdditiveError, CombinedError, DoseRecommendation, ExponentialError, FitResult,

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import SimulationError
+
 
 class _DP5:
     """Dormand-Prince 5(4); dense-output coefficients h*Q with y(t0 + θh) = y0 + θ(Q0 + θ(Q1 + θ(Q2 + θQ3)))."""
@@ -63,7 +65,7 @@ class _DP5:
         err /= scale
         return np.sqrt(np.einsum("ij,ij->i", err, err) * (1.0 / S))
 
-    def dense(self, Kb, y0, y1, t0, model, p, rate, m, S):
+    def dense(self, Kb, m, S):
         """Coefficients of the dense-output polynomial (``Kb`` holds the stages times h)."""
         return (self.P_T @ Kb).reshape(4, m, S)
 
@@ -120,166 +122,128 @@ class Breakpoints:
                    stop, table)
 
 
-def integrate(
-    model,
-    params: dict,
-    t_start: np.ndarray,
-    y_start: np.ndarray,
-    rate_start: np.ndarray,
-    bps: Breakpoints,
-    t_end: np.ndarray,
-    vectors: np.ndarray,
-    n_out: int,
-    dense_unit: np.ndarray | None = None,
-    dense_time: np.ndarray | None = None,
-    dense_states: np.ndarray | None = None,
-    *,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    method: str = "dp5",
-    max_steps: int = 100_000,
-):
-    """Integrate every unit from ``t_start`` to ``t_end`` through its breakpoints.
+class Start(NamedTuple):
+    """Where every unit begins: its time ``(n,)``, and its state and zero-order input rate ``(n, S)``
+    before the breakpoints at that time."""
+
+    time: np.ndarray
+    state: np.ndarray
+    rate: np.ndarray
+
+
+class Course(NamedTuple):
+    """Where every unit goes: its breakpoints, its end time ``(n,)`` and the state vectors ``(k, S)``
+    that ADDVEC breakpoints add."""
+
+    breakpoints: Breakpoints
+    end: np.ndarray
+    vectors: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What to return besides the end states.
+
+    ``n_snapshots`` rows filled by OBS breakpoints (row ``ref``); outputs between breakpoints at
+    ``dense_unit, dense_time``, sorted by (unit, time); ``dense_states``, the states evaluated there
+    (default all; the others are NaN)."""
+
+    n_snapshots: int = 0
+    dense_unit: np.ndarray | None = None
+    dense_time: np.ndarray | None = None
+    dense_states: np.ndarray | None = None
+
+
+class StepOptions(NamedTuple):
+    """Error tolerances, the method (``"dp5"``; scipy's name for :func:`~pkpd.engine._implicit.integrate_implicit`)
+    and the step budget of the explicit engine."""
+
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    method: str = "dp5"
+    max_steps: int = 100_000
+
+
+def integrate(model, params: dict, start: Start, course: Course, outputs: Outputs = Outputs(),
+              options: StepOptions = StepOptions()):
+    """Integrate every unit from ``start.time`` to ``course.end`` through its breakpoints.
 
     Parameters
     ----------
     params : dict of ndarray (n_units,)
         Parameter values per unit; PARAMS breakpoints (time-varying parameters) overwrite them in place,
         and the unit's initial state (used by later resets) is recomputed from the new values.
-    y_start, rate_start : ndarray (n_units, S)
-        State and zero-order input rate at ``t_start``, before the breakpoints at ``t_start``.
-    vectors : ndarray (k, S)
-        State vectors added by ADDVEC breakpoints; the initial state is added by RESET (see ``x0``).
-    n_out : int
-        Number of snapshot outputs (OBS breakpoints fill rows ``ref`` of the returned array).
-    dense_unit, dense_time : ndarray, optional
-        Outputs between breakpoints, sorted by (unit, time), evaluated by dense output as the steps pass.
-    dense_states : ndarray of int, optional
-        The states evaluated at dense outputs (default all; the others are NaN there).
-    method : {"dp5"}
-        The Runge-Kutta pair.
+    start, course : Start, Course
+        Where each unit begins, and its breakpoints and end.
+    outputs : Outputs
+        The snapshot and dense outputs to return.
+    options : StepOptions
+        Tolerances, the Runge-Kutta pair (``"dp5"``) and the step budget.
 
     Returns
     -------
     y_end : ndarray (n_units, S)
-    snapshots : ndarray (n_out, S)
-    dense : ndarray (len(dense_time), S)
+    snapshots : ndarray (outputs.n_snapshots, S)
+    dense : ndarray (len(outputs.dense_time), S)
     """
-    rk = METHODS[method]
-    n, S = y_start.shape
-    t = np.array(t_start, dtype=float)
-    y = np.array(y_start, dtype=float)
-    rate = np.array(rate_start, dtype=float)
-    ptr = bps.start.copy()
-    snapshots = np.full((n_out, S), np.nan)
-    x0 = model.initial_state(params) if n else np.zeros((0, S))
-    dense = _DenseOutput(rk, n, S, dense_unit, dense_time, dense_states)
-    units = np.arange(n)
-    switch = _ParameterSwitch(model, params, bps.table) if bps.table is not None else None
-    _apply_breakpoints(units, units, t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
-    target = _next_target_at(units, t, ptr, bps, t_end)
-    f = model.rhs(t, y, params, rate) if n else y.copy()
-    h = _initial_step(model, t, y, f, params, rate, target - t, rtol, atol, rk.exponent)
+    return _ExplicitRun(model, params, start, course, outputs, options).run()
 
-    # The working set holds the units still integrating. Units that finish stay in it (with a zero step)
-    # until fewer than half of it is live; then it is compacted. This avoids gathering every step.
-    work = np.nonzero(target > t)[0]
-    steps_done = 0
-    while work.size:
-        whole = work.size == n
-        if whole:  # work on the arrays themselves
-            pw, tw, yw, fw, hw, rw, gw = params, t, y, f, h, rate, target
-        else:
-            pw = {k: v[work] for k, v in params.items()}
-            tw, yw, fw, hw, rw, gw = t[work], y[work], f[work], h[work], rate[work], target[work]
-        if switch is not None:
-            switch.work = pw
-        m = work.size
-        while True:
-            live = gw > tw
-            n_live = np.count_nonzero(live)
-            if n_live == 0 or (n_live < 0.5 * m and m > 16):
+
+class _Cursor:
+    """Each unit's position in its breakpoints, and what applying them needs and writes: the ADDVEC
+    vectors, the snapshot outputs, the initial states (for resets) and the parameter switch."""
+
+    def __init__(self, model, params, course: Course, x0, n_snapshots):
+        bps = self.bps = course.breakpoints
+        self.vectors, self.t_end, self.x0 = course.vectors, course.end, x0
+        self.ptr = bps.start.copy()
+        self.snapshots = np.full((n_snapshots, x0.shape[1]), np.nan)
+        self.switch = _ParameterSwitch(model, params, bps.table) if bps.table is not None else None
+
+    def next_target(self, units, t_units):
+        """Each unit's next breakpoint time, or its end time when it has none left."""
+        bps, ptr = self.bps, self.ptr
+        has = ptr[units] < bps.stop[units]
+        nxt = bps.time[np.minimum(ptr[units], len(bps.time) - 1)] if len(bps.time) else np.full(len(units), np.inf)
+        return np.where(has, nxt, np.maximum(self.t_end[units], t_units))
+
+    def apply(self, pos, units, t, y, rate):
+        """Apply, in order, every breakpoint of ``units`` at the unit's current time.
+
+        ``pos`` are the units' rows in the state arrays ``t, y, rate`` (which may be a working subset);
+        ``units`` index the breakpoint table, ``ptr`` and ``x0``.
+        """
+        bps, ptr = self.bps, self.ptr
+        keep = ptr[units] < bps.stop[units]
+        pos, units = pos[keep], units[keep]
+        while units.size:
+            k = ptr[units]
+            at = bps.time[k] == t[pos]
+            pos, units, k = pos[at], units[at], k[at]
+            if not units.size:
                 break
-            remaining = gw - tw
-            land = live & (hw >= remaining * (1 - 1e-12))
-            hs = np.where(land, remaining, np.where(live, hw, 0.0))
-            # stages times the step size, flattened: one BLAS call combines them
-            hcol = hs[:, None]
-            Kb = np.empty((rk.n_k, m * S))
-            K3 = Kb.reshape(rk.n_k, m, S)  # the same memory, per unit and state
-            np.multiply(fw, hcol, out=K3[0])
-            ns = rk.n_stages
-            for st in range(1, ns):
-                stage = (rk.A[st, :st] @ Kb[:st]).reshape(m, S)
-                stage += yw
-                np.multiply(model.rhs(tw + rk.C[st] * hs, stage, pw, rw), hcol, out=K3[st])
-            y_new = (rk.B @ Kb[:ns]).reshape(m, S)
-            y_new += yw
-            t_new = np.where(land, gw, tw + hs)
-            f_new = model.rhs(t_new, y_new, pw, rw)
-            np.multiply(f_new, hcol, out=K3[ns])
-            scale = np.maximum(np.abs(yw), np.abs(y_new))
-            scale *= rtol
-            scale += atol
-            norm = rk.error_norm(Kb, scale, m, S)
-            if not np.isfinite(norm).all():
-                norm[~np.isfinite(norm)] = np.inf
-            accept = norm <= 1.0
-            # step factor 0.9 * norm^exponent within [0.2, 10] (rejected steps: norm > 1, so factor < 0.9)
-            factor = np.maximum(norm, 1e-10) ** rk.exponent
-            factor *= 0.9
-            np.clip(factor, 0.2, 10.0, out=factor)
-            moved = accept & live
-            all_moved = n_live == m and bool(accept.all())
-            if dense.pending:
-                if all_moved or moved.any():
-                    coef = rk.dense(Kb, yw, y_new, tw, model, pw, rw, m, S)
-                if all_moved:  # the common case: no gathering
-                    dense.step(work, tw.copy(), hs, yw.copy(), t_new, coef)
-                elif moved.any():
-                    dense.step(work[moved], tw[moved], hs[moved], yw[moved], t_new[moved], coef[:, moved])
-            np.copyto(hw, hs * factor, where=live)
-            if all_moved:
-                tw[...], yw[...], fw[...] = t_new, y_new, f_new
-            else:
-                np.copyto(tw, t_new, where=moved)
-                np.copyto(yw, y_new, where=moved[:, None])
-                np.copyto(fw, f_new, where=moved[:, None])
-            rejected = live & ~accept
-            if rejected.any():
-                tiny = rejected & (hs <= 1e-14 * np.maximum(1.0, np.abs(tw)))
-                if tiny.any():
-                    u = int(work[np.argmax(tiny)])
-                    raise SimulationError(
-                        f"step size underflow at time {tw[np.argmax(tiny)]:.6g} (integration unit {u}); the model "
-                        "may be stiff or its state non-finite: try solver='bdf'"
-                    )
-            landed = np.nonzero(moved & land)[0]
-            if landed.size:
-                lu = work[landed]
-                _apply_breakpoints(landed, lu, tw, yw, rw, ptr, bps, vectors, snapshots, x0, switch)
-                gw[landed] = _next_target_at(lu, tw[landed], ptr, bps, t_end)
-                going = landed[gw[landed] > tw[landed]]
-                if going.size:
-                    pg = {k: v[going] for k, v in pw.items()}
-                    fw[going] = model.rhs(tw[going], yw[going], pg, rw[going])
-                    hw[going] = _initial_step(model, tw[going], yw[going], fw[going], pg, rw[going],
-                                              gw[going] - tw[going], rtol, atol, rk.exponent)
-            steps_done += 1
-            if steps_done > max_steps:
-                raise SimulationError(f"more than {max_steps} steps: loosen rtol/atol or use solver='bdf'")
-        if not whole:
-            t[work], y[work], f[work], h[work], rate[work], target[work] = tw, yw, fw, hw, rw, gw
-        work = work[gw > tw]
+            kind = bps.kind[k]
+            for code in np.unique(kind):
+                sel = kind == code
+                self._apply_kind(code, pos[sel], units[sel], k[sel], y, rate)
+            ptr[units] += 1
+            keep = ptr[units] < bps.stop[units]
+            pos, units = pos[keep], units[keep]
 
-    return y, snapshots, dense.evaluate()
-
-
-def _next_target_at(units, t_units, ptr, bps, t_end):
-    """Each unit's next breakpoint time, or its end time when it has none left."""
-    has = ptr[units] < bps.stop[units]
-    nxt = bps.time[np.minimum(ptr[units], len(bps.time) - 1)] if len(bps.time) else np.full(len(units), np.inf)
-    return np.where(has, nxt, np.maximum(t_end[units], t_units))
+    def _apply_kind(self, code, p, u, kk, y, rate):
+        """Apply breakpoints ``kk`` (all of kind ``code``) to units ``u`` at rows ``p``."""
+        bps = self.bps
+        if code == Kind.RESET:
+            y[p] = self.x0[u]
+        elif code == Kind.BOLUS:
+            np.add.at(y, (p, bps.cmt[kk]), bps.value[kk])
+        elif code == Kind.RATE:
+            np.add.at(rate, (p, bps.cmt[kk]), bps.value[kk])
+        elif code == Kind.ADDVEC:
+            y[p] += self.vectors[bps.ref[kk]]
+        elif code == Kind.OBS:
+            self.snapshots[bps.ref[kk]] = y[p]
+        elif code == Kind.PARAMS:
+            self.switch.apply(p, u, bps.ref[kk], self.x0)
 
 
 class _ParameterSwitch:
@@ -302,40 +266,210 @@ class _ParameterSwitch:
         x0[units] = self.model.initial_state({k: v[units] for k, v in self.params.items()})
 
 
-def _apply_breakpoints(pos, units, t, y, rate, ptr, bps, vectors, snapshots, x0, switch=None):
-    """Apply, in order, every breakpoint of ``units`` at the unit's current time.
+class _Trial(NamedTuple):
+    """One attempted step of the working set."""
 
-    ``pos`` are the units' rows in the state arrays ``t, y, rate`` (which may be a working subset);
-    ``units`` index the breakpoint table, ``ptr`` and ``x0``. ``switch`` (a :class:`_ParameterSwitch`)
-    applies PARAMS breakpoints.
-    """
-    keep = ptr[units] < bps.stop[units]
-    pos, units = pos[keep], units[keep]
-    while units.size:
-        k = ptr[units]
-        at = bps.time[k] == t[pos]
-        pos, units, k = pos[at], units[at], k[at]
-        if not units.size:
-            break
-        kind = bps.kind[k]
-        for code in np.unique(kind):
-            sel = kind == code
-            p, u, kk = pos[sel], units[sel], k[sel]
-            if code == Kind.RESET:
-                y[p] = x0[u]
-            elif code == Kind.BOLUS:
-                np.add.at(y, (p, bps.cmt[kk]), bps.value[kk])
-            elif code == Kind.RATE:
-                np.add.at(rate, (p, bps.cmt[kk]), bps.value[kk])
-            elif code == Kind.ADDVEC:
-                y[p] += vectors[bps.ref[kk]]
-            elif code == Kind.OBS:
-                snapshots[bps.ref[kk]] = y[p]
-            elif code == Kind.PARAMS:
-                switch.apply(p, u, bps.ref[kk], x0)
-        ptr[units] += 1
-        keep = ptr[units] < bps.stop[units]
-        pos, units = pos[keep], units[keep]
+    land: np.ndarray  # the step ends on the unit's target (next breakpoint or end)
+    h: np.ndarray  # step sizes (0 for units not live)
+    Kb: np.ndarray  # stages times h, (n_k, m*S)
+    t_new: np.ndarray
+    y_new: np.ndarray
+    f_new: np.ndarray
+
+
+class _ExplicitRun:
+    """One call of :func:`integrate`: the per-unit arrays, the breakpoint cursor and the step loop."""
+
+    def __init__(self, model, params, start: Start, course: Course, outputs: Outputs, options: StepOptions):
+        self.model, self.params, self.options = model, params, options
+        self.rk = rk = METHODS[options.method]
+        n, S = start.state.shape
+        self.n = n
+        self.t = np.array(start.time, dtype=float)
+        self.y = np.array(start.state, dtype=float)
+        self.rate = np.array(start.rate, dtype=float)
+        x0 = model.initial_state(params) if n else np.zeros((0, S))
+        self.cursor = _Cursor(model, params, course, x0, outputs.n_snapshots)
+        self.dense = _DenseOutput(rk, n, S, outputs)
+        units = np.arange(n)
+        self.cursor.apply(units, units, self.t, self.y, self.rate)
+        self.target = self.cursor.next_target(units, self.t)
+        self.f = model.rhs(self.t, self.y, params, self.rate) if n else self.y.copy()
+        self.h = self._initial_step(self.t, self.y, self.f, params, self.rate, self.target)
+        self.steps_done = 0
+
+    def run(self):
+        # The working set holds the units still integrating. Units that finish stay in it (with a zero step)
+        # until fewer than half of it is live; then it is compacted. This avoids gathering every step.
+        work = np.nonzero(self.target > self.t)[0]
+        while work.size:
+            w = _WorkingSet(self, work)
+            self._advance(w)
+            w.store(self)
+            work = work[w.target > w.t]
+        return self.y, self.cursor.snapshots, self.dense.evaluate()
+
+    def _advance(self, w):
+        """Step the working set until none of it is live, or fewer than half of it (when it is worth compacting)."""
+        m = w.units.size
+        max_steps = self.options.max_steps
+        while True:
+            live = w.target > w.t
+            n_live = np.count_nonzero(live)
+            if n_live == 0 or (n_live < 0.5 * m and m > 16):
+                return
+            self._step(w, live, n_live)
+            self.steps_done += 1
+            if self.steps_done > max_steps:
+                raise SimulationError(f"more than {max_steps} steps: loosen rtol/atol or use solver='bdf'")
+
+    def _step(self, w, live, n_live):
+        """Attempt one step of every live unit; move the accepted ones, resize the steps, land on breakpoints."""
+        trial = self._attempt(w, live)
+        accept, factor = self._error_control(w, trial)
+        moved = accept & live
+        all_moved = n_live == w.units.size and bool(accept.all())
+        if self.dense.pending:
+            self._record_dense(w, trial, moved, all_moved)
+        np.copyto(w.h, trial.h * factor, where=live)
+        w.move(trial, moved, all_moved)
+        self._check_underflow(w, live & ~accept, trial.h)
+        landed = np.nonzero(moved & trial.land)[0]
+        if landed.size:
+            self._land(w, landed)
+
+    def _attempt(self, w, live) -> _Trial:
+        """The Runge-Kutta stages of one step; live units step to their target when it is within reach."""
+        rk, model = self.rk, self.model
+        m, S = w.y.shape
+        remaining = w.target - w.t
+        land = live & (w.h >= remaining * (1 - 1e-12))
+        hs = np.where(land, remaining, np.where(live, w.h, 0.0))
+        # stages times the step size, flattened: one BLAS call combines them
+        hcol = hs[:, None]
+        Kb = np.empty((rk.n_k, m * S))
+        K3 = Kb.reshape(rk.n_k, m, S)  # the same memory, per unit and state
+        np.multiply(w.f, hcol, out=K3[0])
+        ns = rk.n_stages
+        for st in range(1, ns):
+            stage = (rk.A[st, :st] @ Kb[:st]).reshape(m, S)
+            stage += w.y
+            np.multiply(model.rhs(w.t + rk.C[st] * hs, stage, w.p, w.rate), hcol, out=K3[st])
+        y_new = (rk.B @ Kb[:ns]).reshape(m, S)
+        y_new += w.y
+        t_new = np.where(land, w.target, w.t + hs)
+        f_new = model.rhs(t_new, y_new, w.p, w.rate)
+        np.multiply(f_new, hcol, out=K3[ns])
+        return _Trial(land, hs, Kb, t_new, y_new, f_new)
+
+    def _error_control(self, w, trial: _Trial):
+        """Whether each step is accepted, and the factor for the next step size."""
+        rk, options = self.rk, self.options
+        m, S = w.y.shape
+        scale = np.maximum(np.abs(w.y), np.abs(trial.y_new))
+        scale *= options.rtol
+        scale += options.atol
+        norm = rk.error_norm(trial.Kb, scale, m, S)
+        if not np.isfinite(norm).all():
+            norm[~np.isfinite(norm)] = np.inf
+        accept = norm <= 1.0
+        # step factor 0.9 * norm^exponent within [0.2, 10] (rejected steps: norm > 1, so factor < 0.9)
+        factor = np.maximum(norm, 1e-10) ** rk.exponent
+        factor *= 0.9
+        np.clip(factor, 0.2, 10.0, out=factor)
+        return accept, factor
+
+    def _record_dense(self, w, trial: _Trial, moved, all_moved):
+        """Keep the accepted steps for dense output (before the working set moves on)."""
+        m, S = w.y.shape
+        if all_moved:  # the common case: no gathering
+            coef = self.rk.dense(trial.Kb, m, S)
+            self.dense.step(w.units, w.t.copy(), trial.h, w.y.copy(), trial.t_new, coef)
+        elif moved.any():
+            coef = self.rk.dense(trial.Kb, m, S)
+            self.dense.step(w.units[moved], w.t[moved], trial.h[moved], w.y[moved], trial.t_new[moved],
+                            coef[:, moved])
+
+    def _check_underflow(self, w, rejected, hs):
+        if rejected.any():
+            tiny = rejected & (hs <= 1e-14 * np.maximum(1.0, np.abs(w.t)))
+            if tiny.any():
+                u = int(w.units[np.argmax(tiny)])
+                raise SimulationError(
+                    f"step size underflow at time {w.t[np.argmax(tiny)]:.6g} (integration unit {u}); the model "
+                    "may be stiff or its state non-finite: try solver='bdf'"
+                )
+
+    def _land(self, w, landed):
+        """Apply the breakpoints of the units that reached their target, and restart those that go on."""
+        lu = w.units[landed]
+        self.cursor.apply(landed, lu, w.t, w.y, w.rate)
+        w.target[landed] = self.cursor.next_target(lu, w.t[landed])
+        going = landed[w.target[landed] > w.t[landed]]
+        if going.size:
+            pg = {k: v[going] for k, v in w.p.items()}
+            w.f[going] = self.model.rhs(w.t[going], w.y[going], pg, w.rate[going])
+            w.h[going] = self._initial_step(w.t[going], w.y[going], w.f[going], pg, w.rate[going], w.target[going])
+
+    def _initial_step(self, t, y, f, p, rate, target):
+        """Hairer, Nørsett & Wanner (1993), II.4: starting step size, per unit, towards ``target``."""
+        if not len(t):
+            return np.zeros(0)
+        rtol, atol = self.options.rtol, self.options.atol
+        span = target - t
+        scale = atol + np.abs(y) * rtol
+        S = y.shape[1]
+        d0 = _rms(y / scale, S)
+        d1 = _rms(f / scale, S)
+        # (the divisors are clipped at the thresholds of the branches not taken: no spurious overflow warnings)
+        h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-5))
+        h0 = np.minimum(h0, np.maximum(span, 1e-12))
+        y1 = y + h0[:, None] * f
+        f1 = self.model.rhs(t + h0, y1, p, rate)
+        d2 = _rms((f1 - f) / scale, S) / h0
+        big = np.maximum(d1, d2)
+        exponent = self.rk.exponent
+        h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(big, 1e-15)) ** -exponent)
+        return np.minimum(100 * h0, h1)
+
+
+def _rms(x, S):
+    """Root mean square of each row of ``x`` (``S`` columns)."""
+    return np.sqrt(np.einsum("ij,ij->i", x, x) / S)
+
+
+class _WorkingSet:
+    """The units still integrating (``units``): their rows of the run's per-unit arrays, or, when every
+    unit is in it, those arrays themselves (no gathering)."""
+
+    def __init__(self, run: _ExplicitRun, units):
+        self.units = units
+        self.whole = units.size == run.n
+        if self.whole:  # work on the arrays themselves
+            self.p, self.t, self.y, self.f, self.h, self.rate, self.target = (
+                run.params, run.t, run.y, run.f, run.h, run.rate, run.target)
+        else:
+            self.p = {k: v[units] for k, v in run.params.items()}
+            self.t, self.y, self.f, self.h, self.rate, self.target = (
+                run.t[units], run.y[units], run.f[units], run.h[units], run.rate[units], run.target[units])
+        if run.cursor.switch is not None:
+            run.cursor.switch.work = self.p
+
+    def move(self, trial: _Trial, moved, all_moved):
+        """Advance the units whose step was accepted."""
+        if all_moved:
+            self.t[...], self.y[...], self.f[...] = trial.t_new, trial.y_new, trial.f_new
+        else:
+            np.copyto(self.t, trial.t_new, where=moved)
+            np.copyto(self.y, trial.y_new, where=moved[:, None])
+            np.copyto(self.f, trial.f_new, where=moved[:, None])
+
+    def store(self, run: _ExplicitRun):
+        """Write the working rows back into the run's arrays."""
+        if not self.whole:
+            u = self.units
+            run.t[u], run.y[u], run.f[u], run.h[u], run.rate[u], run.target[u] = (
+                self.t, self.y, self.f, self.h, self.rate, self.target)
 
 
 class _DenseOutput:
@@ -346,11 +480,13 @@ class _DenseOutput:
     ``searchsorted`` into the grid.
     """
 
-    def __init__(self, rk, n, S, unit, time, states=None):
+    def __init__(self, rk, n, S, outputs: Outputs):
         self.rk = rk
         self.n, self.S = n, S
+        states = outputs.dense_states
         self.states = range(S) if states is None else states
-        self.unit, self.time = unit, time
+        self.unit, self.time = outputs.dense_unit, outputs.dense_time
+        time = self.time
         self.pending = time is not None and len(time) > 0
         self.records: list[tuple] = []
 
@@ -400,26 +536,3 @@ class _DenseOutput:
         key = unit.astype(np.int64) * U + np.searchsorted(uniq, time)
         q = step_unit.astype(np.int64) * U + np.searchsorted(uniq, t1, side="right")
         return np.searchsorted(key, q) - start[step_unit]
-
-
-def _initial_step(model, t, y, f, p, rate, span, rtol, atol, exponent=-1 / 5):
-    """Hairer, Nørsett & Wanner (1993), II.4: starting step size, per unit."""
-    if not len(t):
-        return np.zeros(0)
-    scale = atol + np.abs(y) * rtol
-    S = y.shape[1]
-
-    def rms(x):
-        return np.sqrt(np.einsum("ij,ij->i", x, x) / S)
-
-    d0 = rms(y / scale)
-    d1 = rms(f / scale)
-    # (the divisors are clipped at the thresholds of the branches not taken: no spurious overflow warnings)
-    h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-5))
-    h0 = np.minimum(h0, np.maximum(span, 1e-12))
-    y1 = y + h0[:, None] * f
-    f1 = model.rhs(t + h0, y1, p, rate)
-    d2 = rms((f1 - f) / scale) / h0
-    big = np.maximum(d1, d2)
-    h1 = np.where(big <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(big, 1e-15)) ** -exponent)
-    return np.minimum(100 * h0, h1)

@@ -12,12 +12,14 @@ on non-stiff problems; use it when the explicit engine reports step-size underfl
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
 from ..errors import SimulationError
-from ._explicit import _apply_breakpoints, _ParameterSwitch
+from ._explicit import Course, Outputs, Start, StepOptions, _Cursor
 
 __all__ = ["integrate_implicit"]
 
@@ -27,76 +29,104 @@ _DIFF_REJECT, _DIFF_SMALL, _DIFF_BIG = _EPS ** 0.875, _EPS ** 0.75, _EPS ** 0.25
 _MIN_FACTOR, _INCREASE, _DECREASE = 1e3 * _EPS, 10.0, 0.1
 
 
-def integrate_implicit(model, params, t_start, y_start, rate_start, bps, t_end, vectors, n_out, dense_unit=None,
-                       dense_time=None, *, rtol=1e-6, atol=1e-9, method="BDF"):
-    """Same contract as :func:`pkpd.engine._explicit.integrate`, on one stacked system."""
-    n, S = y_start.shape
-    t = np.array(t_start, dtype=float)
-    y = np.array(y_start, dtype=float)
-    rate = np.array(rate_start, dtype=float)
-    ptr = bps.start.copy()
-    snapshots = np.full((n_out, S), np.nan)
-    dense = np.zeros((0 if dense_time is None else len(dense_time), S))
-    x0 = model.initial_state(params)
+def integrate_implicit(model, params: dict, start: Start, course: Course, outputs: Outputs = Outputs(),
+                       options: StepOptions = StepOptions(method="BDF")):
+    """Same contract as :func:`pkpd.engine._explicit.integrate`, on one stacked system.
+
+    ``options.method`` is scipy's ``"BDF"``, ``"Radau"`` or ``"LSODA"``; ``options.max_steps`` and
+    ``outputs.dense_states`` are not used (every state is evaluated at the dense outputs).
+    """
+    n, S = start.state.shape
+    t = np.array(start.time, dtype=float)
+    y = np.array(start.state, dtype=float)
+    rate = np.array(start.rate, dtype=float)
+    # time-varying parameters: PARAMS breakpoints overwrite ``params`` in place (the system reads it)
+    cursor = _Cursor(model, params, course, model.initial_state(params), outputs.n_snapshots)
+    dense = np.zeros((0 if outputs.dense_time is None else len(outputs.dense_time), S))
     units = np.arange(n)
 
     # every time at which some unit has a breakpoint, plus the unit ends
-    stops = np.unique(np.concatenate([bps.time[np.isfinite(bps.time)], t_end, t_start]))
+    bp_time = course.breakpoints.time
+    stops = np.unique(np.concatenate([bp_time[np.isfinite(bp_time)], course.end, start.time]))
     clock = float(stops[0]) if len(stops) else 0.0
-    started = t_start <= clock
+    started = start.time <= clock
     t[:] = clock
-    # time-varying parameters: PARAMS breakpoints overwrite ``params`` in place (fun and rhs_rows read it)
-    switch = _ParameterSwitch(model, params, bps.table) if bps.table is not None else None
-    _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
-    d_unit = np.zeros(0, np.int64) if dense_unit is None else dense_unit
-    d_time = np.zeros(0) if dense_time is None else dense_time
-
-    def fun(tt, z):
-        # units that have not started yet stay at their initial state
-        yy = z.reshape(n, S)
-        return (model.rhs(np.full(n, tt), yy, params, rate) * started[:, None]).ravel()
-
-    # the batch repeated once per state, for the perturbed copies of the block Jacobian
-    tiled = {k: np.tile(np.asarray(v), S) for k, v in params.items()}
-    block = _BlockStructure(n, S)
-
-    def rhs_rows(tt, rows, yy):
-        """rhs of state rows ``yy`` belonging to units ``rows`` (an index array, or ``None``: S copies of the batch)."""
-        if rows is None:
-            return model.rhs(np.full(n * S, tt), yy, tiled, np.tile(rate, (S, 1))) * np.tile(started, S)[:, None]
-        sub = {k: np.asarray(v)[rows] for k, v in params.items()}
-        return model.rhs(np.full(len(rows), tt), yy, sub, rate[rows]) * started[rows, None]
+    cursor.apply(units[started], units[started], t, y, rate)
+    system = _StackedSystem(model, params, rate, started, options.atol)
 
     for nxt in stops[stops > clock]:
-        if switch is not None:
-            tiled = {k: np.tile(np.asarray(v), S) for k, v in params.items()}
-        if method in ("BDF", "Radau") and n:
-            factor = np.full((n, S), _EPS ** 0.5)  # scipy's num_jac step factors, adapted along the segment
-
-            def jac(tt, z, factor=factor):
-                return _block_jacobian(rhs_rows, tt, z.reshape(n, S), fun(tt, z).reshape(n, S), atol, factor, block)
-
-            structure = {"jac": jac}
-        elif method in ("BDF", "Radau"):
-            structure = {}
-        else:
-            structure = {"lband": S - 1, "uband": S - 1}
-        sol = solve_ivp(fun, (clock, nxt), y.ravel(), method=method, rtol=rtol, atol=atol, dense_output=True,
-                        **structure)
+        if cursor.switch is not None:
+            system.tile_params()
+        sol = solve_ivp(system.fun, (clock, nxt), y.ravel(), method=options.method, rtol=options.rtol,
+                        atol=options.atol, dense_output=True, **system.structure(options.method))
         if not sol.success:
-            raise SimulationError(f"{method} failed between t={clock:g} and t={nxt:g}: {sol.message}")
-        inside = (d_time > clock) & (d_time <= nxt)
-        if inside.any():
-            w = np.nonzero(inside)[0]
-            times = np.unique(d_time[w])
-            values = sol.sol(times).T.reshape(len(times), n, S)
-            dense[w] = values[np.searchsorted(times, d_time[w]), d_unit[w]]
+            raise SimulationError(f"{options.method} failed between t={clock:g} and t={nxt:g}: {sol.message}")
+        _dense_between(dense, outputs, sol, (clock, nxt))
         y = sol.y[:, -1].reshape(n, S).copy()
         t[:] = nxt
-        started = t_start <= nxt
-        _apply_breakpoints(units[started], units[started], t, y, rate, ptr, bps, vectors, snapshots, x0, switch)
+        started = system.started = start.time <= nxt
+        cursor.apply(units[started], units[started], t, y, rate)
         clock = nxt
-    return y, snapshots, dense
+    return y, cursor.snapshots, dense
+
+
+def _dense_between(dense, outputs: Outputs, sol, span):
+    """Fill the rows of ``dense`` whose output time lies in ``span = (t0, t1]`` from ``sol``'s dense output."""
+    if outputs.dense_time is None:
+        return
+    d_unit, d_time = outputs.dense_unit, outputs.dense_time
+    inside = (d_time > span[0]) & (d_time <= span[1])
+    if inside.any():
+        S = dense.shape[1]
+        w = np.nonzero(inside)[0]
+        times = np.unique(d_time[w])
+        values = sol.sol(times).T.reshape(len(times), len(sol.y) // S, S)
+        dense[w] = values[np.searchsorted(times, d_time[w]), d_unit[w]]
+
+
+class _StackedSystem:
+    """The batch as one system for scipy: ``n`` units of ``S`` states, with a block-diagonal Jacobian.
+
+    ``rate`` is updated in place by the breakpoints; ``started`` (units whose first time has come; the
+    others stay at their initial state) is replaced at each breakpoint time.
+    """
+
+    def __init__(self, model, params, rate, started, atol):
+        self.model, self.params, self.rate, self.started, self.atol = model, params, rate, started, atol
+        self.n, self.S = rate.shape
+        self.block = _BlockStructure(self.n, self.S)
+        self.tile_params()
+
+    def tile_params(self):
+        """The batch's parameters repeated once per state, for the perturbed copies of the block Jacobian."""
+        self.tiled = {k: np.tile(np.asarray(v), self.S) for k, v in self.params.items()}
+
+    def fun(self, tt, z):
+        yy = z.reshape(self.n, self.S)
+        return (self.model.rhs(np.full(self.n, tt), yy, self.params, self.rate) * self.started[:, None]).ravel()
+
+    def rhs_rows(self, tt, rows, yy):
+        """rhs of state rows ``yy`` belonging to units ``rows`` (an index array, or ``None``: S copies of the batch)."""
+        n, S, rate, started = self.n, self.S, self.rate, self.started
+        if rows is None:
+            copies = self.model.rhs(np.full(n * S, tt), yy, self.tiled, np.tile(rate, (S, 1)))
+            return copies * np.tile(started, S)[:, None]
+        sub = {k: np.asarray(v)[rows] for k, v in self.params.items()}
+        return self.model.rhs(np.full(len(rows), tt), yy, sub, rate[rows]) * started[rows, None]
+
+    def jac(self, tt, z, factor):
+        """The block-diagonal Jacobian at ``(tt, z)``; ``factor``, the difference step factors, adapts in place."""
+        n, S = self.n, self.S
+        return _block_jacobian(self, tt, z.reshape(n, S), self.fun(tt, z).reshape(n, S), factor)
+
+    def structure(self, method):
+        """solve_ivp's Jacobian options for one segment between breakpoints."""
+        if method in ("BDF", "Radau") and self.n:
+            # scipy's num_jac step factors, adapted along the segment
+            return {"jac": partial(self.jac, factor=np.full((self.n, self.S), _EPS ** 0.5))}
+        if method in ("BDF", "Radau"):
+            return {}
+        return {"lband": self.S - 1, "uband": self.S - 1}
 
 
 class _BlockStructure:
@@ -108,10 +138,11 @@ class _BlockStructure:
         self.indptr = np.arange(0, n * S * S + 1, S)
 
 
-def _block_jacobian(rhs_rows, t, y, f, threshold, factor, block):
+def _block_jacobian(system: _StackedSystem, t, y, f, factor):
     """scipy's ``num_jac`` (forward differences, adaptive step ``factor`` updated in place) on a
     block-diagonal system: ``y`` and ``f`` are ``(n, S)``, the result a CSC matrix of the ``n`` blocks."""
     n, S = y.shape
+    threshold, block = system.atol, system.block
     y_scale = np.where(f >= 0, 1.0, -1.0) * np.maximum(threshold, np.abs(y))
     h = (y + factor * y_scale) - y
     while not h.all():  # a zero step: enlarge its factor
@@ -121,7 +152,7 @@ def _block_jacobian(rhs_rows, t, y, f, threshold, factor, block):
     diag = np.arange(S)
     trial = np.broadcast_to(y, (S, n, S)).copy()  # trial[b, i] = y[i] + h[i, b] e_b
     trial[diag, :, diag] += h.T
-    f_new = rhs_rows(t, None, trial.reshape(S * n, S)).reshape(S, n, S)
+    f_new = system.rhs_rows(t, None, trial.reshape(S * n, S)).reshape(S, n, S)
     diff = f_new - f  # diff[b, i, a] = f_a(y_i + h_ib e_b) - f_a(y_i)
     at = np.argmax(np.abs(diff), axis=2)[..., None]  # (S, n, 1): the largest change of each column
     max_diff = np.abs(np.take_along_axis(diff, at, 2))[..., 0]
@@ -133,7 +164,7 @@ def _block_jacobian(rhs_rows, t, y, f, threshold, factor, block):
         h_new = (y[i, b] + new_factor * y_scale[i, b]) - y[i, b]
         rows = y[i].copy()
         rows[np.arange(b.size), b] += h_new
-        f2 = rhs_rows(t, i, rows)
+        f2 = system.rhs_rows(t, i, rows)
         d2 = f2 - f[i]
         w2 = np.argmax(np.abs(d2), axis=1)[:, None]
         max2 = np.abs(np.take_along_axis(d2, w2, 1))[:, 0]

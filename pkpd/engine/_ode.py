@@ -15,12 +15,13 @@ restarts with the new values. A steady state is solved with the parameters in fo
 
 from __future__ import annotations
 
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import SimulationError
 from . import _explicit
-from ._explicit import Breakpoints, Kind
+from ._explicit import Breakpoints, Course, Kind, Outputs, Start, StepOptions
 from ._schedule import Schedule, grouped_searchsorted
 
 __all__ = ["ode_states"]
@@ -40,96 +41,168 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, not {solver!r}")
-    S = len(model.states)
-    nu = schedule.n_units
-    pu = {k: np.asarray(v)[schedule.unit_subject] for k, v in p.items()}
     sc = schedule
-    varying = sc.unit_params is not None
-    if varying:  # each unit starts with its first record's values
-        pu.update({k: np.array(v, dtype=float) for k, v in sc.unit_params.items()})
-    x0 = model.initial_state(pu) if nu else np.zeros((0, S))
+    problem = _Problem.of(model, sc, p, rtol, atol)
+    parts, vectors = _dose_breakpoints(problem)
+    parts += _group(sc.reset_unit, sc.reset_time, sc.reset_key, Kind.RESET)
+    if problem.varying:
+        parts += _group(sc.chg_unit, sc.chg_time, sc.chg_key, Kind.PARAMS, ref=np.arange(len(sc.chg_unit)))
+    snap = _snapshot_outputs(sc, parts)
+    s_idx = np.nonzero(snap)[0]
+    parts += _group(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], Kind.OBS, ref=np.arange(s_idx.size))
 
-    def params_at(rows):
+    t_end, in_order = _end_times(sc)
+    table = sc.chg_values if problem.varying else None
+    S = len(model.states)
+    course = Course(_breakpoint_table(sc.n_units, parts, t_end, table), t_end,
+                    np.concatenate(vectors) if vectors else np.zeros((0, S)))
+    d_idx = _dense_order(sc, snap, t_end, in_order)
+    ou, ot = sc.out_unit, sc.out_time
+    du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
+    start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
+    outputs = Outputs(s_idx.size, du, dt, needed)
+    if solver == "dp5":
+        _, snapshots, dense = _explicit.integrate(model, problem.params, start, course, outputs,
+                                                  StepOptions(rtol, atol, solver))
+    else:
+        from ._implicit import integrate_implicit
+
+        _, snapshots, dense = integrate_implicit(model, problem.params, start, course, outputs,
+                                                 StepOptions(rtol, atol, _SCIPY_METHOD[solver]))
+    if d_idx is None:
+        out = dense
+    else:
+        out = np.empty((len(ou), S))
+        out[d_idx] = dense
+    out[s_idx] = snapshots
+    return out
+
+
+class _Problem(NamedTuple):
+    """What the breakpoint builders read: the model, the schedule, the parameters and initial state of
+    each unit (at its first record when parameters vary), and the tolerances."""
+
+    model: object
+    schedule: Schedule
+    params: dict
+    x0: np.ndarray
+    rtol: float
+    atol: float
+
+    @classmethod
+    def of(cls, model, sc: Schedule, p: dict, rtol, atol):
+        pu = {k: np.asarray(v)[sc.unit_subject] for k, v in p.items()}
+        if sc.unit_params is not None:  # each unit starts with its first record's values
+            pu.update({k: np.array(v, dtype=float) for k, v in sc.unit_params.items()})
+        x0 = model.initial_state(pu) if sc.n_units else np.zeros((0, len(model.states)))
+        return cls(model, sc, pu, x0, rtol, atol)
+
+    @property
+    def varying(self) -> bool:
+        """Whether parameters vary within units (PARAMS breakpoints)."""
+        return self.schedule.unit_params is not None
+
+    def params_at(self, rows):
         """Parameters (and the initial state) in force at the SS record of inputs ``rows``."""
+        sc = self.schedule
         u = sc.inp_unit[rows]
-        ps = {k: v[u] for k, v in pu.items()}
-        if not varying:
-            return ps, x0[u]
+        ps = {k: v[u] for k, v in self.params.items()}
+        if not self.varying:
+            return ps, self.x0[u]
         q_t, q_k = sc.inp_from_time[rows], sc.inp_from_key[rows]
         last = grouped_searchsorted(sc.chg_unit, sc.chg_time, sc.chg_key, u, q_t, q_k, side="right") - 1
         hit = last >= 0
         hit[hit] = sc.chg_unit[last[hit]] == u[hit]
         for k, v in sc.chg_values.items():
             ps[k] = np.where(hit, v[np.maximum(last, 0)] if len(v) else 0.0, ps[k])
-        return ps, model.initial_state(ps)
+        return ps, self.model.initial_state(ps)
 
-    parts: list[dict] = []  # breakpoint columns
-    vectors: list[np.ndarray] = []
 
-    def add(unit, time, key, kind, cmt=None, value=None, ref=None):
-        m = len(unit)
-        if m:
-            parts.append(
-                dict(
-                    unit=unit,
-                    time=np.asarray(time, float),
-                    key=np.broadcast_to(np.asarray(key, float), (m,)).copy(),
-                    kind=np.full(m, kind, np.int64),
-                    cmt=np.zeros(m, np.int64) if cmt is None else cmt,
-                    value=np.zeros(m) if value is None else value,
-                    ref=np.full(m, -1, np.int64) if ref is None else ref,
-                )
-            )
+def _group(unit, time, key, kind, cmt=None, value=None, ref=None) -> list[dict]:
+    """One group of breakpoint columns, as a list of one (none when ``unit`` is empty)."""
+    m = len(unit)
+    if not m:
+        return []
+    return [
+        dict(
+            unit=unit,
+            time=np.asarray(time, float),
+            key=np.broadcast_to(np.asarray(key, float), (m,)).copy(),
+            kind=np.full(m, kind, np.int64),
+            cmt=np.zeros(m, np.int64) if cmt is None else cmt,
+            value=np.zeros(m) if value is None else value,
+            ref=np.full(m, -1, np.int64) if ref is None else ref,
+        )
+    ]
 
-    until_t, until_k = sc.inp_until_time, sc.inp_until_key
 
-    def before_until(time, key, i):
-        return (time < until_t[i]) | ((time == until_t[i]) & (key < until_k[i]))
+def _before_reset(sc: Schedule, rows, time, key):
+    """Whether ``(time, key)`` comes before the reset that ends input ``rows``."""
+    until_t, until_k = sc.inp_until_time[rows], sc.inp_until_key[rows]
+    return (time < until_t) | ((time == until_t) & (key < until_k))
 
-    def switch_off(i, end_time):
-        """Rate-off time of infusion rows ``i`` ending at ``end_time``, cut at their reset."""
-        cut = until_t[i] < end_time
-        return np.where(cut, until_t[i], end_time), np.where(cut, until_k[i], np.inf)
 
-    # ---- single doses
+def _rate_off(sc: Schedule, rows, end_time):
+    """Rate-off time and key of infusion ``rows`` ending at ``end_time``, cut at their reset."""
+    until_t, until_k = sc.inp_until_time[rows], sc.inp_until_key[rows]
+    cut = until_t < end_time
+    return np.where(cut, until_t, end_time), np.where(cut, until_k, np.inf)
+
+
+def _dose_breakpoints(problem: _Problem):
+    """Breakpoint groups of every dose, and the state vectors their ADDVEC breakpoints add (steady states).
+
+    The order of the groups is kept: breakpoints tied in (unit, time, key, kind) apply in it."""
+    sc = problem.schedule
+    parts, vectors = _single_doses(sc), []
+    rows = np.nonzero(~np.isfinite(sc.inp_time))[0]  # SS constant infusions (II=0)
+    if rows.size:
+        more, vec = _steady_infusions(problem, rows, first_ref=0)
+        parts += more
+        vectors.append(vec)
+    rows = np.nonzero(sc.inp_period > 0)[0]  # SS trains (SS=1/2 with II>0)
+    if rows.size:
+        more, vec = _steady_trains(problem, rows, first_ref=sum(len(v) for v in vectors))
+        parts += more
+        vectors.append(vec)
+    return parts, vectors
+
+
+def _single_doses(sc: Schedule) -> list[dict]:
+    """Boluses, and infusions switched on and off, of the doses given once, up to their reset."""
     single = (sc.inp_period == 0) & np.isfinite(sc.inp_time)
     i = np.nonzero(single & (sc.inp_duration == 0))[0]
-    i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
-    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.BOLUS, sc.inp_cmt[i], sc.inp_amount[i])
+    i = i[_before_reset(sc, i, sc.inp_time[i], sc.inp_key[i])]
+    parts = _group(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.BOLUS, sc.inp_cmt[i], sc.inp_amount[i])
     i = np.nonzero(single & (sc.inp_duration > 0))[0]
-    i = i[before_until(sc.inp_time[i], sc.inp_key[i], i)]
-    add(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.RATE, sc.inp_cmt[i], sc.inp_rate[i])
-    off_t, off_k = switch_off(i, sc.inp_time[i] + sc.inp_duration[i])
-    add(sc.inp_unit[i], off_t, off_k, Kind.RATE, sc.inp_cmt[i], -sc.inp_rate[i])
+    i = i[_before_reset(sc, i, sc.inp_time[i], sc.inp_key[i])]
+    parts += _group(sc.inp_unit[i], sc.inp_time[i], sc.inp_key[i], Kind.RATE, sc.inp_cmt[i], sc.inp_rate[i])
+    off_t, off_k = _rate_off(sc, i, sc.inp_time[i] + sc.inp_duration[i])
+    parts += _group(sc.inp_unit[i], off_t, off_k, Kind.RATE, sc.inp_cmt[i], -sc.inp_rate[i])
+    return parts
 
-    # ---- steady-state constant infusions (II=0)
-    i = np.nonzero(~np.isfinite(sc.inp_time))[0]
-    if i.size:
-        ps, x0s = params_at(i)
-        X = _steady_infusion(model, ps, sc.inp_cmt[i], sc.inp_rate[i], rtol, atol)
-        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], Kind.ADDVEC,
-            ref=np.arange(len(vectors), len(vectors) + i.size))
-        vectors.append(X - x0s)
-        add(sc.inp_unit[i], sc.inp_from_time[i], sc.inp_from_key[i], Kind.RATE, sc.inp_cmt[i], sc.inp_rate[i])
-        fin = np.isfinite(until_t[i])
-        add(sc.inp_unit[i][fin], until_t[i][fin], until_k[i][fin], Kind.RATE, sc.inp_cmt[i][fin], -sc.inp_rate[i][fin])
 
-    # ---- steady-state trains (SS=1/2 with II>0)
-    i = np.nonzero(sc.inp_period > 0)[0]
-    if i.size:
-        ps, x0s = params_at(i)
-        _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, rtol, atol)
+def _steady_infusions(problem: _Problem, rows, first_ref: int):
+    """SS constant infusions (II=0) ``rows``: their steady state added at the SS record (ADDVEC rows
+    ``first_ref, ...``), and their rate on from there until their reset.
 
-    # ---- resets
-    add(sc.reset_unit, sc.reset_time, sc.reset_key, Kind.RESET)
+    Returns the breakpoint groups and the vectors to add."""
+    sc = problem.schedule
+    ps, x0s = problem.params_at(rows)
+    X = _steady_infusion(problem.model, ps, sc.inp_cmt[rows], sc.inp_rate[rows], problem.rtol)
+    unit, T, Tk = sc.inp_unit[rows], sc.inp_from_time[rows], sc.inp_from_key[rows]
+    cmt, rate = sc.inp_cmt[rows], sc.inp_rate[rows]
+    parts = _group(unit, T, Tk, Kind.ADDVEC, ref=np.arange(first_ref, first_ref + rows.size))
+    parts += _group(unit, T, Tk, Kind.RATE, cmt, rate)
+    until_t, until_k = sc.inp_until_time[rows], sc.inp_until_key[rows]
+    fin = np.isfinite(until_t)
+    parts += _group(unit[fin], until_t[fin], until_k[fin], Kind.RATE, cmt[fin], -rate[fin])
+    return parts, X - x0s
 
-    # ---- time-varying parameters
-    table = None
-    if varying:
-        table = sc.chg_values
-        add(sc.chg_unit, sc.chg_time, sc.chg_key, Kind.PARAMS, ref=np.arange(len(sc.chg_unit)))
 
-    # ---- outputs: snapshots at breakpoint times (and unit starts), dense output elsewhere
+def _snapshot_outputs(sc: Schedule, parts) -> np.ndarray:
+    """Which outputs are snapshots (OBS breakpoints): those at a unit's start or at a breakpoint time
+    of their own unit. The others come from dense output."""
     if parts:
         b_unit = np.concatenate([q["unit"] for q in parts])
         b_time = np.concatenate([q["time"] for q in parts])
@@ -148,10 +221,13 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
             cu, ct = sc.out_unit[cand], sc.out_time[cand]
             pos = np.minimum(grouped_searchsorted(su, st, np.zeros(len(st)), cu, ct, np.zeros(cand.size)), len(su) - 1)
             snap[cand[(su[pos] == cu) & (st[pos] == ct)]] = True
-    s_idx = np.nonzero(snap)[0]
-    add(sc.out_unit[s_idx], sc.out_time[s_idx], sc.out_key[s_idx], Kind.OBS, ref=np.arange(s_idx.size))
+    return snap
 
-    # each unit is integrated up to its last output; breakpoints after it cannot change any output
+
+def _end_times(sc: Schedule):
+    """Each unit's end: its last output (breakpoints after it cannot change any output), or its start.
+
+    Also returns whether the outputs are in (unit, time) order."""
     ou, ot = sc.out_unit, sc.out_time
     in_order = bool(np.all((ou[1:] > ou[:-1]) | ((ou[1:] == ou[:-1]) & (ot[1:] >= ot[:-1]))))
     t_end = sc.unit_start.astype(float).copy()
@@ -160,40 +236,29 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
         t_end[ou[last]] = np.maximum(t_end[ou[last]], ot[last])
     else:
         np.maximum.at(t_end, ou, ot)
+    return t_end, in_order
+
+
+def _breakpoint_table(n_units: int, parts, t_end, table) -> Breakpoints:
+    """The breakpoint groups as one table, without the breakpoints after their unit's end."""
     cols = {k: np.concatenate([q[k] for q in parts]) if parts else np.zeros(0) for k in
             ("unit", "time", "key", "kind", "cmt", "value", "ref")}
     for k in ("unit", "kind", "cmt", "ref"):
         cols[k] = cols[k].astype(np.int64)
     keep = cols["time"] <= t_end[cols["unit"]]
-    bps = Breakpoints.build(nu, **{k: v[keep] for k, v in cols.items()}, table=table)
-    vec = np.concatenate(vectors) if vectors else np.zeros((0, S))
+    return Breakpoints.build(n_units, **{k: v[keep] for k, v in cols.items()}, table=table)
 
-    # Dense output wants its outputs in (unit, time) order. When they already are and every unit
-    # integrates past its start, evaluate it at every output (no gathering) and overwrite the snapshots.
+
+def _dense_order(sc: Schedule, snap, t_end, in_order):
+    """Outputs to evaluate by dense output, in the (unit, time) order it wants.
+
+    ``None`` for all of them, when they already are in that order and every unit integrates past its
+    start (no gathering; the snapshots are overwritten afterwards); else the non-snapshot outputs."""
     if in_order and np.all(t_end > sc.unit_start):
-        d_idx = None
-        du, dt = ou, ot
-    else:
-        d_idx = np.nonzero(~snap)[0]
-        d_idx = d_idx[np.lexsort((ot[d_idx], ou[d_idx]))]
-        du, dt = ou[d_idx], ot[d_idx]
-    if solver == "dp5":
-        integrate, extra = _explicit.integrate, {"dense_states": needed, "method": solver}
-    else:
-        from ._implicit import integrate_implicit
-
-        integrate, extra = integrate_implicit, {"method": _SCIPY_METHOD[solver]}
-    _, snapshots, dense = integrate(
-        model, pu, sc.unit_start.astype(float), x0.copy(), np.zeros((nu, S)), bps, t_end, vec, s_idx.size,
-        du, dt, rtol=rtol, atol=atol, **extra,
-    )
-    if d_idx is None:
-        out = dense
-    else:
-        out = np.empty((len(ou), S))
-        out[d_idx] = dense
-    out[s_idx] = snapshots
-    return out
+        return None
+    ou, ot = sc.out_unit, sc.out_time
+    d_idx = np.nonzero(~snap)[0]
+    return d_idx[np.lexsort((ot[d_idx], ou[d_idx]))]
 
 
 def _last_per_group(group_sorted):
@@ -232,7 +297,7 @@ def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30):
     raise SimulationError(f"{what}: Newton iteration did not converge; the system may have no steady state")
 
 
-def _steady_infusion(model, ps, cmt, rate, rtol, atol):
+def _steady_infusion(model, ps, cmt, rate, rtol):
     """Steady state of a constant infusion: ``rhs(x) + rate*e_cmt = 0`` (``ps``: parameters per infusion)."""
     m, S = len(cmt), len(model.states)
     sub = {k: np.repeat(v, S + 1) for k, v in ps.items()}
@@ -246,72 +311,141 @@ def _steady_infusion(model, ps, cmt, rate, rtol, atol):
                                "steady state of a constant infusion (SS with II=0)", rtol)
 
 
-def _add_trains(model, ps, x0s, sc, i, vectors, add, switch_off, before_until, rtol, atol):
-    """Breakpoints for SS trains: periodic state at the SS record, running and in-flight copies after it.
+class _Trains(NamedTuple):
+    """SS trains (SS=1/2 with II>0): the schedule's input ``rows`` and their columns, one entry per train.
 
-    ``ps`` and ``x0s`` are the parameters and the initial state in force at each train's SS record."""
-    unit, cmt, per = sc.inp_unit[i], sc.inp_cmt[i], sc.inp_period[i]
-    amount, R, D = sc.inp_amount[i], sc.inp_rate[i], sc.inp_duration[i]
-    T, Tk = sc.inp_from_time[i], sc.inp_from_key[i]
-    arrival = sc.inp_time[i] + per  # the SS record's own dose
-    lag = arrival - T
-    phi = np.mod(lag, per)
-    phi = np.where(np.isclose(phi, per, rtol=1e-12, atol=0), 0.0, phi)
-    infusion = D > 0
+    Its SS record is at ``start`` (key ``start_key``); the record's own dose arrives ``lag`` after it, at
+    phase ``phase`` (in ``[0, period)``) of the dosing interval."""
 
-    # periodic state at T: fixed point of the map over the window [T - II, T)
-    X = _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol)
-    add(unit, T, Tk, Kind.ADDVEC, ref=np.arange(sum(len(v) for v in vectors), sum(len(v) for v in vectors) + i.size))
-    vectors.append(X - x0s)
+    rows: np.ndarray
+    unit: np.ndarray
+    cmt: np.ndarray
+    period: np.ndarray
+    amount: np.ndarray
+    rate: np.ndarray
+    duration: np.ndarray
+    start: np.ndarray
+    start_key: np.ndarray
+    lag: np.ndarray
+    phase: np.ndarray
 
-    # infusion copies started before T and still running at T: rate on at T, off at each end
-    if infusion.any():
-        f = np.nonzero(infusion)[0]
-        max_running = int(np.max(np.ceil(D[f] / per[f]))) + 1
-        for back in range(max_running):  # copy started at T - II + phi - back*II
-            end = T[f] - per[f] + phi[f] - back * per[f] + D[f]
-            run = end > T[f]
-            g = f[run]
-            if not g.size:
-                continue
-            add(unit[g], T[g], Tk[g], Kind.RATE, cmt[g], R[g])
-            off_t, off_k = switch_off(i[g], end[run])
-            add(unit[g], off_t, off_k, Kind.RATE, cmt[g], -R[g])
+    @classmethod
+    def of(cls, sc: Schedule, rows):
+        per, T = sc.inp_period[rows], sc.inp_from_time[rows]
+        arrival = sc.inp_time[rows] + per  # the SS record's own dose
+        lag = arrival - T
+        phi = np.mod(lag, per)
+        phi = np.where(np.isclose(phi, per, rtol=1e-12, atol=0), 0.0, phi)
+        return cls(rows, sc.inp_unit[rows], sc.inp_cmt[rows], per, sc.inp_amount[rows], sc.inp_rate[rows],
+                   sc.inp_duration[rows], T, sc.inp_from_key[rows], lag, phi)
 
-    # copies already given before T but arriving at or after T (lag >= II)
-    n_flight = np.floor(lag / per + 1e-12).astype(np.int64)
+    @property
+    def infusion(self):
+        return self.duration > 0
+
+
+def _steady_trains(problem: _Problem, rows, first_ref: int):
+    """SS trains ``rows``: the periodic state added at the SS record (ADDVEC rows ``first_ref, ...``), then
+    the copies still running or still to arrive after it. The parameters are those in force at the SS record.
+
+    Returns the breakpoint groups and the vectors to add."""
+    sc = problem.schedule
+    tr = _Trains.of(sc, rows)
+    ps, x0s = problem.params_at(rows)
+    # periodic state at the SS record: fixed point of the map over the window [T - II, T)
+    X = _periodic_state(problem.model, ps, tr, problem.rtol, problem.atol)
+    parts = _group(tr.unit, tr.start, tr.start_key, Kind.ADDVEC, ref=np.arange(first_ref, first_ref + rows.size))
+    parts += _running_copies(sc, tr)
+    parts += _in_flight_copies(sc, tr)
+    return parts, X - x0s
+
+
+def _running_copies(sc: Schedule, tr: _Trains) -> list[dict]:
+    """Infusion copies started before the SS record and still running at it: rate on at it, off at each end."""
+    infusion = tr.infusion
+    if not infusion.any():
+        return []
+    T, per, phi, D = tr.start, tr.period, tr.phase, tr.duration
+    f = np.nonzero(infusion)[0]
+    max_running = int(np.max(np.ceil(D[f] / per[f]))) + 1
+    parts = []
+    for back in range(max_running):  # copy started at T - II + phi - back*II
+        end = T[f] - per[f] + phi[f] - back * per[f] + D[f]
+        run = end > T[f]
+        g = f[run]
+        if not g.size:
+            continue
+        parts += _group(tr.unit[g], T[g], tr.start_key[g], Kind.RATE, tr.cmt[g], tr.rate[g])
+        off_t, off_k = _rate_off(sc, tr.rows[g], end[run])
+        parts += _group(tr.unit[g], off_t, off_k, Kind.RATE, tr.cmt[g], -tr.rate[g])
+    return parts
+
+
+def _in_flight_copies(sc: Schedule, tr: _Trains) -> list[dict]:
+    """Copies already given before the SS record but arriving at or after it (lag >= II), up to their reset."""
+    unit, cmt, per, amount, R, D = tr.unit, tr.cmt, tr.period, tr.amount, tr.rate, tr.duration
+    n_flight = np.floor(tr.lag / per + 1e-12).astype(np.int64)
+    parts = []
     for k in range(int(n_flight.max(initial=0))):
         g = np.nonzero(n_flight > k)[0]
-        arr = T[g] + phi[g] + k * per[g]
+        arr = tr.start[g] + tr.phase[g] + k * per[g]
         key = np.full(g.size, np.inf)  # implied: after the records at that time
-        ok = before_until(arr, key, i[g])
+        ok = _before_reset(sc, tr.rows[g], arr, key)
         g, arr, key = g[ok], arr[ok], key[ok]
         bol = D[g] == 0
-        add(unit[g][bol], arr[bol], key[bol], Kind.BOLUS, cmt[g][bol], amount[g][bol])
+        parts += _group(unit[g][bol], arr[bol], key[bol], Kind.BOLUS, cmt[g][bol], amount[g][bol])
         h = ~bol
-        add(unit[g][h], arr[h], key[h], Kind.RATE, cmt[g][h], R[g][h])
-        off_t, off_k = switch_off(i[g][h], arr[h] + D[g][h])
-        add(unit[g][h], off_t, off_k, Kind.RATE, cmt[g][h], -R[g][h])
+        parts += _group(unit[g][h], arr[h], key[h], Kind.RATE, cmt[g][h], R[g][h])
+        off_t, off_k = _rate_off(sc, tr.rows[g][h], arr[h] + D[g][h])
+        parts += _group(unit[g][h], off_t, off_k, Kind.RATE, cmt[g][h], -R[g][h])
+    return parts
 
 
-def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol):
+def _periodic_state(model, ps, tr: _Trains, rtol, atol):
     """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map);
     ``ps`` holds the parameters of each train."""
-    m, S = len(cmt), len(model.states)
-    # copies running at the window start (started before it, ending at or after it)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m_hi = np.ceil(-phi / per) - 1
-        m_lo = np.ceil(-(phi + D) / per)
-    n0 = np.where(infusion, np.maximum(0, m_hi - m_lo + 1), 0)
-    end_phase = np.mod(phi + D, per)
+    # the interval map is integrated 100x tighter than the Newton tolerance
+    interval = _IntervalMap(model, ps, tr, StepOptions(rtol=rtol * 1e-2, atol=atol * 1e-2))
+    R, per, amount = tr.rate, tr.period, tr.amount
+    scale = np.maximum(np.where(tr.infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, len(model.states)))
+    x = model.initial_state(ps).astype(float)
+    return _newton_fixed_point(interval.residual, x, scale, "steady state over a dosing interval (SS=1/2)", rtol)
 
-    def interval_map(z):
+
+class _IntervalMap:
+    """One dosing interval of each train, from trial states at its start (the window ``[T - II, T)``
+    shifted to start at 0): the dose at phase ``phi``, and the infusion copies running through it."""
+
+    def __init__(self, model, ps, tr: _Trains, options: StepOptions):
+        self.model, self.ps, self.tr, self.options = model, ps, tr, options
+        per, phi, D = tr.period, tr.phase, tr.duration
+        # copies running at the window start (started before it, ending at or after it)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_hi = np.ceil(-phi / per) - 1
+            m_lo = np.ceil(-(phi + D) / per)
+        self.n0 = np.where(tr.infusion, np.maximum(0, m_hi - m_lo + 1), 0)
+        self.end_phase = np.mod(phi + D, per)
+
+    def residual(self, z):
+        """``map(z) - z`` for trial states ``z``: ``(m * reps, S)``, ``reps`` consecutive rows per train."""
+        tr, model = self.tr, self.model
+        m, S = len(tr.cmt), len(model.states)
         reps = len(z) // m
         u = np.repeat(np.arange(m), reps)  # problem index of each trial row
         n = len(z)
-        sub = {k: v[u] for k, v in ps.items()}
+        sub = {k: v[u] for k, v in self.ps.items()}
         rate0 = np.zeros((n, S))
-        rate0[np.arange(n), cmt[u]] = n0[u] * R[u]
+        rate0[np.arange(n), tr.cmt[u]] = self.n0[u] * tr.rate[u]
+        start = Start(np.zeros(n), z, rate0)
+        course = Course(self._breakpoints(u), tr.period[u].astype(float), np.zeros((0, S)))
+        y_end, _, _ = _explicit.integrate(model, sub, start, course, options=self.options)
+        return y_end - z
+
+    def _breakpoints(self, u) -> Breakpoints:
+        """The dose of trial rows ``u`` (train index per row): a bolus, or an infusion on and off in the window."""
+        tr = self.tr
+        phi, cmt, amount, R, infusion = tr.phase, tr.cmt, tr.amount, tr.rate, tr.infusion
+        n = len(u)
         b_unit, b_time, b_kind, b_cmt, b_val = [], [], [], [], []
         rows = np.arange(n)
         bol = ~infusion[u]
@@ -319,11 +453,11 @@ def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol
         b_cmt += [cmt[u][bol]]; b_val += [amount[u][bol]]
         inf = infusion[u]
         b_unit += [rows[inf], rows[inf]]
-        b_time += [phi[u][inf], end_phase[u][inf]]
+        b_time += [phi[u][inf], self.end_phase[u][inf]]
         b_kind += [np.full(inf.sum(), Kind.RATE)] * 2
         b_cmt += [cmt[u][inf]] * 2
         b_val += [R[u][inf], -R[u][inf]]
-        bps = Breakpoints.build(
+        return Breakpoints.build(
             n,
             np.concatenate(b_unit).astype(np.int64),
             np.concatenate(b_time),
@@ -332,12 +466,3 @@ def _periodic_state(model, ps, cmt, per, phi, amount, R, D, infusion, rtol, atol
             np.concatenate(b_cmt).astype(np.int64),
             np.concatenate(b_val),
         )
-        y_end, _, _ = _explicit.integrate(
-            model, sub, np.zeros(n), z, rate0, bps, per[u].astype(float), np.zeros((0, S)), 0,
-            rtol=rtol * 1e-2, atol=atol * 1e-2,
-        )
-        return y_end - z
-
-    scale = np.maximum(np.where(infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, S))
-    x = model.initial_state(ps).astype(float)
-    return _newton_fixed_point(interval_map, x, scale, "steady state over a dosing interval (SS=1/2)", rtol)

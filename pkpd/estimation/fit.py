@@ -171,6 +171,17 @@ class _Problem:
         new.predict_many = BatchPredictor(self.model, self.data, self.output, new.rows, self.engine)
         return new
 
+    def refit_ofv(self, model, params, error) -> float:
+        """The OFV of a quiet refit from ``params`` (some held fixed), the way the fit itself was made: least
+        squares where the error model allows it, else the likelihood by L-BFGS-B (profiles use this)."""
+        n_free = sum(q.vary for q in params.values())
+        if _least_squares_ok(error, self) and 0 < n_free <= len(self.y):
+            return _fit_least_squares(model, self, params, error, "profile", quiet=True).ofv
+        sd_key = LOG_PREFIX + ERROR_PREFIX + "SD"      # profiled out by least squares: estimated here
+        if _least_squares_ok(error, self) and sd_key in params and not error.fixed:
+            params[sd_key].vary = True
+        return _fit_likelihood(model, self, params, error, "lbfgsb", "profile", quiet=True).ofv
+
     def first_dose_times(self) -> np.ndarray:
         """For each observation, the time of its subject's first dose record (NaN without one)."""
         ev = self.data.events

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.special import erf
 
 from ..errors import ParameterError
-from ..models.params import ERROR_PREFIX, LOG_PREFIX, lmfit_name
+from ..models.params import lmfit_name
 
 __all__ = ["FitResult"]
 
@@ -179,8 +179,8 @@ class FitResult:
         95 %) -- the likelihood-ratio test. For the least-squares path (additive or exponential error) the
         OFV is the profiled -2 log-likelihood ``n log(RSS / n)`` (+ constants), the SD re-estimated with
         each refit. The search and root finding are :func:`lmfit.conf_interval`'s, with the LRT as its
-        ``prob_func`` (not its default F-test); each refit is the fit's own (least squares or L-BFGS-B on
-        the OFV), started from the estimates.
+        ``prob_func`` (not its default F-test); each refit is by least squares (additive or exponential
+        error, no M3 records) or L-BFGS-B on the OFV, started from the estimates.
 
         Parameters
         ----------
@@ -190,15 +190,16 @@ class FitResult:
         level : float
             Confidence level, between 0 and 1.
         steps : int
-            How far the bound is sought: up to ``steps`` standard errors of ``name`` from the estimate,
+            How far each bound is sought: up to ``steps`` standard errors of ``name`` from the estimate,
             one refit per standard error (:func:`lmfit.conf_interval`'s ``maxiter`` is ``steps - 1``);
-            the root is then found in the last step.
+            the root is then found between the estimate and the first step past it.
 
         Returns
         -------
         (lower, upper) : tuple of float
-            A bound the profile does not reach within ``steps`` standard errors (or before a bound of
-            ``name``, or where the profile stops rising) is ``-inf`` / ``inf``; no warning is issued.
+            On the scale of ``name``. A bound the profile does not reach within ``steps`` standard errors
+            (or before a bound of ``name``) is ``-inf`` / ``inf``, one whose root finding fails NaN; no
+            warning is issued.
 
         Examples
         --------
@@ -241,7 +242,11 @@ class FitResult:
             # of its minimum), rather than call the bound unreached at once
             ci = lmfit.conf_interval(refits, best_fit, p_names=[name], sigmas=[level], maxiter=steps - 1,
                                      prob_func=_likelihood_ratio_probability, min_rel_change=-math.inf)
-        (_, lower), _, (_, upper) = ci[name]
+        # [(level, lower), (0, estimate), (level, upper)]; a side whose root finding failed is missing (NaN here)
+        rows = ci[name]
+        at = [prob for prob, _ in rows].index(0.0)
+        lower = rows[at - 1][1] if at > 0 else math.nan
+        upper = rows[at + 1][1] if at + 1 < len(rows) else math.nan
         return float(lower) - shift, float(upper) - shift
 
 
@@ -276,17 +281,6 @@ class _Refits:
         return SimpleNamespace(chisqr=self.ofv[self.value])
 
     def _refit(self, value) -> float:
-        from .fit import _fit_least_squares, _fit_likelihood, _least_squares_ok
-
-        fit = self.fit
-        p = fit.params.copy()
+        p = self.fit.params.copy()
         p[self.name].set(value=value, vary=False)
-        n_free = sum(q.vary for q in p.values())
-        if _least_squares_ok(fit.error, fit.problem) and 0 < n_free <= len(fit.problem.y):
-            r = _fit_least_squares(fit.model, fit.problem, p, fit.error, "profile", quiet=True)
-        else:
-            sd_key = LOG_PREFIX + ERROR_PREFIX + "SD"      # profiled out by least squares: estimated here
-            if _least_squares_ok(fit.error, fit.problem) and sd_key in p and not fit.error.fixed:
-                p[sd_key].vary = True
-            r = _fit_likelihood(fit.model, fit.problem, p, fit.error, "lbfgsb", "profile", quiet=True)
-        return r.ofv
+        return self.fit.problem.refit_ofv(self.fit.model, p, self.fit.error)

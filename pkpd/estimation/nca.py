@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from .._internal.numbers import MAX_EXACT_INT
+from .._internal.numbers import MAX_EXACT_INT, is_number
+from .._internal.text import show
 from ..io import Dataset, read_dataset
 
 __all__ = ["nca", "NCA_COLUMNS"]
@@ -249,11 +250,11 @@ def _check_options(auc_method, lambda_z, route, blq, lloq, min_points, exclude_t
                            f"expected one of {', '.join(map(repr, _ROUTES))} or None (inferred)")
     if blq not in _BLQ_RULES:
         raise DatasetError(f"blq {blq!r} is unknown; expected one of {', '.join(map(repr, _BLQ_RULES))}")
-    if lloq is not None and not (_is_number(lloq) and math.isfinite(lloq) and lloq > 0):
+    if lloq is not None and not (is_number(lloq) and lloq > 0):
         raise DatasetError(f"lloq {lloq!r} is not a positive number")
     if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 2:
         raise DatasetError(f"min_points {min_points!r} is not an integer of at least 2")
-    if not (_is_number(adj_r2_tolerance) and math.isfinite(adj_r2_tolerance) and adj_r2_tolerance >= 0):
+    if not (is_number(adj_r2_tolerance) and adj_r2_tolerance >= 0):
         raise DatasetError(f"adj_r2_tolerance {adj_r2_tolerance!r} is not a non-negative number")
     if isinstance(lambda_z, Mapping):
         for key, spec in lambda_z.items():
@@ -270,23 +271,11 @@ def _check_lambda_spec(spec, name):
         if spec < 2:
             raise DatasetError(f"{name} = {spec!r}: at least 2 points are needed; expected {expected}")
         return
-    if isinstance(spec, (tuple, list)) and len(spec) == 2 and all(_is_number(v) for v in spec):
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and all(is_number(v, finite=False) for v in spec):
         if not (spec[0] <= spec[1]):
             raise DatasetError(f"{name} = {tuple(spec)!r}: tstart is after tend; expected {expected}")
         return
     raise DatasetError(f"{name} = {spec!r} is not understood; expected {expected}")
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
-def _show(v) -> str:
-    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v) == int(v) and abs(v) < MAX_EXACT_INT:
-        return str(int(v))
-    if isinstance(v, (np.integer, np.floating)):
-        return repr(v.item())
-    return repr(v)
 
 
 def _subjects(data, opts) -> list[dict]:
@@ -331,14 +320,14 @@ def _subjects(data, opts) -> list[dict]:
     bad_time = np.flatnonzero(~np.isfinite(time) & (is_obs | is_dose))
     if bad_time.size:
         i = int(bad_time[0])
-        raise DatasetError(f"{labels[i]}, column TIME: value {_show(table['TIME'].iloc[i])} for subject "
+        raise DatasetError(f"{labels[i]}, column TIME: value {show(table['TIME'].iloc[i])} for subject "
                            f"{_plain(table['ID'].iloc[i])!r} is not a finite time")
     # Beyond 2**53 doubles no longer hold every integer: sampling times a unit apart coincide, and the areas'
     # time differences (and lambda_z's regression on t) lose their digits or divide by zero
     huge = np.flatnonzero((np.abs(time) >= MAX_EXACT_INT) & (is_obs | is_dose))
     if huge.size:
         i = int(huge[0])
-        raise DatasetError(f"{labels[i]}, column TIME: value {_show(table['TIME'].iloc[i])} for subject "
+        raise DatasetError(f"{labels[i]}, column TIME: value {show(table['TIME'].iloc[i])} for subject "
                            f"{_plain(table['ID'].iloc[i])!r} is too large for NCA; expected times below 2**53 (9.0e15) "
                            "in the data's time unit")
 
@@ -400,19 +389,19 @@ def _validate_subject(sub):
     neg = np.flatnonzero((dv < 0) & ~flag)
     if neg.size:
         i = int(neg[0])
-        raise DatasetError(f"{labels[rows[i]]}, column DV: value {_show(dv[i])} for subject {id_!r} at TIME "
-                           f"{_show(time[i])} is a negative concentration; expected a concentration >= 0")
+        raise DatasetError(f"{labels[rows[i]]}, column DV: value {show(dv[i])} for subject {id_!r} at TIME "
+                           f"{show(time[i])} is a negative concentration; expected a concentration >= 0")
     if time.size > 1:
         back = np.flatnonzero(np.diff(time) <= 0)
         if back.size:
             i = int(back[0]) + 1
-            raise DatasetError(f"{labels[rows[i]]}, column TIME: value {_show(time[i])} for subject {id_!r} does not "
-                               f"increase (previous observation at TIME {_show(time[i - 1])}); expected strictly "
+            raise DatasetError(f"{labels[rows[i]]}, column TIME: value {show(time[i])} for subject {id_!r} does not "
+                               f"increase (previous observation at TIME {show(time[i - 1])}); expected strictly "
                                "increasing observation times within a subject")
     known = [c for c in pd.unique(sub["cmts"]) if _known_cmt(c)]
     if len(known) > 1:
         raise DatasetError(f"subject {id_!r} has observations in several compartments (column CMT: "
-                           f"{', '.join(_show(c) for c in known)}); nca() analyses one concentration profile: "
+                           f"{', '.join(show(c) for c in known)}); nca() analyses one concentration profile: "
                            "keep the observations of one compartment")
     sub["obs_cmt"] = known[0] if known else 0
 
@@ -426,7 +415,7 @@ def _dose_record(sub, dose_arg, opts):
     id_, labels = sub["id"], sub["labels"]
     doses = sub["doses"]
     if len(doses) > 1:
-        times = ", ".join(_show(d["time"]) for d in doses)
+        times = ", ".join(show(d["time"]) for d in doses)
         raise DatasetError(f"subject {id_!r} has {len(doses)} dose records (TIME {times}); nca() does single-dose "
                            "analysis only (multiple-dose / steady-state NCA is not supported)")
     rec = doses[0] if doses else None
@@ -445,8 +434,8 @@ def _dose_record(sub, dose_arg, opts):
         where = f"{labels[rec['row']]}, column AMT: "
     else:
         where = "dose argument: "
-    if not (_is_number(amount) and math.isfinite(amount) and amount > 0):
-        raise DatasetError(f"{where}value {_show(amount)} for subject {id_!r} is not a positive dose amount")
+    if not (is_number(amount) and amount > 0):
+        raise DatasetError(f"{where}value {show(amount)} for subject {id_!r} is not a positive dose amount")
     t_dose = rec["time"] if rec is not None else 0.0
     rate = rec["rate"] if rec is not None else 0.0
     dose_cmt = rec["cmt"] if rec is not None else 0
@@ -466,13 +455,13 @@ def _dose_record(sub, dose_arg, opts):
     duration = 0.0
     if route == "infusion":
         if not rate > 0:
-            shown = _show(rate)
+            shown = show(rate)
             where = f"{labels[rec['row']]}, column RATE: value {shown}" if rec is not None else "no dose record"
             raise DatasetError(f"{where} for subject {id_!r}: an infusion needs a RATE > 0 on the dose record "
                                "(duration = AMT/RATE); modelled rates (-1, -2) cannot be used by NCA")
         duration = rec["amt"] / rate
     elif route == "iv" and rate != 0:
-        raise DatasetError(f"{labels[rec['row']]}, column RATE: value {_show(rate)} for subject {id_!r} contradicts "
+        raise DatasetError(f"{labels[rec['row']]}, column RATE: value {show(rate)} for subject {id_!r} contradicts "
                            "route='iv' (a bolus); use route='infusion' or RATE 0")
     return float(amount), float(t_dose), route, float(duration), assumed
 
@@ -483,10 +472,10 @@ def _finite(row: dict, sub) -> dict:
         if isinstance(value, float) and math.isinf(value):
             labels, dose = sub["labels"], sub["doses"][0] if sub["doses"] else None
             if key in ("CL", "VZ", "VSS", "DOSE") and dose is not None:
-                where, col, shown = labels[dose["row"]], "AMT", _show(dose["amt"])
+                where, col, shown = labels[dose["row"]], "AMT", show(dose["amt"])
             elif len(sub["dv"]):
                 i = int(np.nanargmax(np.where(np.isnan(sub["dv"]), -np.inf, np.abs(sub["dv"]))))
-                where, col, shown = labels[sub["obs"][i]], "DV", _show(sub["dv"][i])
+                where, col, shown = labels[sub["obs"][i]], "DV", show(sub["dv"][i])
             else:
                 where, col, shown = f"subject {sub['id']!r}", "DV", "-"
             raise DatasetError(f"{where}, column {col}: value {shown} for subject {sub['id']!r} makes {key} overflow "
@@ -684,7 +673,7 @@ def _lambda_z(id_, t, c, imax, ilast, opts):
         use = np.flatnonzero((t >= tstart) & (t <= tend) & (c > 0))
         if use.size < 2:
             return None, (f"λz not estimated: {use.size} positive concentration(s) in the chosen interval "
-                          f"[{_show(tstart)}, {_show(tend)}] (at least 2 needed)")
+                          f"[{show(tstart)}, {show(tend)}] (at least 2 needed)")
         return _fit_or_reason(t[use], c[use], "the chosen interval")
     after = (idx > imax) if opts["exclude_tmax"] else (idx >= imax)
     cand = np.flatnonzero(after & (idx <= ilast) & (c > 0))

@@ -16,8 +16,9 @@ Examples
 
 from .._internal.columns import CANONICAL_COLUMNS
 from ._dataset import Dataset
-from ._nonmem import as_dataset, read_dataset, read_nonmem, write_nonmem
+from ._nonmem import as_dataset, read_dataset, read_nonmem
 from ._public import DATASETS, load_dataset, load_truth
+from ._write import write_nonmem
 
 __all__ = ["Dataset", "as_dataset", "read_nonmem", "read_dataset", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
            "CANONICAL_COLUMNS"]

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..physiology import TERMINATION_THRESHOLD, Seizure
+from ..physiology import TERMINATION_THRESHOLD, Chloride, Seizure
 from . import defaults as SE
 from . import scenarios
 from .calibration import model_params, weights
@@ -73,7 +73,7 @@ def _records(model, ids, time_h, amt=0.0, rate=0.0, cmt=Seizure.ACTIVITY, evid=1
 
 
 #: What the guideline study reads at its observation times.
-_OBSERVED = (Seizure.ACTIVITY, "PPF.CP", "SEIZURE.F_GABA", "SEIZURE.INHIBITION", "CHLORIDE.E_GABA")
+_OBSERVED = (Seizure.ACTIVITY, "PPF.CP", Seizure.F_GABA, Seizure.INHIBITION, Chloride.E_GABA)
 
 
 def _observe(model, events, params, rtol, observed):

@@ -44,7 +44,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ModelError, ParameterError
-from ..physiology import Seizure
+from ..physiology import TERMINATION_THRESHOLD, Seizure
 
 __all__ = ["Endpoint", "time_to_termination", "terminated_by", "time_above", "auc", "cmax", "trough", "minimum"]
 
@@ -160,7 +160,7 @@ def _ttt(grid, values, output, threshold):
     return out
 
 
-def time_to_termination(output: str = Seizure.ACTIVITY, threshold: float = 0.1, *, name: str | None = None) -> Endpoint:
+def time_to_termination(output: str = Seizure.ACTIVITY, threshold: float = TERMINATION_THRESHOLD, *, name: str | None = None) -> Endpoint:
     """Time (h) from which ``output`` stays below ``threshold`` until the end of the grid; NaN if it is not
     below at the end (the event did not happen; as :func:`pkpd.physiology.seizure.terminated`).
 
@@ -183,7 +183,7 @@ def _below_at(grid, values, output, t, threshold):
     return np.asarray(values[output], dtype=float)[:, _column(grid, t)] < threshold
 
 
-def terminated_by(t: float, output: str = Seizure.ACTIVITY, threshold: float = 0.1, *,
+def terminated_by(t: float, output: str = Seizure.ACTIVITY, threshold: float = TERMINATION_THRESHOLD, *,
                   name: str | None = None) -> Endpoint:
     """True where ``output`` is below ``threshold`` at time ``t`` (h): with ``t`` the end of the observation
     window, the seizure stopped and did not restart (:func:`pkpd.se.scenarios.cohort_termination`).
