@@ -79,6 +79,9 @@ def variance(error, f, sigma):
 
 def _variance_slopes(error, f, sigma):
     """dV/df and d2V/df2 by central differences (zero for additive error)."""
+    if error.constant_sd:             # the differences would be exactly zero: skip the three evaluations
+        zero = np.zeros(np.shape(f))
+        return zero, zero
     h = 1e-4 * np.maximum(np.abs(f), 1e-8)
     vp, v0, vm = variance(error, f + h, sigma), variance(error, f, sigma), variance(error, f - h, sigma)
     return (vp - vm) / (2 * h), (vp - 2 * v0 + vm) / h**2
@@ -181,12 +184,12 @@ class Objective:
         t, _, _ = self.terms(f, sigma, v0)
         return self.by_subject(t) + np.einsum("ik,kl,il->i", eta, omega_inv, eta)
 
-    def first_order_hessian(self, f, g, omega, sigma, v0=None):
+    def first_order_hessian(self, f, g, omega, sigma, v0=None, omega_inv=None):
         """``H_i = Omega^-1 + 1/2 sum_j w_j g_j g_j'`` per subject (subjects, q, q)."""
         _, _, w = self.terms(f, sigma, v0)
         hess = np.zeros((self.d.n, self.q, self.q))
         np.add.at(hess, self.d.subject, 0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
-        return hess + np.linalg.inv(omega)
+        return hess + (np.linalg.inv(omega) if omega_inv is None else omega_inv)
 
     def population_variance(self, theta, sigma):
         """FOCE: the residual variance at the population prediction (eta = 0)."""
@@ -226,7 +229,7 @@ class Objective:
             hess += omega_inv
             not_pd = np.linalg.eigvalsh(hess)[:, 0] <= 0
             if not_pd.any():
-                hess[not_pd] = self.first_order_hessian(f, g, omega, sigma, v0)[not_pd]
+                hess[not_pd] = self.first_order_hessian(f, g, omega, sigma, v0, omega_inv)[not_pd]
             if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
                 self.converged = True
                 break

@@ -33,6 +33,10 @@ class OutputErrors:
     def fixed(self) -> bool:
         return all(e.fixed for e in self.errors.values())
 
+    @property
+    def constant_sd(self) -> bool:
+        return all(e.constant_sd for e in self.errors.values())
+
     def stdev(self, f, sigma) -> np.ndarray:
         """Standard deviations of observations with predictions ``f`` (last axis: the observations)."""
         f = np.asarray(f, dtype=float)

@@ -54,6 +54,8 @@ class ResidualError:
     fixed: bool = field(default=False, kw_only=True)
     #: True when the error is normal on the log scale (observations and predictions compared as logs)
     log_scale = False
+    #: True when the SD does not depend on the prediction (its derivatives in f are zero)
+    constant_sd = False
 
     @property
     def parameters(self) -> dict:
@@ -112,6 +114,7 @@ class AdditiveError(ResidualError):
     """``y = f + e``, ``e ~ N(0, SD^2)``; ``sd`` in concentration units (mg/L)."""
 
     sd: float = 1.0
+    constant_sd = True
 
     @property
     def parameters(self):
@@ -158,6 +161,7 @@ class ExponentialError(ResidualError):
 
     sd: float = 0.1
     log_scale = True
+    constant_sd = True
 
     @property
     def parameters(self):

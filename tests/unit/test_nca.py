@@ -515,7 +515,7 @@ def test_nearly_equal_concentrations_do_not_divide_by_a_vanishing_k():
     log = nca(df).iloc[0]
     lin = nca(df, auc_method="linear").iloc[0]
     assert log.AUMCLAST > 0 and log.AUCLAST == pytest.approx(lin.AUCLAST, rel=0.05)
-    from pkpd.estimation.nca import _log_segment
+    from pkpd.estimation._nca_compute import _log_segment
 
     auc, aumc = _log_segment(1.0, 1.0, 1.5000000000000002, 1.5)  # ~ the linear trapezoid: 1.5 and 2.25
     assert auc == pytest.approx(1.5, rel=1e-15) and aumc == pytest.approx(2.25, rel=1e-15)
