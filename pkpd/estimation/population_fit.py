@@ -15,14 +15,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._internal.numbers import check_number
 from ..errors import ConvergenceWarning, DatasetError, ParameterError, SimulationError
+from ..io import Dataset, as_dataset
+from ..population import PopulationModel
 from ._differences import hessian_from_values, hessian_points
-from ._subjects import skipped_message, usable_subjects
-from .fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT, correlation_problems
-from ..io import as_dataset, read_nonmem
 from ._objective import Objective, PopData, check_method, variance
 from ._parameters import Parameterisation
-from ..population.model import PopulationModel
+from ._subjects import skipped_message, usable_subjects
+from .fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT, correlation_problems
 from .population_result import PopulationFitResult
 
 __all__ = ["fit_population", "population_ofv", "map_estimate", "COVARIANCE_METHODS"]
@@ -193,12 +194,14 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
 
 
 def _with_lloq(data, lloq):
-    """The dataset with ``lloq`` filled into its LLOQ column where it has none (kept with the fit)."""
+    """The dataset with ``lloq`` filled into its LLOQ column where it has none (kept with the fit): the same
+    validated records and source lines, one column more, so nothing is read again."""
     if lloq is None:
         return data
+    lloq = check_number("fit_population", "lloq", lloq, error=ParameterError, positive=True)
     events = data.events
-    filled = events["LLOQ"].fillna(float(lloq)) if "LLOQ" in events else float(lloq)
-    return read_nonmem(events.assign(LLOQ=filled))
+    filled = events["LLOQ"].fillna(lloq) if "LLOQ" in events else lloq
+    return Dataset(events.assign(LLOQ=filled), data.source_lines, data.source)
 
 
 def _curvature_scale(fun, x0, box, h=0.01):
