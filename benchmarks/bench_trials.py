@@ -41,8 +41,8 @@ def main(argv=None):
     n = 400 if args.quick else args.n
     block = min(args.block, max(1, n // 2))           # at least two chunks for the two workers
 
+    from pkpd.se import scenarios
     from pkpd.trials import endpoints
-from pkpd.se import scenarios
     from pkpd.trials import TrialDesign, run_trial, se_population
 
     design = TrialDesign({f"MDZ at {d} min": scenarios.treat(d) for d in (5, 15, 30, 60)},

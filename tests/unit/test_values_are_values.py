@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import pkpd
-from pkpd.models import Component, ComposedModel, Model, OneCompartment, OneCompartmentOral, Parameter, compose
+from pkpd.models import Component, ComposedModel, Model, OneCompartment, OneCompartmentOral, compose
 from pkpd.models._base import set_cached
 from pkpd.models.effects import EffectCompartment
 from pkpd.physiology import Chloride

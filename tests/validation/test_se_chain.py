@@ -8,7 +8,6 @@ hospital SE); predictions, Treiman 1998 (N Engl J Med 339:792, VA Cooperative). 
 fixed seed. Which comparisons are calibration checks is said in each test (pkpd/se/validation_targets.toml).
 """
 
-import numpy as np
 import pytest
 
 from pkpd.models.effects import ModulatorEffect
