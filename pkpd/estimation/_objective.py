@@ -29,8 +29,8 @@ import copy
 import math
 
 import numpy as np
-from scipy.special import log_ndtr
 
+from .._internal.lazy import special
 from ..errors import ParameterError, SimulationError
 from ..engine import BatchPredictor
 from ._observations import observation_records
@@ -152,7 +152,7 @@ class Objective:
                 s = self.d.error.stdev(full, sigma)[b]
             else:
                 s = sd
-            return -2.0 * log_ndtr((lloq - fb) / s)
+            return -2.0 * special.log_ndtr((lloq - fb) / s)
         fb = f[b]
         h = 1e-5 * np.maximum(np.abs(fb), np.abs(lloq))
         t0, tp, tm = t(fb), t(fb + h), t(fb - h)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import erf
 
 from ..errors import ParameterError
 from ..models.params import lmfit_name
@@ -254,7 +253,7 @@ def _likelihood_ratio_probability(best, refit) -> float:
     """``prob_func`` of :func:`lmfit.conf_interval`: the chi-square (1 df) CDF of the rise of -2 log-likelihood
     (both ``chisqr`` here are OFVs), so that probability ``level`` is the likelihood-ratio bound."""
     rise = max(refit.chisqr - best.chisqr, 0.0)
-    return float(erf(math.sqrt(0.5 * rise)))
+    return math.erf(math.sqrt(0.5 * rise))
 
 
 class _Refits:

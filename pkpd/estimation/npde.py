@@ -31,9 +31,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import solve_triangular
-from scipy.special import ndtri
 
+from .._internal.lazy import linalg, special
 from ._replicates import (check_n_sim, diagnostics_mask, fitted_data, observations_of, population_model_of,
                           simulate_replicates)
 
@@ -118,7 +117,7 @@ def npde(fit, data=None, *, n_sim: int = 1000, seed=None, lloq=None) -> pd.DataF
                       f"than informative replicates?): their NPDE are NaN; increase n_sim", RuntimeWarning,
                       stacklevel=2)
     out = pd.DataFrame({"ID": events["ID"].to_numpy()[obs.rows], "TIME": events["TIME"].to_numpy()[obs.rows],
-                        "PDE": pde, "NPDE": ndtri(pde)})
+                        "PDE": pde, "NPDE": special.ndtri(pde)})
     return out.loc[mask].reset_index(drop=True)
 
 
@@ -133,8 +132,8 @@ def _decorrelated_pde(y: np.ndarray, sims: np.ndarray):
         chol = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return None
-    obs_dec = solve_triangular(chol, y - mean, lower=True)
-    sim_dec = solve_triangular(chol, (sims - mean).T, lower=True).T
+    obs_dec = linalg.solve_triangular(chol, y - mean, lower=True)
+    sim_dec = linalg.solve_triangular(chol, (sims - mean).T, lower=True).T
     if not (np.all(np.isfinite(obs_dec)) and np.all(np.isfinite(sim_dec))):
         return None
     pde = np.mean(sim_dec < obs_dec, axis=0)

@@ -82,8 +82,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
 
+from .._internal.lazy import special
 from ..dosing import Infusion
 from ..errors import ModelError
 from ..models import Component, Parameter
@@ -228,7 +228,7 @@ class Seizure(Component):
 
     def derivatives(self, t, y, p, q, rate):
         a = y["ACTIVITY"]
-        s = expit(q[SEIZURE_DRIVE] / p["W"])
+        s = special.expit(q[SEIZURE_DRIVE] / p["W"])
         return {"ACTIVITY": p["K_ON"] * (1.0 - a) * s - p["K_OFF"] * a * (1.0 - s) + rate["ACTIVITY"]}
 
 

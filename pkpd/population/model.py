@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
 
+from .._internal.lazy import special
 from ..errors import DatasetError, ParameterError
 from .residual import ExponentialError, ResidualError
 from .covariates import CovariateEffect
@@ -47,8 +47,8 @@ __all__ = ["PopulationModel", "TRANSFORMS"]
 #: Scales of random effects and of the estimation of typical values.
 TRANSFORMS = ("log", "logit", "identity")
 
-_FORWARD = {"log": np.log, "logit": logit, "identity": lambda v: np.asarray(v, dtype=float)}
-_BACKWARD = {"log": np.exp, "logit": expit, "identity": lambda v: np.asarray(v, dtype=float)}
+_FORWARD = {"log": np.log, "logit": lambda v: special.logit(v), "identity": lambda v: np.asarray(v, dtype=float)}
+_BACKWARD = {"log": np.exp, "logit": lambda v: special.expit(v), "identity": lambda v: np.asarray(v, dtype=float)}
 
 
 def _omega_frame(omega) -> pd.DataFrame:

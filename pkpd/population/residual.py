@@ -32,8 +32,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import log_ndtr
 
+from .._internal.lazy import special
 from ..errors import ParameterError
 
 __all__ = ["ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError"]
@@ -92,7 +92,7 @@ class ResidualError:
         ``-2 log Phi((LLOQ - f) / sd)``."""
         s = self.stdev(f, theta)
         z = (self.transform(lloq) - self.transform(f)) / s
-        return -2.0 * log_ndtr(z)
+        return -2.0 * special.log_ndtr(z)
 
     def weighted_residuals(self, y, f, theta) -> np.ndarray:
         """``(y - f) / sd`` on the error's scale (the population WRES of an individual fit)."""

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
+from .._internal.lazy import special
 from ..errors import ModelError, ParameterError
 from ..physiology.genetics import allele_frequencies, phenotype
 
@@ -63,8 +63,8 @@ def _range(name, spec):
 
 def _truncated(u, mean, sd, lower, upper):
     """Inverse CDF of a normal truncated to [lower, upper] at uniforms ``u``."""
-    a, b = ndtr((lower - mean) / sd), ndtr((upper - mean) / sd)
-    return mean + sd * ndtri(a + u * (b - a))
+    a, b = special.ndtr((lower - mean) / sd), special.ndtr((upper - mean) / sd)
+    return mean + sd * special.ndtri(a + u * (b - a))
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class Population:
         u = rng.random((BLOCK, 4))                  # sex, age, height, weight: always drawn, in this order
         female = u[:, 0] < sex
         ages = _truncated(u[:, 1], *age)
-        z_ht = ndtri(u[:, 2])
+        z_ht = special.ndtri(u[:, 2])
         rho = HEIGHT_LOGWEIGHT_CORRELATION
         ht_mean = np.where(female, DEMOGRAPHICS["F"]["HT"][0], DEMOGRAPHICS["M"]["HT"][0])
         ht_sd = np.where(female, DEMOGRAPHICS["F"]["HT"][1], DEMOGRAPHICS["M"]["HT"][1])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
+from ..._internal.lazy import special
 from ._checks import _finite, _fraction, _nonnegative, _out, _positive
 
 
@@ -115,7 +115,7 @@ def greco_effect(a, b, ic50a, ic50b, ma, mb, alpha, econ=1.0, *, iterations=120)
         lo = np.where(pos, mid, lo)
         hi = np.where(pos, hi, mid)
     z = 0.5 * (lo + hi)
-    e = econ * expit(z)
+    e = econ * special.expit(z)
     e = np.where(ok, e, np.nan)
     e = np.where((a == 0) & (b == 0), 0.0, e)
     return _out(e)

@@ -1,0 +1,23 @@
+"""``import pkpd`` imports numpy and pandas and pkpd's own modules; the heavy libraries wait until first use.
+
+(The import time itself is measured by benchmarks/bench_import.py, not asserted here.)
+"""
+
+import subprocess
+import sys
+
+HEAVY = ("lmfit", "pint", "matplotlib", "dask", "numba", "scipy.special", "scipy.stats", "scipy.linalg",
+         "scipy.optimize", "scipy.integrate", "scipy.sparse")
+
+
+def test_import_pkpd_leaves_the_heavy_libraries_unimported():
+    code = f"import sys, pkpd; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
+
+
+def test_a_lazy_module_imports_on_first_use_and_gives_the_real_function():
+    code = ("import sys, pkpd, numpy as np; from pkpd._internal.lazy import special; before = 'scipy.special' in sys.modules; "
+            "import scipy.special; print(before, special.expit is scipy.special.expit, float(special.logit(0.5)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "0.0"]
