@@ -12,7 +12,7 @@ Examples
 >>> import pkpd
 >>> from pkpd.models import OneCompartment
 >>> from pkpd.estimation.dose_optimization import Target, optimize_dose
->>> rec = optimize_dose(OneCompartment(), {"CL": 5, "V": 50}, pkpd.Bolus(100, ii=12, ss=1),
+>>> rec = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=12, ss=1), {"CL": 5, "V": 50},
 ...                     Target.trough(2.0), rounding=50)
 >>> round(rec.dose, 2), rec.rounded_dose     # at steady state: C V (exp(k tau) - 1), k = 0.1 /h, tau = 12 h
 (232.01, 250.0)
@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..dosing import Infusion, Regimen, Dose
+from ..dosing import Dose, Infusion, Regimen
 from ..drugs import Drug
 from .._internal.numbers import check_number
 from ..errors import ParameterError
@@ -307,7 +309,20 @@ def _resolve_target(target, new):
     return target
 
 
-def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 10000.0), scale: str = "all",
+def _in_documented_order(regimen, params):
+    """``(regimen, params)``; a call in the order of pkpd 0.1 (``params`` before ``regimen``) still works, with a
+    DeprecationWarning. The two are told apart by type: parameters are a mapping, Series or DataFrame, which a
+    regimen (a dose, a Regimen or a callable) never is."""
+    if isinstance(regimen, (Mapping, pd.Series, pd.DataFrame)) and not isinstance(params, (Mapping, pd.Series,
+                                                                                           pd.DataFrame)):
+        warnings.warn("optimize_dose(model, params, regimen, target) is deprecated: pkpd's functions take what is "
+                      "given (the regimen or data) before the parameter values; call "
+                      "optimize_dose(model, regimen, params, target)", DeprecationWarning, stacklevel=3)
+        return params, regimen
+    return regimen, params
+
+
+def optimize_dose(model, regimen, params, target: Target, *, dose_bounds=(0.0, 10000.0), scale: str = "all",
                   output: str | None = None, history=None, rounding: float | None = None,
                   simulate_options: Mapping | None = None) -> DoseRecommendation:
     """The dose that makes ``model`` with ``params`` reach ``target`` (Bayesian dose individualisation).
@@ -317,17 +332,17 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
     model : Model or pkpd.drugs.Drug
         Any pkpd model, linear or not; a Drug is composed from its components, its ``params`` filling in
         what ``params`` does not give (local names such as ``VMAX`` mean ``<prefix>.VMAX``).
-    params : mapping, Series or DataFrame
-        The patient's parameters. From a Series or DataFrame (e.g. :func:`pkpd.map_estimate` output) only
-        the columns named like model parameters are used (``ID``, ``ETA_*``, covariates are ignored).
-        Several rows are draws of this patient's parameters (e.g. from the posterior): the dose is found
-        for the median of each parameter and ``attainment`` is the fraction of draws reaching the target.
     regimen : callable, Bolus, Infusion or Regimen
         ``dose -> Regimen`` (e.g. ``lambda d: pkpd.Infusion(d, duration=0.5, time=168)``), or a template:
         ``dose`` is the amount of its first dose record and ``scale="all"`` multiplies every amount by
         ``dose / first amount`` (infusions keep their duration; a constant infusion scales its rate);
         ``scale="first"`` changes the first dose record only. If the first record is a steady-state
         constant infusion (``Infusion(0, rate=r, ss=1)``), ``dose`` is its rate (mg/h).
+    params : mapping, Series or DataFrame
+        The patient's parameters. From a Series or DataFrame (e.g. :func:`pkpd.map_estimate` output) only
+        the columns named like model parameters are used (``ID``, ``ETA_*``, covariates are ignored).
+        Several rows are draws of this patient's parameters (e.g. from the posterior): the dose is found
+        for the median of each parameter and ``attainment`` is the fraction of draws reaching the target.
     target : Target
     dose_bounds : (float, float)
         Range of doses searched (mg), ``0 <= lo < hi``. Dose 0 means no new dose (history only).
@@ -357,7 +372,7 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
     >>> from pkpd.estimation.dose_optimization import Target, optimize_dose
     >>> p = {"VMAX": 20.0, "KM": 4.0, "V": 45.0}          # phenytoin-like (mg/h, mg/L, L)
     >>> past = pkpd.Bolus(225, ii=24, addl=2)              # 225 mg daily for 3 days: a low level at 72 h
-    >>> rec = optimize_dose(OneCompartmentMM(), p, lambda d: pkpd.Bolus(d, time=72), Target.concentration(15, at=72),
+    >>> rec = optimize_dose(OneCompartmentMM(), lambda d: pkpd.Bolus(d, time=72), p, Target.concentration(15, at=72),
     ...                     history=past, rounding=50)
     >>> c0 = float(OneCompartmentMM().simulate(past, [72], p, rtol=1e-8)["CP"][0])
     >>> round(c0, 3), round(rec.dose, 2), round(45.0 * (15 - c0), 2)    # reloading bolus: V (C_target - C0)
@@ -367,11 +382,12 @@ def optimize_dose(model, params, regimen, target: Target, *, dose_bounds=(0.0, 1
       target:   concentration 15 mg/L at 72 h
       dose:     608.668 mg -> 15 mg/L
       rounded:  600 mg -> 14.8074 mg/L
-    >>> optimize_dose(OneCompartmentMM(), p, pkpd.Bolus(100), Target.concentration(15, at=0), dose_bounds=(0, 500))
+    >>> optimize_dose(OneCompartmentMM(), pkpd.Bolus(100), p, Target.concentration(15, at=0), dose_bounds=(0, 500))
     Traceback (most recent call last):
     ...
     pkpd.errors.ParameterError: concentration 15 mg/L at 0 h is out of reach with doses in [0, 500] mg: achievable concentration 0 to 11.11 mg/L; widen dose_bounds
     """
+    regimen, params = _in_documented_order(regimen, params)
     if not isinstance(target, Target):
         raise ParameterError(f"target must be a Target (Target.trough(...), ...), not {type(target).__name__}")
     try:

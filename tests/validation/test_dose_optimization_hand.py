@@ -25,7 +25,7 @@ PHT = {"VMAX": 7.0 * WT / 24, "KM": 4.0, "V": 0.65 * WT}   # 20.417 mg/h, 4 mg/L
 # -- (1) troughs, linear: closed forms ---------------------------------------------------------------
 def test_trough_after_one_bolus_is_target_v_exp_k_tau(validation):
     """Trough at tau = 12 h after one bolus: C = D/V e^{-k tau}  =>  D = C V e^{k tau} = 2*50*e^1.2."""
-    rec = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100, ii=12), Target.trough(2.0))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=12), LIN, Target.trough(2.0))
     assert rec.target.at == 12.0
     validation.compare('rec.dose', rec.dose, 2.0 * V * math.exp(K * 12), rtol=1e-6)       # 332.012 mg
     validation.compare('rec.achieved', rec.achieved, 2.0, rtol=1e-9)
@@ -33,7 +33,7 @@ def test_trough_after_one_bolus_is_target_v_exp_k_tau(validation):
 
 def test_steady_state_trough(validation):
     """SS trough of D every tau: C = D/V e^{-k tau} / (1 - e^{-k tau})  =>  D = C V (e^{k tau} - 1)."""
-    rec = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100, ii=12, ss=1), Target.trough(2.0))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=12, ss=1), LIN, Target.trough(2.0))
     validation.compare('rec.dose', rec.dose, 2.0 * V * (math.exp(K * 12) - 1), rtol=1e-6)  # 232.012 mg
 
 
@@ -41,10 +41,10 @@ def test_trough_after_repeated_doses_excludes_the_dose_given_at_the_sampling_tim
     """5 doses every 12 h (ADDL 4, last at 48 h). Default trough at 60 h: C = D/V sum_{j=1..5} e^{-12 k j}.
     Trough at 48 h, before the dose given then: C = D/V sum_{j=1..4} e^{-12 k j}."""
     q = math.exp(-K * 12)
-    rec = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100, ii=12, addl=4), Target.trough(2.0))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=12, addl=4), LIN, Target.trough(2.0))
     assert rec.target.at == 60.0
     validation.compare('rec.dose', rec.dose, 2.0 * V / sum(q**j for j in range(1, 6)), rtol=1e-6)
-    rec48 = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100, ii=12, addl=4), Target.trough(2.0, at=48))
+    rec48 = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=12, addl=4), LIN, Target.trough(2.0, at=48))
     validation.compare('rec48.dose', rec48.dose, 2.0 * V / sum(q**j for j in range(1, 5)), rtol=1e-6)
 
 
@@ -52,9 +52,9 @@ def test_trough_after_repeated_doses_excludes_the_dose_given_at_the_sampling_tim
 def test_auc_target_is_auc_times_clearance(validation):
     """AUC(0-inf) = D/CL  =>  D = AUC CL; over 0-400 h the truncation is e^{-40} (negligible).
     Over 0-10 h: AUC = D/CL (1 - e^{-k 10})."""
-    rec = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100), Target.auc(80.0, 0, 400))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(100), LIN, Target.auc(80.0, 0, 400))
     validation.compare('rec.dose', rec.dose, 80.0 * CL, rtol=1e-6)                        # 400 mg
-    rec10 = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100), Target.auc(40.0, 0, 10))
+    rec10 = optimize_dose(OneCompartment(), pkpd.Bolus(100), LIN, Target.auc(40.0, 0, 10))
     validation.compare('rec10.dose', rec10.dose, 40.0 * CL / (1 - math.exp(-K * 10)), rtol=1e-6)
 
 
@@ -62,9 +62,9 @@ def test_auc_of_an_oral_dose_and_of_a_daily_window_at_steady_state(validation):
     """Oral, F 0.8: AUC(0-inf) = F D / CL  =>  D = AUC CL / F (window 0-500 h: truncation e^{-50}).
     IV every 24 h at SS: AUC over one interval = D/CL  =>  D = AUC CL."""
     p = {"CL": CL, "V": V, "KA": 1.2, "F1": 0.8}
-    rec = optimize_dose(OneCompartmentOral(), p, pkpd.Bolus(100, cmt="DEPOT"), Target.auc(60.0, 0, 500))
+    rec = optimize_dose(OneCompartmentOral(), pkpd.Bolus(100, cmt="DEPOT"), p, Target.auc(60.0, 0, 500))
     validation.compare('rec.dose', rec.dose, 60.0 * CL / 0.8, rtol=1e-6)                  # 375 mg
-    rec_ss = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100, ii=24, ss=1), Target.auc(50.0, 0, 24))
+    rec_ss = optimize_dose(OneCompartment(), pkpd.Bolus(100, ii=24, ss=1), LIN, Target.auc(50.0, 0, 24))
     validation.compare('rec_ss.dose', rec_ss.dose, 50.0 * CL, rtol=1e-6)
 
 
@@ -74,16 +74,16 @@ def test_peak_of_an_oral_dose(validation):
     p = {"CL": CL, "V": V, "KA": ka}
     tmax = math.log(ka / K) / (ka - K)
     per_mg = ka / (V * (ka - K)) * (math.exp(-K * tmax) - math.exp(-ka * tmax))
-    rec = optimize_dose(OneCompartmentOral(), p, pkpd.Bolus(100, cmt="DEPOT"), Target.peak(8.0, within=(0, 24)))
+    rec = optimize_dose(OneCompartmentOral(), pkpd.Bolus(100, cmt="DEPOT"), p, Target.peak(8.0, within=(0, 24)))
     validation.compare('rec.dose', rec.dose, 8.0 / per_mg, rtol=1e-6)
 
 
 def test_time_above_after_a_bolus(validation):
     """C(t) = D/V e^{-k t} > C* while t < ln(D/(V C*))/k: h hours above C*  =>  D = V C* e^{k h}.
     A second case starts the window at 2 h (doses at 0): time above in [2, 48) is h  =>  D = V C* e^{k (2 + h)}."""
-    rec = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100), Target.time_above(1.0, 8.0, 0, 48))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(100), LIN, Target.time_above(1.0, 8.0, 0, 48))
     validation.compare('rec.dose', rec.dose, V * 1.0 * math.exp(K * 8), rtol=1e-6)           # 111.277 mg
-    rec2 = optimize_dose(OneCompartment(), LIN, pkpd.Bolus(100), Target.time_above(1.0, 8.0, 2, 48))
+    rec2 = optimize_dose(OneCompartment(), pkpd.Bolus(100), LIN, Target.time_above(1.0, 8.0, 2, 48))
     validation.compare('rec2.dose', rec2.dose, V * math.exp(K * 10), rtol=1e-6)
 
 
@@ -113,10 +113,10 @@ def test_reloading_bolus_is_volume_times_concentration_gap(validation):
     C0 to 15 mg/L is D = V (15 - C0). C0 at 168 h from the independent Radau solution."""
     c0 = _mm_reference([(24.0 * j, 150.0) for j in range(7)], 168.0)
     assert 0.5 < c0 < 5.0                                   # a low level (therapeutic range 10-20 mg/L)
-    rec = optimize_dose(OneCompartmentMM(), PHT, lambda d: pkpd.Bolus(d, time=168), Target.concentration(15, at=168),
+    rec = optimize_dose(OneCompartmentMM(), lambda d: pkpd.Bolus(d, time=168), PHT, Target.concentration(15, at=168),
                         history=MAINTENANCE)
     validation.compare('rec.dose', rec.dose, PHT["V"] * (15 - c0), rtol=1e-6)
-    peak = optimize_dose(OneCompartmentMM(), PHT, lambda d: pkpd.Bolus(d, time=168), Target.peak(15, within=(168, 192)),
+    peak = optimize_dose(OneCompartmentMM(), lambda d: pkpd.Bolus(d, time=168), PHT, Target.peak(15, within=(168, 192)),
                          history=MAINTENANCE)
     validation.compare('peak.dose', peak.dose, rec.dose, rtol=1e-6)   # the peak of a bolus is right after it
 
@@ -127,7 +127,7 @@ def test_reloading_bolus_is_volume_times_concentration_gap(validation):
 def test_reloading_infusion_reaches_target_in_independent_simulation(target, when, validation):
     """Load as a 30-min infusion at 168 h (after 7 days of 150 mg/day). The recommended dose, re-simulated with
     the independent Radau solution, gives 15 mg/L within 1e-4 (the issue asks for 5 %)."""
-    rec = optimize_dose(OneCompartmentMM(), PHT, lambda d: pkpd.Infusion(d, duration=0.5, time=168), target,
+    rec = optimize_dose(OneCompartmentMM(), lambda d: pkpd.Infusion(d, duration=0.5, time=168), PHT, target,
                         history=MAINTENANCE, dose_bounds=(0, 5000), rounding=50)
     doses = [(24.0 * j, 150.0) for j in range(7)]
     got = _mm_reference(doses, when, rate_doses=[(168.0, 0.5, rec.dose)])
@@ -145,7 +145,7 @@ def test_constant_infusion_rate_for_a_steady_state_level(validation):
     R = 20.417*15/19 = 16.118 mg/h), so AUC over any 24 h is 24*15 = 360 mg·h/L. With a constant-infusion
     template the dose is its rate (mg/h)."""
     rate = PHT["VMAX"] * 15 / (PHT["KM"] + 15)
-    rec = optimize_dose(OneCompartmentMM(), PHT, pkpd.Infusion(0, rate=10, ss=1), Target.auc(360, 0, 24),
+    rec = optimize_dose(OneCompartmentMM(), pkpd.Infusion(0, rate=10, ss=1), PHT, Target.auc(360, 0, 24),
                         dose_bounds=(0, PHT["VMAX"] * 0.999))
     validation.compare('rec.dose', rec.dose, rate, rtol=1e-5)
     validation.compare('rec.regimen[0].rate', rec.regimen[0].rate, rate, rtol=1e-5)
@@ -162,7 +162,7 @@ def test_dose_from_a_map_estimate_row_reaches_the_trough(validation):
     pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.ProportionalError(0.1))
     est = pkpd.map_estimate(pm, pkpd.load_dataset("indometacin").subject(2))
     row = est.iloc[0]
-    rec = optimize_dose(OneCompartment(), row, pkpd.Bolus(25, time=12, ii=6), Target.trough(0.5))
+    rec = optimize_dose(OneCompartment(), pkpd.Bolus(25, time=12, ii=6), row, Target.trough(0.5))
     cl, v = float(row["CL"]), float(row["V"])
     assert rec.target.at == 18.0
     validation.compare('rec.dose', rec.dose, 0.5 * v * math.exp(cl / v * 6), rtol=1e-6)
