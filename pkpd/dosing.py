@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._internal.numbers import check_number
+from ._internal.html import fields_table
 from .errors import DatasetError
 
 __all__ = ["Bolus", "Infusion", "Regimen"]
@@ -74,6 +75,9 @@ def _compartment(owner: str, value):
 
 class Dose:
     """Shared behaviour of doses: addition into a Regimen and compilation to events."""
+
+    def _repr_html_(self) -> str:
+        return fields_table(self)
 
     def __add__(self, other):
         if isinstance(other, (Dose, Regimen)):

@@ -33,6 +33,7 @@ import pandas as pd
 from ..dosing import Dose, Infusion, Regimen
 from ..drugs import Drug
 from .._internal.numbers import check_number
+from .._internal.html import fields_table
 from ..errors import ParameterError
 from ..models import DOSING_PARAMETER
 
@@ -75,6 +76,9 @@ class Target:
     start: float | None = None
     end: float | None = None
     threshold: float | None = None
+
+    def _repr_html_(self) -> str:
+        return fields_table(self)
 
     def __post_init__(self):
         if self.kind not in _UNITS:

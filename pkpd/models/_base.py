@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError, ParameterError
+from .._internal.html import fields_table
 
 __all__ = ["Parameter", "Model", "Immutable", "DOSING_PARAMETER", "set_cached"]
 
@@ -54,6 +55,9 @@ class Parameter:
     lower: float = -math.inf
     upper: float = math.inf
     description: str = ""
+
+    def _repr_html_(self) -> str:
+        return fields_table(self)
 
     def __post_init__(self):
         if not (self.lower <= self.default <= self.upper):

@@ -21,6 +21,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .._internal.html import rows_table
 from ..errors import ModelError
 from ._base import DOSING_PARAMETER, Immutable, Model, Parameter, no_compartment
 
@@ -88,6 +89,12 @@ class Component(Immutable):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r})"
+
+    def _repr_html_(self) -> str:
+        title = (f"{type(self).__name__} {self.prefix}: states {', '.join(self.states) or 'none'}; "
+                 f"provides {', '.join(self.provides) or 'nothing'}")
+        rows = [(p.name, p.default, p.unit, f"[{p.lower:g}, {p.upper:g}]", p.description) for p in self.parameters]
+        return rows_table(title, ("parameter", "default", "unit", "bounds", "description"), rows)
 
 
 class ModelComponent(Component):

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from .._internal.html import fields_table
 from ._genetics_tables import (
     _CATEGORICAL_ALLELE_ACTIVITY,
     _CATEGORICAL_TERM,
@@ -106,6 +107,9 @@ class Phenotype:
     abbreviation: str | None
     activity: float
     cpic: bool = True
+
+    def _repr_html_(self) -> str:
+        return fields_table(self)
 
 
 def _allele_key(allele: str) -> tuple[int, str]:

@@ -32,6 +32,7 @@ not change any drawn DV (only how it is reported). The same seed and inputs give
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -169,6 +170,9 @@ class SyntheticCohort:
         write_nonmem(self.data, path)
         self._truth.to_csv(truth_path, index=False, float_format="%.12g", na_rep=".", lineterminator="\n")
         return path, truth_path
+
+    def _repr_html_(self) -> str:
+        return f"<b>{html.escape(repr(self))}</b>{self.data._repr_html_()}"
 
     def __repr__(self) -> str:
         design = self.design if isinstance(self.design, str) else f"{len(self.design)} fixed times"

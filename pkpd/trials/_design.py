@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..dosing import Bolus, Infusion, Regimen
 from .endpoints import Endpoint
+from .._internal.html import fields_table, rows_table
 from ..errors import DatasetError, ModelError, ParameterError
 
 __all__ = ["Dose", "TrialDesign"]
@@ -60,6 +61,9 @@ class Dose:
     duration: float | None = None
     ii: float = 0.0
     addl: int = 0
+
+    def _repr_html_(self) -> str:
+        return fields_table(self)
 
     def __post_init__(self):
         # let Bolus / Infusion validate the numbers and the compartment
@@ -149,6 +153,14 @@ class TrialDesign:
     times: Sequence[float] | None = None
     endpoints: Sequence[Endpoint] = ()
     _grid: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def _repr_html_(self) -> str:
+        # each arm is normalised to (kind, value): a Regimen, a tuple of Dose, or a callable of the covariates
+        rows = [(name, kind, len(value) if kind != "callable" else "per subject")
+                for name, (kind, value) in self.arms.items()]
+        title = (f"TrialDesign: {len(self.arms)} arms, {len(self.times)} output times; endpoints "
+                 + ", ".join(ep.name for ep in self.endpoints))
+        return rows_table(title, ("arm", "given as", "doses"), rows)
 
     def __post_init__(self):
         if not isinstance(self.arms, Mapping) or not self.arms:
