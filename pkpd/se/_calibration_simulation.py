@@ -46,9 +46,9 @@ def virtual_cohort(drugs: Sequence[str], n: int, seed, values: Mapping | None = 
     drugs = tuple(drugs)
     params, iiv = model_params(values or {}, drugs)
     params.update(dict(extra_params or {}))
-    df = scenarios.cohort_parameters(drugs, n, seed, iiv=iiv, params=params, routes=routes)
     wt = weights(n, seed)
-    df = scenarios.scale_to_weight(df, drugs, wt)
+    df = scenarios._cohort_params(_model(drugs), drugs, n, seed, iiv, params, scenarios._route_map(drugs, routes),
+                                  wt)
     df["WT"] = wt
     return df
 

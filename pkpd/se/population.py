@@ -1,7 +1,8 @@
 """Virtual status-epilepticus patients as a parameter source for :func:`pkpd.run_trial`.
 
-The variability of :func:`pkpd.se.scenarios.cohort_parameters`, drawn per patient index in blocks so a
-patient's draws depend only on the seed and its index (:func:`pkpd.trials.block_normals`).
+The variability of :func:`pkpd.se.scenarios.cohort_parameters` (the same builder,
+:func:`pkpd.se.scenarios.cohort_columns`), drawn per patient index in blocks so a patient's draws depend only on
+the seed and its index (:func:`pkpd.trials.block_normals`).
 """
 
 from __future__ import annotations
@@ -40,36 +41,14 @@ class SEPopulation:
 
     def __call__(self, covariates, indices, seed) -> pd.DataFrame:
         indices = np.asarray(indices, dtype=np.int64)
-        n = len(indices)
         key = seed_key(seed)
-        iiv = {**scenarios.IIV, **dict(self.iiv)}
         base = scenarios.se_params(self.drugs, dict(self.routes))
         base.update(dict(self.params))
-        cols = {k: np.full(n, float(v)) for k, v in base.items()}
-        model = self.model
-
-        def value(name):
-            return cols[name] if name in cols else np.full(n, model.parameter(name).default)
-
-        for name in self.drugs:
-            pre = scenarios.DRUGS[name]["make"]().prefix
-            z = block_normals(key + [1 + list(scenarios.DRUGS).index(name)], indices, 2)
-            for j, k in enumerate(("CL", "V")):
-                omega = iiv.get(k, 0.0)
-                pname = f"{pre}.{k}" if f"{pre}.{k}" in cols else f"{pre}.{k}1"
-                if pname in cols and omega > 0:
-                    cols[pname] = cols[pname] * np.exp(omega * z[:, j])
         wt = None if covariates is None or "WT" not in getattr(covariates, "columns", ()) else \
-            np.asarray(covariates["WT"], dtype=float)
-        if wt is not None:                         # PK scaled to body weight, as in pkpd.se.calibration
-            cols = scenarios.scale_to_weight(cols, self.drugs, wt)
-        e0 = value("SEIZURE.E0")
-        e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
-        z = block_normals(key + [0], indices, 1)[:, 0]
-        cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * z)
-        scenarios.patient_variability(cols, value, iiv, self.drugs, model, block_normals(key + [50], indices, 1)[:, 0],
-                                      block_normals(key + [51], indices, 1)[:, 0])
-        return pd.DataFrame(cols)
+            np.asarray(covariates["WT"], dtype=float)     # PK scaled to body weight, as in pkpd.se.calibration
+        return pd.DataFrame(scenarios.cohort_columns(
+            self.model, self.drugs, len(indices), base, {**scenarios.IIV, **dict(self.iiv)},
+            lambda stream, size: block_normals(key + [stream], indices, size), wt))
 
 
 def se_population(drugs: Sequence[str] = ("midazolam",), *, iiv: Mapping | None = None, params: Mapping | None = None,

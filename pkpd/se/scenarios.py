@@ -334,50 +334,103 @@ def cohort_parameters(drugs: Sequence[str] = ("midazolam",), n: int = 500, seed=
     return _cohort_params(se_model(drugs), drugs, n, seed, iiv, params, _route_map(drugs, routes))
 
 
-def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map) -> pd.DataFrame:
-    iiv = {**IIV, **dict(iiv or {})}
+def _cohort_params(model, drugs, n: int, seed, iiv, params, route_map, weight=None) -> pd.DataFrame:
+    """The patients of :func:`cohort_parameters` (an ``ID`` column then :func:`cohort_columns`), their PK scaled
+    to ``weight`` (kg, one per patient) when given."""
     base = se_params(drugs, route_map)
     base.update(dict(params or {}))
-    cols = {"ID": np.arange(1, n + 1)}
-    for k, v in base.items():
-        cols[k] = np.full(n, float(v))
+    cols = cohort_columns(model, drugs, n, base, {**IIV, **dict(iiv or {})}, stream_normals(seed, n), weight)
+    return pd.DataFrame({"ID": np.arange(1, n + 1), **cols})
+
+
+def stream_normals(seed, n: int):
+    """The random source of :func:`cohort_parameters` for :func:`cohort_columns`: ``normals(stream, size)`` is
+    ``size`` successive ``standard_normal(n)`` draws of ``default_rng([seed, stream])``, as the columns of an
+    array (n, size) (the second column is the generator's next n draws, not ``standard_normal((n, 2))[:, 1]``).
+
+    >>> z = stream_normals(7, 3)(1, 2)
+    >>> rng = np.random.default_rng([7, 1])
+    >>> bool(np.array_equal(z[:, 0], rng.standard_normal(3)) and np.array_equal(z[:, 1], rng.standard_normal(3)))
+    True
+    """
+    def normals(stream: int, size: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, stream])
+        return np.column_stack([rng.standard_normal(n) for _ in range(size)])
+    return normals
+
+
+def cohort_columns(model, drugs, n: int, base: Mapping, iiv: Mapping, normals, weight=None) -> dict:
+    """Per-patient parameter columns of ``n`` virtual SE patients: the one builder behind
+    :func:`cohort_parameters`, :class:`pkpd.se.population.SEPopulation` and
+    :func:`pkpd.se.calibration.virtual_cohort`, which differ only in their random source ``normals``.
+
+    Each random effect has its own stream, so a patient keeps its severity and PK for a drug whichever other
+    drugs are added. In this order:
+
+    - every drug's clearance ``<pre>.CL`` and central volume ``<pre>.V`` (or ``<pre>.V1``): log-normal, omega
+      ``iiv["CL"]`` and ``iiv["V"]``, from columns 0 and 1 of stream ``1 + `` the drug's position in
+      :data:`DRUGS` (drawn even when an omega is 0 or the parameter is absent);
+    - with ``weight``: every drug's PK scaled by ``(WT/70)^b`` (:func:`scale_to_weight`);
+    - the seizure severity ``SEIZURE.E0``: log-normal (omega ``iiv["E0"]``, stream 0) on its excess above
+      E_MIN = G0 + 5 W, the least E0 that sustains itself, so every untreated seizure persists;
+    - the floor of surface KCC2 during a seizure ``CHLORIDE.KCC2_MIN`` (how far chloride loads, post-SE E_GABA):
+      log-normal (omega ``iiv["KCC2_MIN"]``, stream 50), at most 1;
+    - sensitivity to sedation: one log-normal factor per patient (omega ``iiv["SED_C50"]``, stream 51) on every
+      drug's deep-sedation C50 ``<pre>_SED_PD.EC50``.
+
+    Parameters
+    ----------
+    model : ComposedModel
+        :func:`se_model` of ``drugs`` (defaults of the parameters not in ``base``).
+    drugs : sequence of str
+        Names in :data:`DRUGS`.
+    n : int
+        Number of patients.
+    base : mapping
+        Typical values by qualified name (:func:`se_params` with any changes); every patient starts there.
+    iiv : mapping
+        Inter-individual variability as the SD of the log (omega; a value ``w`` multiplies the parameter by
+        ``exp(w * z)``, z standard normal), as for every argument named ``iiv`` in pkpd: the complete table
+        (:data:`IIV` with any overrides) by ``"CL"``, ``"V"``, ``"E0"``, ``"KCC2_MIN"``, ``"SED_C50"``; a missing
+        key is no variability.
+    normals : callable
+        ``normals(stream, size)`` -> array (n, size) of standard normals of the random stream ``stream``;
+        called once per stream (:func:`stream_normals`; :func:`pkpd.trials.block_normals` in
+        :class:`~pkpd.se.population.SEPopulation`).
+    weight : array_like, optional
+        Body weight (kg), one per patient.
+
+    Returns
+    -------
+    dict
+        Qualified name -> array (n,): the ``base`` names in order, then any varied parameter not in ``base``.
+    """
+    cols = {k: np.full(n, float(v)) for k, v in base.items()}
 
     def value(name):
         return cols[name] if name in cols else np.full(n, model.parameter(name).default)
 
     for name in drugs:
-        pre = DRUGS[name]["make"]().prefix
-        rng = np.random.default_rng([seed, 1 + list(DRUGS).index(name)])
-        for key, omega in (("CL", iiv.get("CL", 0.0)), ("V", iiv.get("V", 0.0))):
+        pre = DRUGS[name]["prefix"]
+        z = normals(1 + list(DRUGS).index(name), 2)
+        for j, key in enumerate(("CL", "V")):
+            omega = iiv.get(key, 0.0)
             pname = f"{pre}.{key}" if f"{pre}.{key}" in cols else f"{pre}.{key}1"
-            eta = rng.standard_normal(n)
             if pname in cols and omega > 0:
-                cols[pname] = cols[pname] * np.exp(omega * eta)
-    # log-normal on the excess severity above E_MIN = G0 + 5 W (the least E0 that sustains itself):
-    # every untreated seizure persists
+                cols[pname] = cols[pname] * np.exp(omega * z[:, j])
+    if weight is not None:
+        cols = scale_to_weight(cols, drugs, weight)
     e0 = value("SEIZURE.E0")
     e_min = value("SEIZURE.G0") + 5.0 * value("SEIZURE.W")
-    eta = np.random.default_rng([seed, 0]).standard_normal(n)
-    cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * eta)
-    rng = np.random.default_rng
-    patient_variability(cols, value, iiv, drugs, model, rng([seed, 50]).standard_normal(n),
-                        rng([seed, 51]).standard_normal(n))
-    return pd.DataFrame(cols)
-
-
-def patient_variability(cols: dict, value, iiv: Mapping, drugs, model, z_kcc2, z_sedation) -> None:
-    """Apply, in place on ``cols``, the patient-level variability shared by every SE cohort builder (here and
-    :class:`pkpd.se.population.SEPopulation`) from standard normals ``z_kcc2`` and ``z_sedation``:
-
-    - the floor of surface KCC2 during a seizure (how far chloride loads, post-SE E_GABA): log-normal, at most 1;
-    - sensitivity to sedation: one log-normal factor per patient on every drug's deep-sedation C50.
-    """
-    cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN") * np.exp(iiv.get("KCC2_MIN", 0.0) * z_kcc2),
-                                           1.0)
+    cols["SEIZURE.E0"] = e_min + (e0 - e_min) * np.exp(iiv.get("E0", 0.0) * normals(0, 1)[:, 0])
+    cols["CHLORIDE.KCC2_MIN"] = np.minimum(value("CHLORIDE.KCC2_MIN")
+                                           * np.exp(iiv.get("KCC2_MIN", 0.0) * normals(50, 1)[:, 0]), 1.0)
+    z_sedation = normals(51, 1)[:, 0]
     for name in drugs:
         key = f"{DRUGS[name]['prefix']}_SED_PD.EC50"
         if key in model.parameter_names:
             cols[key] = value(key) * np.exp(iiv.get("SED_C50", 0.0) * z_sedation)
+    return cols
 
 
 def _cohort_run(model, regimen, params_df, t_end_min, rtol, solver):
