@@ -7,7 +7,8 @@ an exact closed form (``method="analytic"``, the default for them).
 from ._base import DOSING_PARAMETER, Model, Parameter, no_compartment
 from ._compose import Component, ComposedModel, ModelComponent, compose
 from . import pk
+from .language import TextModel, from_text
 from .pk import *  # noqa: F401,F403  (the model library; its names are listed in pk.__all__)
 
 __all__ = ["Model", "Parameter", "Component", "ComposedModel", "ModelComponent", "compose", "DOSING_PARAMETER",
-           "no_compartment", *pk.__all__]
+           "no_compartment", "TextModel", "from_text", *pk.__all__]
