@@ -3,6 +3,13 @@
 They never call ``plt.show()`` and import matplotlib only when called (any backend, including Agg). Axes
 are labelled with units; a missing output or column raises :class:`pkpd.ParameterError` naming it.
 
+Extra keywords (``**plot_kw``; ``**line_kw`` in :func:`profile`; none yet in :func:`spaghetti`, whose
+``color`` and ``alpha`` set its median and ribbon) go to each function's main artist, its docstring says
+which, and override its defaults: ``label=``, ``color=``, ``lw=``, ``alpha=``, ``marker=``...
+(matplotlib's aliases included). A function whose x axis is time takes ``time_unit`` (``"h"``, ``"min"``,
+``"d"``, ...): the data's times (h) are converted and the axis label names the unit; plain dose times given
+to it (``doses=[...]``) are in that ``time_unit``.
+
 - :func:`profile` -- concentration-time profile(s) of a simulation result, doses marked, log scale option;
 - :func:`spaghetti` -- many subjects' curves of one output, with the median and a quantile ribbon;
 - :func:`individual_fits` -- observed points and the fitted curve per subject, in a grid

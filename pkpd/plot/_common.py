@@ -101,6 +101,31 @@ def time_label(time_unit: str, what: str = "Time") -> str:
     return f"{what} ({time_unit})"
 
 
+def artist_kw(defaults: dict, given: dict, kind: str = "line") -> dict:
+    """Keywords of one artist: the plotting function's ``defaults`` overridden by the caller's ``given``.
+
+    matplotlib's aliases are normalised first (``lw`` -> ``linewidth``, ``c`` -> ``color`` for lines,
+    ``ms`` -> ``markersize``, ``ec``/``fc`` for collections and patches), so that ``lw=3`` replaces a default
+    ``linewidth`` instead of raising. ``kind``: ``"line"`` (``Axes.plot``), ``"collection"``
+    (``Axes.scatter``, ``Axes.fill_between``) or ``"patch"`` (``Axes.hist``). For collections and patches a
+    given ``c`` or ``facecolor`` replaces the default ``color``.
+    """
+    from matplotlib import cbook
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    cls = {"line": Line2D, "collection": Collection, "patch": Patch}[kind]
+    out = cbook.normalize_kwargs(dict(defaults), cls)
+    given = cbook.normalize_kwargs(dict(given), cls)
+    if kind != "line" and ("c" in given or "facecolor" in given):
+        out.pop("color", None)
+    if kind != "line" and "color" in given:
+        out.pop("c", None)
+    out.update(given)
+    return out
+
+
 def new_axes(nrows=1, ncols=1, **kw):
     import matplotlib.pyplot as plt
 

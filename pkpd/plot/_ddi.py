@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ._common import Table, mark_doses, new_axes, time_factor, time_label, value_factor, with_unit
+from ._common import Table, artist_kw, mark_doses, new_axes, time_factor, time_label, value_factor, with_unit
 
 __all__ = ["ddi"]
 
@@ -27,7 +27,8 @@ def _enzyme_label(enzyme: str) -> str:
 
 
 def ddi(result, victim: str | None = None, enzyme: str = "CYP3A4.LIVER", ax=None, *, time_unit: str = "d",
-        unit: str | None = None, doses=None, log: bool = False, victim_color="tab:blue", enzyme_color="tab:red"):
+        unit: str | None = None, doses=None, log: bool = False, victim_color="tab:blue", enzyme_color="tab:red",
+        **plot_kw):
     """DDI time course: the victim drug's concentration (left axis) and the enzyme amount relative to its
     baseline (right, twin axis).
 
@@ -43,7 +44,8 @@ def ddi(result, victim: str | None = None, enzyme: str = "CYP3A4.LIVER", ax=None
     ax : Axes, optional
         The victim's Axes; the enzyme goes on ``ax.twinx()``.
     time_unit : str
-        Unit of the time axis; default days.
+        Unit of the time axis (``"d"``, ``"h"``, ``"week"``, ...; the result's times, h, are converted); default
+        days.
     unit : str, optional
         Unit of the victim's concentration (e.g. ``"ng/mL"``).
     doses : Regimen, event table or sequence of float, optional
@@ -52,6 +54,9 @@ def ddi(result, victim: str | None = None, enzyme: str = "CYP3A4.LIVER", ax=None
         Logarithmic victim axis.
     victim_color, enzyme_color
         Line (and axis label) colours.
+    **plot_kw
+        Passed to ``Axes.plot`` of the victim's concentration, overriding the defaults (a ``color`` replaces
+        ``victim_color``, axis label included; a ``label`` replaces the victim's name in the legend).
 
     Returns
     -------
@@ -89,7 +94,9 @@ def ddi(result, victim: str | None = None, enzyme: str = "CYP3A4.LIVER", ax=None
         _, ax = new_axes(figsize=(7.5, 4))
     twin = ax.twinx()
     t = table.time * scale
-    ax.plot(t, table.values(victim) * factor, color=victim_color, label=victim)
+    victim_kw = artist_kw({"color": victim_color, "label": victim}, plot_kw)
+    victim_color = victim_kw["color"]
+    ax.plot(t, table.values(victim) * factor, **victim_kw)
     twin.plot(t, table.values(enzyme), color=enzyme_color, linewidth=2, label=_enzyme_label(enzyme))
     twin.axhline(1.0, color=enzyme_color, linestyle=":", linewidth=0.8, label="enzyme baseline")
     mark_doses(ax, doses, scale, color="tab:orange", label="perpetrator dose", alpha=0.15)

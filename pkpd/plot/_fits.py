@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..errors import ParameterError
-from ._common import as_axes_array, new_axes, with_unit
+from ._common import artist_kw, as_axes_array, new_axes, time_factor, time_label, with_unit
 
 __all__ = ["individual_fits"]
 
@@ -56,7 +56,7 @@ def _outer(ax, index: int, n: int, ncols: int) -> tuple[bool, bool]:
 
 
 def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False, n_points: int = 200,
-                    sharey: bool = False):
+                    sharey: bool = False, time_unit: str = "h", **plot_kw):
     """Observed points and the fitted curve per subject, in a grid.
 
     Parameters
@@ -78,6 +78,12 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
         Points of each fitted curve (from the first dose, or 0, to 5 % past the last observation).
     sharey : bool
         Share the y axis in a new grid.
+    time_unit : str
+        Unit of the time axis (``"h"``, ``"min"``, ``"d"``, ...); the data's times (h) are converted.
+    **plot_kw
+        Passed to ``Axes.plot`` of the fitted curve (the ``IPRED`` line of a population fit) in every panel,
+        overriding the defaults (``color="C0"``, ``linestyle="-"``, the legend label ``"fit"`` /
+        ``"IPRED (individual)"``, which a ``label`` replaces).
 
     Returns
     -------
@@ -97,10 +103,12 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
     (2, 'CP (mg/L)', 'ID 1')
     """
     if hasattr(fit_or_fits, "diagnostics") and hasattr(fit_or_fits, "etas"):
-        return _population_panels(fit_or_fits, axes, ncols, log, sharey)
+        return _population_panels(fit_or_fits, axes, ncols, log, sharey, time_unit, plot_kw)
     panels = _panels(fit_or_fits)
     n = len(panels)
     axes, ncols = _grid(n, axes, ncols, sharey)
+    scale = time_factor(time_unit)
+    curve_kw = artist_kw({"color": "C0", "label": "fit"}, plot_kw)
     for k, (ax, (sid, fit)) in enumerate(zip(axes, panels)):
         pred = fit.predictions
         rows = (pred["ID"] == sid).to_numpy()
@@ -112,14 +120,13 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
         end = float(obs["TIME"].max()) * 1.05 if len(obs) else 1.0
         grid_t = np.linspace(start, end, int(n_points))
         curve = fit.predict(grid_t, sid)
-        ax.plot(curve["TIME"].to_numpy(dtype=float), curve["PRED"].to_numpy(dtype=float), color="C0", label="fit")
+        ax.plot(curve["TIME"].to_numpy(dtype=float) * scale, curve["PRED"].to_numpy(dtype=float), **curve_kw)
         quant = (obs["BLQ"] == 0).to_numpy() if "BLQ" in obs else np.ones(len(obs), dtype=bool)
-        ax.plot(obs["TIME"].to_numpy(dtype=float)[quant], obs["DV"].to_numpy(dtype=float)[quant], "o", color="k",
-                markersize=4, label="observed")
+        t_obs = obs["TIME"].to_numpy(dtype=float) * scale
+        ax.plot(t_obs[quant], obs["DV"].to_numpy(dtype=float)[quant], "o", color="k", markersize=4, label="observed")
         if (~quant).any():
             lloq = np.asarray(fit.problem.lloq, dtype=float)[rows][~quant]
-            ax.plot(obs["TIME"].to_numpy(dtype=float)[~quant], lloq, "v", color="grey", markersize=4,
-                    label="BLQ (at LLOQ)")
+            ax.plot(t_obs[~quant], lloq, "v", color="grey", markersize=4, label="BLQ (at LLOQ)")
         if log:
             ax.set_yscale("log")
         converged = bool(getattr(fit, "success", True))
@@ -127,7 +134,7 @@ def individual_fits(fit_or_fits, axes=None, ncols: int = 4, *, log: bool = False
                      color="black" if converged else "tab:red")
         first_col, last_row = _outer(ax, k, n, ncols)
         ax.set_ylabel(with_unit(output, unit) if first_col else "")
-        ax.set_xlabel("Time (h)" if last_row else "")
+        ax.set_xlabel(time_label(time_unit) if last_row else "")
     axes[0].legend(fontsize="x-small")
     return np.asarray(axes, dtype=object)
 
@@ -145,7 +152,7 @@ def _grid(n, axes, ncols, sharey):
     return grid[:n], ncols
 
 
-def _population_panels(fit, axes, ncols, log, sharey):
+def _population_panels(fit, axes, ncols, log, sharey, time_unit="h", plot_kw=None):
     """DV, IPRED and PRED against time per subject of a population fit (observation records)."""
     from ._population import _model_output_unit
 
@@ -155,11 +162,13 @@ def _population_panels(fit, axes, ncols, log, sharey):
     ids = list(dict.fromkeys(table["ID"]))
     axes, ncols = _grid(len(ids), axes, ncols, sharey)
     output, unit = _model_output_unit(fit)
+    scale = time_factor(time_unit)
+    ipred_kw = artist_kw({"linestyle": "-", "color": "C0", "label": "IPRED (individual)"}, plot_kw or {})
     for k, (ax, sid) in enumerate(zip(axes, ids)):
         rows = table[table["ID"] == sid].sort_values("TIME", kind="stable")
-        t = rows["TIME"].to_numpy(dtype=float)
+        t = rows["TIME"].to_numpy(dtype=float) * scale
         quant = (rows["BLQ"] == 0).to_numpy() if "BLQ" in rows else np.ones(len(rows), dtype=bool)
-        ax.plot(t, rows["IPRED"].to_numpy(dtype=float), "-", color="C0", label="IPRED (individual)")
+        ax.plot(t, rows["IPRED"].to_numpy(dtype=float), **ipred_kw)
         ax.plot(t, rows["PRED"].to_numpy(dtype=float), "--", color="C1", label="PRED (population)")
         ax.plot(t[quant], rows["DV"].to_numpy(dtype=float)[quant], "o", color="k", markersize=4, label="DV")
         if (~quant).any():
@@ -170,6 +179,6 @@ def _population_panels(fit, axes, ncols, log, sharey):
         ax.set_title(f"ID {sid}", fontsize="medium")
         first_col, last_row = _outer(ax, k, len(ids), ncols)
         ax.set_ylabel(with_unit(output, unit) if first_col else "")
-        ax.set_xlabel("Time (h)" if last_row else "")
+        ax.set_xlabel(time_label(time_unit) if last_row else "")
     axes[0].legend(fontsize="x-small")
     return np.asarray(axes, dtype=object)

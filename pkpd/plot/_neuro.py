@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..physiology import Chloride, GabaAReceptors, Seizure
-from ._common import Table, as_axes_array, mark_doses, new_axes, time_factor, time_label, value_factor
+from ._common import Table, artist_kw, as_axes_array, mark_doses, new_axes, time_factor, time_label, value_factor
 
 __all__ = ["se_panel", "SE_PANELS"]
 
@@ -46,7 +46,7 @@ def _concentration_outputs(table: Table) -> list:
 
 def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min", doses=None, effects=None,
              receptor: str = GabaAReceptors.SURFACE_A235, log_effect: bool = False, concentration_unit: str = "ng/mL",
-             colors=None):
+             colors=None, **plot_kw):
     """Stacked panels of a status-epilepticus simulation: surface GABA-A receptors, E_GABA, drug effect and
     seizure activity over time (:func:`pkpd.se.scenarios.se_model`).
 
@@ -78,6 +78,12 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
         Unit of the concentration panel.
     colors : sequence of colours, optional
         One per result (default the colour cycle).
+    **plot_kw
+        Passed to ``Axes.plot`` of every data line (not the reference lines nor the dose marks), overriding the
+        defaults: e.g. ``linewidth``, ``alpha``, ``linestyle``. A ``color`` replaces ``colors`` (every result,
+        and its dose marks, in that colour); a ``label`` names a single result in the first panel's legend, as
+        the key of a one-entry mapping ``{label: result}`` would (with a mapping, its keys are the labels:
+        ``label`` is refused).
 
     Returns
     -------
@@ -106,7 +112,12 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     unknown = [p for p in panels if p not in SE_PANELS]
     if unknown or not panels:
         raise ParameterError(f"se_panel: unknown panel(s) {unknown or panels}; choose from {list(SE_PANELS)}")
-    sources = dict(result) if isinstance(result, Mapping) else {None: result}
+    plot_kw = artist_kw({}, plot_kw)                   # matplotlib's aliases normalised (c -> color, lw -> ...)
+    user_label, user_color = plot_kw.pop("label", None), plot_kw.pop("color", None)
+    if user_label is not None and isinstance(result, Mapping):
+        raise ParameterError("se_panel: label= names a single result; the keys of a mapping of results are "
+                             "their labels")
+    sources = dict(result) if isinstance(result, Mapping) else {user_label: result}
     tables = {label: Table(src, "se_panel") for label, src in sources.items()}
     needs = {"receptors": [receptor], "e_gaba": [Chloride.E_GABA], "activity": [Seizure.ACTIVITY]}
     for label, table in tables.items():
@@ -126,8 +137,15 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
     axes = as_axes_array(axes, len(panels), "se_panel")[:len(panels)]
     by_panel = dict(zip(panels, axes))
     scale = time_factor(time_unit)
-    if colors is None:
+    if user_color is not None:
+        colors = [user_color] * len(tables)
+    elif colors is None:
         colors = [f"C{k % 10}" for k in range(len(tables))]
+
+    def line_kw(color, label, linestyle=None):
+        defaults = {"color": color, "label": label} | ({} if linestyle is None else {"linestyle": linestyle})
+        return artist_kw(defaults, plot_kw)
+
     dose_map = doses if isinstance(doses, Mapping) else {label: doses for label in tables}
     first = axes[0]
     for k, (label, table) in enumerate(tables.items()):
@@ -154,13 +172,13 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
                     text = "_nolegend_"                  # named results: the y label tells plasma from brain
                 else:
                     text = name if len(plasma) == 1 else f"{name}: {drug}"
-                ax.plot(t, table.values(output) * factor, color=color, linestyle=style, label=legend_label(ax, text))
+                ax.plot(t, table.values(output) * factor, **line_kw(color, legend_label(ax, text), style))
         if "receptors" in by_panel:
             ax = by_panel["receptors"]
-            ax.plot(t, table.values(receptor), color=color, label=legend_label(ax, name or receptor))
+            ax.plot(t, table.values(receptor), **line_kw(color, legend_label(ax, name or receptor)))
         if "e_gaba" in by_panel:
             ax = by_panel["e_gaba"]
-            ax.plot(t, table.values(Chloride.E_GABA), color=color, label=legend_label(ax, name or "E_GABA"))
+            ax.plot(t, table.values(Chloride.E_GABA), **line_kw(color, legend_label(ax, name or "E_GABA")))
         if "effect" in by_panel:
             ax = by_panel["effect"]
             names = list(effects) if effects is not None else _effect_outputs(table)
@@ -169,11 +187,11 @@ def se_panel(result, axes=None, *, panels=_DEFAULT_PANELS, time_unit: str = "min
                 if log_effect:
                     y = np.maximum(y, 1e-6)
                 text = f"{name}: {output}" if (ax is first and name) else output
-                ax.plot(t, y, color=color, linestyle=("-", "--", "-.", ":")[j % 4],
-                        label=text if (k == 0 or ax is first) else "_nolegend_")
+                ax.plot(t, y, **line_kw(color, text if (k == 0 or ax is first) else "_nolegend_",
+                                        ("-", "--", "-.", ":")[j % 4]))
         if "activity" in by_panel:
             ax = by_panel["activity"]
-            ax.plot(t, table.values(Seizure.ACTIVITY), color=color, label=legend_label(ax, name or "activity"))
+            ax.plot(t, table.values(Seizure.ACTIVITY), **line_kw(color, legend_label(ax, name or "activity")))
         marks = dose_map.get(label) if isinstance(dose_map, Mapping) else None
         for ax in axes:
             mark_doses(ax, marks, scale, color=color if label is not None else "0.4",

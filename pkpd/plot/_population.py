@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ._common import axes_grid, with_unit
+from ._common import artist_kw, axes_grid, time_factor, time_label, with_unit
 
 __all__ = ["gof", "vpc", "eta_covariates", "eta_distributions"]
 
@@ -30,7 +30,7 @@ def _model_output_unit(fit) -> tuple[str, str]:
         return output, ""
 
 
-def gof(fit, axes=None):
+def gof(fit, axes=None, *, time_unit: str = "h", **plot_kw):
     """Goodness-of-fit panels of a population fit.
 
     Four panels, from the fit's ``diagnostics`` (BLQ records left out): observed ``DV`` against the
@@ -42,6 +42,12 @@ def gof(fit, axes=None):
     fit : PopulationFitResult
     axes : array_like of 4 Axes, optional
         Where to draw (in the order above); default a new 2 x 2 figure.
+    time_unit : str
+        Unit of the time axis of the CWRES-vs-TIME panel (``"h"``, ``"min"``, ``"d"``, ...; the data's times, h,
+        are converted).
+    **plot_kw
+        Passed to ``Axes.scatter`` of the observations in every panel, overriding the defaults (``s=12``,
+        ``alpha=0.6``, ``label="observations"``): e.g. ``color``, ``marker``, ``s``, ``label``.
 
     Returns
     -------
@@ -75,19 +81,21 @@ def gof(fit, axes=None):
         raise ParameterError(f"gof draws 4 panels: give 4 Axes, not {len(axes)}")
     _, unit = _model_output_unit(fit)
     quantified = diag.loc[diag["BLQ"] != 1] if "BLQ" in diag else diag
+    points_kw = artist_kw({"s": 12, "alpha": 0.6, "label": "observations"}, plot_kw, "collection")
     for ax, column, name in ((axes[0], "PRED", "Population prediction"), (axes[1], "IPRED", "Individual prediction")):
         x, y = quantified[column].to_numpy(dtype=float), quantified["DV"].to_numpy(dtype=float)
-        ax.scatter(x, y, s=12, alpha=0.6, label="observations")
+        ax.scatter(x, y, **points_kw)
         finite = np.concatenate([x[np.isfinite(x)], y[np.isfinite(y)]])
         if len(finite):
             lo, hi = float(finite.min()), float(finite.max())
             ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="identity")
         ax.set_xlabel(with_unit(name, unit))
         ax.set_ylabel(with_unit("Observed", unit))
-    residual_panels = ((axes[2], "TIME", "Time (h)"), (axes[3], "PRED", with_unit("Population prediction", unit)))
-    for ax, column, label in residual_panels:
-        ax.scatter(quantified[column].to_numpy(dtype=float), quantified["CWRES"].to_numpy(dtype=float), s=12,
-                   alpha=0.6, label="observations")
+    residual_panels = ((axes[2], "TIME", time_factor(time_unit), time_label(time_unit)),
+                       (axes[3], "PRED", 1.0, with_unit("Population prediction", unit)))
+    for ax, column, scale, label in residual_panels:
+        ax.scatter(quantified[column].to_numpy(dtype=float) * scale, quantified["CWRES"].to_numpy(dtype=float),
+                   **points_kw)
         ax.axhline(0.0, color="black", linewidth=1, label="zero")
         ax.set_xlabel(label)
         ax.set_ylabel("CWRES")
@@ -102,7 +110,8 @@ def _ordinal(p: float) -> str:
     return f"{p:g}th"
 
 
-def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False):
+def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False, time_unit: str = "h",
+        **plot_kw):
     """Plot a visual predictive check (:func:`pkpd.vpc`).
 
     Observed values (points; BLQ records left out), the observed percentiles of each bin (lines at the bins'
@@ -121,6 +130,12 @@ def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False
         Draw the observed values.
     log : bool
         Logarithmic y axis.
+    time_unit : str
+        Unit of the time axis (``"h"``, ``"min"``, ``"d"``, ...; the VPC's times, h, are converted).
+    **plot_kw
+        Passed to ``Axes.scatter`` of the observed values, overriding the defaults (``s=8``, ``color="0.5"``,
+        ``alpha=0.5``, ``label="observations"``); unused with ``points=False``. The percentile lines and
+        intervals keep their colours (red: the median, blue: the others).
 
     Returns
     -------
@@ -152,12 +167,13 @@ def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(7, 5), layout="constrained")
-    x = table["time_median"].to_numpy(dtype=float)
+    scale = time_factor(time_unit)
+    x = table["time_median"].to_numpy(dtype=float) * scale
     column = result.value_column
     if points:
         shown = observed.loc[observed["BLQ"] != 1]
-        ax.scatter(shown["TIME"].to_numpy(dtype=float), shown[column].to_numpy(dtype=float), s=8, color="0.5",
-                   alpha=0.5, label="observations")
+        points_kw = artist_kw({"s": 8, "color": "0.5", "alpha": 0.5, "label": "observations"}, plot_kw, "collection")
+        ax.scatter(shown["TIME"].to_numpy(dtype=float) * scale, shown[column].to_numpy(dtype=float), **points_kw)
     n = len(result.percentiles)
     for j, p in enumerate(result.percentiles):
         name = f"p{float(p):g}"
@@ -176,7 +192,7 @@ def vpc(result, ax=None, *, stratum=None, points: bool = True, log: bool = False
     name = _value_name(result.unit) or (result.output or "DV")
     if result.prediction_corrected:
         name = "Prediction-corrected " + (name.lower() if name == "Concentration" else name)
-    ax.set_xlabel("Time (h)")
+    ax.set_xlabel(time_label(time_unit))
     ax.set_ylabel(with_unit(name, result.unit))
     if log:
         ax.set_yscale("log")
@@ -193,7 +209,7 @@ def _etas(fit):
     return etas
 
 
-def eta_covariates(fit, covariates=None, axes=None):
+def eta_covariates(fit, covariates=None, axes=None, **plot_kw):
     """Each random effect's empirical Bayes estimates against each subject covariate (first record of the
     subject), with a horizontal line at 0: a trend suggests a covariate effect the model lacks.
 
@@ -204,6 +220,10 @@ def eta_covariates(fit, covariates=None, axes=None):
         Data columns (default every covariate column of the data fitted).
     axes : array_like of Axes, optional
         ``n_etas x n_covariates`` of them, row by row; default a new grid.
+    **plot_kw
+        Passed to ``Axes.plot`` of the estimates (one point per subject) in every panel, overriding the defaults
+        (``marker="o"``, no line, ``color="C0"``, ``markersize=4``; no legend label). The x axes hold the
+        covariates, not time: there is no ``time_unit``.
 
     Returns
     -------
@@ -235,22 +255,33 @@ def eta_covariates(fit, covariates=None, axes=None):
     per_subject = events.groupby("ID", sort=False)[names].first()
     table = etas.set_index("ID").join(per_subject)
     eta_names = [c for c in etas.columns if c != "ID"]
+    points_kw = artist_kw({"marker": "o", "linestyle": "none", "color": "C0", "markersize": 4}, plot_kw)
     shape = (len(eta_names), len(names))
     axes = axes_grid(axes, *shape, "eta_covariates", figsize=(3.0 * shape[1], 2.6 * shape[0]), sharey="row")
     for i, eta in enumerate(eta_names):
         for j, cov in enumerate(names):
             ax = axes[i, j]
             x = pd.to_numeric(table[cov], errors="coerce").to_numpy(dtype=float)
-            ax.plot(x, table[eta].to_numpy(dtype=float), "o", color="C0", markersize=4)
+            ax.plot(x, table[eta].to_numpy(dtype=float), **points_kw)
             ax.axhline(0.0, color="grey", lw=0.8)
             ax.set_xlabel(cov)
             ax.set_ylabel(eta if j == 0 else "")
     return np.asarray(axes, dtype=object)
 
 
-def eta_distributions(fit, axes=None):
+def eta_distributions(fit, axes=None, **plot_kw):
     """Histogram of each random effect's empirical Bayes estimates with the N(0, omega) density of the model,
     and their normal QQ plot (EBEs shrink towards 0: with shrinkage, narrower than omega is expected).
+
+    Parameters
+    ----------
+    fit : PopulationFitResult
+    axes : array_like of Axes, optional
+        ``n_etas x 2`` of them, row by row; default a new grid.
+    **plot_kw
+        Passed to ``Axes.hist`` of the estimates in every histogram, overriding the defaults (``bins="auto"``,
+        ``density=True``, ``color="C0"``, ``alpha=0.6``, ``label="EBEs"``); a ``color`` also colours the QQ
+        plots' points. The x axes hold the estimates, not time: there is no ``time_unit``.
 
     Returns
     -------
@@ -273,19 +304,22 @@ def eta_distributions(fit, axes=None):
     etas = _etas(fit)
     eta_names = [c for c in etas.columns if c != "ID"]
     axes = axes_grid(axes, len(eta_names), 2, "eta_distributions", figsize=(7.0, 2.6 * len(eta_names)))
+    hist_kw = artist_kw({"bins": "auto", "density": True, "color": "C0", "alpha": 0.6, "label": "EBEs"}, plot_kw,
+                        "patch")
+    qq_color = hist_kw.get("color", hist_kw.get("facecolor", "C0"))
     for i, eta in enumerate(eta_names):
         values = np.sort(etas[eta].to_numpy(dtype=float))
         name = eta.removeprefix("ETA_")
         sd = float(np.sqrt(fit.omega.loc[name, name]))
         hist, qq = axes[i]
-        hist.hist(values, bins="auto", density=True, color="C0", alpha=0.6, label="EBEs")
+        hist.hist(values, **hist_kw)
         grid = np.linspace(-4 * sd, 4 * sd, 201)
         hist.plot(grid, stats.norm.pdf(grid, scale=sd), color="k", label=f"N(0, {sd ** 2:.3g})")
         hist.set_xlabel(eta)
         hist.set_ylabel("density")
         hist.legend(fontsize="x-small")
         theoretical = stats.norm.ppf((np.arange(1, len(values) + 1) - 0.5) / len(values))
-        qq.plot(theoretical, values, "o", color="C0", markersize=4)
+        qq.plot(theoretical, values, marker="o", linestyle="none", color=qq_color, markersize=4)
         qq.plot(theoretical, sd * theoretical, color="k", lw=0.8, label="N(0, omega)")
         qq.set_xlabel("normal quantile")
         qq.set_ylabel(eta)

@@ -6,7 +6,7 @@ __all__ = ["ribbon", "endpoints"]
 
 
 def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95), time_unit: str = "h",
-           alpha: float = 0.25):
+           alpha: float = 0.25, **plot_kw):
     """Median (line) and ``quantiles`` band (ribbon) of ``output`` per arm of a :class:`pkpd.trials.TrialResult`.
 
     Parameters
@@ -18,8 +18,14 @@ def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95)
     ax : matplotlib Axes, optional
     quantiles : (float, float)
         Lower and upper probability of the ribbon.
-    time_unit : {"h", "min"}
-        Unit of the time axis.
+    time_unit : str
+        Unit of the time axis (``"h"``, ``"min"``, ``"d"``, ...); the trial's times (h) are converted.
+    alpha : float
+        Opacity of the ribbons.
+    **plot_kw
+        Passed to ``Axes.plot`` of each arm's median line, overriding the defaults (e.g. ``color``,
+        ``linewidth``, ``linestyle``); a ``label`` replaces the default, ``"<arm> (median)"``, on every median
+        line. Each ribbon takes its median line's colour.
 
     Returns
     -------
@@ -41,26 +47,26 @@ def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95)
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from ._common import artist_kw, time_factor, time_label
+
     kept = list(dict.fromkeys(result.timecourses["output"])) if len(result.timecourses) else []
     if not kept:
         raise ValueError("the trial kept no time courses: run it with keep_timecourses and design times")
     output = output or kept[0]
     if output not in kept:
         raise ValueError(f"no time course kept for {output!r}; kept: {kept}")
-    if time_unit not in ("h", "min"):
-        raise ValueError(f"time_unit must be 'h' or 'min', got {time_unit!r}")
+    scale = time_factor(time_unit)
     lo, hi = quantiles
     q = result.quantiles(output, [lo, 0.5, hi])
     if ax is None:
         _, ax = plt.subplots()
-    scale = 60.0 if time_unit == "min" else 1.0
     for arm in result.arms:
         part = q.loc[q["arm"] == arm]
         t = np.asarray(part["TIME"], dtype=float) * scale
-        line, = ax.plot(t, part[f"Q{100 * 0.5:g}"], label=f"{arm} (median)")
+        line, = ax.plot(t, part[f"Q{100 * 0.5:g}"], **artist_kw({"label": f"{arm} (median)"}, plot_kw))
         ax.fill_between(t, part[f"Q{100 * lo:g}"], part[f"Q{100 * hi:g}"], color=line.get_color(), alpha=alpha,
                         label=f"{arm} ({100 * lo:g}-{100 * hi:g}%)")
-    ax.set_xlabel(f"time ({time_unit})")
+    ax.set_xlabel(time_label(time_unit, "time"))
     ax.set_ylabel(output)
     ax.set_title(f"{output}: median and {100 * lo:g}-{100 * hi:g}th percentiles, {result.n_subjects} subjects/arm")
     ax.legend(fontsize="small")
@@ -68,7 +74,7 @@ def ribbon(result, output: str | None = None, ax=None, *, quantiles=(0.05, 0.95)
 
 
 def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statistic: str | None = None,
-              percent: bool = True, color="tab:blue"):
+              percent: bool = True, color="tab:blue", **plot_kw):
     """An endpoint compared across the arms of a virtual trial: estimate and confidence interval per arm.
 
     From :meth:`pkpd.trials.TrialResult.summarize`: a fraction (binary endpoints, and the events of time
@@ -91,6 +97,10 @@ def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statist
         Fractions in percent (else 0-1).
     color
         Colour of the estimates and intervals.
+    **plot_kw
+        Passed to ``Axes.plot`` of the estimates (one point per arm), overriding the defaults (``marker="o"``,
+        ``markersize=8``, ``color``); a ``label`` replaces the default legend entry, the statistic's name.
+        The x axis holds the arms, not time: there is no ``time_unit``.
 
     Returns
     -------
@@ -115,6 +125,7 @@ def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statist
     import numpy as np
 
     from ..errors import ParameterError
+    from ._common import artist_kw
 
     summary = trial_result.summarize(ci)
     names = list(dict.fromkeys(summary["endpoint"]))
@@ -139,6 +150,8 @@ def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statist
         top = 105.0
     elif statistic == "fraction":
         top = 1.05
+    estimate_kw = artist_kw({"marker": "o", "linestyle": "none", "color": color, "markersize": 8,
+                             "label": statistic}, plot_kw)
     for k in range(len(arms)):
         upper = hi[k] if np.isfinite(hi[k]) else top
         ax.plot([x[k], x[k]], [lo[k], upper], color=color, linewidth=2, marker="_", markersize=14,
@@ -146,7 +159,7 @@ def endpoints(trial_result, endpoint: str, ax=None, *, ci: float = 0.95, statist
         if not np.isfinite(hi[k]):
             ax.plot([x[k]], [top], marker="^", color=color)
         if np.isfinite(est[k]):
-            ax.plot([x[k]], [est[k]], "o", color=color, markersize=8, label=statistic if k == 0 else None)
+            ax.plot([x[k]], [est[k]], **(estimate_kw if k == 0 else {**estimate_kw, "label": None}))
             text = f"{est[k]:.0f} %" if scale == 100.0 else f"{est[k]:.3g}"
             ax.annotate(text, (x[k], est[k]), xytext=(8, 0), textcoords="offset points", va="center",
                         fontsize="small")
