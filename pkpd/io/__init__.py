@@ -1,4 +1,5 @@
-"""Reading and writing NONMEM-style datasets: :func:`read_nonmem`, :func:`write_nonmem`, :class:`Dataset`.
+"""Reading and writing NONMEM-style datasets: :func:`read_nonmem`, :func:`write_nonmem`, :class:`Dataset`; other
+layouts (long, wide, Monolix) through :func:`from_long`, :func:`from_wide`, :func:`from_monolix`.
 
 NONMEM format knowledge lives in this package alone. Every reader yields a :class:`Dataset` holding
 the canonical event table ``ID TIME EVID AMT RATE CMT II ADDL SS MDV DV`` (+ covariates) in internal
@@ -16,9 +17,10 @@ Examples
 
 from .._internal.columns import CANONICAL_COLUMNS
 from ._dataset import Dataset
+from ._formats import from_long, from_monolix, from_wide
 from ._nonmem import as_dataset, read_dataset, read_nonmem
 from ._public import DATASETS, load_dataset, load_truth
 from ._write import write_nonmem
 
 __all__ = ["Dataset", "as_dataset", "read_nonmem", "read_dataset", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
-           "CANONICAL_COLUMNS"]
+           "CANONICAL_COLUMNS", "from_long", "from_wide", "from_monolix"]
