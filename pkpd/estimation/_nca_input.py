@@ -25,7 +25,8 @@ _ROUTE_ASSUMED = ("route assumed extravascular: no route given and no dose compa
                   "samples' compartment; pass route='iv' for an IV bolus")
 
 
-def _check_options(auc_method, lambda_z, route, blq, lloq, min_points, exclude_tmax, adj_r2_tolerance) -> dict:
+def _check_options(auc_method, lambda_z, route, blq, lloq, min_points, exclude_tmax, adj_r2_tolerance,
+                   tau=None, interval_start=None) -> dict:
     if auc_method not in _AUC_METHODS:
         raise DatasetError(f"auc_method {auc_method!r} is unknown; "
                            f"expected one of {', '.join(map(repr, _AUC_METHODS))}")
@@ -45,8 +46,29 @@ def _check_options(auc_method, lambda_z, route, blq, lloq, min_points, exclude_t
             _check_lambda_spec(spec, f"lambda_z[{key!r}]")
     elif not (isinstance(lambda_z, str) and lambda_z == "auto"):
         _check_lambda_spec(lambda_z, "lambda_z")
+    _check_interval_arg(tau, "tau", allow_ii=True)
+    _check_interval_arg(interval_start, "interval_start", allow_ii=False)
+    if interval_start is not None and tau is None:
+        raise DatasetError(f"interval_start {interval_start!r} is given without tau; expected tau= (the dosing interval) "
+                           "as well")
     return {"auc_method": auc_method, "lambda_z": lambda_z, "route": route, "blq": blq, "lloq": lloq,
-            "min_points": int(min_points), "exclude_tmax": bool(exclude_tmax), "tol": float(adj_r2_tolerance)}
+            "min_points": int(min_points), "exclude_tmax": bool(exclude_tmax), "tol": float(adj_r2_tolerance),
+            "tau": tau, "interval_start": interval_start}
+
+
+def _check_interval_arg(value, name, allow_ii):
+    """tau / interval_start: None, a number, a mapping {id: number} (and "II" for tau). The sign of tau is checked per
+    subject, so that the message names the subject."""
+    expected = ("a positive number (the dosing interval, in the time unit of TIME), 'II' (the II of the dose "
+                "record) or a mapping {id: number}" if allow_ii else
+                "a time of a dose record (in the time unit of TIME) or a mapping {id: time}")
+    if value is None or (allow_ii and isinstance(value, str) and value == "II"):
+        return
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for key, v in items:
+        if not is_number(v):
+            where = f"{name}[{key!r}]" if key is not None else name
+            raise DatasetError(f"{where} = {v!r} is not understood; expected {expected}")
 
 
 def _check_lambda_spec(spec, name):
@@ -130,6 +152,7 @@ def _subjects(data, opts) -> list[dict]:
                             if "RATE" in table.columns and pd.notna(table["RATE"].iloc[i]) else 0.0),
                    "cmt": table["CMT"].iloc[i] if "CMT" in table.columns else 0,
                    "addl": float(table["ADDL"].iloc[i]) if "ADDL" in table.columns else 0.0,
+                   "ii": float(table["II"].iloc[i]) if "II" in table.columns else 0.0,
                    "ss": float(table["SS"].iloc[i]) if "SS" in table.columns else 0.0}
             sub["doses"].append(rec)
         time = table["TIME"].to_numpy(dtype=float)[o_rows]
@@ -198,12 +221,20 @@ def _dose_record(sub, dose_arg, opts):
     if len(doses) > 1:
         times = ", ".join(show(d["time"]) for d in doses)
         raise DatasetError(f"subject {id_!r} has {len(doses)} dose records (TIME {times}); nca() does single-dose "
-                           "analysis only (multiple-dose / steady-state NCA is not supported)")
+                           "analysis only without tau (pass tau=, the dosing interval, for multiple-dose NCA)")
     rec = doses[0] if doses else None
     if rec is not None and (rec["addl"] > 0 or rec["ss"] != 0):
         col = "ADDL" if rec["addl"] > 0 else "SS"
         raise DatasetError(f"{labels[rec['row']]}, column {col}: subject {id_!r} has a repeated or steady-state dose; "
-                           "nca() does single-dose analysis only")
+                           "nca() does single-dose analysis only without tau (pass tau=, the dosing interval, for "
+                           "multiple-dose NCA)")
+    return _dose_of(sub, rec, dose_arg, opts)
+
+
+def _dose_of(sub, rec, dose_arg, opts):
+    """(dose amount, dose time, route, duration, what was assumed about the route) for the dose record ``rec``
+    (None: no dose record, the dose argument given at time 0)."""
+    id_, labels = sub["id"], sub["labels"]
     if isinstance(dose_arg, Mapping):
         amount = dose_arg.get(id_)
     else:
