@@ -203,12 +203,36 @@ class PopulationFitResult:
                    "shrinkage_percent", "nonmem_sigma", "fixed"]
         return pd.DataFrame(rows).set_index("parameter").reindex(columns=columns)
 
+    def residual_error_table(self) -> pd.DataFrame:
+        """The residual error both ways: as pkpd estimates it (an SD, or a CV for proportional error) and as
+        NONMEM's SIGMA, the variance of EPS (``SD^2`` for ``Y = F + EPS(1)``, ``CV^2`` for
+        ``Y = F*(1 + EPS(1))``; a combined error has one of each, their variances adding).
+
+        One row per error parameter (``sigma_SD``, ``sigma_CV``; ``sigma_<output>.SD`` with an error per
+        output): ``output``, ``error_model`` (additive, proportional or combined), ``term`` (SD or CV), its
+        ``estimate``, ``nonmem_sigma`` and ``sigma_is`` (``"SD^2"`` or ``"CV^2"``).
+        """
+        rows, by_output = [], {}
+        for k in self.error:
+            output, _, term = k.rpartition(".")
+            by_output.setdefault(output, set()).add(term)
+        for k, v in self.error.items():
+            output, _, term = k.rpartition(".")
+            terms = by_output[output]
+            model = "combined" if {"SD", "CV"} <= terms else "proportional" if term == "CV" else "additive"
+            rows.append({"parameter": f"sigma_{k}", "output": output or None, "error_model": model, "term": term,
+                         "estimate": float(v), "nonmem_sigma": float(v) ** 2, "sigma_is": f"{term}^2"})
+        columns = ["output", "error_model", "term", "estimate", "nonmem_sigma", "sigma_is"]
+        table = pd.DataFrame(rows, columns=["parameter", *columns]).set_index("parameter")
+        return table if table["output"].notna().any() else table.drop(columns="output")
+
     def to_frame(self) -> pd.DataFrame:
         """The parameter table (same as :meth:`table`)."""
         return self.table()
 
     def report(self) -> str:
-        """Plain-text report: method, OFV, the parameter table, shrinkage and warnings."""
+        """Plain-text report: method, OFV, the parameter table, shrinkage, the residual error with its NONMEM
+        SIGMA (:meth:`residual_error_table`) and warnings."""
         head = [f"{self.method} on {len(self.etas)} subjects, {self.n_obs} observations"
                 + (f" ({self.n_blq} BLQ, M3)" if self.n_blq else "")
                 + f": OFV {self.ofv:.4f} (-2LL {self.ofv_with_constant:.4f}, AIC {self.aic:.2f}, BIC {self.bic:.2f})",
@@ -217,8 +241,11 @@ class PopulationFitResult:
                 f"covariance step: {self.covariance_method or 'not run'}; "
                 f"epsilon shrinkage {100 * self.shrinkage.get('epsilon', math.nan):.1f} %"]
         body = self.table().to_string(float_format=lambda v: f"{v:.6g}", na_rep="")
+        errors = self.residual_error_table()
+        sigma = ["", "residual error (estimate; NONMEM SIGMA = variance of EPS):",
+                 errors.to_string(float_format=lambda v: f"{v:.6g}", na_rep="")] if len(errors) else []
         tail = [""] + [f"warning: {w}" for w in self.warnings] if self.warnings else []
-        return "\n".join(head + ["", body] + tail)
+        return "\n".join(head + ["", body] + sigma + tail)
 
     def __repr__(self) -> str:
         theta = ", ".join(f"{k}={v:.4g}" for k, v in self.theta.items())
@@ -229,6 +256,9 @@ class PopulationFitResult:
         warn = "".join(f"<li>{w}</li>" for w in self.warnings)
         return (f"<b>{self.method}</b>: OFV {self.ofv:.4f}, {len(self.etas)} subjects, {self.n_obs} observations"
                 + self.table().to_html(float_format=lambda v: f"{v:.4g}", na_rep="")
+                + ("<p>residual error (estimate; NONMEM SIGMA = variance of EPS)</p>"
+                   + self.residual_error_table().to_html(float_format=lambda v: f"{v:.4g}", na_rep="")
+                   if self.error else "")
                 + (f"<ul>{warn}</ul>" if warn else ""))
 
     # -- persistence ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ parameter enters on its transform's scale::
 
 with ``g`` = log (log-normal, the default), logit (a fraction such as F1) or identity (normal). Fixed
 effects are estimated on the same scale (log, logit or as given); covariate coefficients as given, and the
-ratios of categorical effects on the log scale.
+ratios of categorical and indicator effects on the log scale.
 
 For structures the declaration does not cover, ``individual(theta, eta[, covariates])`` returns the model
 parameters directly (NONMEM's $PK block, vectorised over subjects); ``theta`` then names any fixed
@@ -130,7 +130,9 @@ class PopulationModel:
         a ``DVID`` column then says which output each observation is.
     covariates : sequence of CovariateEffect
         Effects on typical values (:func:`pkpd.power`, :func:`pkpd.exponential`, :func:`pkpd.linear`,
-        :func:`pkpd.categorical`); their coefficients join the fixed effects.
+        :func:`pkpd.categorical`, :func:`pkpd.population.covariates.indicator`), each reading a column or an
+        expression of columns (``pkpd.power("CL", "WT/70", reference=1)``, ``indicator("V", "APGR < 5")``);
+        their coefficients join the fixed effects.
     individual : callable, optional
         ``individual(theta, eta[, covariates]) -> {model parameter: array over subjects}`` instead of the
         declaration: ``theta`` a dict of floats, ``eta`` an array (subjects, random effects) in the order of
@@ -328,7 +330,7 @@ class PopulationModel:
         if name in self.theta:
             return self.transforms.get(name, "log")
         effect = next(e for e in self.covariates if name in e.names)
-        return "log" if effect.kind == "categorical" else "identity"
+        return "log" if effect.kind in ("categorical", "indicator") else "identity"
 
     def to_internal(self, name: str, value: float) -> float:
         return float(_FORWARD[self.transform_of(name)](value))
@@ -406,7 +408,7 @@ class PopulationModel:
             first, second = (grouped.bfill, grouped.ffill) if self.carry == "nocb" else (grouped.ffill, grouped.bfill)
             records = first()
             records = records.fillna(second()) if records.isna().any().any() else records
-        read = sorted({e.covariate for e in self.covariates}) if self.individual is None else names
+        read = sorted({c for e in self.covariates for c in e.columns}) if self.individual is None else names
         varying = [c for c in read if c in records and records[c].groupby(rank).nunique().max() > 1]
         subjects = records.groupby(rank, sort=True).first().reset_index(drop=True)
         self.check_covariates(subjects)
@@ -415,7 +417,7 @@ class PopulationModel:
         per_record = records.reset_index(drop=True)
         self.check_covariates(per_record)
         affected = None if self.individual is not None else \
-            tuple(sorted({e.parameter for e in self.covariates if e.covariate in varying}))
+            tuple(sorted({e.parameter for e in self.covariates if set(e.columns) & set(varying)}))
         return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected)
 
     def predict(self, predictor, theta, etas, design: "CovariateDesign") -> np.ndarray:

@@ -2,7 +2,8 @@
 
 The stored form is declarative: the structural model is a class name from the model library (an allow-list)
 with its drug prefix; typical values, Omega, residual error, covariate effects and options are numbers and
-names. Reading it builds the model through the same public constructors a user calls, so every value is
+names; a covariate expression (``"WT/70"``, ``"APGR < 5"``) is stored as its text and parsed again on reading,
+against the same whitelist (:mod:`pkpd.population.covariates`), never evaluated as code. Reading it builds the model through the same public constructors a user calls, so every value is
 validated as if typed by hand, and nothing in a file can run code (no pickle, no eval).
 
 A model that cannot be described this way (a composed or hand-written structural model, an
@@ -30,7 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError, PkpdError
+from ..errors import DatasetError, ParameterError, PkpdError
 from ..models.registry import LIBRARY
 from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
 from . import covariates as _covariates
@@ -41,6 +42,8 @@ __all__ = ["popmodel_to_spec", "popmodel_from_spec"]
 _ERRORS = {"additive": (AdditiveError, {"SD": "sd"}), "proportional": (ProportionalError, {"CV": "cv"}),
            "combined": (CombinedError, {"SD": "sd", "CV": "cv"}), "exponential": (ExponentialError, {"SD": "sd"})}
 _COVARIATE_KINDS = {"power": "exponent", "exponential": "coefficient", "linear": "slope"}
+#: Optional keys of a stored covariate effect (files written before they existed lack them).
+_COVARIATE_OPTIONAL = {"name"}
 _KEYS = {"model", "theta", "omega", "error", "covariates", "transforms", "output", "fixed", "carry"}
 
 
@@ -75,6 +78,10 @@ def _covariate_spec(effect) -> dict:
         out["gene"] = effect.gene
     else:
         (out["value"],) = effect.initial.values()
+    if effect.kind == "indicator":
+        del out["reference"]
+    if effect.name and effect.name != _covariates._label(effect.covariate):
+        out["name"] = effect.name              # a chosen coefficient name (the default is derived on reading)
     return out
 
 
@@ -173,22 +180,33 @@ def _error(r: _Reader, value, key) -> ResidualError:
 
 
 def _covariate(r: _Reader, value, key):
-    common = {"kind", "parameter", "covariate", "reference", "fixed"}
-    kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", {*_COVARIATE_KINDS, "categorical"})
-    extra = {"ratios", "gene"} if kind == "categorical" else {"value"}
-    value = r.table(value, key, common | extra, common | extra)
+    """One stored covariate effect, rebuilt by its public constructor: a covariate expression is stored as its
+    text and parsed again (checked against the same whitelist as when typed; nothing is evaluated here)."""
+    common = {"kind", "parameter", "covariate", "fixed"}
+    kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", {*_COVARIATE_KINDS, "categorical", "indicator"})
+    extra = {"ratios", "gene", "reference"} if kind == "categorical" else \
+        {"value"} if kind == "indicator" else {"value", "reference"}
+    value = r.table(value, key, common | extra | _COVARIATE_OPTIONAL, common | extra)
     parameter = r.name(value["parameter"], f"{key}.parameter")
     covariate = value["covariate"]
     if not isinstance(covariate, str) or not covariate:
-        raise r.fail(f"{key}.covariate", "a column name", covariate)
+        raise r.fail(f"{key}.covariate", "a column name or expression", covariate)
     fixed = r.boolean(value["fixed"], f"{key}.fixed")
-    if kind != "categorical":
-        build = getattr(_covariates, kind)
-        return build(parameter, covariate, reference=r.number(value["reference"], f"{key}.reference"), fixed=fixed,
-                     **{_COVARIATE_KINDS[kind]: r.number(value["value"], f"{key}.value")})
-    if not isinstance(value["reference"], str):
-        raise r.fail(f"{key}.reference", "a level name", value["reference"])
-    ratios = {level: r.number(v, f"{key}.ratios.{level}")
-              for level, v in r.table(value["ratios"], f"{key}.ratios").items()}
-    return _covariates.categorical(parameter, covariate, ratios, reference=value["reference"],
-                                   gene=r.name(value["gene"], f"{key}.gene", optional=True), fixed=fixed)
+    name = r.name(value.get("name"), f"{key}.name", optional=True)
+    try:
+        if kind == "indicator":
+            return _covariates.indicator(parameter, covariate, r.number(value["value"], f"{key}.value"), fixed=fixed,
+                                         name=name)
+        if kind != "categorical":
+            build = getattr(_covariates, kind)
+            return build(parameter, covariate, reference=r.number(value["reference"], f"{key}.reference"),
+                         fixed=fixed, name=name, **{_COVARIATE_KINDS[kind]: r.number(value["value"], f"{key}.value")})
+        if not isinstance(value["reference"], str):
+            raise r.fail(f"{key}.reference", "a level name", value["reference"])
+        ratios = {level: r.number(v, f"{key}.ratios.{level}")
+                  for level, v in r.table(value["ratios"], f"{key}.ratios").items()}
+        return _covariates.categorical(parameter, covariate, ratios, reference=value["reference"],
+                                       gene=r.name(value["gene"], f"{key}.gene", optional=True), fixed=fixed,
+                                       name=name)
+    except ParameterError as err:
+        raise DatasetError(f"{r.where}: popmodel.{key}: {err}") from None
