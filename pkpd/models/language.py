@@ -11,12 +11,13 @@ per line or several separated by ``;``, and ``#`` comments::
             dCE = KE0 * (CP - CE)
     [OUTPUT] CP; CE; E = CE / (1 + CE)    # names of quantities or states, or new quantities NAME = expression
 
-Expressions are read with :func:`ast.parse` and checked node by node: only numbers, the names above, time ``t``,
-``+ - * / **``, unary minus, one comparison (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=``) and the functions
-:data:`FUNCTIONS` (``exp log sqrt abs min max pow where``, elementwise) are accepted. The checked tree is then
-turned into nested Python closures over numpy arrays -- nothing is evaluated or executed as code, so a text
-cannot import, open, call or reach anything else. Every mistake raises :class:`~pkpd.ModelError` naming the
-line (counted from the first line of the text) and the symbol.
+Expressions are read with :func:`ast.parse` and checked node by node (:mod:`pkpd._internal.expressions`): only
+numbers, the names above, time ``t``, ``+ - * / **``, unary minus, one comparison (``<`` ``<=`` ``>`` ``>=`` ``==``
+``!=``, giving 1 where true and 0 where false) and the functions :data:`FUNCTIONS` (``exp log sqrt abs min max
+pow where``, elementwise) are accepted. The checked tree is then turned into nested Python closures over numpy
+arrays -- nothing is evaluated or executed as code, so a text cannot import, open, call or reach anything else.
+Every mistake raises :class:`~pkpd.ModelError` naming the line (counted from the first line of the text) and
+the symbol.
 
 Parameters are non-negative unless bounds say otherwise (``SLOPE = -0.2 [-inf, inf]``); the unit is free text.
 A parameter declared as ``F1``, ``ALAG1``, ``R1`` or ``D1`` is the dosing parameter of compartment 1 (see
@@ -41,17 +42,15 @@ OneCpt(CL=5, V=50)
 
 from __future__ import annotations
 
-import ast
-import functools
 import keyword
 import math
-import operator
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
+from .._internal.expressions import compile_expression
 from ..errors import ModelError, ParameterError
 from ._base import Model, Parameter
 
@@ -74,16 +73,6 @@ FUNCTIONS: dict[str, tuple[Callable, int, int | None]] = {
     "where": (np.where, 3, 3),
 }
 TIME = "t"
-
-_BINARY = {ast.Add: (operator.add, "+"), ast.Sub: (operator.sub, "-"), ast.Mult: (operator.mul, "*"),
-           ast.Div: (operator.truediv, "/"), ast.Pow: (operator.pow, "**")}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-            ast.Eq: operator.eq, ast.NotEq: operator.ne}
-_REFUSED = {ast.Attribute: "attribute access", ast.Lambda: "a lambda", ast.Subscript: "indexing",
-            ast.NamedExpr: "assignment inside an expression", ast.IfExp: "an if-expression (use where(cond, a, b))",
-            ast.BoolOp: "and/or (use where(...))", ast.ListComp: "a comprehension", ast.GeneratorExp: "a generator",
-            ast.Starred: "a starred argument", ast.JoinedStr: "a string", ast.Await: "await", ast.Yield: "yield"}
 
 _SECTION = re.compile(r"^\s*(?:\[\s*([A-Za-z_]+)\s*\]|\$([A-Za-z_]+)\b)(.*)$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -155,105 +144,14 @@ def _number(text: str, where: str, line: int, what: str) -> float:
     return value
 
 
-# -- checking and compiling expressions --------------------------------------------------------------------------
-class _Compiler:
-    """Checks an expression's syntax tree node by node and builds closures ``fn(namespace) -> array``."""
-
-    def __init__(self, where: str, line: int, target: str, known: Iterable[str], later: dict[str, str]):
-        self.where, self.line, self.target = where, line, target
-        self.known, self.later = set(known), later
-        self.names: set[str] = set()
-
-    def fail(self, message: str):
-        raise ModelError(f"{self.where} line {self.line}: {message} (in the definition of {self.target})")
-
-    def build(self, text: str) -> _Expression:
-        if not text:
-            self.fail("the expression is empty")
-        if len(text) > _MAX_EXPRESSION:
-            self.fail(f"the expression is longer than {_MAX_EXPRESSION} characters")
-        try:
-            tree = ast.parse(text, mode="eval")
-        except SyntaxError as e:
-            self.fail(f"cannot read {text!r}: {e.msg}")
-        except (RecursionError, MemoryError, ValueError):
-            self.fail(f"cannot read {text!r}: too deeply nested or malformed")
-        try:
-            fn = self.node(tree.body)
-        except RecursionError:
-            self.fail(f"cannot read {text!r}: too deeply nested")
-        return _Expression(fn, self.names, self.line, text)
-
-    def node(self, node):
-        kind = type(node)
-        if kind is ast.Constant:
-            value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.fail(f"{value!r} is not allowed: an expression holds numbers, names, + - * / **, "
-                          f"comparisons and the functions {', '.join(FUNCTIONS)}")
-            try:
-                c = np.float64(float(value))
-            except OverflowError:
-                self.fail(f"the number {value} is too large")
-            return lambda ns: c
-        if kind is ast.Name:
-            name = node.id
-            if name in FUNCTIONS:
-                self.fail(f"the function {name!r} is used without arguments, e.g. {name}(x)")
-            if name not in self.known:
-                hint = f"; {self.later[name]}" if name in self.later else ""
-                self.fail(f"undefined name {name!r}{hint}")
-            self.names.add(name)
-            return operator.itemgetter(name)
-        if kind is ast.BinOp:
-            if type(node.op) not in _BINARY:
-                self.fail(f"the operator in {ast.unparse(node)!r} is not allowed; use + - * / **")
-            op = _BINARY[type(node.op)][0]
-            left, right = self.node(node.left), self.node(node.right)
-            return lambda ns: op(left(ns), right(ns))
-        if kind is ast.UnaryOp:
-            if type(node.op) not in _UNARY:
-                self.fail(f"the operator in {ast.unparse(node)!r} is not allowed; use unary - or +")
-            op, operand = _UNARY[type(node.op)], self.node(node.operand)
-            return lambda ns: op(operand(ns))
-        if kind is ast.Compare:
-            if len(node.ops) != 1:
-                self.fail(f"the chained comparison {ast.unparse(node)!r} is not allowed; compare two values")
-            if type(node.ops[0]) not in _COMPARE:
-                self.fail(f"the comparison in {ast.unparse(node)!r} is not allowed; use < <= > >= == !=")
-            op = _COMPARE[type(node.ops[0])]
-            left, right = self.node(node.left), self.node(node.comparators[0])
-            return lambda ns: op(left(ns), right(ns))
-        if kind is ast.Call:
-            return self.call(node)
-        what = _REFUSED.get(kind, type(node).__name__)
-        self.fail(f"{what} ({ast.unparse(node)!r}) is not allowed: an expression holds numbers, names, "
-                  f"+ - * / **, comparisons and the functions {', '.join(FUNCTIONS)}")
-
-    def call(self, node):
-        func = node.func
-        if not isinstance(func, ast.Name):
-            self.fail(f"calling {ast.unparse(func)!r} is not allowed; the functions are {', '.join(FUNCTIONS)}")
-        if func.id not in FUNCTIONS:
-            self.fail(f"the function {func.id!r} is not allowed; the functions are {', '.join(FUNCTIONS)}")
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            self.fail(f"{func.id}() takes plain arguments (no keywords, no *)")
-        f, least, most = FUNCTIONS[func.id]
-        n = len(node.args)
-        if n < least or (most is not None and n > most):
-            expected = f"{least}" if least == most else f"at least {least}"
-            self.fail(f"{func.id}() takes {expected} argument{'s' if least > 1 else ''}, got {n}")
-        args = [self.node(a) for a in node.args]
-        if len(args) == 1:
-            (a,) = args
-            return lambda ns: f(a(ns))
-        if len(args) == 2:
-            a, b = args
-            return lambda ns: f(a(ns), b(ns))
-        if func.id == "where":
-            c, a, b = args
-            return lambda ns: f(c(ns), a(ns), b(ns))
-        return lambda ns: functools.reduce(f, (a(ns) for a in args))
+# -- checking and compiling expressions (pkpd._internal.expressions) ------------------------------------------
+def _compile(where: str, line: int, target: str, known: Iterable[str], later: dict[str, str],
+             text: str) -> _Expression:
+    """Check an expression (the model language: no and/or, one comparison) and build its closure."""
+    e = compile_expression(text, error=ModelError, prefix=f"{where} line {line}: ",
+                           suffix=f" (in the definition of {target})", names=known, hints=later,
+                           functions=FUNCTIONS, max_length=_MAX_EXPRESSION)
+    return _Expression(e.fn, e.names, line, e.text)
 
 
 # -- the parsed model -------------------------------------------------------------------------------------------
@@ -359,13 +257,13 @@ def _parse(text: str, where: str) -> _Spec:
         if name in init:
             raise ModelError(f"{where} line {st.line}: duplicate definition of the initial value of {name!r}")
         hint = {s: "an initial value may use parameters only" for s in [*states, *later, TIME]}
-        init[name] = _Compiler(where, st.line, f"the initial value of {name}", pnames, hint).build(expr)
+        init[name] = _compile(where, st.line, f"the initial value of {name}", pnames, hint, expr)
     # [MAIN]
     main = []
     known = [*pnames, *states, TIME]
     for st in by_section["MAIN"]:
         name, expr = _assignment(st, where, "NAME = expression")
-        compiled = _Compiler(where, st.line, name, known, later).build(expr)
+        compiled = _compile(where, st.line, name, known, later, expr)
         define(name, st.line, "quantity")
         main.append((name, compiled))
         known.append(name)
@@ -383,7 +281,7 @@ def _parse(text: str, where: str) -> _Spec:
         if state in derivatives:
             raise ModelError(f"{where} line {st.line}: duplicate definition of {target!r} "
                              f"(first on line {derivatives[state].line})")
-        derivatives[state] = _Compiler(where, st.line, target, known, later).build(expr)
+        derivatives[state] = _compile(where, st.line, target, known, later, expr)
     lacking = [s for s in states if s not in derivatives]
     if lacking:
         line = by_section["ODE"][-1].line
@@ -394,7 +292,7 @@ def _parse(text: str, where: str) -> _Spec:
     for st in by_section["OUTPUT"]:
         if _ASSIGN.match(st.text):
             name, expr = _assignment(st, where, "")
-            compiled = _Compiler(where, st.line, name, known, later).build(expr)
+            compiled = _compile(where, st.line, name, known, later, expr)
             define(name, st.line, "output")
             output_only.append((name, compiled))
             known.append(name)

@@ -50,16 +50,16 @@ array([1. , 0.8, 0.5])
 
 from __future__ import annotations
 
-import ast
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from .._internal.expressions import compile_expression
 from ..errors import DatasetError, ModelError, ParameterError
 from ..physiology.genetics import phenotype
 
@@ -69,15 +69,9 @@ __all__ = ["CovariateEffect", "power", "exponential", "linear", "categorical", "
 # -- expressions ---------------------------------------------------------------------------------------
 #: Longest expression accepted (characters): expressions are short formulas, and a file may hold one.
 MAX_EXPRESSION_LENGTH = 500
-_FUNCTIONS = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs, "min": np.minimum, "max": np.maximum}
-_BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide, ast.Pow: np.power}
-_COMPARE = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal,
-            ast.Eq: np.equal, ast.NotEq: np.not_equal}
-_OPERATOR_TEXT = {ast.BitXor: "^ (write powers as **)", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@",
-                  ast.BitAnd: "& (write 'and')", ast.BitOr: "| (write 'or')", ast.LShift: "<<", ast.RShift: ">>",
-                  ast.Invert: "~ (write 'not')", ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
-_ALLOWED = ("column names, numbers, + - * / **, comparisons (< <= > >= == !=), and/or/not and the functions "
-            + ", ".join(_FUNCTIONS))
+#: The functions an expression may call (elementwise): name -> (numpy function, least, most arguments).
+_FUNCTIONS = {"log": (np.log, 1, 1), "exp": (np.exp, 1, 1), "sqrt": (np.sqrt, 1, 1), "abs": (np.abs, 1, 1),
+              "min": (np.minimum, 2, None), "max": (np.maximum, 2, None)}
 _WORDS = [("**", "pow"), ("<=", "le"), (">=", "ge"), ("==", "eq"), ("!=", "ne"), ("<", "lt"), (">", "gt"),
           ("/", "div"), ("*", "x"), ("+", "plus"), ("-", "minus")]
 
@@ -93,26 +87,16 @@ def is_expression(covariate: str) -> bool:
 
 @dataclass(frozen=True)
 class _Expression:
-    """A parsed, checked covariate expression: its text, syntax tree and the columns it reads."""
+    """A parsed, checked covariate expression: its text, the closure computing it and the columns it reads."""
 
     text: str
-    tree: ast.AST
+    fn: Callable = field(repr=False, compare=False)
     columns: tuple
 
     def evaluate(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         with np.errstate(all="ignore"):
-            out = _evaluate(self.tree, columns)
+            out = self.fn(columns)
         return np.array(np.broadcast_to(np.asarray(out, dtype=float), (n,)))
-
-
-def _segment(text: str, node: ast.AST) -> str:
-    part = ast.get_source_segment(text, node) or type(node).__name__
-    return part if len(part) <= 60 else part[:57] + "..."
-
-
-def _refuse(text: str, node: ast.AST, what: str) -> ParameterError:
-    return ParameterError(f"covariate expression {text!r}: {what} {_segment(text, node)!r} is not allowed; "
-                          f"an expression may use {_ALLOWED}")
 
 
 def parse_expression(text: str) -> _Expression:
@@ -128,110 +112,11 @@ def parse_expression(text: str) -> _Expression:
 
 @lru_cache(maxsize=512)
 def _parse(text: str) -> _Expression:
-    if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ParameterError(f"covariate expression {text[:40]!r}...: longer than {MAX_EXPRESSION_LENGTH} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        where = f" at character {err.offset}" if err.offset else ""
-        raise ParameterError(f"covariate expression {text!r}: not a valid expression ({err.msg}{where})") from None
-    except (ValueError, RecursionError, MemoryError) as err:
-        raise ParameterError(f"covariate expression {text!r}: not a valid expression ({type(err).__name__})") from None
-    text = text.strip()
-    columns: list = []
-    try:
-        _check(text, tree.body, columns)
-    except RecursionError:
-        raise ParameterError(f"covariate expression {text!r}: nested too deeply") from None
-    return _Expression(text, tree.body, tuple(columns))
-
-
-def _check(text: str, node: ast.AST, columns: list) -> None:
-    """Refuse every node outside the whitelist; collect the column names read."""
-    if isinstance(node, ast.Name):
-        if node.id.startswith("__"):
-            raise _refuse(text, node, "the name")
-        if node.id not in columns:
-            columns.append(node.id)
-    elif isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _refuse(text, node, "the constant (only numbers)")
-        try:
-            if not math.isfinite(float(value)):
-                raise OverflowError
-        except OverflowError:
-            raise _refuse(text, node, "the number (too large)") from None
-    elif isinstance(node, ast.BinOp):
-        if type(node.op) not in _BINARY:
-            raise _refuse(text, node, f"the operator {_OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)} in")
-        _check(text, node.left, columns)
-        _check(text, node.right, columns)
-    elif isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, (ast.UAdd, ast.USub, ast.Not)):
-            raise _refuse(text, node, f"the operator {_OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)} in")
-        _check(text, node.operand, columns)
-    elif isinstance(node, ast.Compare):
-        for op in node.ops:
-            if type(op) not in _COMPARE:
-                raise _refuse(text, node, f"the comparison {_OPERATOR_TEXT.get(type(op), type(op).__name__)} in")
-        for part in (node.left, *node.comparators):
-            _check(text, part, columns)
-    elif isinstance(node, ast.BoolOp):
-        for part in node.values:
-            _check(text, part, columns)
-    elif isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name not in _FUNCTIONS:
-            raise _refuse(text, node, "the call")
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise _refuse(text, node, "keyword or starred arguments in")
-        wanted = "1" if name not in ("min", "max") else "2 or more"
-        if (len(node.args) != 1) if wanted == "1" else (len(node.args) < 2):
-            raise ParameterError(f"covariate expression {text!r}: {name}() takes {wanted} argument(s), got "
-                                 f"{len(node.args)} in {_segment(text, node)!r}")
-        for part in node.args:
-            _check(text, part, columns)
-    else:
-        kinds = {ast.Attribute: "attribute access", ast.Subscript: "subscripting", ast.Lambda: "the lambda",
-                 ast.IfExp: "the conditional (use a comparison, which gives 0/1)", ast.NamedExpr: "the assignment",
-                 ast.JoinedStr: "the string", ast.Starred: "the starred expression"}
-        what = next((w for k, w in kinds.items() if isinstance(node, k)), f"the {type(node).__name__} part")
-        raise _refuse(text, node, what)
-
-
-def _evaluate(node: ast.AST, columns: Mapping[str, np.ndarray]):
-    """The value of a checked node: numbers and arrays of float; comparisons and logic give 1.0 / 0.0."""
-    if isinstance(node, ast.Name):
-        return columns[node.id]
-    if isinstance(node, ast.Constant):
-        return np.float64(node.value)
-    if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_evaluate(node.left, columns), _evaluate(node.right, columns))
-    if isinstance(node, ast.UnaryOp):
-        x = _evaluate(node.operand, columns)
-        if isinstance(node.op, ast.Not):
-            return (x == 0).astype(float) if isinstance(x, np.ndarray) else np.float64(x == 0)
-        return -x if isinstance(node.op, ast.USub) else +x
-    if isinstance(node, ast.Compare):
-        left, out = _evaluate(node.left, columns), True
-        for op, comparator in zip(node.ops, node.comparators):
-            right = _evaluate(comparator, columns)
-            out = np.logical_and(out, _COMPARE[type(op)](left, right))
-            left = right
-        return np.asarray(out, dtype=float)
-    if isinstance(node, ast.BoolOp):
-        truth = [np.asarray(_evaluate(v, columns)) != 0 for v in node.values]
-        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-        out = truth[0]
-        for t in truth[1:]:
-            out = combine(out, t)
-        return np.asarray(out, dtype=float)
-    args = [_evaluate(a, columns) for a in node.args]               # ast.Call of a whitelisted function
-    out = args[0]
-    for a in args[1:]:
-        out = _FUNCTIONS[node.func.id](out, a)
-    return _FUNCTIONS[node.func.id](out) if len(args) == 1 else out
+    shown = repr(text) if len(text) <= MAX_EXPRESSION_LENGTH else f"{text[:40]!r}..."
+    e = compile_expression(text, error=ParameterError, prefix=f"covariate expression {shown}: ",
+                           functions=_FUNCTIONS, booleans=True, chained=True, max_length=MAX_EXPRESSION_LENGTH,
+                           names_are="column names")
+    return _Expression(e.text, e.fn, e.names)
 
 
 def _label(covariate: str) -> str:
