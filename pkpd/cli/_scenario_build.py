@@ -5,7 +5,9 @@ routes of a regimen, :func:`_drug_regimen`), parameter names qualified and check
 compartment of each dose (:func:`_library_cmt`, :func:`_check_state`), :class:`pkpd.Regimen` s
 (:func:`_regimen`), trial endpoints (:func:`_endpoint`) and the models of a trial's arms: status-epilepticus
 models, one per benzodiazepine (:func:`_se_groups`), or one :class:`pkpd.population.PopulationModel` of a library
-model or drug (:func:`_population_groups`). pkpd's packages are imported inside the functions that use them.
+model or drug (:func:`_population_groups`). Several drugs of ``pkpd simulate`` in one model, with their
+genotypes and CYP3A4 / P-gp interactions (:func:`_drug_names`, :func:`_drug_set`, :func:`_multi_drug_regimen`).
+pkpd's packages are imported inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -353,3 +355,207 @@ def _population_groups(ctx, mtab, mname, arms, overrides, iiv):
         dose_arms[arm] = resolved
     available = list(model.outputs) + list(model.states)
     return [(pm, list(arms))], dose_arms, available, model.name
+
+
+# ------------------------------------------------------------------------------------------------
+# several drugs: genotypes, CYP3A4 and P-gp interactions (pkpd simulate)
+# ------------------------------------------------------------------------------------------------
+def _drug_key(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _drug_names(ctx, value, where) -> list:
+    """The library keys of ``drugs = [...]``: a non-empty array of known, distinct drug names."""
+    from .. import drugs
+
+    if not isinstance(value, list) or not value:
+        ctx.fail(where, f"expected a non-empty array of library drug names, {_got(value)}")
+    keys = []
+    for i, name in enumerate(value):
+        key = _drug_key(_string(ctx, name, _join(where, i)))
+        if key not in drugs.LIBRARY:
+            ctx.fail(_join(where, i), f"unknown drug {name!r}; known drugs: {', '.join(drugs.LIBRARY)}")
+        if key in keys:
+            ctx.fail(_join(where, i), f"drug {name!r} is listed twice")
+        keys.append(key)
+    return keys
+
+
+def _among(ctx, value, where, keys, what) -> str:
+    """A drug named in ``[interactions]`` or ``[genotypes]``: one of the scenario's drugs (library key)."""
+    name = _string(ctx, value, where)
+    key = _drug_key(name)
+    if key not in keys:
+        ctx.fail(where, f"{what} {name!r} is not among the drugs of the scenario ({', '.join(keys)})")
+    return key
+
+
+def _interactions(ctx, table, keys, made) -> dict:
+    """``[interactions]`` read and checked against the drugs (``made``: library key -> Drug)."""
+    from ._scenario_schema import INTERACTION_KEYS
+
+    if table is None:
+        return {}
+    _keys(ctx, table, "interactions", tuple(INTERACTION_KEYS))
+    out = {}
+    checks = {"cyp3a4_inducers": ("inducer", lambda d: "CYP3A4" in d.induction, "no CYP3A4 induction parameters"),
+              "cyp3a4_inactivators": ("inactivator", lambda d: "CYP3A4" in d.inactivation,
+                                      "no CYP3A4 mechanism-based inactivation parameters"),
+              "pgp_inhibitors": ("P-gp inhibitor", lambda d: d.pgp_inhibition is not None,
+                                 "no P-gp inhibition parameters")}
+    for k, (what, ok, lacks) in checks.items():
+        if k not in table:
+            continue
+        where = _join("interactions", k)
+        value = table[k]
+        if not isinstance(value, list):
+            ctx.fail(where, f"expected an array of drug names, {_got(value)}")
+        names = []
+        for i, v in enumerate(value):
+            key = _among(ctx, v, _join(where, i), keys, what)
+            if not ok(made[key]):
+                able = ", ".join(n for n in keys if ok(made[n])) or "none"
+                ctx.fail(_join(where, i), f"{key} has {lacks} (able among the drugs: {able})")
+            if key not in names:
+                names.append(key)
+        out[k] = tuple(names)
+    if "cyp3a4_inhibitors" in table:
+        where = "interactions.cyp3a4_inhibitors"
+        value = table["cyp3a4_inhibitors"]
+        if not isinstance(value, Mapping):
+            ctx.fail(where, f"expected a table of drug = unbound Ki (mg/L), {_got(value)}")
+        out["cyp3a4_inhibitors"] = {_among(ctx, k, _join(where, k), keys, "inhibitor"):
+                                    _number(ctx, v, _join(where, k), positive=True, what="a Ki", unit="mg/L")
+                                    for k, v in value.items()}
+    if out.get("pgp_inhibitors"):
+        if not any(made[k].brain is not None for k in keys):
+            ctx.fail("interactions.pgp_inhibitors", "no drug of the scenario has a brain compartment behind "
+                                                    "P-gp (add e.g. \"pgp_probe\" to drugs)")
+    return out
+
+
+def _genotypes(ctx, table, keys, made) -> dict:
+    """``[genotypes.DRUG]`` gene = diplotype: the drugs with their genotype applied (``made`` is updated)."""
+    from ..physiology.genetics import GENES, phenotype
+
+    if table is None:
+        return {}
+    if not isinstance(table, Mapping):
+        ctx.fail("genotypes", f"expected a table of drug tables ([genotypes.DRUG] GENE = \"*1/*2\"), {_got(table)}")
+    out = {}
+    for name, genes in table.items():
+        where = _join("genotypes", name)
+        key = _among(ctx, name, where, keys, "drug")
+        if not isinstance(genes, Mapping) or not genes:
+            ctx.fail(where, f"expected a table of gene = diplotype (CYP2C19 = \"*2/*2\"), {_got(genes)}")
+        drug = made[key]
+        used = sorted({k.rsplit(".ACT_", 1)[1] for k in drug.params if "_LIVER.ACT_" in k}
+                      | ({"ABCB1"} if drug.brain is not None else set()))
+        out[key] = {}
+        for gene, diplotype in genes.items():
+            gwhere = _join(where, gene)
+            if gene not in GENES:
+                ctx.fail(gwhere, f"unknown gene; known genes: {', '.join(GENES)}")
+            if gene not in used:
+                ctx.fail(gwhere, f"{key} has no genotype-dependent {gene} (its genes: {', '.join(used) or 'none'})")
+            diplotype = _string(ctx, diplotype, gwhere)
+            try:
+                if gene == "ABCB1":
+                    drug = drug.with_params({f"{drug.brain.prefix}.PGP_GENO": phenotype(gene, diplotype).activity})
+                else:
+                    drug = drug.with_genotype(gene, diplotype)
+            except (PkpdError, KeyError, ValueError) as exc:
+                ctx.fail(gwhere, " ".join(str(exc).split()).strip("'\""))
+            out[key][gene] = diplotype
+        made[key] = drug
+    return out
+
+
+def _drug_set(ctx, keys, weight, doc) -> tuple:
+    """The scenario's drugs (library key -> Drug, P-gp inhibitors wired, genotypes applied), the interactions
+    and the genotypes."""
+    from .. import drugs
+
+    made = {k: _resolve_drug(ctx, k, "drugs", weight) for k in keys}
+    interactions = _interactions(ctx, doc.get("interactions"), keys, made)
+    inhibitors = [made[k] for k in interactions.get("pgp_inhibitors", ())]
+    for k in keys:
+        if inhibitors and made[k].brain is not None:
+            try:
+                made[k] = drugs.LIBRARY[k](weight=weight, inhibitors=inhibitors)
+            except (TypeError, PkpdError) as exc:      # pragma: no cover - a brain drug without inhibitors=
+                ctx.fail("interactions.pgp_inhibitors", f"{k} cannot take P-gp inhibitors ({exc})")
+    genotypes = _genotypes(ctx, doc.get("genotypes"), keys, made)
+    return made, interactions, genotypes
+
+
+class _DrugMap(Mapping):
+    """Drug -> value by identity: :class:`pkpd.drugs.Drug` is not hashable (its mappings are not), so a dict
+    cannot hold it as a key, but :func:`pkpd.drugs.cyp3a4` takes ``inhibitors`` as a mapping of Drug to Ki."""
+
+    def __init__(self, pairs):
+        self._pairs = list(pairs)
+
+    def __getitem__(self, drug):
+        for d, value in self._pairs:
+            if d is drug:
+                return value
+        raise KeyError(drug)
+
+    def __iter__(self):
+        return (d for d, _ in self._pairs)
+
+    def __len__(self):
+        return len(self._pairs)
+
+
+def _multi_drug_regimen(ctx, made, interactions, specs):
+    """The composed model of several drugs (with CYP3A4 turnover when the interactions need it), their
+    parameters (each drug's depot route set by the regimen's doses) and the compartment of every dose."""
+    from .. import drugs
+    from ..models import compose
+
+    keys = list(made)
+    depots, chosen = {}, []
+    for s in specs:
+        if s.drug is None:
+            if len(keys) > 1 and s.cmt is None:
+                ctx.fail(_join(s.where, "drug"), f"missing: which drug is given (one of {', '.join(keys)})")
+            key = keys[0] if s.drug is None else None
+        else:
+            key = _among(ctx, s.drug, _join(s.where, "drug"), keys, "drug")
+        chosen.append(key)
+        if s.cmt is not None:
+            continue
+        d = made[key]
+        route = s.route or "iv"
+        if route not in d.routes:
+            ctx.fail(_join(s.where, "route"), f"{d.name} has no route {route!r}; known routes: {', '.join(d.routes)}")
+        if route in drugs.DEPOT_ROUTES:
+            if depots.get(key, route) != route:
+                ctx.fail(_join(s.where, "route"), f"one regimen cannot give {d.name} by two depot routes "
+                                                  f"({depots[key]!r} and {route!r}: they share {d.prefix}.DEPOT, "
+                                                  "F1 and KA); use two regimens")
+            depots[key] = route
+    routed = {k: made[k].with_route(depots[k]) if k in depots else made[k] for k in keys}
+    comps = [c for d in routed.values() for c in d.components()]
+    inducers = [routed[k] for k in interactions.get("cyp3a4_inducers", ())]
+    inactivators = [routed[k] for k in interactions.get("cyp3a4_inactivators", ())]
+    inhibitors = _DrugMap([(routed[k], ki) for k, ki in interactions.get("cyp3a4_inhibitors", {}).items()])
+    try:
+        if inducers or inactivators or inhibitors:
+            comps.append(drugs.cyp3a4(inducers=inducers, inactivators=inactivators, inhibitors=inhibitors))
+        model = compose(*comps)
+    except PkpdError as exc:
+        ctx.fail("interactions" if len(comps) > 1 else "drugs", str(exc))
+    params = {}
+    for d in routed.values():
+        params.update(d.params)
+    cmts = []
+    for s, key in zip(specs, chosen):
+        if s.cmt is not None:
+            _check_state(ctx, model, s.cmt, _join(s.where, "cmt"))
+            cmts.append(s.cmt)
+        else:
+            cmts.append(routed[key].routes[s.route or "iv"]["cmt"])
+    return model, params, cmts

@@ -22,6 +22,13 @@ SIMULATE_KEYS = {
     "title": ("string", "the file name", "", "heading of summary.md and the plot"),
     "model": ("string", "-", "", "a library model (`one_compartment_oral`, `TwoCompartment`, ...); or give `drug`"),
     "drug": ("string", "-", "", "a library drug of `pkpd.drugs` (`midazolam`, `lorazepam`, `phenytoin`, ...)"),
+    "drugs": ("array of strings", "-", "", "several library drugs in one model (`[\"midazolam\", \"rifampicin\"]`); "
+              "each dose names its `drug`"),
+    "genotypes": ("table", "{}", "", "per drug, gene = diplotype: `[genotypes.clobazam]` `CYP2C19 = \"*2/*2\"`"),
+    "interactions": ("table", "{}", "", "CYP3A4 inducers, inactivators and inhibitors, P-gp inhibitors among the "
+                     "drugs (`[interactions]`)"),
+    "range": ("table", "{}", "output unit", "therapeutic range per output: `\"MDZ.CP\" = [0.04, 0.2]` (shaded on "
+              "the figure, time in range in the summary)"),
     "weight": ("number", 70.0, "kg", "body weight: a drug's parameters are scaled to it, `per_kg` doses use it"),
     "time_unit": ("string", "h", "", "unit of every time in the file: `h` or `min`"),
     "times": ("array or table", "required", "time_unit", "output times: `[0, 1, 2]` or `{start = 0, stop = 24, "
@@ -34,6 +41,16 @@ SIMULATE_KEYS = {
     "seed": ("integer", 2024, "", "random seed of the IIV draws"),
     "doses": ("array of tables", "-", "", "the doses of a single regimen (named `regimen`); or give `regimens`"),
     "regimens": ("table", "-", "", "named regimens to compare: `[[regimens.NAME.doses]]`"),
+}
+
+INTERACTION_KEYS = {
+    "cyp3a4_inducers": ("array of strings", "[]", "", "drugs inducing CYP3A4 (library: `rifampicin`, "
+                        "`carbamazepine`)"),
+    "cyp3a4_inactivators": ("array of strings", "[]", "", "mechanism-based CYP3A4 inhibitors (library: "
+                            "`clarithromycin`)"),
+    "cyp3a4_inhibitors": ("table", "{}", "mg/L", "competitive CYP3A4 inhibitors: drug = unbound Ki"),
+    "pgp_inhibitors": ("array of strings", "[]", "", "P-gp inhibitors at the blood-brain barrier (library: "
+                       "`tariquidar`) acting on the drugs with a brain compartment (`pgp_probe`)"),
 }
 
 TRIAL_KEYS = {
@@ -76,7 +93,7 @@ DOSE_KEYS = {
     "max_amount": ("number", "none", "mg", "cap on the amount (with `per_kg`)"),
     "time": ("number", 0.0, "time_unit", "time of the (first) dose"),
     "drug": ("string", "the model's drug", "", "status-epilepticus trials: which drug (a name of "
-             "`pkpd.se.scenarios.DRUGS`)"),
+             "`pkpd.se.scenarios.DRUGS`); `pkpd simulate` with `drugs` (or interactions, genotypes): one of them"),
     "route": ("string", "iv", "", "`iv`, or a depot route (`oral`, `im`, `intranasal`, `buccal`, `rectal`; "
               "library models: any depot route means the `DEPOT` compartment)"),
     "cmt": ("string or integer", "from route", "", "compartment name (`CENTRAL`, `MDZ.DEPOT`) or number, "
@@ -190,6 +207,11 @@ class SimulateScenario:
     iiv: dict
     subjects: int
     seed: int
+    drugs: tuple = ()               # every pkpd.drugs.Drug of the model (genotype and P-gp inhibitors applied)
+    interactions: dict = field(default_factory=dict)   # INTERACTION_KEYS key -> tuple of drug names (or name -> Ki)
+    genotypes: dict = field(default_factory=dict)      # drug name -> {gene: diplotype}
+    ranges: dict = field(default_factory=dict)         # output -> (lower, upper)
+    label: str = ""                 # what is simulated, for summary.md
 
 
 @dataclass(frozen=True)

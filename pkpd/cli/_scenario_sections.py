@@ -2,7 +2,8 @@
 
 Dose tables become :class:`DoseSpec` (times in hours), ``[[doses]]``, ``[regimens.NAME]`` and ``[arms.NAME]``
 named lists of them (:func:`_named_groups`), ``[population]`` the keyword arguments of
-:meth:`pkpd.Population.virtual` (:func:`_population`) and a trial's ``[options]`` a dict (:func:`_options`).
+:meth:`pkpd.Population.virtual` (:func:`_population`), a trial's ``[options]`` a dict (:func:`_options`) and
+``[range]`` output -> (lower, upper) (:func:`_ranges`).
 Nothing of pkpd is built here (:mod:`._scenario_build` does that).
 """
 
@@ -128,4 +129,26 @@ def _options(ctx, table) -> dict:
                 ctx.fail(f"options.{k}", f"expected a number >= {lo:g}, got {out[k]:g}")
     if "solver" in table:
         out["solver"] = _string(ctx, table["solver"], "options.solver", choices=("dp5", "lsoda", "bdf", "radau"))
+    return out
+
+
+def _ranges(ctx, table, resolve) -> dict:
+    """``[range]`` output = [lower, upper], lower < upper; ``resolve(name, where)`` gives the output's
+    qualified name (or fails)."""
+    if table is None:
+        return {}
+    if not isinstance(table, Mapping):
+        ctx.fail("range", f"expected a table of output = [lower, upper], {_got(table)}")
+    out = {}
+    for name, value in table.items():
+        where = _join("range", name)
+        output = resolve(name, where)
+        if not isinstance(value, list) or len(value) != 2:
+            ctx.fail(where, f"expected [lower, upper] (two numbers in the output's unit), {_got(value)}")
+        lo, hi = (_number(ctx, v, _join(where, i)) for i, v in enumerate(value))
+        if not lo < hi:
+            ctx.fail(where, f"expected [lower, upper] with lower < upper, got [{lo:g}, {hi:g}]")
+        if output in out:
+            ctx.fail(where, f"a second range for {output!r}")
+        out[output] = (lo, hi)
     return out

@@ -375,9 +375,64 @@ def _exposure(t: np.ndarray, c: np.ndarray, dose_times: np.ndarray) -> dict:
     return out
 
 
+def _time_in_range(t: np.ndarray, c: np.ndarray, lo: float, hi: float) -> dict:
+    """Percent of the output time span ``t[0]..t[-1]`` with ``c`` below ``lo``, in ``[lo, hi]`` and above
+    ``hi``, ``c`` interpolated linearly between the output times (a single time: where that value lies)."""
+    c = np.asarray(c, dtype=float)
+    if len(t) < 2 or not np.isfinite(c).all():
+        if len(t) < 2 and np.isfinite(c).all():
+            v = c[0]
+            return {"BELOW_RANGE": 100.0 * (v < lo), "IN_RANGE": 100.0 * (lo <= v <= hi),
+                    "ABOVE_RANGE": 100.0 * (v > hi)}
+        return {"BELOW_RANGE": math.nan, "IN_RANGE": math.nan, "ABOVE_RANGE": math.nan}
+    dt, c0, c1 = np.diff(t), c[:-1], c[1:]
+
+    def below(level):                   # time of each interval with c < level (c linear in the interval)
+        flat = c1 == c0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.clip((level - c0) / (c1 - c0), 0.0, 1.0)
+        frac = np.where(c1 > c0, s, 1.0 - s)                   # rising: the start; falling: the end
+        return np.where(flat, (c0 < level).astype(float), frac) * dt
+
+    span = t[-1] - t[0]
+    low, high = below(lo).sum(), dt.sum() - below(hi).sum()
+    low, high = 100.0 * low / span, 100.0 * max(high, 0.0) / span
+    return {"BELOW_RANGE": low, "IN_RANGE": max(100.0 - low - high, 0.0), "ABOVE_RANGE": high}
+
+
+def _simulate_figure(sc, curves):
+    """The time courses of a simulate scenario: one panel per output, each regimen's curve (several subjects:
+    median and 5-95 % band), an output's therapeutic range (``[range]``) as a shaded band (gid ``range``)."""
+    plt = _agg()
+    scale = 60.0 if sc.time_unit == "min" else 1.0
+    k = len(sc.outputs)
+    fig, axes = plt.subplots(k, 1, figsize=(7, 3.4 * k), squeeze=False, sharex=True, layout="constrained")
+    t_plot = sc.times_h * scale
+    for ax, o in zip(axes[:, 0], sc.outputs):
+        if o in sc.ranges:
+            lo, hi = sc.ranges[o]
+            ax.axhspan(lo, hi, color="tab:green", alpha=0.15, lw=0, label=f"range {lo:g}-{hi:g}", gid="range")
+        for j, name in enumerate(sc.regimens):
+            v = curves[(name, o)]
+            color = f"C{j % 10}"
+            if sc.subjects == 1:
+                ax.plot(t_plot, v[0], color=color, label=name)
+            else:
+                ax.plot(t_plot, np.median(v, axis=0), color=color, label=f"{name} (median)")
+                ax.fill_between(t_plot, np.quantile(v, 0.05, axis=0), np.quantile(v, 0.95, axis=0), color=color,
+                                alpha=0.2, lw=0, label=f"{name} (5-95 %)")
+        ax.set_ylabel(_unit_label(sc.model, o))
+        ax.legend(fontsize="small")
+    axes[-1, 0].set_xlabel(f"time ({sc.time_unit})")
+    axes[0, 0].set_title(sc.title)
+    return fig
+
+
 def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> dict:
     """Simulate every regimen of a scenario file: ``timecourses.csv``, ``timecourses.png``,
-    ``summary.csv`` and ``summary.md`` (Cmax, Tmax, AUC, trough per regimen and output)."""
+    ``summary.csv`` and ``summary.md`` (Cmax, Tmax, AUC, trough per regimen and output; with ``[range]``, the
+    percent of the time below, in and above each output's range, :func:`_time_in_range`, and the range shaded
+    on the figure)."""
     from .scenario_file import load_simulate
 
     sc = load_simulate(scenario_path)          # every check before any simulation
@@ -402,6 +457,11 @@ def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> 
             curves[(name, o)] = values
             per = pd.DataFrame([_exposure(t_h, v, dose_times) for v in values])
             row = {"regimen": name, "output": o, "n": sc.subjects}
+            if o in sc.ranges:
+                lo_r, hi_r = sc.ranges[o]
+                per = per.join(pd.DataFrame([_time_in_range(t_h, v, lo_r, hi_r) for v in values]))
+            elif sc.ranges:
+                per = per.assign(BELOW_RANGE=math.nan, IN_RANGE=math.nan, ABOVE_RANGE=math.nan)
             for col in per.columns:
                 med = float(per[col].median()) if per[col].notna().any() else math.nan
                 row[col] = med * scale if col == "TMAX" else med
@@ -410,6 +470,8 @@ def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> 
                               else (math.nan, math.nan))
                     f = scale if col == "TMAX" else 1.0
                     row[f"{col}_P5"], row[f"{col}_P95"] = lo * f, hi * f
+            if sc.ranges:
+                row["RANGE_LO"], row["RANGE_HI"] = sc.ranges.get(o, (math.nan, math.nan))
             summary.append(row)
     table = pd.concat(frames, ignore_index=True)
     summary = pd.DataFrame(summary)
@@ -417,27 +479,12 @@ def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> 
     folder.write_csv("summary", summary, index=False)
 
     plt = _agg()
-    k = len(sc.outputs)
-    fig, axes = plt.subplots(k, 1, figsize=(7, 3.4 * k), squeeze=False, sharex=True, layout="constrained")
+    fig = _simulate_figure(sc, curves)
     t_plot = t_h * scale
-    for ax, o in zip(axes[:, 0], sc.outputs):
-        for j, name in enumerate(sc.regimens):
-            v = curves[(name, o)]
-            color = f"C{j % 10}"
-            if sc.subjects == 1:
-                ax.plot(t_plot, v[0], color=color, label=name)
-            else:
-                ax.plot(t_plot, np.median(v, axis=0), color=color, label=f"{name} (median)")
-                ax.fill_between(t_plot, np.quantile(v, 0.05, axis=0), np.quantile(v, 0.95, axis=0), color=color,
-                                alpha=0.2, lw=0, label=f"{name} (5-95 %)")
-        ax.set_ylabel(_unit_label(sc.model, o))
-        ax.legend(fontsize="small")
-    axes[-1, 0].set_xlabel(f"time ({sc.time_unit})")
-    axes[0, 0].set_title(sc.title)
     folder.save_figure("png", fig, dpi=100)
     plt.close(fig)
 
-    what = sc.drug.name if sc.drug is not None else sc.model.name
+    what = sc.label or (sc.drug.name if sc.drug is not None else sc.model.name)
     shown = summary.copy()
     units = {o: _unit_label(sc.model, o).rsplit("(", 1)[1].rstrip(")") for o in sc.outputs}
     text = [f"# {sc.title}", "",
@@ -448,7 +495,12 @@ def run_simulate(scenario_path, out="pkpd-simulate", *, force: bool = False) -> 
             f"{sc.time_unit}, AUC (linear trapezoids over the output times) in unit x h, CTROUGH just before the "
             "last dose (regimens with several doses)."
             + (" Medians over the subjects, with the 5th and 95th percentiles (`_P5`, `_P95`)." if sc.subjects > 1
-               else ""), "", markdown_table(shown), "", "![time courses](timecourses.png)", "",
+               else "")
+            + (" Therapeutic ranges (" + ", ".join(f"{o}: {lo:g}-{hi:g}" for o, (lo, hi) in sc.ranges.items())
+               + "): `RANGE_LO`, `RANGE_HI`, and the percent of the output time span below, in and above the range "
+               "(`BELOW_RANGE`, `IN_RANGE`, `ABOVE_RANGE`; linear interpolation between the output times); shaded "
+               "on the figure." if sc.ranges else ""), "", markdown_table(shown), "",
+            "![time courses](timecourses.png)", "",
             "Time courses: `timecourses.csv` (TIME in h" + (", TIME_MIN in min" if sc.time_unit == "min" else "")
             + ").", ""]
     folder.write_text("md", "\n".join(text))

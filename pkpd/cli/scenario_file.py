@@ -1,13 +1,15 @@
 """Scenario files (TOML) of ``pkpd simulate`` and ``pkpd trial``: reading and validation.
 
-A scenario file says what to simulate -- a model or library drug, its parameters, dosing regimens (or trial
-arms), output times, and for a trial the virtual population and endpoints -- and is checked completely
+A scenario file says what to simulate -- a model, a library drug or several library drugs (``drugs``, with
+their CYP3A4 and P-gp ``[interactions]`` and ``[genotypes]``), its parameters, dosing regimens (or trial
+arms), output times, therapeutic ranges (``[range]``), and for a trial the virtual population and
+endpoints -- and is checked completely
 before anything is simulated. Every problem is one :class:`ScenarioError` whose message names the file,
 the key (``regimens.loading.doses[1].amount``) and what was expected: a missing file, malformed TOML (with
 the parser's line and column), an unknown model or drug (with the known names), an unknown key, a wrong
 type or value. The full schema, with units and defaults, is in ``examples/README.md``; the keys are also
-listed in :data:`SIMULATE_KEYS`, :data:`TRIAL_KEYS`, :data:`DOSE_KEYS`, :data:`POPULATION_KEYS`,
-:data:`MODEL_KEYS` and :data:`ENDPOINT_KEYS`.
+listed in :data:`SIMULATE_KEYS`, :data:`INTERACTION_KEYS`, :data:`TRIAL_KEYS`, :data:`DOSE_KEYS`,
+:data:`POPULATION_KEYS`, :data:`MODEL_KEYS` and :data:`ENDPOINT_KEYS`.
 
 Units: amounts mg (``per_kg``: mg/kg), times in the file's ``time_unit`` (``"h"`` by default, or
 ``"min"``), infusion ``rate`` mg per ``time_unit``, weight kg, concentrations mg/L; everything is
@@ -59,22 +61,23 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PkpdError
-from ._scenario_build import (_check_rate, _drug_regimen, _endpoint, _library_cmt, _library_models,
-                              _population_groups, _qualify, _regimen, _resolve_drug, _resolve_library_model,
-                              _se_groups)
+from ._scenario_build import (_check_rate, _drug_key, _drug_names, _drug_regimen, _drug_set, _endpoint,
+                              _library_cmt, _library_models, _multi_drug_regimen, _population_groups, _qualify,
+                              _regimen, _resolve_drug, _resolve_library_model, _se_groups)
 from ._scenario_schema import (AGE_RANGE, ATOL_RANGE, DOSE_KEYS, ENDPOINT_KEYS, ENDPOINT_TYPES, LIBRARY_ROUTES,
                                MAX_ADDL, MAX_AMOUNT, MAX_DEPTH, MAX_FILE_BYTES, MAX_IIV_SD, MAX_MEMORY_BYTES,
                                MAX_PARAMETER, MAX_POPULATION, MAX_SUBJECTS, MAX_TIME_H, MAX_TIMES, MIN_VOLUME,
-                               MODEL_KEYS, POPULATION_KEYS, RTOL_RANGE, SE_MODEL_NAMES, SIMULATE_KEYS, TRIAL_KEYS,
+                               MODEL_KEYS, POPULATION_KEYS, INTERACTION_KEYS, RTOL_RANGE, SE_MODEL_NAMES,
+                               SIMULATE_KEYS, TRIAL_KEYS,
                                WEIGHT_RANGE, _RESERVED_ENDPOINT_NAMES, DoseSpec, SimulateScenario, TrialScenario)
-from ._scenario_sections import _named_groups, _options, _population
+from ._scenario_sections import _named_groups, _options, _population, _ranges
 from ._toml_fields import (ScenarioError, _Ctx, _got, _iiv_table, _integer, _join, _keys, _number_table, _parse_text,
                            _string, _time_unit, _times, _weight, read_toml)
 
 __all__ = ["ScenarioError", "SimulateScenario", "TrialScenario", "DoseSpec", "load_simulate",
            "load_trial", "parse_simulate", "parse_trial", "read_toml", "SIMULATE_KEYS", "TRIAL_KEYS", "DOSE_KEYS",
-           "POPULATION_KEYS", "MODEL_KEYS", "ENDPOINT_KEYS", "ENDPOINT_TYPES", "SE_MODEL_NAMES", "LIBRARY_ROUTES",
-           "LIMITS", "simulate_memory", "trial_memory"]
+           "POPULATION_KEYS", "MODEL_KEYS", "ENDPOINT_KEYS", "INTERACTION_KEYS", "ENDPOINT_TYPES", "SE_MODEL_NAMES",
+           "LIBRARY_ROUTES", "LIMITS", "simulate_memory", "trial_memory"]
 
 #: Every limit (each one documented in :mod:`._scenario_schema`) by name (documentation and messages).
 LIMITS = {"file size (bytes)": MAX_FILE_BYTES, "nesting depth": MAX_DEPTH, "output times": MAX_TIMES,
@@ -142,20 +145,40 @@ def _simulate(doc, name, path) -> SimulateScenario:
     unit, scale = _time_unit(ctx, doc)
     title = _string(ctx, doc.get("title"), "title", default=Path(name).stem)
     weight = _weight(ctx, doc.get("weight"), "weight")
-    if ("model" in doc) == ("drug" in doc):
-        ctx.fail("model", "give exactly one of model (a library model) or drug (a library drug)"
-                 if "model" in doc else "missing: give model = \"one_compartment_oral\" (a library model, e.g. "
-                 + ", ".join(_library_models()) + ") or drug = \"midazolam\" (a library drug)")
+    given = [k for k in ("model", "drug", "drugs") if k in doc]
+    if len(given) != 1:
+        ctx.fail(given[0] if given else "model", "give exactly one of model (a library model), drug (a library "
+                 "drug) or drugs (several library drugs)" if given else "missing: give model = "
+                 "\"one_compartment_oral\" (a library model, e.g. " + ", ".join(_library_models())
+                 + ") or drug = \"midazolam\" (a library drug) or drugs = [\"midazolam\", \"rifampicin\"]")
     drug = None
+    made, interactions, genotypes = {}, {}, {}
     if "model" in doc:
         base_model = _resolve_library_model(ctx, _string(ctx, doc["model"], "model"), "model")
         prefix = ""
+        for k in ("genotypes", "interactions"):
+            if k in doc:
+                ctx.fail(k, "only with drug or drugs (library drugs)")
+        label = base_model.name
     else:
-        drug = _resolve_drug(ctx, _string(ctx, doc["drug"], "drug"), "drug", weight)
         base_model = None
-        prefix = drug.prefix
+        if "drug" in doc:
+            drug = _resolve_drug(ctx, _string(ctx, doc["drug"], "drug"), "drug", weight)
+            keys = [_drug_key(doc["drug"])]
+        else:
+            keys = _drug_names(ctx, doc["drugs"], "drugs")
+        if "drugs" in doc or "genotypes" in doc or "interactions" in doc:
+            made, interactions, genotypes = _drug_set(ctx, keys, weight, doc)
+        if "drug" in doc and made:
+            drug = made[keys[0]]
+        prefix = drug.prefix if drug is not None else (made[keys[0]].prefix if len(made) == 1 else "")
+        label = ", ".join(d.name for d in made.values()) if made else drug.name
+        for k, names in interactions.items():
+            label += f"; {k.replace('_', ' ').replace('cyp3a4', 'CYP3A4').replace('pgp', 'P-gp')}: {', '.join(names)}"
+        for k, genes in genotypes.items():
+            label += f"; genotype of {k}: " + ", ".join(f"{g} {d}" for g, d in genes.items())
     times = _times(ctx, doc.get("times"), "times", scale)
-    groups = _named_groups(ctx, doc, "doses", "regimens", scale, allow_drug=False)
+    groups = _named_groups(ctx, doc, "doses", "regimens", scale, allow_drug=bool(made))
     subjects = _integer(ctx, doc.get("subjects"), "subjects", minimum=1, default=1)
     if subjects > MAX_SUBJECTS:
         ctx.fail("subjects", f"at most {MAX_SUBJECTS} subjects, got {subjects}")
@@ -163,7 +186,9 @@ def _simulate(doc, name, path) -> SimulateScenario:
 
     regimens = {}
     for rname, specs in groups.items():
-        if drug is not None:
+        if made:
+            model, params, cmts = _multi_drug_regimen(ctx, made, interactions, specs)
+        elif drug is not None:
             model, params, cmts = _drug_regimen(ctx, drug, specs)
         else:
             model = base_model
@@ -183,15 +208,25 @@ def _simulate(doc, name, path) -> SimulateScenario:
         outputs = [first_model.outputs[0]]
     if not isinstance(outputs, list) or not outputs:
         ctx.fail("outputs", f"expected a non-empty array of output names, {_got(outputs)}")
-    resolved = []
-    for i, o in enumerate(outputs):
-        o = _string(ctx, o, _join("outputs", i))
+
+    def resolve(o, where):
+        o = _string(ctx, o, where)
         if o not in available and prefix and f"{prefix}.{o}" in available:
             o = f"{prefix}.{o}"
         if o not in available:
-            ctx.fail(_join("outputs", i), f"unknown output {o!r}; known: {', '.join(available)}")
-        resolved.append(o)
+            ctx.fail(where, f"unknown output {o!r}; known: {', '.join(available)}")
+        return o
+
+    resolved = [resolve(o, _join("outputs", i)) for i, o in enumerate(outputs)]
     outputs = tuple(dict.fromkeys(resolved))
+
+    def resolve_written(o, where):
+        o = resolve(o, where)
+        if o not in outputs:
+            ctx.fail(where, f"{o!r} is not among the outputs written ({', '.join(outputs)}); add it to outputs")
+        return o
+
+    ranges = _ranges(ctx, doc.get("range"), resolve_written)
     values = max(len(m.states) + len(m.outputs) for m, *_ in regimens.values())
     per = simulate_memory(1, 1, len(regimens), len(outputs), values) / 16
     _check_memory(ctx, "subjects", simulate_memory(subjects, len(times), len(regimens), len(outputs), values),
@@ -199,7 +234,9 @@ def _simulate(doc, name, path) -> SimulateScenario:
                   f"outputs, the outputs of {len(regimens)} regimen(s))", "subjects, the number of times "
                   "(times.step, times.stop) or of regimens and outputs")
     return SimulateScenario(path, title, unit, times, first_model, drug, weight, outputs,
-                            {k: tuple(v) for k, v in regimens.items()}, iiv, subjects, seed)
+                            {k: tuple(v) for k, v in regimens.items()}, iiv, subjects, seed,
+                            drugs=tuple(made.values()) if made else (() if drug is None else (drug,)),
+                            interactions=interactions, genotypes=genotypes, ranges=ranges, label=label)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -145,6 +145,11 @@ class Drug:
     rectal), so an IM dose's availability does not change under induction or inhibition.
     """
 
+    def __hash__(self) -> int:
+        # usable as a mapping key (cyp3a4(inhibitors={clarithromycin: Ki})): its fields hold read-only mappings,
+        # which do not hash; equal drugs share name, prefix and route, so the hash agrees with ==
+        return hash((type(self), self.name, self.prefix, self.route))
+
     name: str
     prefix: str
     model: Model

@@ -201,3 +201,13 @@ def test_first_pass_follows_the_route():
                              method="ode", solver="bdf")
         fa[route] = res["MDZ.FA_MULT"][0]
     assert fa["im"] == 1.0 and fa["oral"] < 0.2
+
+
+def test_a_drug_is_a_mapping_key_for_competitive_inhibition():
+    """``cyp3a4(inhibitors={drug: Ki})`` as documented: a Drug hashes (its fields hold read-only mappings)."""
+    from pkpd import drugs
+
+    clarithromycin = drugs.clarithromycin()
+    enzyme = drugs.cyp3a4(inhibitors={clarithromycin: 0.5})
+    assert dict(enzyme.inhibitors) == {clarithromycin.prefix: 0.5}
+    assert hash(clarithromycin) == hash(drugs.clarithromycin())
