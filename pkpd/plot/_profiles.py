@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._common import CONCENTRATION_UNITS, Table, mark_doses, new_axes, time_factor, time_label, value_factor, with_unit
+from ._common import (CONCENTRATION_UNITS, Table, artist_kw, mark_doses, new_axes, time_factor, time_label, value_factor,
+                      with_unit)
 
 __all__ = ["profile", "spaghetti"]
 
@@ -18,7 +19,7 @@ def _default_outputs(table: Table) -> list:
 
 
 def profile(result, outputs=None, ax=None, *, doses=None, log: bool = False, time_unit: str = "h",
-            unit: str | None = None, ids=None, **line_kw):
+            unit: str | None = None, ids=None, **plot_kw):
     """Concentration-time profile(s) of a simulation result, with the doses marked.
 
     One line per output and subject.
@@ -44,7 +45,7 @@ def profile(result, outputs=None, ax=None, *, doses=None, log: bool = False, tim
         Show the values in this unit (e.g. ``"ng/mL"``; converted from the result's unit).
     ids : sequence, optional
         Subjects to draw (default all).
-    **line_kw
+    **plot_kw
         Passed to ``Axes.plot`` (a ``label`` replaces the default, output name and ID, on every line).
 
     Returns
@@ -85,7 +86,7 @@ def profile(result, outputs=None, ax=None, *, doses=None, log: bool = False, tim
         y_all = table.values(output) * factor
         for sid in chosen:
             rows = table.id == sid
-            kw = {"label": f"{output}, ID {sid}" if many else output, **line_kw}
+            kw = {"label": f"{output}, ID {sid}" if many else output, **plot_kw}
             ax.plot(table.time[rows] * scale, y_all[rows], **kw)
             n_lines += 1
     marked = mark_doses(ax, doses, scale)
@@ -113,7 +114,7 @@ def _matrix(table: Table, output: str):
 
 def spaghetti(result_or_frame, output: str | None = None, ax=None, quantiles=(0.05, 0.5, 0.95), *,
               time_unit: str = "h", unit: str | None = None, max_lines: int | None = 200, log: bool = False,
-              color="tab:blue", alpha: float = 0.25):
+              color="tab:blue", alpha: float = 0.25, **plot_kw):
     """Many subjects' curves of one output, with the median and a quantile ribbon.
 
     Parameters
@@ -136,6 +137,9 @@ def spaghetti(result_or_frame, output: str | None = None, ax=None, quantiles=(0.
         Logarithmic y axis.
     color, alpha
         Colour of the median and the ribbon (the subjects' curves are grey); opacity of the ribbon.
+    **plot_kw
+        Passed to ``Axes.plot`` for the median line (``label=``, ``lw=``, ``ls=`` ...); its colour also colours
+        the ribbon.
 
     Returns
     -------
@@ -176,9 +180,11 @@ def spaghetti(result_or_frame, output: str | None = None, ax=None, quantiles=(0.
                 label=(f"subjects ({shown} of {n} shown)" if shown < n else f"subjects (n = {n})") if k == 0 else None)
     with np.errstate(all="ignore"):
         lo, mid, hi = np.nanquantile(values, q, axis=0)
-    ax.fill_between(t, lo, hi, color=color, alpha=alpha, linewidth=0,
+    median_kw = artist_kw({"color": color, "linewidth": 2,
+                           "label": "median" if q[1] == 0.5 else f"{100 * q[1]:g}th percentile"}, plot_kw)
+    ax.fill_between(t, lo, hi, color=median_kw["color"], alpha=alpha, linewidth=0,
                     label=f"{100 * q[0]:g}th-{100 * q[2]:g}th percentile")
-    ax.plot(t, mid, color=color, linewidth=2, label="median" if q[1] == 0.5 else f"{100 * q[1]:g}th percentile")
+    ax.plot(t, mid, **median_kw)
     ax.set_xlabel(time_label(time_unit))
     ax.set_ylabel(with_unit(output, shown_unit))
     if log:

@@ -67,13 +67,10 @@ def test_every_time_axis_takes_a_time_unit_and_every_function_passes_keywords_th
             assert params["time_unit"].kind is inspect.Parameter.KEYWORD_ONLY, name
         else:
             assert "time_unit" not in params, name
-        if name == "spaghetti":            # pkpd/plot/_profiles.py: median/ribbon colour only (another change)
-            continue
         var_kw = [p for p in params.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
         assert len(var_kw) == 1, name
-        if name != "profile":              # profile's **line_kw predates this change
-            assert var_kw[0].name == "plot_kw", name
-            assert "**plot_kw" in getattr(pkpd.plot, name).__doc__, name
+        assert var_kw[0].name == "plot_kw", name
+        assert "**plot_kw" in getattr(pkpd.plot, name).__doc__, name
 
 
 def test_artist_kw_normalises_aliases_so_the_callers_keywords_replace_the_defaults():
@@ -329,3 +326,18 @@ def test_eta_distributions_keywords_reach_the_histograms(popfit):
     assert to_rgba(bars[0].get_facecolor()) == (1.0, 0.0, 0.0, 0.3)
     assert to_rgba(qq.get_lines()[0].get_color()) == RED                 # the QQ points take the colour
     assert "mine" in [t.get_text() for t in hist.get_legend().get_texts()]
+
+
+def test_spaghetti_passes_keywords_to_the_median_line():
+    import numpy as np
+    import pandas as pd
+    from matplotlib.colors import to_rgba
+    from pkpd.models import OneCompartment
+
+    params = pd.DataFrame({"ID": [1, 2, 3, 4], "CL": [4.0, 5.0, 6.0, 7.0], "V": 50.0})
+    res = OneCompartment().simulate(pkpd.Bolus(100), np.linspace(0, 24, 25), params)
+    ax = pkpd.plot.spaghetti(res, "CP", label="mine", color="red", lw=3)
+    median = ax.get_lines()[-1]
+    assert median.get_label() == "mine" and median.get_linewidth() == 3
+    assert to_rgba(median.get_color()) == to_rgba("red")
+    assert tuple(ax.collections[0].get_facecolor()[0][:3]) == to_rgba("red")[:3]
