@@ -11,6 +11,9 @@ same batch (exact in one iteration for linear models). An SS constant infusion (
 Time-varying parameters (``record_params`` of :func:`pkpd.simulate`, compiled into the schedule's
 ``unit_params`` and ``chg_*`` fields) are PARAMS breakpoints: the integrator lands on each change and
 restarts with the new values. A steady state is solved with the parameters in force at its SS record.
+
+``solver="exact"`` (linear models only) solves the same breakpoint table exactly, by matrix exponentials
+between breakpoints (:mod:`pkpd.engine._exact`): the closed form of linear models with time-varying parameters.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ._schedule import Schedule, grouped_searchsorted
 __all__ = ["ode_states"]
 
 
-SOLVERS = ("dp5", "bdf", "radau", "lsoda")
+SOLVERS = ("dp5", "bdf", "radau", "lsoda", "exact")
 _SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
@@ -36,13 +39,17 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
 
     ``solver="dp5"`` (default) is the explicit per-unit engine; ``"bdf"``, ``"radau"`` and ``"lsoda"``
-    integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`). ``needed`` lists the
-    states wanted between breakpoints (default all; the others may be NaN there).
+    integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`); ``"exact"`` (linear models)
+    solves it exactly by matrix exponentials (:mod:`pkpd.engine._exact`; ``rtol``, ``atol`` unused, the steady
+    states' Newton iteration is run to 1e-12). ``needed`` lists the states wanted between breakpoints (default
+    all; the others may be NaN there).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, not {solver!r}")
+    if solver == "exact" and not model.linear:
+        raise ValueError(f"solver='exact' needs a linear model; {model.name} is not linear")
     sc = schedule
-    problem = _Problem.of(model, sc, p, rtol, atol)
+    problem = _Problem.of(model, sc, p, 1e-10 if solver == "exact" else rtol, atol, solver == "exact")
     parts, vectors = _dose_breakpoints(problem)
     parts += _group(sc.reset_unit, sc.reset_time, sc.reset_key, Kind.RESET)
     if problem.varying:
@@ -64,6 +71,10 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     if solver == "dp5":
         _, snapshots, dense = _explicit.integrate(model, problem.params, start, course, outputs,
                                                   StepOptions(rtol, atol, solver))
+    elif solver == "exact":
+        from ._exact import integrate_exact
+
+        _, snapshots, dense = integrate_exact(model, problem.params, start, course, outputs)
     else:
         from ._implicit import integrate_implicit
 
@@ -80,7 +91,8 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
 
 class _Problem(NamedTuple):
     """What the breakpoint builders read: the model, the schedule, the parameters and initial state of
-    each unit (at its first record when parameters vary), and the tolerances."""
+    each unit (at its first record when parameters vary), the tolerances, and whether the intervals of
+    steady states are integrated exactly (linear models, :mod:`pkpd.engine._exact`)."""
 
     model: object
     schedule: Schedule
@@ -88,14 +100,15 @@ class _Problem(NamedTuple):
     x0: np.ndarray
     rtol: float
     atol: float
+    exact: bool = False
 
     @classmethod
-    def of(cls, model, sc: Schedule, p: dict, rtol, atol):
+    def of(cls, model, sc: Schedule, p: dict, rtol, atol, exact: bool = False):
         pu = {k: np.asarray(v)[sc.unit_subject] for k, v in p.items()}
         if sc.unit_params is not None:  # each unit starts with its first record's values
             pu.update({k: np.array(v, dtype=float) for k, v in sc.unit_params.items()})
         x0 = model.initial_state(pu) if sc.n_units else np.zeros((0, len(model.states)))
-        return cls(model, sc, pu, x0, rtol, atol)
+        return cls(model, sc, pu, x0, rtol, atol, exact)
 
     @property
     def varying(self) -> bool:
@@ -353,7 +366,7 @@ def _steady_trains(problem: _Problem, rows, first_ref: int):
     tr = _Trains.of(sc, rows)
     ps, x0s = problem.params_at(rows)
     # periodic state at the SS record: fixed point of the map over the window [T - II, T)
-    X = _periodic_state(problem.model, ps, tr, problem.rtol, problem.atol)
+    X = _periodic_state(problem.model, ps, tr, problem.rtol, problem.atol, problem.exact)
     parts = _group(tr.unit, tr.start, tr.start_key, Kind.ADDVEC, ref=np.arange(first_ref, first_ref + rows.size))
     parts += _running_copies(sc, tr)
     parts += _in_flight_copies(sc, tr)
@@ -401,11 +414,11 @@ def _in_flight_copies(sc: Schedule, tr: _Trains) -> list[dict]:
     return parts
 
 
-def _periodic_state(model, ps, tr: _Trains, rtol, atol):
+def _periodic_state(model, ps, tr: _Trains, rtol, atol, exact: bool = False):
     """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map);
-    ``ps`` holds the parameters of each train."""
+    ``ps`` holds the parameters of each train. ``exact``: the interval map by matrix exponentials (linear models)."""
     # the interval map is integrated 100x tighter than the Newton tolerance
-    interval = _IntervalMap(model, ps, tr, StepOptions(rtol=rtol * 1e-2, atol=atol * 1e-2))
+    interval = _IntervalMap(model, ps, tr, StepOptions(rtol=rtol * 1e-2, atol=atol * 1e-2), exact)
     R, per, amount = tr.rate, tr.period, tr.amount
     scale = np.maximum(np.where(tr.infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, len(model.states)))
     x = model.initial_state(ps).astype(float)
@@ -416,8 +429,14 @@ class _IntervalMap:
     """One dosing interval of each train, from trial states at its start (the window ``[T - II, T)``
     shifted to start at 0): the dose at phase ``phi``, and the infusion copies running through it."""
 
-    def __init__(self, model, ps, tr: _Trains, options: StepOptions):
+    def __init__(self, model, ps, tr: _Trains, options: StepOptions, exact: bool = False):
         self.model, self.ps, self.tr, self.options = model, ps, tr, options
+        if exact:
+            from ._exact import integrate_exact
+
+            self.integrate = integrate_exact
+        else:
+            self.integrate = _explicit.integrate
         per, phi, D = tr.period, tr.phase, tr.duration
         # copies running at the window start (started before it, ending at or after it)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -438,7 +457,7 @@ class _IntervalMap:
         rate0[np.arange(n), tr.cmt[u]] = self.n0[u] * tr.rate[u]
         start = Start(np.zeros(n), z, rate0)
         course = Course(self._breakpoints(u), tr.period[u].astype(float), np.zeros((0, S)))
-        y_end, _, _ = _explicit.integrate(model, sub, start, course, options=self.options)
+        y_end, _, _ = self.integrate(model, sub, start, course, options=self.options)
         return y_end - z
 
     def _breakpoints(self, u) -> Breakpoints:

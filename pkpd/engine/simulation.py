@@ -39,9 +39,11 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
            carry="nocb", store=None):
     """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``).
 
-    ``record_params`` (one value per record of ``events``) override ``p`` within subjects. ``store`` (a dict)
-    keeps the compiled schedule with its dosing matrices and reuses it while they are unchanged."""
-    ode = method != "analytic"
+    ``record_params`` (one value per record of ``events``) override ``p`` within subjects; with
+    ``method="analytic"`` they are solved exactly by the ODE engine's breakpoints and matrix exponentials
+    (``solver="exact"``), as the closed form assumes constant parameters. ``store`` (a dict) keeps the compiled
+    schedule with its dosing matrices and reuses it while they are unchanged."""
+    ode = method != "analytic" or record_params is not None
     if record_params is None:
         mats = model.dosing_matrices(p, len(next(iter(p.values()))))
         kept = None if store is None else store.get("schedule")
@@ -61,7 +63,13 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
             extra_outputs=extra_outputs, dosing_row=np.arange(len(events)), record_params=record_params,
             carry=carry, ode=ode,
         )
-    if method == "analytic":
+    if method == "analytic" and record_params is not None:
+        from ._ode import ode_states
+
+        states = ode_states(model, schedule, p, solver="exact")
+        if model.nonnegative:
+            np.maximum(states, 0.0, out=states)
+    elif method == "analytic":
         from ._closed_form import closed_form_states
 
         cache = store.get("closed_form") if store is not None and record_params is None else None
@@ -246,8 +254,9 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         Parameters that vary within a subject (e.g. computed from time-varying covariates): one value
         per dataset record, aligned by position (not by index label) with the rows of ``dataset.events``. They override
         ``params`` for those names and are piecewise constant between records, as when NONMEM
-        evaluates $PK at every record. They need the ODE engine: ``method="auto"`` then takes
-        ``"ode"``, and ``"analytic"`` raises :class:`~pkpd.ParameterError`.
+        evaluates $PK at every record. A linear model stays exact (``method="auto"`` or ``"analytic"``:
+        matrix exponentials between the times at which parameters change; the result's ``method`` is
+        ``"analytic"``); ``method="ode"`` and nonlinear models take the ODE engine.
     carry : {"nocb", "locf"}
         How a record's ``record_params`` value extends between records. ``"nocb"`` (next observation
         carried backward, NONMEM's default): record ``r``'s value is in force over ``(t_{r-1}, t_r]``,
@@ -301,10 +310,9 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         record_params = {c: record_params[c].to_numpy() for c in record_params.columns}
     if isinstance(record_params, Mapping) and not record_params:
         record_params = None
-    if record_params is not None and method == "analytic":
-        raise ParameterError("record_params: parameters that vary within a subject need the ODE engine (the "
-                             "closed form assumes constant parameters); use method='ode' or 'auto'")
-    method = "ode" if record_params is not None and method == "auto" else _choose_method(model, method)
+    # with record_params, "analytic" (and "auto" for a linear model) is exact: matrix exponentials between the
+    # records at which parameters change (ODE engine breakpoints, solver "exact"), not the numerical solver
+    method = _choose_method(model, method)
     if not isinstance(dataset, (Dataset, pd.DataFrame)) and isinstance(getattr(dataset, "events", None), pd.DataFrame):
         dataset = dataset.events  # an object holding an event table
     if isinstance(dataset, pd.DataFrame):

@@ -3,8 +3,7 @@
 They never call ``plt.show()`` and import matplotlib only when called (any backend, including Agg). Axes
 are labelled with units; a missing output or column raises :class:`pkpd.ParameterError` naming it.
 
-Extra keywords (``**plot_kw``; ``**line_kw`` in :func:`profile`; none yet in :func:`spaghetti`, whose
-``color`` and ``alpha`` set its median and ribbon) go to each function's main artist, its docstring says
+Extra keywords (``**plot_kw``) go to each function's main artist, its docstring says
 which, and override its defaults: ``label=``, ``color=``, ``lw=``, ``alpha=``, ``marker=``...
 (matplotlib's aliases included). A function whose x axis is time takes ``time_unit`` (``"h"``, ``"min"``,
 ``"d"``, ...): the data's times (h) are converted and the axis label names the unit; plain dose times given

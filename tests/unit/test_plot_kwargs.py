@@ -82,7 +82,7 @@ def test_artist_kw_normalises_aliases_so_the_callers_keywords_replace_the_defaul
     assert artist_kw({"color": "C0"}, {}) == {"color": "C0"}
 
 
-# -- profile (pkpd/plot/_profiles.py: its **line_kw) -------------------------------------------------
+# -- profile (pkpd/plot/_profiles.py) -------------------------------------------------
 @pytest.fixture(scope="module")
 def course():
     times = np.linspace(0, 12, 13)
