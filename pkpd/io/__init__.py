@@ -17,9 +17,11 @@ Examples
 
 from .._internal.columns import CANONICAL_COLUMNS
 from ._dataset import Dataset
-from ._formats import from_long, from_monolix, from_wide
+from ._long import from_long
+from ._monolix import from_monolix
 from ._nonmem import as_dataset, read_dataset, read_nonmem
 from ._public import DATASETS, load_dataset, load_truth
+from ._wide import from_wide
 from ._write import write_nonmem
 
 __all__ = ["Dataset", "as_dataset", "read_nonmem", "read_dataset", "write_nonmem", "load_dataset", "load_truth", "DATASETS",
