@@ -13,7 +13,7 @@ import pytest
 
 import pkpd
 from pkpd import drugs
-from pkpd.cli import commands
+from pkpd.cli import _simulate_command as commands   # the simulate command: its figure and range table
 from pkpd.cli.scenario_file import ScenarioError, parse_simulate
 from pkpd.physiology.genetics import clearance_multiplier_for, phenotype
 
