@@ -62,10 +62,6 @@ class BatchPredictor:
         A set whose mapping lacks a name that another set has takes its subject-level value there."""
         k, n = len(sets), self.n_subjects
         method = self.method
-        if record_params is not None:
-            if self.engine == "analytic":
-                raise ParameterError("record_params: parameters that vary within a subject need the ODE engine")
-            method = "ode"
         if (k, method) not in self._plans:
             m = len(self.events)                     # copy j: every record, IDs j * n + rank + 1
             table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)

@@ -248,15 +248,17 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff
         models; ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each
         subject's error, whereas the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``.
+        ``"exact"`` (linear models): the same breakpoints solved by matrix exponentials, no tolerances.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
     record_params : mapping of str to array, or DataFrame, optional
         Parameters that vary within a subject (e.g. computed from time-varying covariates): one value
         per dataset record, aligned by position (not by index label) with the rows of ``dataset.events``. They override
         ``params`` for those names and are piecewise constant between records, as when NONMEM
-        evaluates $PK at every record. A linear model stays exact (``method="auto"`` or ``"analytic"``:
-        matrix exponentials between the times at which parameters change; the result's ``method`` is
-        ``"analytic"``); ``method="ode"`` and nonlinear models take the ODE engine.
+        evaluates $PK at every record. A linear model stays exact (``method="analytic"``, or ``"auto"``
+        without a numerical ``solver`` named: matrix exponentials between the times at which parameters
+        change; the result's ``method`` is ``"analytic"``); ``method="ode"``, ``"auto"`` with ``solver="dp5"``
+        (``"bdf"`` ...) and nonlinear models take the ODE engine.
     carry : {"nocb", "locf"}
         How a record's ``record_params`` value extends between records. ``"nocb"`` (next observation
         carried backward, NONMEM's default): record ``r``'s value is in force over ``(t_{r-1}, t_r]``,
@@ -311,7 +313,10 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     if isinstance(record_params, Mapping) and not record_params:
         record_params = None
     # with record_params, "analytic" (and "auto" for a linear model) is exact: matrix exponentials between the
-    # records at which parameters change (ODE engine breakpoints, solver "exact"), not the numerical solver
+    # records at which parameters change (ODE engine breakpoints, solver "exact"), not the numerical solver;
+    # "auto" with a numerical solver named (solver="dp5" ...) keeps the ODE engine it asks for
+    if record_params is not None and method == "auto" and solver not in ("auto", "exact"):
+        method = "ode"
     method = _choose_method(model, method)
     if not isinstance(dataset, (Dataset, pd.DataFrame)) and isinstance(getattr(dataset, "events", None), pd.DataFrame):
         dataset = dataset.events  # an object holding an event table

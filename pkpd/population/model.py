@@ -147,7 +147,8 @@ class PopulationModel:
         Time-varying covariates (a covariate column that changes within a subject): as NONMEM, the value
         on a record applies over the interval that ends at it (next observation carried backward, the
         default) or from it to the next record (last observation carried forward). Parameters that depend
-        on them then change at those times (:func:`pkpd.simulate` ``record_params``, ODE engine).
+        on them then change at those times (:func:`pkpd.simulate` ``record_params``: exact for linear
+        models, by matrix exponentials between records; the ODE engine otherwise).
     """
 
     model: Any

@@ -52,16 +52,20 @@ def test_bad_carry_and_analytic_method():
         pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, record_params={"CL": [1.0] * 5}, carry="next")
     with pytest.raises(ParameterError, match="carry must be one of"):
         pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, carry="NOCB")
-    with pytest.raises(ParameterError, match="vary within a subject need the ODE engine"):
-        pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, method="analytic", record_params={"CL": [1.0] * 5})
+    # a linear model stays exact (analytic) when its parameters change between records
+    exact = pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, method="analytic", record_params={"CL": [1.0] * 5})
+    assert exact.method == "analytic"
     with pytest.raises(ParameterError):  # BatchPredictor: one mapping per set
         BatchPredictor(OneCompartment(), pkpd.read_nonmem(EV.assign(DV=0.0)), "CP", [1])(
             [{"CL": 1.0}, {"CL": 2.0}], record_params=[{"CL": np.ones(5)}])
 
 
-def test_auto_takes_the_ode_engine_and_empty_record_params_change_nothing():
+def test_auto_stays_exact_for_a_linear_model_and_empty_record_params_change_nothing():
     res = pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, record_params={"CL": [1.0, 1, 2, 2, 2]})
-    assert res.method == "ode"
+    assert res.method == "analytic"                     # matrix exponentials between records (engine/_exact.py)
+    ode = pkpd.simulate(OneCompartment(), EV, {"V": 10.0}, record_params={"CL": [1.0, 1, 2, 2, 2]}, method="ode",
+                        rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res["CP"], ode["CP"], rtol=1e-7)
     plain = pkpd.simulate(OneCompartment(), EV, {"V": 10.0, "CL": 1.0})
     empty = pkpd.simulate(OneCompartment(), EV, {"V": 10.0, "CL": 1.0}, record_params={})
     assert plain.method == empty.method == "analytic"
@@ -141,9 +145,12 @@ def test_batch_predictor_passes_record_params_per_set():
     got = predictor(sets, record_params=per_set)
     for j, (s, rp) in enumerate(zip(sets, per_set)):
         p = pd.DataFrame({"ID": np.arange(1, 5), "V": np.broadcast_to(s["V"], (4,)), "CL": s.get("CL", 1.0)})
-        ref = pkpd.simulate(OneCompartment(), data, p, method="ode", record_params=rp or None, rtol=1e-9,
-                            atol=1e-12)
+        # a linear model stays exact: the same path as simulate(method="analytic"), and the ODE engine agrees
+        ref = pkpd.simulate(OneCompartment(), data, p, method="analytic", record_params=rp or None)
         np.testing.assert_allclose(got[j], ref["CP"][obs], rtol=1e-12)
+        ode = pkpd.simulate(OneCompartment(), data, p, method="ode", record_params=rp or None, rtol=1e-10,
+                            atol=1e-12)
+        np.testing.assert_allclose(got[j], ode["CP"][obs], rtol=1e-7)
     # without record_params nothing changes (closed form), and a single mapping serves every set
     np.testing.assert_array_equal(predictor(sets[:1]), predictor(sets[:1], record_params=None))
     np.testing.assert_allclose(predictor(sets[:2], record_params={"CL": cl})[0], got[0], rtol=1e-12)
