@@ -14,8 +14,9 @@ import pytest
 import pkpd
 from pkpd import drugs
 from pkpd.cli import _simulate_command as commands   # the simulate command: its figure and range table
-from pkpd.cli.scenario_file import ScenarioError, parse_simulate
+from pkpd.cli.scenario_file import parse_simulate
 from pkpd.physiology.genetics import clearance_multiplier_for, phenotype
+from test_scenario_limits import fails as _fails   # the same check of one located message (tests/unit is on sys.path)
 
 RIF_MDZ = """
 title = "rifampicin and midazolam"
@@ -41,14 +42,7 @@ time = 168
 
 def fails(text: str, key: str, *fragments: str) -> str:
     """Parse ``text`` and assert one ScenarioError naming the file and ``key``, with ``fragments``."""
-    with pytest.raises(ScenarioError) as info:
-        parse_simulate(text, "s.toml")
-    message = str(info.value)
-    assert message.startswith(f"s.toml: {key}: "), message
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+    return _fails(parse_simulate, text, key, *fragments)
 
 
 # -- several drugs and CYP3A4 -----------------------------------------------------------------------
