@@ -39,7 +39,7 @@ from . import plot
 from .se import scenarios
 from ._internal import moved as _moved
 
-# ``pkpd.estimation`` (now pkpd.estimation) and the other paths of earlier versions keep working
+# ``pkpd.fitting`` (now pkpd.estimation), ``pkpd.simulation`` and the other paths of earlier versions keep working
 _moved.install()
 fitting = estimation
 
