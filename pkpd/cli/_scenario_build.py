@@ -489,26 +489,6 @@ def _drug_set(ctx, keys, weight, doc) -> tuple:
     return made, interactions, genotypes
 
 
-class _DrugMap(Mapping):
-    """Drug -> value by identity: :class:`pkpd.drugs.Drug` is not hashable (its mappings are not), so a dict
-    cannot hold it as a key, but :func:`pkpd.drugs.cyp3a4` takes ``inhibitors`` as a mapping of Drug to Ki."""
-
-    def __init__(self, pairs):
-        self._pairs = list(pairs)
-
-    def __getitem__(self, drug):
-        for d, value in self._pairs:
-            if d is drug:
-                return value
-        raise KeyError(drug)
-
-    def __iter__(self):
-        return (d for d, _ in self._pairs)
-
-    def __len__(self):
-        return len(self._pairs)
-
-
 def _multi_drug_regimen(ctx, made, interactions, specs):
     """The composed model of several drugs (with CYP3A4 turnover when the interactions need it), their
     parameters (each drug's depot route set by the regimen's doses) and the compartment of every dose."""
@@ -541,7 +521,7 @@ def _multi_drug_regimen(ctx, made, interactions, specs):
     comps = [c for d in routed.values() for c in d.components()]
     inducers = [routed[k] for k in interactions.get("cyp3a4_inducers", ())]
     inactivators = [routed[k] for k in interactions.get("cyp3a4_inactivators", ())]
-    inhibitors = _DrugMap([(routed[k], ki) for k, ki in interactions.get("cyp3a4_inhibitors", {}).items()])
+    inhibitors = {routed[k]: ki for k, ki in interactions.get("cyp3a4_inhibitors", {}).items()}
     try:
         if inducers or inactivators or inhibitors:
             comps.append(drugs.cyp3a4(inducers=inducers, inactivators=inactivators, inhibitors=inhibitors))

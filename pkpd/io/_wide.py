@@ -127,17 +127,18 @@ def from_wide(frame: pd.DataFrame, *, id="ID", times=None, dose=None, dose_time:
     # the long table: per subject its samples in time order and a dose row at dose_time, after the samples
     # taken at or before dose_time (a sample at the dose time is a pre-dose sample)
     when = np.asarray(when, dtype=float)
-    rows, times_, concs, is_dose = [], [], [], []
-    for i in range(len(src.frame)):
-        placed = False
-        for k in np.flatnonzero(~np.isnan(cells[i])):
-            if not placed and when[k] > dose_time:
-                rows.append(i), times_.append(float(dose_time)), concs.append(np.nan), is_dose.append(True)
-                placed = True
-            rows.append(i), times_.append(when[k]), concs.append(cells[i, k]), is_dose.append(False)
-        if not placed:
-            rows.append(i), times_.append(float(dose_time)), concs.append(np.nan), is_dose.append(True)
-    rows, is_dose = np.asarray(rows, dtype=np.int64), np.asarray(is_dose)
+    n_rows, n_cols = cells.shape
+    sampled = ~np.isnan(cells)
+    s_row, s_col = np.nonzero(sampled)                      # row-major: each subject's samples in time order
+    after = sampled & (when > dose_time)[None, :]
+    dose_key = np.where(after.any(axis=1), np.argmax(after, axis=1) - 0.5, n_cols)   # before its first later sample
+    rows = np.concatenate([s_row, np.arange(n_rows)])
+    keys = np.concatenate([s_col.astype(float), dose_key])
+    is_dose = np.concatenate([np.zeros(len(s_row), dtype=bool), np.ones(n_rows, dtype=bool)])
+    times_ = np.concatenate([when[s_col], np.full(n_rows, float(dose_time))])
+    concs = np.concatenate([cells[s_row, s_col], np.full(n_rows, np.nan)])
+    order = np.lexsort((keys, rows))
+    rows, is_dose, times_, concs = rows[order], is_dose[order], times_[order], concs[order]
     time_col, conc_col = "time (from the column names)", "concentration"
     while time_col in src.frame.columns or conc_col in src.frame.columns:
         time_col, conc_col = time_col + "_", conc_col + "_"
