@@ -9,7 +9,10 @@ Scenario: 1000 subjects, ``TwoCompartmentOral``, 100 mg doses at 0/12/24 h, 721 
    that still meets the accuracy target (max relative error <= 1e-4 against the closed form);
 2. each method's maximum relative error against the closed form (where C > 1e-6 Cmax);
 3. the closed form for 1000 subjects, and for 100 000 subjects (chunked) in a child process whose peak
-   resident memory is reported.
+   resident memory is reported;
+4. the compiled engine (``solver="compiled"``: the same DP5 steps, compiled by numba and run on threads) against
+   the numpy engine, and its compile time: cold (a child process with an empty kernel cache) and warm (a second
+   child process loading the cached kernel), each the child's first ``simulate`` call.
 
 Run: ``python benchmarks/bench_engine.py [--quick]``.
 """
@@ -19,8 +22,10 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -93,13 +98,34 @@ def big_closed_form(n):
     print(f"{elapsed:.3f} {peak_mb:.0f}")
 
 
+def first_call():
+    """Child process: seconds of the first compiled simulate call (compiling or loading the kernel)."""
+    params = population(10)
+    start = time.perf_counter()
+    TwoCompartmentOral().simulate(regimen(), TIMES, params, method="ode", solver="compiled")
+    print(f"{time.perf_counter() - start:.3f}")
+
+
+def compile_times():
+    """Cold and warm first-call times, in child processes sharing a fresh kernel cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "PKPD_CACHE_DIR": cache}
+        run = lambda: float(subprocess.run([sys.executable, __file__, "--first-call"], env=env,  # noqa: E731
+                                           capture_output=True, text=True, check=True).stdout)
+        return run(), run()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 10 000 subjects for the memory run")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first-call", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         big_closed_form(args.child)
+        return
+    if args.first_call:
+        first_call()
         return
 
     model = TwoCompartmentOral()
@@ -111,6 +137,8 @@ def main():
     t_ode, ode = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", states=False), repeats)
     t_ode5, ode5 = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", states=False, rtol=1e-5),
                          repeats)
+    t_cc, compiled = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", states=False,
+                                                  solver="compiled"), repeats)
     t_cf, exact = timed(lambda: model.simulate(regimen(), TIMES, params, method="analytic", states=False), repeats)
     n_loop = 200 if args.quick else 1000
     start = time.perf_counter()
@@ -123,15 +151,19 @@ def main():
     def max_error(c, rows=len(params)):
         return np.max(np.abs(c[mask[:rows]] / c_exact[:rows][mask[:rows]] - 1))
 
-    err_ode, err_ode5 = (max_error(r["CP"].reshape(len(params), -1)) for r in (ode, ode5))
+    err_ode, err_ode5, err_cc = (max_error(r["CP"].reshape(len(params), -1)) for r in (ode, ode5, compiled))
     print(f"per-subject LSODA loop (rtol 1e-6){'' if n_loop == len(params) else f', {n_loop} subjects scaled'}: "
           f"{t_loop:8.3f} s   max rel. error {max_error(loop, n_loop):.2e}")
     print(f"batched ODE engine, DP5 rtol 1e-6, median of {repeats}: {t_ode:8.3f} s   max rel. error {err_ode:.2e}")
     print(f"batched ODE engine, DP5 rtol 1e-5, median of {repeats}: {t_ode5:8.3f} s   max rel. error {err_ode5:.2e}")
+    print(f"compiled engine, DP5 rtol 1e-6, median of {repeats}: {t_cc:7.3f} s   max rel. error {err_cc:.2e}")
     print(f"closed form, median of {repeats}:                    {t_cf:8.3f} s")
     print(f"ratio LSODA loop / ODE engine (rtol 1e-6):  {t_loop / t_ode:6.1f}x")
     print(f"ratio LSODA loop / ODE engine (rtol 1e-5):  {t_loop / t_ode5:6.1f}x")
     print(f"ratio LSODA loop / closed form:             {t_loop / t_cf:6.1f}x")
+    print(f"ratio numpy engine / compiled engine (rtol 1e-6): {t_ode / t_cc:6.1f}x")
+    cold, warm = compile_times()
+    print(f"compiled engine, first call in a new process: cold cache {cold:.1f} s, warm cache {warm:.2f} s")
 
     n_big = 10_000 if args.quick else 100_000
     out = subprocess.run([sys.executable, __file__, "--child", str(n_big)], capture_output=True, text=True, check=True)

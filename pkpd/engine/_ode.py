@@ -30,7 +30,7 @@ from ._schedule import Schedule, grouped_searchsorted
 __all__ = ["ode_states"]
 
 
-SOLVERS = ("dp5", "bdf", "radau", "lsoda", "exact")
+SOLVERS = ("dp5", "compiled", "bdf", "radau", "lsoda", "exact")
 _SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
@@ -49,7 +49,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     if solver == "exact" and not model.linear:
         raise ValueError(f"solver='exact' needs a linear model; {model.name} is not linear")
     sc = schedule
-    problem = _Problem.of(model, sc, p, 1e-10 if solver == "exact" else rtol, atol, solver == "exact")
+    problem = _Problem.of(model, sc, p, 1e-10 if solver == "exact" else rtol, atol, solver)
     parts, vectors = _dose_breakpoints(problem)
     parts += _group(sc.reset_unit, sc.reset_time, sc.reset_key, Kind.RESET)
     if problem.varying:
@@ -68,13 +68,9 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
     outputs = Outputs(s_idx.size, du, dt, needed)
-    if solver == "dp5":
-        _, snapshots, dense = _explicit.integrate(model, problem.params, start, course, outputs,
-                                                  StepOptions(rtol, atol, solver))
-    elif solver == "exact":
-        from ._exact import integrate_exact
-
-        _, snapshots, dense = integrate_exact(model, problem.params, start, course, outputs)
+    if solver in ("dp5", "compiled", "exact"):
+        _, snapshots, dense = _integrator(solver)(model, problem.params, start, course, outputs,
+                                                  StepOptions(rtol, atol))
     else:
         from ._implicit import integrate_implicit
 
@@ -89,10 +85,24 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     return out
 
 
+def _integrator(solver: str):
+    """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled" (numba) or "exact" (matrix exponentials)."""
+    if solver == "compiled":
+        from ._compiled import integrate_compiled
+
+        return integrate_compiled
+    if solver == "exact":
+        from ._exact import integrate_exact
+
+        return integrate_exact
+    return _explicit.integrate
+
+
 class _Problem(NamedTuple):
     """What the breakpoint builders read: the model, the schedule, the parameters and initial state of
     each unit (at its first record when parameters vary), the tolerances, and whether the intervals of
-    steady states are integrated exactly (linear models, :mod:`pkpd.engine._exact`)."""
+    solver integrating the intervals of steady states ("exact": matrix exponentials, linear models; "compiled";
+    otherwise the numpy explicit engine)."""
 
     model: object
     schedule: Schedule
@@ -100,15 +110,15 @@ class _Problem(NamedTuple):
     x0: np.ndarray
     rtol: float
     atol: float
-    exact: bool = False
+    solver: str = "dp5"
 
     @classmethod
-    def of(cls, model, sc: Schedule, p: dict, rtol, atol, exact: bool = False):
+    def of(cls, model, sc: Schedule, p: dict, rtol, atol, solver: str = "dp5"):
         pu = {k: np.asarray(v)[sc.unit_subject] for k, v in p.items()}
         if sc.unit_params is not None:  # each unit starts with its first record's values
             pu.update({k: np.array(v, dtype=float) for k, v in sc.unit_params.items()})
         x0 = model.initial_state(pu) if sc.n_units else np.zeros((0, len(model.states)))
-        return cls(model, sc, pu, x0, rtol, atol, exact)
+        return cls(model, sc, pu, x0, rtol, atol, solver)
 
     @property
     def varying(self) -> bool:
@@ -366,7 +376,7 @@ def _steady_trains(problem: _Problem, rows, first_ref: int):
     tr = _Trains.of(sc, rows)
     ps, x0s = problem.params_at(rows)
     # periodic state at the SS record: fixed point of the map over the window [T - II, T)
-    X = _periodic_state(problem.model, ps, tr, problem.rtol, problem.atol, problem.exact)
+    X = _periodic_state(problem.model, ps, tr, problem.rtol, problem.atol, problem.solver)
     parts = _group(tr.unit, tr.start, tr.start_key, Kind.ADDVEC, ref=np.arange(first_ref, first_ref + rows.size))
     parts += _running_copies(sc, tr)
     parts += _in_flight_copies(sc, tr)
@@ -414,11 +424,12 @@ def _in_flight_copies(sc: Schedule, tr: _Trains) -> list[dict]:
     return parts
 
 
-def _periodic_state(model, ps, tr: _Trains, rtol, atol, exact: bool = False):
+def _periodic_state(model, ps, tr: _Trains, rtol, atol, solver: str = "dp5"):
     """State at the end of a dosing interval in periodic steady state, per train (Newton on the interval map);
-    ``ps`` holds the parameters of each train. ``exact``: the interval map by matrix exponentials (linear models)."""
+    ``ps`` holds the parameters of each train; ``solver`` integrates the interval ("exact": matrix exponentials,
+    "compiled", else the numpy explicit engine)."""
     # the interval map is integrated 100x tighter than the Newton tolerance
-    interval = _IntervalMap(model, ps, tr, StepOptions(rtol=rtol * 1e-2, atol=atol * 1e-2), exact)
+    interval = _IntervalMap(model, ps, tr, StepOptions(rtol=rtol * 1e-2, atol=atol * 1e-2), solver)
     R, per, amount = tr.rate, tr.period, tr.amount
     scale = np.maximum(np.where(tr.infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, len(model.states)))
     x = model.initial_state(ps).astype(float)
@@ -429,14 +440,9 @@ class _IntervalMap:
     """One dosing interval of each train, from trial states at its start (the window ``[T - II, T)``
     shifted to start at 0): the dose at phase ``phi``, and the infusion copies running through it."""
 
-    def __init__(self, model, ps, tr: _Trains, options: StepOptions, exact: bool = False):
+    def __init__(self, model, ps, tr: _Trains, options: StepOptions, solver: str = "dp5"):
         self.model, self.ps, self.tr, self.options = model, ps, tr, options
-        if exact:
-            from ._exact import integrate_exact
-
-            self.integrate = integrate_exact
-        else:
-            self.integrate = _explicit.integrate
+        self.integrate = _integrator(solver if solver in ("exact", "compiled") else "dp5")
         per, phi, D = tr.period, tr.phase, tr.duration
         # copies running at the window start (started before it, ending at or after it)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -253,6 +253,9 @@ class Model(Immutable):
     #: time scales far apart (e.g. a brain compartment equilibrating in minutes in a model run for days):
     #: ``solver="auto"`` then integrates with the implicit BDF path instead of the explicit engine
     stiff: bool = False
+    #: the right-hand side as :class:`~pkpd.models.Equations` (library and model-language models), from which
+    #: ``solver="compiled"`` generates a compiled kernel; None: the model has only its Python :meth:`rhs`
+    equations = None
 
     def __init__(self, drug: str | None = None):
         if drug is not None:

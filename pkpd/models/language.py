@@ -53,6 +53,7 @@ import numpy as np
 from .._internal.expressions import compile_expression
 from ..errors import ModelError, ParameterError
 from ._base import Model, Parameter
+from .equations import Equations
 
 __all__ = ["TextModel", "from_text", "FUNCTIONS", "SECTIONS"]
 
@@ -339,6 +340,8 @@ class TextModel(Model):
     ----------
     text : str
         The model text.
+    equations : Equations
+        Its equations as checked expression texts (what :mod:`pkpd.engine._codegen` compiles).
     """
 
     def __init__(self, text: str, name: str | None = None, drug: str | None = None, *, stiff: bool = False,
@@ -363,7 +366,11 @@ class TextModel(Model):
         self.clearance_parameters = clearance
         steps = spec.main + spec.output_only
         rhs_names = set().union(*(d.names for d in spec.derivatives))
-        self._rhs_steps = tuple((n, e.fn) for n, e in _closure(rhs_names, spec.main))
+        rhs_steps = _closure(rhs_names, spec.main)
+        self._rhs_steps = tuple((n, e.fn) for n, e in rhs_steps)
+        self.equations = Equations(tuple(p.name for p in spec.parameters), spec.states,
+                                   tuple((n, e.text) for n, e in rhs_steps), tuple(d.text for d in spec.derivatives),
+                                   tuple((spec.states.index(s), e.text) for s, e in spec.init.items()))
         self._derivatives = tuple(d.fn for d in spec.derivatives)
         out_steps = _closure(spec.outputs, steps)
         read = set(spec.outputs).union(*(e.names for _, e in out_steps))

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ._base import Model, Parameter
+from .equations import Equations
 
 __all__ = [
     "OneCompartment",
@@ -57,6 +58,11 @@ def _col(p, name, y):
     return np.asarray(p[name]).reshape((-1,) + (1,) * (y.ndim - 2))
 
 
+def _equations(parameters, states, derivatives, quantities=()) -> Equations:
+    """The class's equations in the model language's expressions (what the compiled engine generates code from)."""
+    return Equations(tuple(p.name for p in parameters), states, tuple(quantities), tuple(derivatives))
+
+
 class _Linear(Model):
     linear = True
     nonnegative = True
@@ -92,6 +98,8 @@ class OneCompartment(_Linear):
         a[:, 0, 0] = -p["CL"] / p["V"]
         return a
 
+    equations = _equations(parameters, states, ["-CL / V * CENTRAL"])
+
     def rhs(self, t, y, p, rate):
         return rate - (p["CL"] / p["V"])[:, None] * y
 
@@ -123,6 +131,8 @@ class OneCompartmentOral(_Linear):
         a[:, 1, 1] = -p["CL"] / p["V"]
         return a
 
+    equations = _equations(parameters, states, ["-KA * DEPOT", "KA * DEPOT - CL / V * CENTRAL"])
+
     def rhs(self, t, y, p, rate):
         absorbed = p["KA"] * y[:, 0]
         out = np.empty_like(y)
@@ -150,6 +160,13 @@ class TwoCompartment(_Linear):
         a[:, 1, 0] = k12
         a[:, 1, 1] = -k21
         return a
+
+    equations = _equations(
+        parameters,
+        states,
+        ["-CL * C1 - FLOW", "FLOW"],
+        [("C1", "CENTRAL / V1"), ("FLOW", "Q * (C1 - PERIPH / V2)")],
+    )
 
     def rhs(self, t, y, p, rate):
         c1 = y[:, 0] / p["V1"]
@@ -180,6 +197,13 @@ class TwoCompartmentOral(_Linear):
         a[:, 2, 1] = k12
         a[:, 2, 2] = -k21
         return a
+
+    equations = _equations(
+        parameters,
+        states,
+        ["-KA * DEPOT", "KA * DEPOT - CL * C1 - FLOW", "FLOW"],
+        [("C1", "CENTRAL / V1"), ("FLOW", "Q * (C1 - PERIPH / V2)")],
+    )
 
     def rhs(self, t, y, p, rate):
         absorbed = p["KA"] * y[:, 0]
@@ -216,6 +240,13 @@ class ThreeCompartment(_Linear):
         a[:, 2, 2] = -k31
         return a
 
+    equations = _equations(
+        parameters,
+        states,
+        ["-CL * C1 - F2 - F3", "F2", "F3"],
+        [("C1", "CENTRAL / V1"), ("F2", "Q * (C1 - PERIPH1 / V2)"), ("F3", "Q3 * (C1 - PERIPH2 / V3)")],
+    )
+
     def rhs(self, t, y, p, rate):
         c1 = y[:, 0] / p["V1"]
         f2 = p["Q"] * (c1 - y[:, 1] / p["V2"])
@@ -251,6 +282,13 @@ class ThreeCompartmentOral(_Linear):
         a[:, 3, 3] = -k31
         return a
 
+    equations = _equations(
+        parameters,
+        states,
+        ["-KA * DEPOT", "KA * DEPOT - CL * C1 - F2 - F3", "F2", "F3"],
+        [("C1", "CENTRAL / V1"), ("F2", "Q * (C1 - PERIPH1 / V2)"), ("F3", "Q3 * (C1 - PERIPH2 / V3)")],
+    )
+
     def rhs(self, t, y, p, rate):
         absorbed = p["KA"] * y[:, 0]
         c1 = y[:, 1] / p["V1"]
@@ -278,6 +316,8 @@ class OneCompartmentMM(Model):
     parameters = (VMAX, KM, _positive("V", 49.0, "L", "volume of distribution"))
     outputs = ("CP",)
 
+    equations = _equations(parameters, states, ["-VMAX * C / (KM + C)"], [("C", "CENTRAL / V")])
+
     def rhs(self, t, y, p, rate):
         c = y[:, 0] / p["V"]
         return (rate[:, 0] - p["VMAX"] * c / (p["KM"] + c))[:, None]
@@ -295,6 +335,13 @@ class OneCompartmentOralMM(Model):
     states = ("DEPOT", "CENTRAL")
     parameters = (VMAX, KM, _positive("V", 49.0, "L", "volume of distribution"), KA, F1, ALAG1)
     outputs = ("CP",)
+
+    equations = _equations(
+        parameters,
+        states,
+        ["-KA * DEPOT", "KA * DEPOT - VMAX * C / (KM + C)"],
+        [("C", "CENTRAL / V")],
+    )
 
     def rhs(self, t, y, p, rate):
         absorbed = p["KA"] * y[:, 0]
@@ -341,6 +388,13 @@ class Prodrug(Model):
         KM,
     )
     outputs = ("CPRO", "CP")
+
+    equations = _equations(
+        parameters,
+        states,
+        ["-KCONV * PRODRUG", "KCONV * PRODRUG - VMAX * C / (KM + C)"],
+        [("C", "CENTRAL / V")],
+    )
 
     def rhs(self, t, y, p, rate):
         converted = p["KCONV"] * y[:, 0]
@@ -392,6 +446,13 @@ class ParentMetabolite(_Linear):
         a[:, 2, 1] = p["FM"] * k
         a[:, 2, 2] = -p["CLM"] / p["VM"]
         return a
+
+    equations = _equations(
+        parameters,
+        states,
+        ["-KA * DEPOT", "KA * DEPOT - ELIMINATED", "FM * ELIMINATED - CLM / VM * METABOLITE"],
+        [("ELIMINATED", "CL / V * CENTRAL")],
+    )
 
     def rhs(self, t, y, p, rate):
         absorbed = p["KA"] * y[:, 0]

@@ -1,0 +1,99 @@
+"""Python source of a model's right-hand side and initial state, for compilation by numba.
+
+:func:`kernel_source` turns :class:`~pkpd.models.Equations` into two scalar functions for one integration unit::
+
+    def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i (+ rate[i])
+    def init(p, x0):                 # x0[i] = initial value of state i
+
+each decorated with numba's ``njit`` (which the kernel module imports).
+
+The expressions were checked when the model was read (:func:`pkpd._internal.expressions.compile_expression`);
+they are parsed again here and emitted node by node from the same whitelist (numbers, names, ``+ - * / **``,
+unary ``+ -``, one comparison, the language's functions), so no text is copied into the source: every name
+becomes a local ``v_<name>`` read from the arrays, every number a float literal, and anything else raises.
+The semantics are the numpy closures': a comparison gives 1.0 or 0.0, ``where(c, a, b)`` is ``a`` where
+``c != 0``, ``min``/``max`` take two or more values; division by zero gives inf or nan (numba's
+``error_model="numpy"``), not an exception.
+
+Examples
+--------
+>>> from pkpd.models import Equations
+>>> print(kernel_source(Equations(("CL", "V"), ("A",), (("C", "A / V"),), ("-CL * C",))))
+@njit(cache=True, error_model="numpy")
+def rhs(t, y, p, rate, dy):
+    v_CL = p[0]
+    v_V = p[1]
+    v_A = y[0]
+    v_C = (v_A / v_V)
+    dy[0] = (-v_CL * v_C) + rate[0]
+<BLANKLINE>
+<BLANKLINE>
+@njit(cache=True, error_model="numpy")
+def init(p, x0):
+    x0[:] = 0.0
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import ModelError
+
+__all__ = ["kernel_source"]
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_UNARY = {ast.USub: "-", ast.UAdd: "+"}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_JIT = '@njit(cache=True, error_model="numpy")'     # numba's, imported by the kernel module
+_MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs"}
+
+
+def kernel_source(eq) -> str:
+    """The source of ``rhs`` and ``init`` for ``eq`` (:class:`~pkpd.models.Equations`); see the module docstring."""
+    lines = [_JIT, "def rhs(t, y, p, rate, dy):"]
+    lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
+    lines += [f"    v_{name} = y[{i}]" for i, name in enumerate(eq.states)]
+    lines += [f"    v_{name} = {_emit(text)}" for name, text in eq.quantities]
+    lines += [f"    dy[{i}] = {_emit(text)} + rate[{i}]" for i, text in enumerate(eq.derivatives)]
+    lines += ["", "", _JIT, "def init(p, x0):", "    x0[:] = 0.0"]
+    if eq.initial:
+        lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
+        lines += [f"    x0[{i}] = {_emit(text)}" for i, text in eq.initial]
+    return "\n".join(lines) + "\n"
+
+
+def _emit(text: str) -> str:
+    return _Emitter(text).node(ast.parse(text, mode="eval").body)
+
+
+class _Emitter:
+    def __init__(self, text):
+        self.text = text
+
+    def node(self, node) -> str:
+        kind = type(node)
+        if kind is ast.Constant and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return repr(float(node.value))
+        if kind is ast.Name and node.id.isidentifier():
+            return "t" if node.id == "t" else f"v_{node.id}"
+        if kind is ast.BinOp and type(node.op) in _BINARY:
+            return f"({self.node(node.left)} {_BINARY[type(node.op)]} {self.node(node.right)})"
+        if kind is ast.UnaryOp and type(node.op) in _UNARY:
+            return f"({_UNARY[type(node.op)]}{self.node(node.operand)})"
+        if kind is ast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            left, right = self.node(node.left), self.node(node.comparators[0])
+            return f"(1.0 if {left} {_COMPARE[type(node.ops[0])]} {right} else 0.0)"
+        if kind is ast.Call and isinstance(node.func, ast.Name) and not node.keywords:
+            return self.call(node.func.id, [self.node(a) for a in node.args])
+        raise ModelError(f"cannot compile {ast.unparse(node)!r} in {self.text!r}")
+
+    def call(self, name, args) -> str:
+        if name in _MATH and len(args) == 1:
+            return f"{_MATH[name]}({args[0]})"
+        if name in ("min", "max") and len(args) >= 2:
+            return f"{name}({', '.join(args)})"
+        if name == "pow" and len(args) == 2:
+            return f"({args[0]} ** {args[1]})"
+        if name == "where" and len(args) == 3:
+            return f"({args[1]} if {args[0]} != 0.0 else {args[2]})"
+        raise ModelError(f"cannot compile the call {name}({', '.join(args)}) in {self.text!r}")

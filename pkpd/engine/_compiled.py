@@ -1,0 +1,178 @@
+"""The compiled engine: a model's equations and the explicit integrator compiled together by numba.
+
+``solver="compiled"`` (and ``"auto"`` for a non-stiff model with :class:`~pkpd.models.Equations` when numba is
+installed) integrates like ``solver="dp5"`` -- same method, same steps, same breakpoints -- but each unit runs
+a compiled loop (:mod:`pkpd.engine._kernel_template`) instead of the batch stepping together in numpy, and the
+units are spread over numba's threads.
+
+Kernels are cached on disk. A model's kernel module (the template followed by its ``rhs`` and ``init``,
+:mod:`pkpd.engine._codegen`) is written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where ``<cache>`` is
+``$PKPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba caches its
+machine code beside it (``cache=True``). The first use of a model in any process compiles it (several seconds);
+later processes load the machine code. :func:`kernel_for` keeps the loaded module per source in the process.
+
+numba is imported here, on first use, never by ``import pkpd``. Without numba, :func:`available` is False and
+``solver="auto"`` keeps the numpy engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SimulationError
+from ._codegen import kernel_source
+from ._explicit import Course, Outputs, Start, StepOptions
+
+__all__ = ["available", "compilable", "kernel_for", "integrate_compiled", "cache_dir"]
+
+_TEMPLATE = Path(__file__).with_name("_kernel_template.py")
+_LOADED: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def available() -> bool:
+    """True when numba can be imported (the compiled engine can run)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def compilable(model) -> bool:
+    """True when ``model`` carries :class:`~pkpd.models.Equations` that describe its :meth:`rhs`: defined by the
+    class that defines ``rhs`` or a subclass of it (a subclass overriding ``rhs`` alone is not compilable)."""
+    if getattr(model, "equations", None) is None:
+        return False
+    mro = type(model).__mro__
+    rhs_owner = next(c for c in mro if "rhs" in vars(c))
+    eq_owner = type(model) if "equations" in vars(model) else next(c for c in mro if "equations" in vars(c))
+    return issubclass(eq_owner, rhs_owner)
+
+
+def cache_dir() -> Path:
+    """Where kernel modules and their machine code are kept (see the module docstring)."""
+    if os.environ.get("PKPD_CACHE_DIR"):
+        return Path(os.environ["PKPD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pkpd" / "kernels"
+
+
+def kernel_for(model):
+    """The loaded kernel module of ``model`` (written to the cache and imported on first use)."""
+    if not compilable(model):
+        raise SimulationError(f"{model.name} has no equations to compile (solver='compiled' needs a library model or "
+                              "one written in the model language, pkpd.models.from_text); use solver='dp5'")
+    if not available():
+        raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
+    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(model.equations)
+    key = hashlib.sha256(source.encode()).hexdigest()[:20]
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(key, source)
+    return _LOADED[key]
+
+
+def _load(key: str, source: str):
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pkpd_kernel_{key}.py"
+    if not path.exists() or path.read_text() != source:
+        # written whole and renamed: another process reading the cache never sees half a file
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(source)
+        os.replace(tmp, path)
+    name = f"pkpd_kernel_{key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module      # numba's cache locates a module's functions through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def integrate_compiled(model, params: dict, start: Start, course: Course, outputs: Outputs = Outputs(),
+                       options: StepOptions = StepOptions()):
+    """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
+    (to rounding); ``params`` is not modified."""
+    kernel = kernel_for(model)
+    names = model.equations.parameters
+    n, S = start.state.shape
+    bps = course.breakpoints
+    p = np.empty((n, len(names)))
+    for j, name in enumerate(names):
+        p[:, j] = params[name]
+    table = np.zeros((1, len(names)))
+    mask = np.zeros(len(names), np.bool_)
+    if bps.table is not None:
+        rows = len(next(iter(bps.table.values()))) if bps.table else 0
+        table = np.zeros((max(rows, 1), len(names)))
+        for j, name in enumerate(names):
+            if name in bps.table:
+                table[:rows, j], mask[j] = bps.table[name], True
+    if outputs.dense_time is not None and len(outputs.dense_time):
+        d_unit, d_time = np.asarray(outputs.dense_unit, np.int64), np.asarray(outputs.dense_time, float)
+    else:
+        d_unit, d_time = np.zeros(0, np.int64), np.zeros(0)
+    d_start = np.searchsorted(d_unit, np.arange(n), side="left")
+    d_stop = np.searchsorted(d_unit, np.arange(n), side="right")
+    f64, i64 = np.float64, np.int64
+    args = (np.ascontiguousarray(start.time, f64), np.ascontiguousarray(start.state, f64),
+            np.ascontiguousarray(start.rate, f64), p, bps.start.astype(i64), bps.stop.astype(i64),
+            np.ascontiguousarray(bps.time, f64), bps.kind.astype(i64), bps.cmt.astype(i64),
+            np.ascontiguousarray(bps.value, f64), bps.ref.astype(i64),
+            np.ascontiguousarray(course.vectors, f64).reshape(-1, S), table, mask,
+            np.ascontiguousarray(course.end, f64), d_start.astype(i64), d_stop.astype(i64), d_time,
+            float(options.rtol), float(options.atol), int(options.max_steps))
+    y_end, status, reached = np.empty((n, S)), np.zeros(n, i64), np.zeros(n)
+    snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
+    dense = np.full((len(d_time), S), np.nan)
+    out = (y_end, snapshots, dense, status, reached)
+    bounds = _ranges(n, _threads(n))
+    if len(bounds) == 1:
+        kernel.integrate_units(0, n, *args, *out)
+    else:
+        with ThreadPoolExecutor(len(bounds)) as pool:
+            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], *args, *out), bounds))
+    _check(status, reached, options.max_steps)
+    return y_end, snapshots, dense
+
+
+def _threads(n_units: int) -> int:
+    """Threads for ``n_units`` units: ``$PKPD_THREADS``, else the CPUs this process may use; at least 64 units
+    per thread."""
+    if os.environ.get("PKPD_THREADS"):
+        wanted = int(os.environ["PKPD_THREADS"])
+    elif hasattr(os, "sched_getaffinity"):
+        wanted = len(os.sched_getaffinity(0))
+    else:
+        wanted = os.cpu_count() or 1
+    return max(1, min(wanted, n_units // 64))
+
+
+def _ranges(n: int, k: int) -> list[tuple[int, int]]:
+    """``k`` consecutive ranges of units covering ``0..n`` (units were ordered by subject, so neighbours cost alike)."""
+    edges = np.linspace(0, n, k + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _check(status, reached, max_steps):
+    bad = np.nonzero(status)[0]
+    if not bad.size:
+        return
+    u, t = int(bad[0]), float(reached[bad[0]])
+    raise SimulationError(_STATUS_MESSAGES[int(status[u])].format(u=u, t=t, max_steps=max_steps))
+
+
+#: what a unit's nonzero status means (the codes of pkpd.engine._kernel_template)
+_STATUS_MESSAGES = {
+    1: "integration unit {u}: more than {max_steps} steps before time {t:.6g}: loosen rtol/atol or use solver='bdf'",
+    2: "step size underflow at time {t:.6g} (integration unit {u}); the model may be stiff or its state "
+       "non-finite: try solver='bdf'",
+    3: "dense output: outputs outside the integrated range (integration unit {u})",
+}

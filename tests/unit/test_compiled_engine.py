@@ -1,0 +1,202 @@
+"""The compiled engine (``pkpd/engine/_codegen.py``, ``_kernel_template.py``, ``_compiled.py``; issue 17, item 2).
+
+(1) The generated source computes exactly what each library model's and a model-language model's numpy ``rhs``
+computes (run as plain Python, no numba), and nothing but whitelisted expressions can reach it. (2) Compiled
+with numba, the engine takes the same steps as the numpy engine (``solver="dp5"``): the two agree to 1e-9
+relative on every dosing pattern of the event suite -- bolus, infusion, ADDL, SS=1/2, SS infusions, resets,
+lag and bioavailability -- and with parameters changing at records; a library model matches its closed form.
+(3) Without numba, or for a model with only a Python ``rhs``, ``solver="compiled"`` says why and ``"auto"``
+keeps the numpy engine (the numpy path is what every other test runs).
+
+numba is a core dependency: (2) runs wherever the package installs with it. The module's tests run on one xdist
+worker (conftest.py), so its two kernels compile once (seconds, once per machine: the kernel cache keeps them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pkpd
+from pkpd.engine import _compiled
+from pkpd.engine._codegen import kernel_source
+from pkpd.engine.simulation import simulate
+from pkpd.models import Equations, from_text, pk
+
+from test_exact_engine import CASES, MODELS, _dataset, _population, _rel, _schedules, _varying  # tests/unit is on sys.path
+
+LIBRARY = [getattr(pk, name) for name in pk.__all__
+           if isinstance(getattr(pk, name), type) and issubclass(getattr(pk, name), pkpd.models.Model)]
+
+#: every function and operator of the language, in a model whose states stay positive and whose DEPOT and CENTRAL
+#: are OneCompartmentOral's (GATE is 1)
+FUNCTIONS_MODEL = """
+[PARAM] CL = 5 L/h; V = 40 L; KA = 1.2 1/h; KE0 = 0.7 1/h; EMAX = 2; EC50 = 0.4 mg/L; BASE = 3 [0, 10]
+        F1 = 0.8; ALAG1 = 0.25 h
+[CMT] DEPOT; CENTRAL; CE; RESP
+[INIT] RESP = BASE
+[MAIN] CP = CENTRAL / V
+       E = EMAX * pow(abs(CE), 1.5) / (EC50 ** 1.5 + pow(abs(CE), 1.5))
+       GATE = where(CP >= 0, 1, 0.5) + min(CE, 1, 2) * 0 + max(CE, 0) * 0 * t
+[ODE]  dDEPOT = -KA * DEPOT
+       dCENTRAL = KA * DEPOT - CL * CP * GATE
+       dCE = KE0 * (CP - CE)
+       dRESP = 0.1 * (BASE * exp(-E) - RESP) + 0 * sqrt(abs(CP)) * log(1 + CP)
+[OUTPUT] CP; CE; RESP
+"""
+
+
+def _python_rhs(eq):
+    """The generated ``rhs`` run as plain Python (numba's decorator removed)."""
+    namespace = {"math": math}
+    exec(kernel_source(eq).replace('@njit(cache=True, error_model="numpy")\n', ""), namespace)  # noqa: S102
+    return namespace["rhs"]
+
+
+def _compare_rhs(model, params, rng, n=7):
+    S = len(model.states)
+    p = {name: value * np.exp(0.3 * rng.standard_normal(n)) for name, value in params.items()}
+    y, rate, t = rng.uniform(0.0, 100.0, (n, S)), rng.uniform(0.0, 5.0, (n, S)), rng.uniform(0.0, 60.0, n)
+    expected = model.rhs(t, y, p, rate)
+    rhs, got = _python_rhs(model.equations), np.empty((n, S))
+    for u in range(n):
+        rhs(t[u], y[u], np.array([p[k][u] for k in model.equations.parameters]), rate[u], got[u])
+    return got, expected
+
+
+# ---- (1) generated source -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", LIBRARY, ids=lambda c: c.__name__)
+def test_library_equations_compute_the_library_rhs(cls):
+    model = cls()
+    assert _compiled.compilable(model)
+    got, expected = _compare_rhs(model, model.defaults, np.random.default_rng(1))
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-12)
+
+
+def test_text_model_equations_compute_its_rhs_and_initial_state():
+    model = from_text(FUNCTIONS_MODEL)
+    got, expected = _compare_rhs(model, model.defaults, np.random.default_rng(2))
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-12)
+    namespace = {"math": math}
+    exec(kernel_source(model.equations).replace('@njit(cache=True, error_model="numpy")\n', ""), namespace)  # noqa
+    x0 = np.full(4, np.nan)
+    namespace["init"](np.array([model.defaults[k] for k in model.equations.parameters]), x0)
+    np.testing.assert_array_equal(x0, model.initial_state({k: np.array([v]) for k, v in model.defaults.items()})[0])
+
+
+@pytest.mark.parametrize("expression", ["__import__('os')", "x.real", "'text'", "[1][0]", "(lambda: 1)()",
+                                        "open('f')", "a if b else c", "a and b"])
+def test_only_whitelisted_expressions_reach_the_source(expression):
+    eq = Equations(("a", "b", "c", "x"), ("A",), (), (expression,))
+    with pytest.raises(pkpd.ModelError, match="cannot compile"):
+        kernel_source(eq)
+
+
+def test_a_subclass_that_overrides_rhs_is_not_compilable():
+    class Doubled(pk.OneCompartment):
+        def rhs(self, t, y, p, rate):
+            return 2 * super().rhs(t, y, p, rate)
+
+    assert _compiled.compilable(pk.OneCompartment()) and not _compiled.compilable(Doubled())
+    with pytest.raises(pkpd.SimulationError, match="no equations to compile.*solver='dp5'"):
+        Doubled().simulate(pkpd.Bolus(100), [1.0], method="ode", solver="compiled")
+
+
+def test_without_numba_compiled_says_why_and_auto_keeps_numpy(monkeypatch):
+    monkeypatch.setattr(_compiled, "available", lambda: False)
+    model = pk.OneCompartment()
+    with pytest.raises(pkpd.SimulationError, match="needs numba"):
+        model.simulate(pkpd.Bolus(100), [1.0], method="ode", solver="compiled")
+    r = model.simulate(pkpd.Bolus(100), [1.0], method="ode")
+    assert r["CP"][0] == pytest.approx(2.0 * math.exp(-0.1), rel=1e-6)
+
+
+def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PKPD_CACHE_DIR", str(tmp_path / "k"))
+    assert _compiled.cache_dir() == tmp_path / "k"
+    monkeypatch.delenv("PKPD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _compiled.cache_dir() == tmp_path / "pkpd" / "kernels"
+
+
+def test_thread_ranges_cover_every_unit_once(monkeypatch):
+    for n, k in [(1, 1), (10, 3), (1000, 2), (1001, 7)]:
+        ranges = _compiled._ranges(n, k)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    monkeypatch.setenv("PKPD_THREADS", "3")
+    assert _compiled._threads(10_000) == 3 and _compiled._threads(100) == 1
+
+
+# ---- (2) compiled with numba ----------------------------------------------------------------------------------
+# one model for every test, so that the module compiles one kernel
+
+
+@pytest.fixture(scope="module")
+def functions_model():
+    return from_text(FUNCTIONS_MODEL, name="Functions")
+
+
+def _close(a, b, columns, tol=1e-9):
+    for col in columns:
+        floor = tol * np.max(np.abs(b[col])) + 1e-300       # the engines' absolute error (atol) near zero
+        assert _rel(a[col], b[col], floor).max() <= tol, col
+
+
+@pytest.mark.parametrize("sched", sorted({s for _, s in CASES}))
+def test_compiled_takes_the_numpy_engines_steps(functions_model, sched):
+    events = _dataset(_schedules(1)[sched], 5)
+    params = _population(functions_model.defaults, 5)
+    a = simulate(functions_model, events, params, method="ode", solver="compiled", states=True)
+    b = simulate(functions_model, events, params, method="ode", solver="dp5", states=True)
+    _close(a, b, functions_model.outputs + functions_model.states)
+
+
+def test_compiled_matches_the_closed_form(functions_model):
+    model, base = MODELS["OneCompartmentOral"]
+    events = _dataset(_schedules(1)["ss1"], 20)
+    params = _population(base, 20)
+    a = simulate(functions_model, events, params, method="ode", solver="compiled", rtol=1e-10, atol=1e-12)
+    exact = simulate(model, events, params, method="analytic")
+    _close(a, exact, ["CP"], 1e-7)
+
+
+def test_compiled_with_parameters_changing_at_records(functions_model):
+    events, params, rp = _varying(functions_model, functions_model.defaults, _schedules(1)["addl"], 4, "nocb")
+    a = simulate(functions_model, events, params, method="ode", solver="compiled", record_params=rp, states=True)
+    b = simulate(functions_model, events, params, method="ode", solver="dp5", record_params=rp, states=True)
+    _close(a, b, functions_model.outputs + functions_model.states)
+
+
+def test_a_regimen_of_many_subjects_and_the_initial_state(functions_model):
+    rng = np.random.default_rng(3)
+    params = pd.DataFrame({"ID": np.arange(1, 201), **{k: v * np.exp(0.2 * rng.standard_normal(200))
+                                                         for k, v in functions_model.defaults.items() if k != "F1"}})
+    regimen = pkpd.Bolus(100, cmt="DEPOT", ii=12, addl=3) + pkpd.Infusion(50, duration=2, time=50, cmt="CENTRAL")
+    times = np.linspace(0, 72, 145)
+    a = functions_model.simulate(regimen, times, params, solver="compiled", states=True)
+    b = functions_model.simulate(regimen, times, params, solver="dp5", states=True)
+    _close(a, b, ("CP", "CE", "RESP", "DEPOT"))
+    assert a["RESP"][0] == pytest.approx(params["BASE"][0])         # [INIT] RESP = BASE
+
+
+def test_a_failing_unit_is_named_and_the_callers_arrays_are_kept(functions_model):
+    from pkpd.engine._explicit import Breakpoints, Course, Kind, Outputs, Start, StepOptions, integrate
+
+    model, S = functions_model, len(functions_model.states)
+    bps = Breakpoints.build(2, np.array([1]), np.array([1.0]), np.zeros(1), np.array([Kind.BOLUS]),
+                            cmt=np.array([0]), value=np.array([100.0]))
+    start = Start(np.zeros(2), np.zeros((2, S)), np.zeros((2, S)))
+    course = Course(bps, np.array([0.0, 100.0]), np.zeros((0, S)))
+    params = {k: np.full(2, v) for k, v in model.defaults.items()}
+    with pytest.raises(pkpd.SimulationError, match="integration unit 1: more than 3 steps"):
+        _compiled.integrate_compiled(model, params, start, course, Outputs(), StepOptions(max_steps=3))
+    y_end, _, _ = _compiled.integrate_compiled(model, params, start, course, Outputs(), StepOptions())
+    expected, _, _ = integrate(model, params, start, course, Outputs(), StepOptions())
+    np.testing.assert_allclose(y_end, expected, rtol=1e-10, atol=1e-15)
+    assert params["CL"].tolist() == [model.defaults["CL"]] * 2       # the caller's arrays are not modified
