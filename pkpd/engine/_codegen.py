@@ -1,11 +1,9 @@
-"""Python source of a model's right-hand side and initial state, for compilation by numba.
+"""Python source of a model's right-hand side, for compilation by numba.
 
-:func:`kernel_source` turns :class:`~pkpd.models.Equations` into two scalar functions for one integration unit::
+:func:`kernel_source` turns :class:`~pkpd.models.Equations` into one scalar function for one integration unit,
+decorated with numba's ``njit`` (which the kernel module imports)::
 
-    def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i (+ rate[i])
-    def init(p, x0):                 # x0[i] = initial value of state i
-
-each decorated with numba's ``njit`` (which the kernel module imports).
+    def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i, inputs included
 
 The expressions were checked when the model was read (:func:`pkpd._internal.expressions.compile_expression`);
 they are parsed again here and emitted node by node from the same whitelist (numbers, names, ``+ - * / **``,
@@ -27,15 +25,12 @@ def rhs(t, y, p, rate, dy):
     v_C = (v_A / v_V)
     dy[0] = (-v_CL * v_C) + rate[0]
 <BLANKLINE>
-<BLANKLINE>
-@njit(cache=True, error_model="numpy")
-def init(p, x0):
-    x0[:] = 0.0
 """
 
 from __future__ import annotations
 
 import ast
+import math
 
 from ..errors import ModelError
 
@@ -45,20 +40,19 @@ _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _JIT = '@njit(cache=True, error_model="numpy")'     # numba's, imported by the kernel module
-_MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs"}
+_MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs", "expm1": "math.expm1",
+         "log1p": "math.log1p"}      # (expm1, log1p: traced right-hand sides only; the language has neither)
 
 
 def kernel_source(eq) -> str:
-    """The source of ``rhs`` and ``init`` for ``eq`` (:class:`~pkpd.models.Equations`); see the module docstring."""
+    """The source of ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`); see the module docstring."""
     lines = [_JIT, "def rhs(t, y, p, rate, dy):"]
     lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
     lines += [f"    v_{name} = y[{i}]" for i, name in enumerate(eq.states)]
+    lines += [f"    v_{name} = rate[{i}]" for i, name in enumerate(eq.rates)]
     lines += [f"    v_{name} = {_emit(text)}" for name, text in eq.quantities]
-    lines += [f"    dy[{i}] = {_emit(text)} + rate[{i}]" for i, text in enumerate(eq.derivatives)]
-    lines += ["", "", _JIT, "def init(p, x0):", "    x0[:] = 0.0"]
-    if eq.initial:
-        lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
-        lines += [f"    x0[{i}] = {_emit(text)}" for i, text in eq.initial]
+    added = "" if eq.rates else " + rate[{i}]"
+    lines += [f"    dy[{i}] = {_emit(text)}{added.format(i=i)}" for i, text in enumerate(eq.derivatives)]
     return "\n".join(lines) + "\n"
 
 
@@ -73,7 +67,8 @@ class _Emitter:
     def node(self, node) -> str:
         kind = type(node)
         if kind is ast.Constant and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return repr(float(node.value))
+            value = float(node.value)
+            return repr(value) if math.isfinite(value) else "math.inf"     # 1e999: the only non-finite literal
         if kind is ast.Name and node.id.isidentifier():
             return "t" if node.id == "t" else f"v_{node.id}"
         if kind is ast.BinOp and type(node.op) in _BINARY:

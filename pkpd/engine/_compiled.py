@@ -29,10 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SimulationError
+from ..models._base import set_cached
 from ._codegen import kernel_source
-from ._explicit import Course, Outputs, Start, StepOptions
+from ._explicit import Course, Kind, Outputs, Start, StepOptions
+from ._trace import NotTraceable, evaluate, trace_equations
 
-__all__ = ["available", "compilable", "kernel_for", "integrate_compiled", "cache_dir"]
+__all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_compiled", "cache_dir"]
 
 _TEMPLATE = Path(__file__).with_name("_kernel_template.py")
 _LOADED: dict[str, object] = {}
@@ -44,15 +46,54 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def compilable(model) -> bool:
-    """True when ``model`` carries :class:`~pkpd.models.Equations` that describe its :meth:`rhs`: defined by the
-    class that defines ``rhs`` or a subclass of it (a subclass overriding ``rhs`` alone is not compilable)."""
+def declared(model) -> bool:
+    """True when ``model`` declares :class:`~pkpd.models.Equations` that describe its :meth:`rhs`: defined by the
+    class that defines ``rhs`` or a subclass of it (a subclass overriding ``rhs`` alone has to be traced)."""
     if getattr(model, "equations", None) is None:
         return False
     mro = type(model).__mro__
     rhs_owner = next(c for c in mro if "rhs" in vars(c))
     eq_owner = type(model) if "equations" in vars(model) else next(c for c in mro if "equations" in vars(c))
     return issubclass(eq_owner, rhs_owner)
+
+
+def equations_of(model):
+    """The model's :class:`~pkpd.models.Equations`: declared, or traced from its ``rhs`` and checked against it.
+
+    Raises
+    ------
+    SimulationError
+        When the right-hand side cannot be traced (naming why) or the trace disagrees with it.
+    """
+    if declared(model):
+        return model.equations
+    cached = getattr(model, "_traced_equations", None)
+    if cached is None:
+        try:
+            cached = trace_equations(model)
+        except NotTraceable as err:
+            raise SimulationError(f"{model.name} cannot be compiled: its right-hand side uses {err}; "
+                                  "use solver='dp5'") from None
+        _check_trace(model, cached)
+        set_cached(model, "_traced_equations", cached)
+    return cached
+
+
+def _check_trace(model, eq, n=5):
+    """The traced equations, evaluated by numpy, must give the model's own ``rhs`` at random states."""
+    rng = np.random.default_rng(0)
+    S = len(model.states)
+    p = {k: v * np.exp(0.2 * rng.standard_normal(n)) for k, v in model.defaults.items()}
+    y = model.initial_state(p) + rng.uniform(0.0, 1.0, (n, S))
+    rate, t = rng.uniform(0.0, 1.0, (n, S)), rng.uniform(0.0, 10.0, n)
+    with np.errstate(all="ignore"):
+        expected = model.rhs(t, y, p, rate)
+        got = evaluate(eq, t, y, [p[k] for k in model.parameter_names], rate)
+    ok = np.isclose(got, expected, rtol=1e-9, atol=1e-12) | (np.isnan(got) & np.isnan(expected))
+    if not ok.all():
+        i = int(np.argwhere(~ok)[0][1])
+        raise SimulationError(f"{model.name} cannot be compiled: its traced right-hand side differs from it for "
+                              f"{model.states[i]}; use solver='dp5'")
 
 
 def cache_dir() -> Path:
@@ -65,12 +106,9 @@ def cache_dir() -> Path:
 
 def kernel_for(model):
     """The loaded kernel module of ``model`` (written to the cache and imported on first use)."""
-    if not compilable(model):
-        raise SimulationError(f"{model.name} has no equations to compile (solver='compiled' needs a library model or "
-                              "one written in the model language, pkpd.models.from_text); use solver='dp5'")
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
-    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(model.equations)
+    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(equations_of(model))
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:
@@ -101,20 +139,14 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
     (to rounding); ``params`` is not modified."""
     kernel = kernel_for(model)
-    names = model.equations.parameters
+    names = model.parameter_names
     n, S = start.state.shape
     bps = course.breakpoints
     p = np.empty((n, len(names)))
     for j, name in enumerate(names):
         p[:, j] = params[name]
-    table = np.zeros((1, len(names)))
-    mask = np.zeros(len(names), np.bool_)
-    if bps.table is not None:
-        rows = len(next(iter(bps.table.values()))) if bps.table else 0
-        table = np.zeros((max(rows, 1), len(names)))
-        for j, name in enumerate(names):
-            if name in bps.table:
-                table[:rows, j], mask[j] = bps.table[name], True
+    x0 = model.initial_state({name: p[:, j] for j, name in enumerate(names)}) if n else np.zeros((0, S))
+    table, mask, table_x0 = _parameter_table(model, names, bps, p)
     if outputs.dense_time is not None and len(outputs.dense_time):
         d_unit, d_time = np.asarray(outputs.dense_unit, np.int64), np.asarray(outputs.dense_time, float)
     else:
@@ -123,10 +155,10 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     d_stop = np.searchsorted(d_unit, np.arange(n), side="right")
     f64, i64 = np.float64, np.int64
     args = (np.ascontiguousarray(start.time, f64), np.ascontiguousarray(start.state, f64),
-            np.ascontiguousarray(start.rate, f64), p, bps.start.astype(i64), bps.stop.astype(i64),
-            np.ascontiguousarray(bps.time, f64), bps.kind.astype(i64), bps.cmt.astype(i64),
+            np.ascontiguousarray(start.rate, f64), p, np.ascontiguousarray(x0, f64), bps.start.astype(i64),
+            bps.stop.astype(i64), np.ascontiguousarray(bps.time, f64), bps.kind.astype(i64), bps.cmt.astype(i64),
             np.ascontiguousarray(bps.value, f64), bps.ref.astype(i64),
-            np.ascontiguousarray(course.vectors, f64).reshape(-1, S), table, mask,
+            np.ascontiguousarray(course.vectors, f64).reshape(-1, S), table, mask, table_x0,
             np.ascontiguousarray(course.end, f64), d_start.astype(i64), d_stop.astype(i64), d_time,
             float(options.rtol), float(options.atol), int(options.max_steps))
     y_end, status, reached = np.empty((n, S)), np.zeros(n, i64), np.zeros(n)
@@ -141,6 +173,22 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
             list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], *args, *out), bounds))
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
+
+
+def _parameter_table(model, names, bps, p):
+    """PARAMS rows as arrays: values ``(rows, P)``, which parameters they set, and the initial state under each
+    row (a reset after a parameter change returns to it). One unused row when there are none."""
+    S = len(model.states)
+    rows = len(next(iter(bps.table.values()))) if bps.table else 0
+    if not rows:
+        return np.zeros((1, len(names))), np.zeros(len(names), np.bool_), np.zeros((1, S))
+    mask = np.array([name in bps.table for name in names])
+    unit = np.zeros(rows, np.int64)          # the unit each row belongs to (its other parameters)
+    sel = bps.kind == Kind.PARAMS
+    unit[bps.ref[sel]] = bps.unit[sel]
+    values = {name: (np.asarray(bps.table[name], float) if mask[j] else p[unit, j]) for j, name in enumerate(names)}
+    table = np.column_stack([values[name] for name in names])
+    return np.ascontiguousarray(table), mask, np.ascontiguousarray(model.initial_state(values), float)
 
 
 def _threads(n_units: int) -> int:

@@ -1,9 +1,10 @@
 """The compiled integrator: the first part of every generated kernel module (:mod:`pkpd.engine._compiled`).
 
-A kernel module is this file's source followed by a model's ``rhs`` and ``init`` (:mod:`pkpd.engine._codegen`),
+A kernel module is this file's source followed by a model's ``rhs`` (:mod:`pkpd.engine._codegen`),
 written to the kernel cache and imported; numba compiles it on first use and caches the machine code beside it
-(``cache=True``), so a later process loads it without compiling. The stubs below are replaced by the model's
-functions, which come later in the module.
+(``cache=True``), so a later process loads it without compiling. The stub below is replaced by the model's
+function, which comes later in the module. Initial states (for resets) come computed, per unit and per parameter
+change.
 
 The algorithm is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4) (1980,
 J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett & Wanner
@@ -46,10 +47,6 @@ def rhs(t, y, p, rate, dy):  # replaced by the model's
     raise NotImplementedError
 
 
-def init(p, x0):  # replaced by the model's
-    raise NotImplementedError
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _initial_step(t, y, f, p, rate, span, rtol, atol, y1, f1):
     S = y.shape[0]
@@ -74,7 +71,7 @@ def _initial_step(t, y, f, p, rate, span, rtol, atol, y1, f1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
+def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0,
            y, rate, p, x0, snapshots):
     """Apply, in order, the unit's breakpoints at time ``t``; the position of its next one."""
     while ptr < stop and bp_time[ptr] == t:
@@ -94,27 +91,26 @@ def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, ta
             for j in range(p.shape[0]):
                 if table_mask[j]:
                     p[j] = table[row, j]
-            init(p, x0)       # a later reset returns to the initial state under the parameters then in force
+            x0[:] = table_x0[row]     # a later reset returns to the initial state under the parameters then in force
         ptr += 1
     return ptr
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(u, t_start, y_start, rate_start, params, bp_start, bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref,
-          vectors, table, table_mask, t_end, dense_start, dense_stop, dense_time, rtol, atol, max_steps,
-          y_end, snapshots, dense):
+def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt, bp_value,
+          bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
+          max_steps, y_end, snapshots, dense):
     """Integrate unit ``u`` through its breakpoints; its status and the time it reached."""
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
-    x0 = np.zeros(S)
-    init(p, x0)
+    x0 = x0_start[u].copy()
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
-                 y, rate, p, x0, snapshots)
+                 table_x0, y, rate, p, x0, snapshots)
     target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
     rhs(t, y, p, rate, f)
     h = _initial_step(t, y, f, p, rate, target - t, rtol, atol, stage, f_new) if target > t else 0.0
@@ -176,7 +172,7 @@ def _unit(u, t_start, y_start, rate_start, params, bp_start, bp_stop, bp_time, b
             return TOO_MANY_STEPS, t
         if norm <= 1.0 and land:
             ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
-                         y, rate, p, x0, snapshots)
+                         table_x0, y, rate, p, x0, snapshots)
             target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
             if target > t:
                 rhs(t, y, p, rate, f)
@@ -186,12 +182,13 @@ def _unit(u, t_start, y_start, rate_start, params, bp_start, bp_stop, bp_time, b
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def integrate_units(first, last, t_start, y_start, rate_start, params, bp_start, bp_stop, bp_time, bp_kind, bp_cmt,
-                    bp_value, bp_ref, vectors, table, table_mask, t_end, dense_start, dense_stop, dense_time, rtol,
-                    atol, max_steps, y_end, snapshots, dense, status, reached):
+def integrate_units(first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+                    bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop,
+                    dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     """Integrate units ``first`` to ``last - 1`` into the output arrays (their rows only; the GIL is released,
     so threads can run disjoint ranges at once)."""
     for u in range(first, last):
-        status[u], reached[u] = _unit(u, t_start, y_start, rate_start, params, bp_start, bp_stop, bp_time, bp_kind,
-                                      bp_cmt, bp_value, bp_ref, vectors, table, table_mask, t_end, dense_start,
-                                      dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense)
+        status[u], reached[u] = _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
+                                      bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end,
+                                      dense_start, dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots,
+                                      dense)

@@ -1,11 +1,13 @@
 """The equations of a model as checked expression texts: the form a compiled kernel is generated from.
 
 A :class:`Equations` value lists, for one model, its parameters and states, the quantities computed from them
-in order, one derivative per state and the initial values -- each as the text of an expression that
+in order and one derivative per state -- each as the text of an expression that
 :func:`pkpd._internal.expressions.compile_expression` has already checked (names, numbers, arithmetic, one
 comparison, the functions of :data:`pkpd.models.language.FUNCTIONS`). Model-language models
 (:func:`pkpd.models.from_text`) carry it as :attr:`~pkpd.models.language.TextModel.equations`;
-:mod:`pkpd.engine._codegen` turns it into the source of a compiled right-hand side.
+:mod:`pkpd.engine._codegen` turns it into the source of a compiled right-hand side. Library models declare
+theirs; any other model's is traced from its numpy ``rhs`` (:mod:`pkpd.engine._trace`). Initial states are
+not part of it: the engine computes them with the model's ``initial_state``.
 
 Examples
 --------
@@ -43,12 +45,14 @@ class Equations:
         those the derivatives need.
     derivatives : tuple of str
         One expression per state: its derivative, before doses and infusions are added.
-    initial : tuple of (int, str)
-        ``(state index, expression of the parameters)``; the other states start at 0.
+    rates : tuple of str
+        Empty (the usual case): each state's zero-order input rate is added to its derivative. Otherwise the
+        names under which the derivatives read the rates themselves (traced right-hand sides,
+        :mod:`pkpd.engine._trace`).
     """
 
     parameters: tuple[str, ...]
     states: tuple[str, ...]
     quantities: tuple[tuple[str, str], ...]
     derivatives: tuple[str, ...]
-    initial: tuple[tuple[int, str], ...] = ()
+    rates: tuple[str, ...] = ()

@@ -369,8 +369,7 @@ class TextModel(Model):
         rhs_steps = _closure(rhs_names, spec.main)
         self._rhs_steps = tuple((n, e.fn) for n, e in rhs_steps)
         self.equations = Equations(tuple(p.name for p in spec.parameters), spec.states,
-                                   tuple((n, e.text) for n, e in rhs_steps), tuple(d.text for d in spec.derivatives),
-                                   tuple((spec.states.index(s), e.text) for s, e in spec.init.items()))
+                                   tuple((n, e.text) for n, e in rhs_steps), tuple(d.text for d in spec.derivatives))
         self._derivatives = tuple(d.fn for d in spec.derivatives)
         out_steps = _closure(spec.outputs, steps)
         read = set(spec.outputs).union(*(e.names for _, e in out_steps))

@@ -55,7 +55,9 @@ KM = _positive("KM", 5.7, "mg/L", "concentration at half-maximal elimination rat
 
 def _col(p, name, y):
     """Parameter ``name`` shaped to broadcast against ``y`` of shape (n, ..., n_states)."""
-    return np.asarray(p[name]).reshape((-1,) + (1,) * (y.ndim - 2))
+    value = p[name]
+    value = value if hasattr(value, "reshape") else np.asarray(value)     # arrays as they are (traced ones too)
+    return value.reshape((-1,) + (1,) * (y.ndim - 2))
 
 
 def _equations(parameters, states, derivatives, quantities=()) -> Equations:
