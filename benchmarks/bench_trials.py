@@ -37,6 +37,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="400 patients per arm")
     ap.add_argument("--block", type=int, default=1000, help="block_size (subjects integrated together)")
     ap.add_argument("--no-dask", action="store_true", help="serial run only")
+    ap.add_argument("--solver", default="compiled", help="ODE solver of the trial (default compiled)")
+    ap.add_argument("--baseline", type=int, default=200,
+                    help="patients per arm of the numpy-engine (solver dp5) baseline run in this process (0: none)")
     args = ap.parse_args(argv)
     n = 400 if args.quick else args.n
     block = min(args.block, max(1, n // 2))           # at least two chunks for the two workers
@@ -53,8 +56,10 @@ def main(argv=None):
     arms = len(design.arm_names)
     print(f"bench_trials: SE midazolam, {arms} arms x {n} patients, grid {len(design.grid)} times, block {block}")
 
+    opts = {"seed": 2024, "block_size": block, "chunk_size": block, "progress": False, "solver": args.solver}
+    run_trial(source, design, 4, **opts)                      # warm-up: imports, kernel compiled or loaded
     t0 = time.perf_counter()
-    serial = run_trial(source, design, n, seed=2024, block_size=block, chunk_size=block, progress=False)
+    serial = run_trial(source, design, n, **opts)
     t_serial = time.perf_counter() - t0
     rate_serial = n * arms / t_serial
     print(f"serial : {t_serial:7.2f} s  {rate_serial:8.0f} patient-arms/s  ({n / t_serial:.0f} patients/s over "
@@ -69,8 +74,7 @@ def main(argv=None):
                 Client(cluster) as client:
             client.run(lambda: __import__("pkpd.trials"))          # warm the workers' imports
             t0 = time.perf_counter()
-            dask = run_trial(source, design, n, seed=2024, block_size=block, chunk_size=block, progress=False,
-                             client=client)
+            dask = run_trial(source, design, n, client=client, **opts)
             t_dask = time.perf_counter() - t0
             worker_mb = client.run(lambda: __import__("resource").getrusage(
                 __import__("resource").RUSAGE_SELF).ru_maxrss / 1024.0)
@@ -82,6 +86,14 @@ def main(argv=None):
               f"{_maxrss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
         print(f"ratio dask / serial: {rate_dask / rate_serial:.2f}   bit-identical: {same}")
 
+    if args.baseline:
+        nb = min(args.baseline, n)
+        t0 = time.perf_counter()
+        run_trial(source, design, nb, **{**opts, "block_size": min(block, nb), "chunk_size": min(block, nb),
+                                         "solver": "dp5"})
+        rate_base = nb * arms / (time.perf_counter() - t0)
+        print(f"baseline (numpy engine, solver dp5, {nb} patients per arm): {rate_base:8.0f} patient-arms/s; "
+              f"ratio {args.solver} / dp5: {rate_serial / rate_base:.1f}x")
     print(f"peak RSS self {_maxrss_mb(resource.RUSAGE_SELF):.0f} MB, children {_maxrss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
     big = 100_000 * 4
     est = f"serial {big / rate_serial / 60:.1f} min"

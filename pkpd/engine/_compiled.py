@@ -137,8 +137,10 @@ def _load(key: str, source: str):
 def integrate_compiled(model, params: dict, start: Start, course: Course, outputs: Outputs = Outputs(),
                        options: StepOptions = StepOptions()):
     """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
-    (to rounding); ``params`` is not modified."""
+    (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas4 steps (stiff models),
+    any other Dormand-Prince steps."""
     kernel = kernel_for(model)
+    stiff = options.method == "rodas"
     names = model.parameter_names
     n, S = start.state.shape
     bps = course.breakpoints
@@ -167,10 +169,10 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     out = (y_end, snapshots, dense, status, reached)
     bounds = _ranges(n, _threads(n))
     if len(bounds) == 1:
-        kernel.integrate_units(0, n, *args, *out)
+        kernel.integrate_units(0, n, stiff, *args, *out)
     else:
         with ThreadPoolExecutor(len(bounds)) as pool:
-            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], *args, *out), bounds))
+            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], stiff, *args, *out), bounds))
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 

@@ -6,10 +6,12 @@ written to the kernel cache and imported; numba compiles it on first use and cac
 function, which comes later in the module. Initial states (for resets) come computed, per unit and per parameter
 change.
 
-The algorithm is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4) (1980,
-J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett & Wanner
-(1993, II.4), each unit landing exactly on its own breakpoints (resets, boluses, rate changes, steady-state
-vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. The functions release
+The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
+(1980, J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett &
+Wanner (1993, II.4), each unit landing exactly on its own breakpoints (resets, boluses, rate changes,
+steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For stiff
+models the same driver takes Rodas4 steps (Hairer & Wanner 1996, IV.7; L-stable, order 4(3), with its
+third-order dense output) with a forward-difference Jacobian recomputed at every accepted point. The functions release
 the GIL (``nogil``): :mod:`pkpd.engine._compiled` runs ranges of units on threads, each writing only its rows.
 """
 
@@ -41,6 +43,33 @@ P = np.array([
     [0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
     [0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
 ])
+
+# Rodas4 (Hairer & Wanner 1996, Solving ODEs II, IV.7; the coefficients of Hairer's rodas.f): 6 stages, order 4
+# with an embedded order-3 error estimate, L-stable and stiffly accurate; with W = I / (GAMMA h) - J,
+#   W k_i = f(t + RC_i h, y + sum_j RA_ij k_j) + RD_i h df/dt + sum_j RCC_ij k_j / h,
+#   y_new = y + sum_j RA_6j k_j + k_6 (stage 6's input is y_new minus k_6; k_6 is the error estimate), and
+#   y(t + s h) = y (1 - s) + s (y_new + (1 - s) (RP2 . k + s RP3 . k)).
+GAMMA = 0.25
+RC = np.array([0.0, 0.386, 0.21, 0.63, 1.0, 1.0])
+RD = np.array([0.25, -0.1043, 0.1035, -0.0362000000000000023, 0.0, 0.0])
+RA = np.array([
+    [0, 0, 0, 0, 0],
+    [1.544, 0, 0, 0, 0],
+    [0.9466785280815826, 0.2557011698983284, 0, 0, 0],
+    [3.314825187068521, 2.896124015972201, 0.9986419139977817, 0, 0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950, 0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950, 1.0],
+])
+RCC = np.array([
+    [0, 0, 0, 0, 0],
+    [-5.6688, 0, 0, 0, 0],
+    [-2.430093356833875, -0.2063599157091915, 0, 0, 0],
+    [-0.1073529058151375, -9.594562251023355, -20.47028614809616, 0, 0],
+    [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160, 0],
+    [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054],
+])
+RP2 = np.array([10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662])
+RP3 = np.array([-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872])
 
 
 def rhs(t, y, p, rate, dy):  # replaced by the model's
@@ -97,16 +126,152 @@ def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, ta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt, bp_value,
-          bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
-          max_steps, y_end, snapshots, dense):
-    """Integrate unit ``u`` through its breakpoints; its status and the time it reached."""
+def _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
+    """One Dormand-Prince step from ``(t, y)`` (``f`` its derivative) of size ``hs``: ``y_new``, ``f_new`` (at its
+    end), the dense-output coefficients ``Q``; returns the scaled error norm."""
+    S = y.shape[0]
+    for i in range(S):
+        K[0, i] = f[i] * hs
+    for st in range(1, 6):
+        for i in range(S):
+            acc = y[i]
+            for j in range(st):
+                acc += A[st, j] * K[j, i]
+            stage[i] = acc
+        rhs(t + C[st] * hs, stage, p, rate, f_new)
+        for i in range(S):
+            K[st, i] = f_new[i] * hs
+    for i in range(S):
+        acc = y[i]
+        for j in range(6):
+            acc += B[j] * K[j, i]
+        y_new[i] = acc
+    rhs(t + hs, y_new, p, rate, f_new)
+    norm = 0.0
+    for i in range(S):
+        K[6, i] = f_new[i] * hs
+        err = 0.0
+        for j in range(7):
+            err += E[j] * K[j, i]
+        norm += (err / (atol + rtol * max(abs(y[i]), abs(y_new[i])))) ** 2
+        for r in range(4):
+            acc = 0.0
+            for j in range(7):
+                acc += P[j, r] * K[j, i]
+            Q[r, i] = acc
+    return math.sqrt(norm / S)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _jacobian(t, y, f, p, rate, J, dfdt, work, f1):
+    """Forward-difference Jacobian ``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative)."""
+    S = y.shape[0]
+    for j in range(S):
+        delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))
+        work[:] = y
+        work[j] += delta
+        rhs(t, work, p, rate, f1)
+        for i in range(S):
+            J[i, j] = (f1[i] - f[i]) / delta
+    delta = math.sqrt(2.2e-16 * max(1e-5, abs(t)))
+    rhs(t + delta, y, p, rate, f1)
+    for i in range(S):
+        dfdt[i] = (f1[i] - f[i]) / delta
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lu(M, piv):
+    """LU factorisation of ``M`` in place, with partial pivoting (``piv`` the row order); False if singular."""
+    S = M.shape[0]
+    for k in range(S):
+        best, row = abs(M[k, k]), k
+        for i in range(k + 1, S):
+            if abs(M[i, k]) > best:
+                best, row = abs(M[i, k]), i
+        if best == 0.0 or not math.isfinite(best):
+            return False
+        piv[k] = row
+        if row != k:
+            for j in range(S):
+                M[k, j], M[row, j] = M[row, j], M[k, j]
+        for i in range(k + 1, S):
+            M[i, k] /= M[k, k]
+            for j in range(k + 1, S):
+                M[i, j] -= M[i, k] * M[k, j]
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _solve(M, piv, b):
+    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`."""
+    S = M.shape[0]
+    for k in range(S):
+        b[k], b[piv[k]] = b[piv[k]], b[k]
+    for i in range(S):
+        for j in range(i):
+            b[i] -= M[i, j] * b[j]
+    for i in range(S - 1, -1, -1):
+        for j in range(i + 1, S):
+            b[i] -= M[i, j] * b[j]
+        b[i] /= M[i, i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol):
+    """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
+    :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
+    S = y.shape[0]
+    for i in range(S):
+        for j in range(S):
+            W[i, j] = -J[i, j]
+        W[i, i] += 1.0 / (GAMMA * hs)
+    if not _lu(W, piv):
+        return math.inf
+    for st in range(6):
+        for i in range(S):
+            acc = y[i]
+            for j in range(st):
+                acc += RA[st, j] * K[j, i]
+            stage[i] = acc
+        if st == 0:
+            f_new[:] = f
+        else:
+            rhs(t + RC[st] * hs, stage, p, rate, f_new)
+        for i in range(S):
+            acc = 0.0
+            for j in range(st):
+                acc += RCC[st, j] * K[j, i]
+            K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc / hs
+        _solve(W, piv, K[st])
+    norm = 0.0
+    for i in range(S):
+        y_new[i] = stage[i] + K[5, i]
+        norm += (K[5, i] / (atol + rtol * max(abs(y[i]), abs(y_new[i])))) ** 2
+        c2 = c3 = 0.0
+        for j in range(5):
+            c2 += RP2[j] * K[j, i]
+            c3 += RP3[j] * K[j, i]
+        Q[0, i] = y_new[i] - y[i] + c2            # y(t + s h) = y + s (Q0 + s (Q1 + s Q2))
+        Q[1, i] = c3 - c2
+        Q[2, i] = -c3
+        Q[3, i] = 0.0
+    return math.sqrt(norm / S)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt,
+          bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol,
+          atol, max_steps, y_end, snapshots, dense):
+    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``stiff``); its status and
+    the time it reached."""
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
     x0 = x0_start[u].copy()
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
+    J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
+    exponent, grow = (-0.25, 6.0) if stiff else (-0.2, 10.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
@@ -114,56 +279,36 @@ def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, 
     target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
     rhs(t, y, p, rate, f)
     h = _initial_step(t, y, f, p, rate, target - t, rtol, atol, stage, f_new) if target > t else 0.0
+    fresh = False                  # whether J and df/dt are those of the current point (stiff)
     steps = 0
     while target > t:
         remaining = target - t
         land = h >= remaining * (1 - 1e-12)
         hs = remaining if land else h
-        for i in range(S):
-            K[0, i] = f[i] * hs
-        for st in range(1, 6):
-            for i in range(S):
-                acc = y[i]
-                for j in range(st):
-                    acc += A[st, j] * K[j, i]
-                stage[i] = acc
-            rhs(t + C[st] * hs, stage, p, rate, f_new)
-            for i in range(S):
-                K[st, i] = f_new[i] * hs
-        for i in range(S):
-            acc = y[i]
-            for j in range(6):
-                acc += B[j] * K[j, i]
-            y_new[i] = acc
-        t_new = target if land else t + hs
-        rhs(t_new, y_new, p, rate, f_new)
-        norm = 0.0
-        for i in range(S):
-            K[6, i] = f_new[i] * hs
-            err = 0.0
-            for j in range(7):
-                err += E[j] * K[j, i]
-            norm += (err / (atol + rtol * max(abs(y[i]), abs(y_new[i])))) ** 2
-        norm = math.sqrt(norm / S)
+        if stiff:
+            if not fresh:
+                _jacobian(t, y, f, p, rate, J, dfdt, stage, f_new)
+                fresh = True
+            norm = _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol)
+        else:
+            norm = _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol)
         if not math.isfinite(norm):
             norm = math.inf
-        factor = min(max(0.9 * max(norm, 1e-10) ** -0.2, 0.2), 10.0)
+        factor = min(max(0.9 * max(norm, 1e-10) ** exponent, 0.2), grow)
+        t_new = target if land else t + hs
         if norm <= 1.0:
-            if d < d_stop and dense_time[d] <= t_new:         # outputs inside the step, from its polynomial
+            while d < d_stop and dense_time[d] <= t_new:      # outputs inside the step, from its polynomial
+                theta = (dense_time[d] - t) / hs
                 for i in range(S):
-                    for r in range(4):
-                        acc = 0.0
-                        for j in range(7):
-                            acc += P[j, r] * K[j, i]
-                        Q[r, i] = acc
-                while d < d_stop and dense_time[d] <= t_new:
-                    theta = (dense_time[d] - t) / hs
-                    for i in range(S):
-                        dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))
-                    d += 1
+                    dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))
+                d += 1
             t = t_new
             y[:] = y_new
-            f[:] = f_new
+            if stiff:
+                rhs(t, y, p, rate, f)
+                fresh = False
+            else:
+                f[:] = f_new
         elif hs <= 1e-14 * max(1.0, abs(t)):
             return UNDERFLOW, t
         h = hs * factor
@@ -182,13 +327,13 @@ def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def integrate_units(first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+def integrate_units(first, last, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
                     bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop,
                     dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
-    """Integrate units ``first`` to ``last - 1`` into the output arrays (their rows only; the GIL is released,
-    so threads can run disjoint ranges at once)."""
+    """Integrate units ``first`` to ``last - 1`` (Rodas4 when ``stiff``, else Dormand-Prince) into the output
+    arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once)."""
     for u in range(first, last):
-        status[u], reached[u] = _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
-                                      bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end,
-                                      dense_start, dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots,
-                                      dense)
+        status[u], reached[u] = _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop,
+                                      bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
+                                      table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol, max_steps,
+                                      y_end, snapshots, dense)

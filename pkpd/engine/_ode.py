@@ -30,7 +30,7 @@ from ._schedule import Schedule, grouped_searchsorted
 __all__ = ["ode_states"]
 
 
-SOLVERS = ("dp5", "compiled", "bdf", "radau", "lsoda", "exact")
+SOLVERS = ("dp5", "compiled", "rodas", "bdf", "radau", "lsoda", "exact")
 _SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
@@ -68,9 +68,9 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
     outputs = Outputs(s_idx.size, du, dt, needed)
-    if solver in ("dp5", "compiled", "exact"):
+    if solver in ("dp5", "compiled", "rodas", "exact"):
         _, snapshots, dense = _integrator(solver)(model, problem.params, start, course, outputs,
-                                                  StepOptions(rtol, atol))
+                                                  StepOptions(rtol, atol, solver))
     else:
         from ._implicit import integrate_implicit
 
@@ -86,8 +86,9 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
 
 
 def _integrator(solver: str):
-    """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled" (numba) or "exact" (matrix exponentials)."""
-    if solver == "compiled":
+    """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled" or "rodas" (numba; explicit or stiff) or
+    "exact" (matrix exponentials)."""
+    if solver in ("compiled", "rodas"):
         from ._compiled import integrate_compiled
 
         return integrate_compiled
@@ -442,7 +443,9 @@ class _IntervalMap:
 
     def __init__(self, model, ps, tr: _Trains, options: StepOptions, solver: str = "dp5"):
         self.model, self.ps, self.tr, self.options = model, ps, tr, options
-        self.integrate = _integrator(solver if solver in ("exact", "compiled") else "dp5")
+        self.integrate = _integrator(solver if solver in ("exact", "compiled", "rodas") else "dp5")
+        if solver in ("compiled", "rodas"):
+            self.options = options._replace(method=solver)
         per, phi, D = tr.period, tr.phase, tr.duration
         # copies running at the window start (started before it, ending at or after it)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -143,13 +143,48 @@ def test_compiled_takes_the_numpy_engines_steps(functions_model, sched):
     _close(a, b, functions_model.outputs + functions_model.states)
 
 
-def test_compiled_matches_the_closed_form(functions_model):
+@pytest.mark.parametrize("solver", ["compiled", "rodas"])
+def test_compiled_matches_the_closed_form(functions_model, solver):
     model, base = MODELS["OneCompartmentOral"]
     events = _dataset(_schedules(1)["ss1"], 20)
     params = _population(base, 20)
-    a = simulate(functions_model, events, params, method="ode", solver="compiled", rtol=1e-10, atol=1e-12)
+    a = simulate(functions_model, events, params, method="ode", solver=solver, rtol=1e-10, atol=1e-12)
     exact = simulate(model, events, params, method="analytic")
     _close(a, exact, ["CP"], 1e-7)
+
+
+@pytest.mark.parametrize("sched", sorted({s for _, s in CASES}))
+def test_rodas_agrees_with_the_explicit_engine_on_every_dosing_pattern(functions_model, sched):
+    """Rodas4 (stiff) and Dormand-Prince take different steps: both at rtol 1e-9 agree to 1e-6 of the range."""
+    events = _dataset(_schedules(1)[sched], 3)
+    params = _population(functions_model.defaults, 3)
+    a = simulate(functions_model, events, params, method="ode", solver="rodas", rtol=1e-9, atol=1e-12, states=True)
+    b = simulate(functions_model, events, params, method="ode", solver="dp5", rtol=1e-9, atol=1e-12, states=True)
+    for col in functions_model.outputs + functions_model.states:
+        assert np.max(np.abs(a[col] - b[col])) <= 1e-6 * (np.max(np.abs(b[col])) + 1e-300), col
+
+
+def test_rodas_takes_far_fewer_steps_than_an_explicit_method_on_a_stiff_model(functions_model):
+    """A fast effect site (KE0 1e4/h) over 2 days: the explicit method is held to steps of ~3/KE0 by stability;
+    Rodas4 is L-stable. Both agree with the closed form's plasma concentration."""
+    from pkpd.engine._explicit import StepOptions
+
+    values = {**functions_model.defaults, "KE0": 1e4}
+
+    def fails_within(solver, max_steps):
+        try:
+            _compiled.integrate_compiled(functions_model, *_one_unit(functions_model, values, 100.0, 48.0),
+                                         StepOptions(method=solver, max_steps=max_steps))
+        except pkpd.SimulationError:
+            return True
+        return False
+
+    assert not fails_within("rodas", 400) and fails_within("compiled", 400)
+    dose, times = pkpd.Bolus(100, cmt="DEPOT"), np.linspace(0, 48, 49)
+    r = functions_model.simulate(dose, times, values, solver="rodas", rtol=1e-8, atol=1e-11)
+    oral = {k: values[k] for k in ("CL", "V", "KA", "F1", "ALAG1")}
+    np.testing.assert_allclose(r["CP"], pk.OneCompartmentOral().simulate(dose, times, oral)["CP"], rtol=1e-6,
+                               atol=1e-9)
 
 
 def test_compiled_with_parameters_changing_at_records(functions_model):
@@ -169,6 +204,17 @@ def test_a_regimen_of_many_subjects_and_the_initial_state(functions_model):
     b = functions_model.simulate(regimen, times, params, solver="dp5", states=True)
     _close(a, b, ("CP", "CE", "RESP", "DEPOT"))
     assert a["RESP"][0] == pytest.approx(params["BASE"][0])         # [INIT] RESP = BASE
+
+
+def _one_unit(model, values, amount, end):
+    """Parameters, start, course and outputs of one unit given a bolus ``amount`` into its first state at 0."""
+    from pkpd.engine._explicit import Breakpoints, Course, Kind, Outputs, Start
+
+    S, p = len(model.states), {k: np.array([v]) for k, v in values.items()}
+    bps = Breakpoints.build(1, np.array([0]), np.array([0.0]), np.zeros(1), np.array([Kind.BOLUS]),
+                            cmt=np.array([0]), value=np.array([amount]))
+    return p, Start(np.zeros(1), model.initial_state(p), np.zeros((1, S))), Course(bps, np.array([end]),
+                                                                                  np.zeros((0, S))), Outputs()
 
 
 def test_a_failing_unit_is_named_and_the_callers_arrays_are_kept(functions_model):
