@@ -1,13 +1,16 @@
-"""Benchmark of a composed mechanistic model (issue 3, criterion 8).
+"""Benchmark of a composed mechanistic model (issue 3, criterion 8; issue 17, Done-when 1).
 
 Carbamazepine (oral, autoinducing CYP3A4) + midazolam (oral two-compartment, well-stirred liver and gut
 wall) + CYP3A4 liver and gut pools + midazolam brain P-gp: 1000 subjects x 14 days (carbamazepine 200 mg
-every 12 h, midazolam 7.5 mg daily), hourly outputs, 30 % log-normal IIV on both clearances.
+every 12 h, midazolam 7.5 mg daily), hourly outputs, 30 % log-normal IIV on both clearances; 10 states.
 
-Prints the batched ODE engine (median of repeats) against a per-subject
-``scipy.integrate.solve_ivp(method="LSODA", rtol=1e-6, atol=1e-9)`` loop of the same equations (the
-composed model's own right-hand side for one subject, restarted at every dose), the ratio, and the
-largest relative difference between the two.
+Prints, from one process: pkpd's compiled engine -- ``solver="rodas"`` (Rodas4, stiff) and ``"compiled"``
+(Dormand-Prince) -- and the numpy engine's stacked LSODA (``solver="auto"``), each the median of repeats after
+a warm-up call (whose time, including any compile or kernel load, is printed); R's deSolve ``lsoda`` on the same
+equations written as a compiled C model (benchmarks/_desolve.py; a loop over subjects in one Rscript, timed by R
+around the loop) when ``Rscript`` and deSolve are installed, otherwise the figure stored from the issue (4.89 s,
+2 cores), said so; each run's ratio to deSolve and its largest relative error in MDZ.CP against pkpd's
+explicit engine at rtol 1e-10 (50 subjects; where CP > 1e-6 of the subject's maximum).
 
 Run: ``python benchmarks/bench_mechanisms.py [--quick]``.
 """
@@ -21,8 +24,9 @@ import time
 import numpy as np
 import pandas as pd
 
-import _baseline  # benchmarks/_baseline.py, beside this script
+import _desolve  # benchmarks/_desolve.py, beside this script
 import pkpd
+from pkpd.engine._compiled import equations_of
 from pkpd.models import OneCompartmentOral, TwoCompartmentOral
 from pkpd.physiology import BrainPgp, EnzymeTurnover, Induction, WellStirredLiver
 
@@ -58,37 +62,62 @@ def population(n, seed=3):
     return frame
 
 
-def lsoda_loop(model, params: pd.DataFrame) -> np.ndarray:
-    """The per-subject solve_ivp(LSODA) baseline (benchmarks/_baseline.py), MDZ.CP."""
-    return _baseline.lsoda_loop(model, params, regimen(), TIMES, ("MDZ.CP",))["MDZ.CP"]
+STORED_DESOLVE = 4.89       # s, 1000 subjects, deSolve lsoda with a C right-hand side (issue 17's table, 2 cores)
+
+
+def timed(fn, repeats):
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def desolve(model, params, rtol=1e-6, atol=1e-9):
+    """deSolve's time and MDZ.CP for ``params`` (benchmarks/_desolve.py)."""
+    _, p = model.resolve_params(params)
+    matrix = np.column_stack([p[k] for k in model.parameter_names])
+    dosing = model.dosing_matrices({k: v[:1] for k, v in p.items()}, 1)
+    doses = [(d.time + k * d.ii + dosing["ALAG"][0, model.state_index(d.cmt)], model.state_index(d.cmt),
+              d.amt * dosing["F"][0, model.state_index(d.cmt)]) for d in regimen() for k in range(d.addl + 1)]
+    seconds, central = _desolve.run(equations_of(model), matrix, model.initial_state(p), doses, TIMES,
+                                    model.state_index("MDZ.CENTRAL"), rtol=rtol, atol=atol)
+    return seconds, central / p["MDZ.V1"][:, None]
+
+
+def max_error(c, reference):
+    c = np.asarray(c).reshape(-1, len(TIMES))[: len(reference)]
+    big = reference > 1e-6 * reference.max(axis=1, keepdims=True)
+    return np.max(np.abs(c[big] / reference[big] - 1))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 subjects, fewer repeats")
+    parser.add_argument("--quick", action="store_true", help="100 subjects, one repeat")
     args = parser.parse_args()
-    n = 100 if args.quick else 1000
+    n, repeats = (100, 1) if args.quick else (1000, 3)
     model, params = build(), population(n)
-    model.simulate(regimen(), TIMES, params.iloc[:5], method="ode", states=False)  # warm-up
-    times = []
-    for _ in range(1 if args.quick else 3):
+    reference = model.simulate(regimen(), TIMES, params.iloc[:50], method="ode", solver="compiled", rtol=1e-10,
+                               atol=1e-13, states=False)["MDZ.CP"].reshape(50, -1)
+    print(f"composed model: {len(model.states)} states, {len(model.parameters)} parameters; {n} subjects x {DAYS} "
+          f"days, {len(TIMES)} outputs, rtol 1e-6, atol 1e-9")
+    if _desolve.available():
+        t_r, c_r = desolve(model, params)
+        source = "deSolve measured now"
+        print(f"deSolve lsoda, compiled C model (R loop over subjects): {t_r:8.2f} s   max rel. error "
+              f"{max_error(c_r, reference):.2e}")
+    else:
+        t_r, source = STORED_DESOLVE * n / 1000, "stored deSolve figure: Rscript or deSolve not found"
+        print(f"deSolve lsoda, compiled C model: {t_r:8.2f} s ({source})")
+    for solver in ("rodas", "compiled", "auto"):
         start = time.perf_counter()
-        result = model.simulate(regimen(), TIMES, params, method="ode", states=False)
-        times.append(time.perf_counter() - start)
-    t_engine = statistics.median(times)
-    n_loop = 5 if args.quick else 20
-    start = time.perf_counter()
-    loop = lsoda_loop(model, params.iloc[:n_loop])
-    t_loop = (time.perf_counter() - start) * n / n_loop
-    engine = result["MDZ.CP"].reshape(n, -1)[:n_loop]
-    big = loop > 1e-6 * loop.max()
-    diff = np.max(np.abs(engine[big] / loop[big] - 1))
-    print(f"composed model: {len(model.states)} states, {len(model.parameters)} parameters; {n} subjects x {DAYS} days, "
-          f"{len(TIMES)} outputs")
-    print(f"per-subject LSODA loop ({n_loop} subjects, scaled to {n}): {t_loop:8.2f} s")
-    solver = "lsoda" if model.stiff else "dp5"
-    print(f"batched ODE engine (solver='auto' -> {solver}, rtol 1e-6), median: {t_engine:8.2f} s")
-    print(f"ratio: {t_loop / t_engine:.1f}x   max relative difference in MDZ.CP: {diff:.2e}")
+        model.simulate(regimen(), TIMES, params.iloc[:2], method="ode", solver=solver, states=False)
+        first = time.perf_counter() - start
+        t, result = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", solver=solver,
+                                                 states=False), 1 if solver == "auto" else repeats)
+        print(f"pkpd solver={solver!r:11}: {t:8.2f} s (warm-up call {first:5.2f} s)   max rel. error "
+              f"{max_error(result['MDZ.CP'], reference):.2e}   ratio to deSolve {t / t_r:5.2f} ({source})")
 
 
 if __name__ == "__main__":

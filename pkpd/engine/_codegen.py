@@ -1,9 +1,10 @@
-"""Python source of a model's right-hand side, for compilation by numba.
+"""Python source of a model's right-hand side and Jacobian, for compilation by numba.
 
-:func:`kernel_source` turns :class:`~pkpd.models.Equations` into one scalar function for one integration unit,
+:func:`kernel_source` turns :class:`~pkpd.models.Equations` into scalar functions for one integration unit,
 decorated with numba's ``njit`` (which the kernel module imports)::
 
     def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i, inputs included
+    def jac(t, y, p, rate, J, dfdt): # J[i, j] = d rhs_i / d y_j, dfdt[i] = d rhs_i / dt (given its Equations)
 
 The expressions were checked when the model was read (:func:`pkpd._internal.expressions.compile_expression`);
 they are parsed again here and emitted node by node from the same whitelist (numbers, names, ``+ - * / **``,
@@ -44,16 +45,31 @@ _MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs"
          "log1p": "math.log1p"}      # (expm1, log1p: traced right-hand sides only; the language has neither)
 
 
-def kernel_source(eq) -> str:
-    """The source of ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`); see the module docstring."""
-    lines = [_JIT, "def rhs(t, y, p, rate, dy):"]
-    lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
+def kernel_source(eq, jacobian=None) -> str:
+    """The source of ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`), and of ``jac`` when ``jacobian`` is given
+    (Equations whose derivatives are ``df_i/dy_j`` row by row, then ``df_i/dt``; :func:`pkpd.engine._trace.trace`).
+    """
+    lines = [_JIT, "def rhs(t, y, p, rate, dy):"] + _prelude(eq)
+    added = "" if eq.rates else " + rate[{i}]"
+    lines += [f"    dy[{i}] = {_emit(text)}{added.format(i=i)}" for i, text in enumerate(eq.derivatives)]
+    if jacobian is not None:
+        S = len(jacobian.states)
+        lines += ["", "", _JIT, "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0", "    dfdt[:] = 0.0"]
+        lines += _prelude(jacobian)
+        for k, text in enumerate(jacobian.derivatives):
+            if text != "0.0":
+                target = f"J[{k // S}, {k % S}]" if k < S * S else f"dfdt[{k - S * S}]"
+                lines.append(f"    {target} = {_emit(text)}")
+    return "\n".join(lines) + "\n"
+
+
+def _prelude(eq) -> list[str]:
+    """Read parameters, states and rates into locals, then compute the quantities."""
+    lines = [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
     lines += [f"    v_{name} = y[{i}]" for i, name in enumerate(eq.states)]
     lines += [f"    v_{name} = rate[{i}]" for i, name in enumerate(eq.rates)]
     lines += [f"    v_{name} = {_emit(text)}" for name, text in eq.quantities]
-    added = "" if eq.rates else " + rate[{i}]"
-    lines += [f"    dy[{i}] = {_emit(text)}{added.format(i=i)}" for i, text in enumerate(eq.derivatives)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _emit(text: str) -> str:

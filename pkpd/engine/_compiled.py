@@ -32,7 +32,7 @@ from ..errors import SimulationError
 from ..models._base import set_cached
 from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
-from ._trace import NotTraceable, evaluate, trace_equations
+from ._trace import NotTraceable, evaluate, trace
 
 __all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_compiled", "cache_dir"]
 
@@ -65,17 +65,23 @@ def equations_of(model):
     SimulationError
         When the right-hand side cannot be traced (naming why) or the trace disagrees with it.
     """
-    if declared(model):
-        return model.equations
-    cached = getattr(model, "_traced_equations", None)
+    return _traced(model)[0]
+
+
+def _traced(model):
+    """``(rhs equations, Jacobian equations)`` of ``model``, kept on the model (it is immutable)."""
+    cached = getattr(model, "_compiled_equations", None)
     if cached is None:
+        equations = model.equations if declared(model) else None
         try:
-            cached = trace_equations(model)
+            traced = trace(model, equations)
         except NotTraceable as err:
             raise SimulationError(f"{model.name} cannot be compiled: its right-hand side uses {err}; "
                                   "use solver='dp5'") from None
-        _check_trace(model, cached)
-        set_cached(model, "_traced_equations", cached)
+        if equations is None:
+            _check_trace(model, traced.rhs)
+        cached = (equations if equations is not None else traced.rhs, traced.jacobian)
+        set_cached(model, "_compiled_equations", cached)
     return cached
 
 
@@ -108,7 +114,7 @@ def kernel_for(model):
     """The loaded kernel module of ``model`` (written to the cache and imported on first use)."""
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
-    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(equations_of(model))
+    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(*_traced(model))
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:

@@ -1,9 +1,9 @@
 """The compiled integrator: the first part of every generated kernel module (:mod:`pkpd.engine._compiled`).
 
-A kernel module is this file's source followed by a model's ``rhs`` (:mod:`pkpd.engine._codegen`),
+A kernel module is this file's source followed by a model's ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`),
 written to the kernel cache and imported; numba compiles it on first use and caches the machine code beside it
-(``cache=True``), so a later process loads it without compiling. The stub below is replaced by the model's
-function, which comes later in the module. Initial states (for resets) come computed, per unit and per parameter
+(``cache=True``), so a later process loads it without compiling. The stubs below are replaced by the model's
+functions, which come later in the module. Initial states (for resets) come computed, per unit and per parameter
 change.
 
 The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
@@ -11,7 +11,8 @@ The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per b
 Wanner (1993, II.4), each unit landing exactly on its own breakpoints (resets, boluses, rate changes,
 steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For stiff
 models the same driver takes Rodas4 steps (Hairer & Wanner 1996, IV.7; L-stable, order 4(3), with its
-third-order dense output) with a forward-difference Jacobian recomputed at every accepted point. The functions release
+third-order dense output) with the model's symbolic Jacobian (:func:`pkpd.engine._trace.trace`) evaluated at
+every accepted point (forward differences where it is not finite). The functions release
 the GIL (``nogil``): :mod:`pkpd.engine._compiled` runs ranges of units on threads, each writing only its rows.
 """
 
@@ -73,6 +74,10 @@ RP3 = np.array([-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76
 
 
 def rhs(t, y, p, rate, dy):  # replaced by the model's
+    raise NotImplementedError
+
+
+def jac(t, y, p, rate, J, dfdt):  # replaced by the model's (its derivatives in the states and in time)
     raise NotImplementedError
 
 
@@ -164,7 +169,11 @@ def _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _jacobian(t, y, f, p, rate, J, dfdt, work, f1):
-    """Forward-difference Jacobian ``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative)."""
+    """``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative): the model's symbolic Jacobian, or forward
+    differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0)."""
+    jac(t, y, p, rate, J, dfdt)
+    if np.isfinite(J).all() and np.isfinite(dfdt).all():
+        return
     S = y.shape[0]
     for j in range(S):
         delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))

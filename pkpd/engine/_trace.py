@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -35,7 +36,7 @@ from ..errors import ModelError
 from ..models.equations import Equations
 from ..models.language import FUNCTIONS
 
-__all__ = ["NotTraceable", "Traced", "trace_equations", "evaluate"]
+__all__ = ["NotTraceable", "Traced", "Trace", "trace", "trace_equations", "evaluate"]
 
 
 class NotTraceable(Exception):
@@ -296,8 +297,19 @@ def _expression(node, names) -> str:
     }[op]()
 
 
-def trace_equations(model) -> Equations:
-    """The right-hand side of ``model`` as :class:`~pkpd.models.Equations` over ``P<i> Y<i> R<i> t``.
+class Trace(NamedTuple):
+    """A model's right-hand side and its Jacobian as :class:`~pkpd.models.Equations` over ``P<i> Y<i> R<i> t``.
+
+    ``jacobian.derivatives`` holds ``S * S + S`` expressions: ``df_i/dy_j`` row by row, then ``df_i/dt``
+    (``"0.0"`` where zero); its quantities are its own (``G<k>``)."""
+
+    rhs: Equations
+    jacobian: Equations
+
+
+def trace(model, equations: Equations | None = None) -> Trace:
+    """Trace the right-hand side of ``model`` -- its numpy ``rhs``, or its declared ``equations`` evaluated on
+    symbols -- and differentiate it symbolically.
 
     Raises
     ------
@@ -306,30 +318,120 @@ def trace_equations(model) -> Equations:
     """
     graph = _Graph()
     names, S = model.parameter_names, len(model.states)
-    p = {name: Traced(graph, np.array([graph.leaf(f"P{i}")], dtype=object)) for i, name in enumerate(names)}
+    p = [Traced(graph, np.array([graph.leaf(f"P{i}")], dtype=object)) for i in range(len(names))]
     y = Traced(graph, np.array([[graph.leaf(f"Y{i}") for i in range(S)]], dtype=object))
     rate = Traced(graph, np.array([[graph.leaf(f"R{i}") for i in range(S)]], dtype=object))
     t = Traced(graph, np.array([graph.leaf("t")], dtype=object))
     try:
-        dy = model.rhs(t, y, p, rate)
+        if equations is None:
+            dy = model.rhs(t, y, dict(zip(names, p)), rate)
+        else:
+            dy = _evaluate(equations, t, y, p, rate, lambda columns: _stack_with(np.column_stack)(graph, columns))
     except NotTraceable:
         raise
     except Exception as err:      # the model's code met something a traced array does not do
         raise NotTraceable(f"{type(err).__name__}: {err}") from None
     if not isinstance(dy, Traced) or dy.shape != (1, S):
         raise NotTraceable(f"the right-hand side returned {type(dy).__name__} of shape {np.shape(dy)}, not (1, {S})")
-    roots = [graph.const(0.0) if not isinstance(n, _Node) else n for n in dy.nodes[0]]
+    roots = [n if isinstance(n, _Node) else graph.const(n) for n in dy.nodes[0]]
+    variables = [graph.leaf(f"Y{j}") for j in range(S)] + [graph.leaf("t")]
+    partial = [_derivatives(graph, roots, v) for v in variables]
+    zero = graph.const(0.0)
+    entries = [partial[j].get(id(r), zero) for r in roots for j in range(S + 1)]
+    entries = entries[:0] + [e for k, e in enumerate(entries) if k % (S + 1) < S] + entries[S::S + 1]
+    leaves = (tuple(f"P{i}" for i in range(len(names))), tuple(f"Y{i}" for i in range(S)),
+              tuple(f"R{i}" for i in range(S)))
+    return Trace(_as_equations(roots, "Q", *leaves), _as_equations(entries, "G", *leaves))
+
+
+def trace_equations(model) -> Equations:
+    """The right-hand side of ``model`` as :class:`~pkpd.models.Equations` over ``P<i> Y<i> R<i> t`` (see
+    :func:`trace`)."""
+    return trace(model).rhs
+
+
+def _as_equations(roots, prefix, parameters, states, rates) -> Equations:
+    """Equations computing ``roots``: each operation used twice becomes a quantity ``<prefix><k>``."""
     order, uses = _topological(roots)
     names_of: dict[int, str] = {}
     quantities = []
     for node in order:
         if uses[id(node)] > 1 and node.op not in ("const", "leaf"):
             text = _expression(node, names_of)
-            names_of[id(node)] = f"Q{len(quantities)}"
+            names_of[id(node)] = f"{prefix}{len(quantities)}"
             quantities.append((names_of[id(node)], text))
-    derivatives = tuple(_expression(r, names_of) for r in roots)
-    return Equations(tuple(f"P{i}" for i in range(len(names))), tuple(f"Y{i}" for i in range(S)),
-                     tuple(quantities), derivatives, rates=tuple(f"R{i}" for i in range(S)))
+    return Equations(parameters, states, tuple(quantities), tuple(_expression(r, names_of) for r in roots), rates)
+
+
+def _derivatives(graph, roots, variable) -> dict:
+    """Symbolic derivatives of every node reachable from ``roots`` in ``variable`` (a leaf), by forward
+    propagation in topological order: node id -> derivative node, absent where it is zero."""
+    order, _ = _topological(roots)
+    d: dict[int, _Node] = {id(variable): graph.const(1.0)}
+    op = graph.op
+    for node in order:
+        if node.op in ("const", "leaf"):
+            continue
+        args = node.args
+        da = [d.get(id(a)) for a in args]
+        if all(x is None for x in da):
+            continue
+        zero = graph.const(0.0)
+        a0, a1 = args[0], (args[1] if len(args) > 1 else None)
+        d0, d1 = (da + [None])[:2]
+
+        def plus(x, y):                       # None is an exact zero: no "0.0 * x" terms are built
+            return y if x is None else x if y is None else op("add", x, y)
+
+        def times(x, y):
+            return None if x is None or y is None else op("mul", x, y)
+
+        kind = node.op
+        if kind == "add":
+            out = plus(d0, d1)
+        elif kind == "sub":
+            out = d0 if d1 is None else op("neg", d1) if d0 is None else op("sub", d0, d1)
+        elif kind == "mul":
+            out = plus(times(d0, a1), times(a0, d1))
+        elif kind == "div":
+            numerator = d0 if d1 is None else op("neg", times(node, d1)) if d0 is None else \
+                op("sub", d0, times(node, d1))
+            out = op("div", numerator, a1)
+        elif kind == "pow":
+            out = plus(times(op("mul", a1, op("pow", a0, op("sub", a1, 1.0))), d0),
+                       times(op("mul", node, op("log", a0)), d1))
+        elif kind == "neg":
+            out = op("neg", d0)
+        elif kind == "pos":
+            out = d0
+        elif kind == "abs":
+            out = op("where", op("lt", a0, 0.0), op("neg", d0), d0)
+        elif kind == "exp":
+            out = op("mul", node, d0)
+        elif kind == "expm1":
+            out = op("mul", op("exp", a0), d0)
+        elif kind == "log":
+            out = op("div", d0, a0)
+        elif kind == "log1p":
+            out = op("div", d0, op("add", 1.0, a0))
+        elif kind == "sqrt":
+            out = op("div", op("mul", 0.5, d0), node)
+        elif kind in ("max", "min"):
+            out = op("where", op("ge" if kind == "max" else "le", a0, a1), zero if d0 is None else d0,
+                     zero if d1 is None else d1)
+        elif kind == "where":
+            out = op("where", a0, zero if d1 is None else d1, zero if da[2] is None else da[2])
+        elif kind == "square":
+            out = op("mul", op("mul", 2.0, a0), d0)
+        elif kind == "recip":
+            out = op("neg", op("mul", op("mul", node, node), d0))
+        elif kind == "expit":
+            out = op("mul", op("mul", node, op("sub", 1.0, node)), d0)
+        else:                                 # comparisons and logic: piecewise constant
+            continue
+        if out is not None:
+            d[id(node)] = out
+    return d
 
 
 def _topological(roots):
@@ -358,15 +460,21 @@ def _topological(roots):
 def evaluate(eq: Equations, t, y, p, rate) -> np.ndarray:
     """The derivatives of ``eq`` computed by numpy (the checked expressions as closures): ``(n, S)`` for ``t``
     ``(n,)``, states and rates ``(n, S)`` and the parameter columns ``p`` (a list of ``(n,)`` arrays)."""
-    ns = {name: np.asarray(v, float) for name, v in zip(eq.parameters, p)}
+    n = len(y)
+    return _evaluate(eq, np.asarray(t, float), y, [np.asarray(v, float) for v in p], rate,
+                     lambda columns: np.column_stack([np.broadcast_to(c, (n,)) for c in columns]))
+
+
+def _evaluate(eq, t, y, p, rate, stack):
+    ns = dict(zip(eq.parameters, p))
     ns.update({name: y[:, i] for i, name in enumerate(eq.states)})
     ns.update({name: rate[:, i] for i, name in enumerate(eq.rates)})
-    ns["t"] = np.asarray(t, float)
+    ns["t"] = t
 
     def closure(text):
         return compile_expression(text, error=ModelError, functions=_TRACE_FUNCTIONS, max_length=10**9).fn
 
     for name, text in eq.quantities:
         ns[name] = closure(text)(ns)
-    out = np.column_stack([np.broadcast_to(closure(text)(ns), (len(y),)) for text in eq.derivatives])
+    out = stack([closure(text)(ns) for text in eq.derivatives])
     return out if eq.rates else out + rate

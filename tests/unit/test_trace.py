@@ -1,8 +1,9 @@
 """Tracing a numpy right-hand side into equations (``pkpd/engine/_trace.py``; issue 17, items 1-2).
 
 Any model -- library, composed, the status-epilepticus chain -- is traced into :class:`~pkpd.models.Equations`
-that give its own ``rhs`` (1e-12 relative at random states); what tracing cannot follow is refused, naming it;
-and a composed model compiled from its trace takes the numpy engine's steps (1e-9).
+that give its own ``rhs`` (1e-12 relative at random states) and into a symbolic Jacobian that matches central
+differences of that ``rhs`` (1e-6); what tracing cannot follow is refused, naming it; and a composed model compiled
+from its trace takes the numpy engine's steps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 
 import pkpd
 from pkpd.engine import _compiled
-from pkpd.engine._trace import NotTraceable, evaluate, trace_equations
+from pkpd.engine._trace import NotTraceable, evaluate, trace, trace_equations
 from pkpd.models import OneCompartment, OneCompartmentOral, TwoCompartmentOral, pk
 from pkpd.physiology import BrainPgp, EnzymeTurnover, Induction, WellStirredLiver
 from pkpd.se.scenarios import cohort_parameters, se_model
@@ -48,6 +49,31 @@ def test_the_trace_computes_the_models_own_rhs(name):
         expected = model.rhs(t, y, p, rate)
         got = evaluate(eq, t, y, [p[k] for k in model.parameter_names], rate)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_symbolic_jacobian_is_the_derivative_of_the_rhs(name):
+    """Central differences of the model's own rhs (step 1e-6 relative) agree with the traced Jacobian to 1e-6."""
+    model = MODELS[name]
+    eq = trace(model).jacobian
+    rng = np.random.default_rng(8)
+    S = len(model.states)
+    p = {k: np.array([v * np.exp(0.2 * rng.standard_normal())]) for k, v in model.defaults.items()}
+    y = model.initial_state(p) + rng.uniform(0.5, 2.0, (1, S))
+    rate, t = rng.uniform(0.0, 1.0, (1, S)), np.array([rng.uniform(1.0, 48.0)])
+    with np.errstate(over="ignore"):
+        entries = evaluate(eq, t, y, [p[k] for k in model.parameter_names], np.zeros((1, S)))[0]
+        jac, dfdt = entries[: S * S].reshape(S, S), entries[S * S:]
+        numeric = np.empty((S, S))
+        for j in range(S):
+            step = np.zeros((1, S))
+            step[0, j] = 1e-6 * max(abs(y[0, j]), 1e-3)
+            numeric[:, j] = (model.rhs(t, y + step, p, rate) - model.rhs(t, y - step, p, rate))[0] / (2 * step[0, j])
+        dt = 1e-6 * t[0]
+        numeric_t = (model.rhs(t + dt, y, p, rate) - model.rhs(t - dt, y, p, rate))[0] / (2 * dt)
+    scale = np.abs(numeric).max(axis=1, keepdims=True) + 1e-12
+    np.testing.assert_allclose(jac / scale, numeric / scale, atol=1e-6)
+    np.testing.assert_allclose(dfdt, numeric_t, atol=1e-6 * (np.abs(numeric_t).max() + 1e-12))
 
 
 def test_shared_operations_become_one_quantity_and_identities_fold():
