@@ -9,8 +9,9 @@ Individual fits (lmfit):
 - :func:`make_params` -- lmfit parameters for a model (bounds, fixed, log scale, expressions);
 - :func:`initial_estimates` -- start values: NCA, or a grid search when NCA cannot apply;
 - :class:`FitResult` -- estimates, OFV/AIC/BIC, covariance, residuals, report, plot, profile CIs;
-- error models :class:`AdditiveError`, :class:`ProportionalError`, :class:`CombinedError`,
-  :class:`ExponentialError` (defined in :mod:`pkpd.population.residual`).
+- error models :class:`AdditiveError`, :class:`ProportionalError`, :class:`CombinedError` (variances or standard
+  deviations add), :class:`ExponentialError` (log-transform both sides) (defined in
+  :mod:`pkpd.population.residual`; individual and population fits take all of them).
 
 Population (NLME) estimation of a :class:`~pkpd.PopulationModel`:
 

@@ -80,10 +80,13 @@ def _with_fixed_error(params, error):
 
 
 def _check_log_scale(error, problem):
-    if isinstance(error, ExponentialError) and np.any(problem.y[~problem.blq] <= 0):
-        raise DatasetError("ExponentialError (log-transform both sides) needs positive observations; "
-                           f"{int(np.sum(problem.y[~problem.blq] <= 0))} are <= 0 (flag them BLQ or use another "
-                           "error model)")
+    bad = ~problem.blq & ~(problem.y > 0)
+    if isinstance(error, ExponentialError) and bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DatasetError(f"ExponentialError (log-transform both sides) needs positive observations; record "
+                           f"{int(problem.rows[j]) + 1} (ID {problem.frame['ID'].iloc[j]}, TIME "
+                           f"{problem.frame['TIME'].iloc[j]}) has DV {float(problem.y[j])!r}; {int(bad.sum())} "
+                           "are <= 0 (flag them BLQ or use another error model)")
 
 
 def _zero_sd_at_zero(error) -> bool:

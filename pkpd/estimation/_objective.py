@@ -19,6 +19,17 @@ second derivative for a BLQ one (the Laplacian treatment NONMEM requires for M3)
 residual variance at ``eta = 0`` (no interaction); ``FO`` linearises around ``eta = 0`` without EBEs:
 ``OFV_i = log det C_i + r' C_i^-1 r``, ``C_i = G Omega G' + diag V``, ``r = y - f(0)``.
 
+**Log-transform both sides** (:class:`~pkpd.population.residual.ExponentialError`, Karlsson, Beal & Sheiner
+1995, J Pharmacokinet Biopharm 23:651): ``y``, ``LLOQ`` and ``f`` above are the logs of the observation, the
+limit and the prediction, and ``g`` is ``d log f / d eta``; everything else is unchanged, so the OFV is NONMEM's
+for ``Y = LOG(F) + EPS(1)`` on ``DV = LOG(concentration)`` -- no Jacobian ``sum 2 log y`` is added, as NONMEM
+adds none. A quantified observation must be > 0 (:class:`PopData` raises a :class:`DatasetError` naming the
+record). A prediction ``f <= 0`` at a quantified observation (before absorption, before a lag time) makes
+the likelihood of that observation 0: its subject's objective is ``+inf`` (the outer search backs away from
+such parameters, the EBE search rejects such steps); :meth:`Objective.check_positive_predictions` turns it
+into an error naming the record at a starting point. At a BLQ record such a prediction is certainly below
+the limit: its M3 term is 0.
+
 Inner step: damped Newton (Levenberg) on all subjects at once; each iteration predicts ``f`` and its first
 and second finite-difference derivatives in eta for every subject in one batched simulation.
 """
@@ -31,7 +42,7 @@ import math
 import numpy as np
 
 from .._internal.lazy import special
-from ..errors import ParameterError, SimulationError
+from ..errors import DatasetError, ParameterError, SimulationError
 from ..engine import BatchPredictor
 from ._observations import observation_records
 from ..io import Dataset
@@ -58,9 +69,15 @@ class PopData:
         if blq not in ("M3", "M1"):
             raise ParameterError(f"blq must be 'M3' or 'M1' for population fits, got {blq!r}")
         obs = observation_records(data, blq, lloq)
-        self.rows, self.y, self.blq, self.lloq = obs.rows, obs.y, obs.blq, obs.lloq
+        self.rows, self.blq = obs.rows, obs.blq
         self.output_index = popmodel.observation_outputs(data.events, self.rows)
         self.error = popmodel.bound_error(self.output_index)
+        #: observations whose error compares logs (log-transform both sides)
+        self.log = log_rows(self.error, len(self.rows))
+        #: the observations as given (natural scale); ``y`` and ``lloq`` are on the error's scale
+        self.dv = obs.y
+        _check_log_observations(data.events, self.rows, obs.y, obs.lloq, self.blq, self.log)
+        self.y, self.lloq = to_error_scale(obs.y, self.log), to_error_scale(obs.lloq, self.log & self.blq)
         outputs = np.asarray(popmodel.outputs, dtype=object)[self.output_index]
         self.predict_many = BatchPredictor(model, data, outputs if len(popmodel.outputs) > 1 else popmodel.outputs[0],
                                            self.rows, engine, rtol=ODE_RTOL)
@@ -70,6 +87,45 @@ class PopData:
         self.events = data.events
         self.design = popmodel.design(data.events, self.predict_many.rank)
         self.covariates = self.design.subjects
+
+
+def log_rows(error, n: int) -> np.ndarray:
+    """Per observation: whether ``error`` compares logs there (one error model, or one per output)."""
+    rows = getattr(error, "log_observations", None)
+    return np.asarray(rows, dtype=bool) if rows is not None else np.full(n, bool(error.log_scale))
+
+
+def to_error_scale(values, log) -> np.ndarray:
+    """``values`` (last axis: observations) with the ``log`` ones replaced by their logs (``-inf`` where
+    <= 0): a new array, or ``values`` as they are when no observation is on the log scale."""
+    if not np.any(log):
+        return np.asarray(values, dtype=float)
+    values = np.array(values, dtype=float)
+    part = values[..., log]
+    positive = part > 0
+    values[..., log] = np.where(positive, np.log(np.where(positive, part, 1.0)), -np.inf)
+    return values
+
+
+def natural_scale(values, log) -> np.ndarray:
+    """The inverse of :func:`to_error_scale` (a new array)."""
+    values = np.array(values, dtype=float)
+    values[..., log] = np.exp(values[..., log])
+    return values
+
+
+def _check_log_observations(events, rows, dv, lloq, blq, log):
+    """Log-scale error: raise naming the first quantified observation <= 0 or BLQ record with LLOQ <= 0."""
+    checks = ((log & ~blq & ~(dv > 0), dv, "observation DV {!r} is not > 0"),
+              (log & blq & ~(lloq > 0), lloq, "BLQ record with LLOQ {!r}: the limit must be > 0"))
+    for bad, values, what in checks:
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            row = int(rows[j])
+            raise DatasetError(f"record {row + 1} (ID {events['ID'].iloc[row]}, TIME {events['TIME'].iloc[row]}): "
+                               f"{what.format(float(values[j]))}; the exponential error (log-transform both sides) "
+                               "compares logs: flag it BLQ (with its LLOQ), remove it, or use another error model "
+                               f"({int(bad.sum())} such record(s))")
 
 
 def variance(error, f, sigma):
@@ -114,7 +170,25 @@ class Objective:
         return new
 
     def predict(self, theta, eta):
-        return self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0]
+        """Predictions on the error's scale (logs of the log-scale observations)."""
+        return to_error_scale(self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0], self.d.log)
+
+    def check_positive_predictions(self, theta, where: str):
+        """Log-scale error: raise a :class:`DatasetError` naming the first quantified observation whose
+        population prediction (``eta = 0``) is <= 0 -- its likelihood, and so the objective, would be 0."""
+        log = self.d.log & ~self.d.blq
+        if not log.any():
+            return
+        f = self.pm.predict(self.d.predict_many, theta, [np.zeros_like(self.eta)], self.d.design)[0]
+        bad = log & ~(f > 0)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            row, ev = int(self.d.rows[j]), self.d.events
+            raise DatasetError(f"{where}: record {row + 1} (ID {ev['ID'].iloc[row]}, TIME {ev['TIME'].iloc[row]}, "
+                               f"DV {self.d.dv[j]:g}): the population prediction is {f[j]:g}, not > 0, so under the "
+                               f"exponential error (log-transform both sides) this observation has likelihood 0 "
+                               f"({int(bad.sum())} such record(s)): check the dose and lag time, flag the record "
+                               f"BLQ, or remove it")
 
     def f_and_g(self, theta, eta, curvature=False):
         """Predictions (n_obs,) and their eta-derivatives (n_obs, q) by central differences, with the
@@ -124,17 +198,22 @@ class Objective:
         sets = [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
         pairs = [(k, m) for k in range(q) for m in range(k + 1, q)] if curvature else []
         sets += [eta + eye[k] + eye[m] for k, m in pairs]
-        f = self.pm.predict(self.d.predict_many, theta, sets, self.d.design)
+        f = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log)
         f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
-        g = ((plus - minus) / (2 * h)).T
-        if not curvature:
-            return f0, g, None
-        c = np.zeros((len(f0), q, q))
-        for k in range(q):
-            c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
-        for i, (k, m) in enumerate(pairs):
-            c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
-        return f0, g, c
+        with np.errstate(invalid="ignore"):
+            g = ((plus - minus) / (2 * h)).T
+            if curvature:
+                c = np.zeros((len(f0), q, q))
+                for k in range(q):
+                    c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
+                for i, (k, m) in enumerate(pairs):
+                    c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
+        if self.d.log.any():
+            # log f = -inf (f <= 0) at or next to eta: no usable slope; the data term there is 0 (BLQ) or
+            # +inf (quantified), so the slope does not matter
+            g = np.where(np.isfinite(g), g, 0.0)
+            c = np.where(np.isfinite(c), c, 0.0) if curvature else None
+        return f0, g, (c if curvature else None)
 
     def by_subject(self, values):
         return np.bincount(self.d.subject, weights=values, minlength=self.d.n)
@@ -154,7 +233,9 @@ class Objective:
                 s = sd
             return -2.0 * special.log_ndtr((lloq - fb) / s)
         fb = f[b]
-        h = 1e-5 * np.maximum(np.abs(fb), np.abs(lloq))
+        # log scale: steps of 1e-5 in log f (log f = -inf, f <= 0: all terms 0)
+        with np.errstate(invalid="ignore"):
+            h = np.where(self.d.log[b], 1e-5, 1e-5 * np.maximum(np.abs(fb), np.abs(lloq)))
         t0, tp, tm = t(fb), t(fb + h), t(fb - h)
         return t0, (tp - tm) / (2 * h), (tp - 2 * t0 + tm) / h**2
 
@@ -163,17 +244,23 @@ class Objective:
         (FOCE-I's first-order Hessian) or, when ``exact``, the exact one (Newton's method on the EBEs)."""
         v = variance(self.d.error, f, sigma) if v0 is None else v0
         r = self.d.y - f
-        t = r * r / v + np.log(v)
         if v0 is None:
-            dv, d2v = _variance_slopes(self.d.error, f, sigma)
+            with np.errstate(invalid="ignore"):
+                dv, d2v = _variance_slopes(self.d.error, f, sigma)
         else:
             dv = d2v = np.zeros_like(f)
-        dt = -2.0 * r / v + dv / v * (1.0 - r * r / v)
-        if exact:
-            w = (2.0 / v + 4.0 * r * dv / v**2 + 2.0 * r * r * dv**2 / v**3 - r * r * d2v / v**2 + d2v / v
-                 - (dv / v) ** 2)
-        else:
-            w = 2.0 / v + (dv / v) ** 2
+        with np.errstate(invalid="ignore"):
+            t = r * r / v + np.log(v)
+            dt = -2.0 * r / v + dv / v * (1.0 - r * r / v)
+            if exact:
+                w = (2.0 / v + 4.0 * r * dv / v**2 + 2.0 * r * r * dv**2 / v**3 - r * r * d2v / v**2 + d2v / v
+                     - (dv / v) ** 2)
+            else:
+                w = 2.0 / v + (dv / v) ** 2
+        if self.d.log.any():
+            # log f = -inf at a quantified observation: t = +inf (likelihood 0); no finite slope to follow
+            dead = ~np.isfinite(f)
+            dt, w = np.where(dead, 0.0, dt), np.where(dead, 2.0 / v, w)
         if self.d.blq.any():
             b = self.d.blq
             t[b], dt[b], second = self._blq_term(f, sigma, v0)
@@ -282,7 +369,8 @@ class Objective:
             cov = gi @ omega @ gi.T + np.diag(v[rows])
             sign, logdet = np.linalg.slogdet(cov)
             r = self.d.y[rows] - f[rows]
-            out[i] = logdet + r @ np.linalg.solve(cov, r) if sign > 0 else math.inf
+            finite = sign > 0 and np.all(np.isfinite(r))        # log f = -inf: likelihood 0
+            out[i] = logdet + r @ np.linalg.solve(cov, r) if finite else math.inf
         return out
 
     @property

@@ -20,6 +20,10 @@ BLQ observations (drawn from the predictive distribution below the LLOQ, Nguyen 
 done here, so with many BLQ records the NPDE of the quantified ones are conditional on being quantified and
 drift upwards at low concentrations.
 
+With an exponential error (log-transform both sides) the observed and simulated values are decorrelated on
+the log scale, where the model's residual error is normal, as the ``npde`` package does for data given as
+logs; records simulated as 0 (a zero prediction) there get NaN.
+
 Records whose simulated values do not vary (SD below 1e-8 of the largest SD of the subject's records, e.g. a
 zero prediction before the first dose with proportional error) also get NaN, as do all records of a subject
 whose simulated covariance is singular (with a warning).
@@ -96,18 +100,24 @@ def npde(fit, data=None, *, n_sim: int = 1000, seed=None, lloq=None) -> pd.DataF
     rng = np.random.default_rng(seed)
     simulated, _ = simulate_replicates(popmodel, data, n_sim, rng, len(obs.rows))
     events = data.events
+    error = popmodel.bound_error(popmodel.observation_outputs(events, obs.rows))
+    observed = obs.y
+    if np.any(getattr(error, "log_observations", error.log_scale)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            observed, simulated = error.transform(obs.y), error.transform(simulated)
     subject = pd.factorize(events["ID"])[0][obs.rows]
     pde = np.full(len(obs.rows), np.nan)
     singular = []
     for i in np.unique(subject):
         idx = np.flatnonzero((subject == i) & ~blq)
+        idx = idx[np.all(np.isfinite(simulated[:, idx]), axis=0)]      # log scale: not those simulated as 0
         if not len(idx):
             continue
         sd = np.std(simulated[:, idx], axis=0)
         idx = idx[sd > 1e-8 * sd.max()]                  # (nearly) constant simulated values: no distribution
         if not len(idx):
             continue
-        values = _decorrelated_pde(obs.y[idx], simulated[:, idx])
+        values = _decorrelated_pde(observed[idx], simulated[:, idx])
         if values is None:
             singular.append(events["ID"].to_numpy()[obs.rows[idx[0]]])
             continue

@@ -20,7 +20,7 @@ from ..errors import ConvergenceWarning, DatasetError, ParameterError, Simulatio
 from ..io import Dataset, as_dataset
 from ..population import PopulationModel
 from ._differences import hessian_from_values, hessian_points
-from ._objective import Objective, PopData, check_method, variance
+from ._objective import Objective, PopData, check_method, natural_scale, variance
 from ._parameters import Parameterisation
 from ._subjects import skipped_message, usable_subjects
 from .fit import CONDITION_LIMIT, CORRELATION_LIMIT, RSE_LIMIT, correlation_problems
@@ -45,6 +45,11 @@ def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
                    engine: str = "auto") -> float:
     """The objective (NONMEM convention, without ``n log 2 pi``) at the population model's current values.
 
+    With an exponential error (log-transform both sides) it is NONMEM's objective for ``Y = LOG(F) + EPS(1)``
+    on the logs of the observations, without the Jacobian of the log transform (NONMEM adds none); a
+    :class:`DatasetError` names any quantified observation <= 0, or whose population prediction is <= 0
+    (likelihood 0).
+
     Examples
     --------
     >>> import pkpd
@@ -55,6 +60,7 @@ def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     136.806
     """
     obj = Objective(popmodel, PopData(popmodel, as_dataset(data), engine, blq, lloq), check_method(method))
+    obj.check_positive_predictions(popmodel.theta_values, "population_ofv")
     return obj(popmodel.theta_values, popmodel.omega_matrix, popmodel.error_parameters)
 
 
@@ -73,7 +79,8 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         First-order conditional estimation with interaction (default), without, or first order.
     blq : {"M3", "M1"}
         Records below the limit of quantification (``BLQ`` = 1, or ``DV`` < ``LLOQ``): likelihood of being
-        below the limit (M3, with the exact second derivative in the Laplace term) or dropped (M1).
+        below the limit (M3, with the exact second derivative in the Laplace term; on the log scale,
+        ``Phi((log LLOQ - log f) / SD)``, with an exponential error) or dropped (M1).
     lloq : float, optional
         Limit of quantification for records without an ``LLOQ`` column value.
     engine : {"auto", "analytic", "ode"}
@@ -99,6 +106,16 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         correlation matrix of the estimates above 1000 -- the rules of the individual fits) and
         ``SUBJECTS_SKIPPED`` (subjects without a dose record or without observations, left out by ID).
 
+    Notes
+    -----
+    An exponential error (:class:`ExponentialError`) is log-transform-both-sides: give ``DV`` on the natural
+    scale; the objective is NONMEM's for ``Y = LOG(F) + EPS(1)`` on ``LOG(DV)`` (no Jacobian of the transform,
+    as NONMEM), so it is not comparable with the OFV of a natural-scale error model. A quantified observation
+    <= 0, or one whose population prediction at the initial estimates is <= 0 (e.g. before absorption or a
+    lag time), raises a :class:`DatasetError` naming the record; during the search, parameters that predict
+    <= 0 at a quantified observation have an infinite objective and are avoided. The residuals of
+    ``diagnostics`` (RES, WRES, IWRES, CWRES) are then on the log scale; DV, PRED and IPRED stay natural.
+
     Examples
     --------
     >>> import pkpd
@@ -119,6 +136,7 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         raise DatasetError(f"fit_population: no subject can be fitted: {skip_note}")
     pdata = PopData(popmodel, data, engine, blq, None)
     objective = Objective(popmodel, pdata, method)
+    objective.check_positive_predictions(popmodel.theta_values, "fit_population")
     par = Parameterisation(popmodel)
     box = _bounds(popmodel, par, bounds)
     count, best = [0], [math.inf]
@@ -362,7 +380,8 @@ def _covariance_step(objective, par, x, cov_method):
 def diagnose(objective, theta, omega, sigma, method: str):
     """PRED, IPRED, RES, WRES (FO), IWRES and CWRES (FOCE linearisation, Hooker 2007) aligned with the
     observations (NaN residuals for BLQ records); eta shrinkage ``1 - SD(EBE) / omega`` and epsilon shrinkage
-    ``1 - SD(IWRES)``.
+    ``1 - SD(IWRES)``. The residuals are on the error's scale (log for an exponential error, as NONMEM's on
+    ``LOG(DV)``); DV, PRED and IPRED on the natural scale.
 
     ``method`` is the fit's ("FO", "FOCE" or "FOCEI"). The EBEs are searched on a copy of ``objective``
     (:meth:`~pkpd.estimation._objective.Objective.with_method`), warm-started from its EBEs; ``objective`` itself
@@ -377,20 +396,25 @@ def diagnose(objective, theta, omega, sigma, method: str):
     v = variance(d.error, f, sigma)
     v0 = variance(d.error, pred, sigma)
     iwres = (d.y - f) / np.sqrt(v)
-    cwres, wres = np.empty_like(f), np.empty_like(f)
+    cwres, wres = np.full_like(f, np.nan), np.full_like(f, np.nan)
     for rows in objective.subject_rows:
-        gi, g0i = g[rows], g0[rows]
-        cov = gi @ omega @ gi.T + np.diag(v[rows])
-        mean = f[rows] - gi @ eta[d.subject[rows[0]]]
-        cwres[rows] = np.linalg.solve(np.linalg.cholesky(cov), d.y[rows] - mean)
-        cov0 = g0i @ omega @ g0i.T + np.diag(v0[rows])
-        wres[rows] = np.linalg.solve(np.linalg.cholesky(cov0), d.y[rows] - pred[rows])
+        # decorrelated over the records with a prediction (log scale: not those predicted <= 0)
+        at, at0 = rows[np.isfinite(f[rows])], rows[np.isfinite(pred[rows])]
+        if len(at):
+            gi = g[at]
+            cov = gi @ omega @ gi.T + np.diag(v[at])
+            mean = f[at] - gi @ eta[d.subject[rows[0]]]
+            cwres[at] = np.linalg.solve(np.linalg.cholesky(cov), d.y[at] - mean)
+        if len(at0):
+            g0i = g0[at0]
+            cov0 = g0i @ omega @ g0i.T + np.diag(v0[at0])
+            wres[at0] = np.linalg.solve(np.linalg.cholesky(cov0), d.y[at0] - pred[at0])
     blq = d.blq
     for arr in (iwres, cwres, wres):
         arr[blq] = np.nan
     frame = d.events.iloc[d.rows][["ID", "TIME"]].reset_index(drop=True).assign(
-        DV=d.y, BLQ=blq.astype(int), PRED=pred, IPRED=f, RES=np.where(blq, np.nan, d.y - pred), WRES=wres,
-        IWRES=iwres, CWRES=cwres)
+        DV=d.dv, BLQ=blq.astype(int), PRED=natural_scale(pred, d.log), IPRED=natural_scale(f, d.log),
+        RES=np.where(blq, np.nan, d.y - pred), WRES=wres, IWRES=iwres, CWRES=cwres)
     shrink = {f"eta_{k}": float(1 - np.std(eta[:, j], ddof=1) / math.sqrt(omega[j, j]))
               for j, k in enumerate(pm.eta_names)}
     shrink["epsilon"] = float(1 - np.nanstd(iwres, ddof=1))
@@ -433,6 +457,7 @@ def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str
         raise ParameterError(f"map_estimate needs a PopulationModel or a population fit, not {type(model).__name__}")
     d = PopData(popmodel, as_dataset(patient_data), engine, blq, lloq)
     obj = Objective(popmodel, d, "FOCEI")
+    obj.check_positive_predictions(popmodel.theta_values, "map_estimate")
     omega = popmodel.omega_matrix
     sigma = popmodel.error_parameters
     theta = popmodel.theta_values

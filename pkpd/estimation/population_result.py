@@ -154,6 +154,8 @@ class PopulationFitResult:
         the eta shrinkage, and whether the value was fixed. Residual error parameters (an SD, or a CV for
         proportional error) also get ``nonmem_sigma``, their square: NONMEM's SIGMA, the variance of EPS in
         ``Y = F + EPS(1)``, ``Y = F*(1 + EPS(1))``, the combined form whose variances add, and log-transform-both-sides.
+        The combined form whose SDs add (``CombinedError(form="sd")``) has none (NaN): NONMEM codes it with
+        ``SD`` and ``CV`` as THETAs and ``$SIGMA 1 FIX``.
         """
         se_int = self.standard_errors
         rep_se = ({} if self.reported_covariance is None else
@@ -197,7 +199,8 @@ class PopulationFitResult:
             s = rep_se.get(f"sigma_{k}", math.nan)
             lo, hi = ci(f"log_{k}", "log")
             rows.append({"parameter": f"sigma_{k}", "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
-                         "ci_lower": lo, "ci_upper": hi, "nonmem_sigma": v * v,
+                         "ci_lower": lo, "ci_upper": hi,
+                         "nonmem_sigma": v * v if _has_sigma(self._error_of(k)) else math.nan,
                          "fixed": f"log_{k}" not in self.estimate_names})
         columns = ["estimate", "std_error", "rse_percent", "ci_lower", "ci_upper", "bsv_cv_percent",
                    "shrinkage_percent", "nonmem_sigma", "fixed"]
@@ -209,8 +212,11 @@ class PopulationFitResult:
         ``Y = F*(1 + EPS(1))``; a combined error has one of each, their variances adding).
 
         One row per error parameter (``sigma_SD``, ``sigma_CV``; ``sigma_<output>.SD`` with an error per
-        output): ``output``, ``error_model`` (additive, proportional or combined), ``term`` (SD or CV), its
-        ``estimate``, ``nonmem_sigma`` and ``sigma_is`` (``"SD^2"`` or ``"CV^2"``).
+        output): ``output``, ``error_model`` (additive, proportional, combined, ``combined (SDs add)`` or
+        exponential), ``term`` (SD or CV), its ``estimate``, ``nonmem_sigma`` and ``sigma_is`` (``"SD^2"`` or
+        ``"CV^2"``; for the combined form whose SDs add, ``W = THETA(a) + THETA(p)*F`` with ``$SIGMA 1 FIX``,
+        no SIGMA and ``"THETA (SIGMA 1 FIX)"``). An exponential error's SD^2 is the SIGMA of
+        ``Y = LOG(F) + EPS(1)``.
         """
         rows, by_output = [], {}
         for k in self.error:
@@ -220,11 +226,24 @@ class PopulationFitResult:
             output, _, term = k.rpartition(".")
             terms = by_output[output]
             model = "combined" if {"SD", "CV"} <= terms else "proportional" if term == "CV" else "additive"
+            error = self._error_of(k)
+            if getattr(error, "log_scale", False):
+                model = "exponential"
+            sigma, sigma_is = float(v) ** 2, f"{term}^2"
+            if not _has_sigma(error):
+                model, sigma, sigma_is = "combined (SDs add)", math.nan, "THETA (SIGMA 1 FIX)"
             rows.append({"parameter": f"sigma_{k}", "output": output or None, "error_model": model, "term": term,
-                         "estimate": float(v), "nonmem_sigma": float(v) ** 2, "sigma_is": f"{term}^2"})
+                         "estimate": float(v), "nonmem_sigma": sigma, "sigma_is": sigma_is})
         columns = ["output", "error_model", "term", "estimate", "nonmem_sigma", "sigma_is"]
         table = pd.DataFrame(rows, columns=["parameter", *columns]).set_index("parameter")
         return table if table["output"].notna().any() else table.drop(columns="output")
+
+    def _error_of(self, name: str):
+        """The residual error model an error parameter (``SD``, ``CM.CV``) belongs to, or None if unknown."""
+        error = getattr(self.popmodel, "error", None)
+        if isinstance(error, dict):
+            error = error.get(name.rpartition(".")[0])
+        return error
 
     def to_frame(self) -> pd.DataFrame:
         """The parameter table (same as :meth:`table`)."""
@@ -320,6 +339,11 @@ class PopulationFitResult:
             return cls(**values)
         except (TypeError, ValueError) as err:
             raise DatasetError(f"{where}: not a valid pkpd population fit ({err})") from None
+
+
+def _has_sigma(error) -> bool:
+    """Whether an error model's parameters are the SDs of NONMEM EPS (not so for SDs that add)."""
+    return getattr(error, "form", "variance") != "sd"
 
 
 def load_population_fit(path) -> PopulationFitResult:

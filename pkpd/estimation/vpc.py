@@ -13,7 +13,10 @@ prediction correction; Bergstrand & Karlsson 2009 for data below the limit of qu
 Prediction correction (pcVPC): each value is multiplied by ``median(PRED in its bin) / PRED`` (its
 population prediction), observed and simulated alike, which removes the spread due to different doses
 and covariates within a bin. Records with ``PRED <= 0`` cannot be corrected and are left out (with a
-warning). The variability correction of Bergstrand 2011 is not applied.
+warning). The variability correction of Bergstrand 2011 is not applied. With an exponential error
+(log-transform both sides) values stay on the natural scale (simulated as ``IPRED * exp(SD * EPS)``); the
+multiplicative correction is then Bergstrand's additive correction of the logs, and percentiles are order
+statistics, the same on either scale up to the interpolation between neighbouring values.
 
 BLQ data (an ``LLOQ`` column or the ``lloq`` argument): a BLQ observation (``BLQ`` = 1, or ``DV`` below its
 LLOQ) and a simulated value below the LLOQ of its record are censored: they count as "below the LLOQ"

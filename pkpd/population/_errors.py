@@ -18,7 +18,13 @@ class OutputErrors:
 
     def __init__(self, errors: dict, index: np.ndarray):
         self.errors, self.index = dict(errors), np.asarray(index)
-        self.log_scale = False
+        #: True when every output's error compares logs (per observation: :attr:`log_observations`)
+        self.log_scale = all(e.log_scale for e in self.errors.values())
+
+    @property
+    def log_observations(self) -> np.ndarray:
+        """Per observation: whether its output's error compares logs (:class:`ExponentialError`)."""
+        return np.array([e.log_scale for e in self.errors.values()], dtype=bool)[self.index]
 
     @property
     def parameters(self) -> dict:
@@ -37,16 +43,26 @@ class OutputErrors:
     def constant_sd(self) -> bool:
         return all(e.constant_sd for e in self.errors.values())
 
-    def stdev(self, f, sigma) -> np.ndarray:
-        """Standard deviations of observations with predictions ``f`` (last axis: the observations)."""
+    def _by_output(self, f, method, theta=None) -> np.ndarray:
+        """``method(error, f_rows, own_theta, rows)`` of each output's error on its observations (the last axis
+        of ``f``), as one array."""
         f = np.asarray(f, dtype=float)
+        theta = self.parameters if theta is None else theta
         out = np.empty(f.shape)
         for j, (name, error) in enumerate(self.errors.items()):
             rows = self.index == j
-            own = {k: sigma[f"{name}.{k}"] for k in error.parameters}
-            out[..., rows] = error.stdev(f[..., rows], own)
+            out[..., rows] = method(error, f[..., rows], {k: theta[f"{name}.{k}"] for k in error.parameters}, rows)
         return out
 
+    def stdev(self, f, sigma) -> np.ndarray:
+        """Standard deviations of observations with predictions ``f`` (last axis: the observations)."""
+        return self._by_output(f, lambda error, v, own, _: error.stdev(v, own), sigma)
+
+    def transform(self, values) -> np.ndarray:
+        """Values on the scale where each observation's error is normal (log for exponential error)."""
+        return self._by_output(values, lambda error, v, _, __: error.transform(v))
+
     def sample(self, f, rng, theta=None) -> np.ndarray:
-        f = np.asarray(f, dtype=float)
-        return f + self.stdev(f, self.parameters if theta is None else theta) * rng.standard_normal(f.shape)
+        """Observations drawn around ``f``, each output by its own error model (log-normal for exponential)."""
+        eps = rng.standard_normal(np.shape(f))
+        return self._by_output(f, lambda error, v, own, rows: error.observe(v, eps[..., rows], own), theta)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from .._internal.lazy import special
 from ..errors import DatasetError, ParameterError
-from .residual import ExponentialError, ResidualError
+from .residual import ResidualError
 from .covariates import CovariateEffect
 
 __all__ = ["PopulationModel", "TRANSFORMS"]
@@ -125,7 +125,8 @@ class PopulationModel:
         Variances of the random effects (diagonal Omega) by parameter name, or a symmetric DataFrame with
         covariances; each connected block of nonzero entries is estimated as a full block.
     error : ResidualError or mapping
-        Residual error model (additive, proportional or combined), or one per model output
+        Residual error model (additive, proportional, combined in either form, or exponential: log-transform
+        both sides, with DV on the natural scale), or one per model output
         (``{"CP": ProportionalError(0.1), "CM": ProportionalError(0.2)}``) when several outputs are observed:
         a ``DVID`` column then says which output each observation is.
     covariates : sequence of CovariateEffect
@@ -200,9 +201,6 @@ class PopulationModel:
             where = "error" if output is None else f"error[{output!r}]"
             if not isinstance(error, ResidualError):
                 raise ParameterError(f"PopulationModel: {where} must be a ResidualError, not {type(error).__name__}")
-            if isinstance(error, ExponentialError):
-                raise ParameterError(f"PopulationModel: {where}: exponential (log-scale) error is not supported; "
-                                     "use additive, proportional or combined error")
         if isinstance(self.error, Mapping):
             object.__setattr__(self, "error", dict(self.error))
             unknown = sorted(set(errors) - set(self.model.outputs))
@@ -451,7 +449,8 @@ class PopulationModel:
             Number of simulated copies of the whole dataset.
         seed : int or Generator, optional
         residual : bool
-            Add residual error to ``DV`` (otherwise ``DV`` = ``IPRED``).
+            Add residual error to ``DV`` (otherwise ``DV`` = ``IPRED``): ``IPRED + sd * EPS``, or
+            ``IPRED * exp(SD * EPS)`` with an exponential (log-scale) error, ``EPS ~ N(0, 1)``.
 
         Returns
         -------

@@ -4,18 +4,27 @@ Each model gives the standard deviation of an observation ``y`` given the predic
 where the error is normal), its contribution to -2 log-likelihood, the M3 likelihood of a value below the
 limit of quantification, and draws for simulation:
 
-=====================  ==========================================  ===================
-model                  y                                           parameters
-=====================  ==========================================  ===================
-:class:`AdditiveError`      ``f + e``,  ``e ~ N(0, SD^2)``              ``SD`` (conc. units)
-:class:`ProportionalError`  ``f (1 + e)``,  ``e ~ N(0, CV^2)``          ``CV``
-:class:`CombinedError`      ``f + e``,  ``sd^2 = SD^2 + (CV f)^2``      ``SD``, ``CV``
-:class:`ExponentialError`   ``log y = log f + e``,  ``e ~ N(0, SD^2)``  ``SD`` (log scale)
-=====================  ==========================================  ===================
+=============================================  ==========================================  ====================
+model                                          y                                           parameters
+=============================================  ==========================================  ====================
+:class:`AdditiveError`                         ``f + e``,  ``e ~ N(0, SD^2)``              ``SD`` (conc. units)
+:class:`ProportionalError`                     ``f (1 + e)``,  ``e ~ N(0, CV^2)``          ``CV``
+:class:`CombinedError` (``form="variance"``)   ``f + e``,  ``sd^2 = SD^2 + (CV f)^2``      ``SD``, ``CV``
+:class:`CombinedError` (``form="sd"``)         ``f + e``,  ``sd = SD + CV |f|``            ``SD``, ``CV``
+:class:`ExponentialError`                      ``log y = log f + e``,  ``e ~ N(0, SD^2)``  ``SD`` (log scale)
+=============================================  ==========================================  ====================
 
-The combined model is NONMEM's ``Y = F + sqrt(SD^2 + CV^2 F^2) * EPS`` (variances add, Beal & Sheiner).
-The exponential model is "log-transform both sides": it is fitted on ``log y``, so observations must be
-positive (BLQ records are handled by M3 on the log scale).
+The combined model has the two forms NONMEM users write (Beal & Sheiner, NONMEM Users Guide Part VII;
+Proost 2017, J Pharmacokinet Pharmacodyn 44:221, compares them): variances add,
+``Y = F + SQRT(THETA(a)**2 + THETA(p)**2*F**2)*EPS(1)`` (the default), or standard deviations add,
+``W = THETA(a) + THETA(p)*F``, ``Y = F + W*EPS(1)``. The exponential model is "log-transform both sides"
+(Karlsson, Beal & Sheiner 1995, J Pharmacokinet Biopharm 23:651): NONMEM's ``Y = LOG(F) + EPS(1)`` on
+``DV = LOG(concentration)``. Here the data stay on the natural scale and the error compares logs, so
+quantified observations must be positive; BLQ records are handled by M3 on the log scale,
+``Phi((log LLOQ - log f) / SD)`` (Beal 2001, J Pharmacokinet Pharmacodyn 28:481). Its -2 log-likelihood is
+that of ``log y`` -- NONMEM's LTBS objective -- *without* the Jacobian ``sum 2 log y`` of the transformation,
+as NONMEM computes it: objective values of an exponential and of a natural-scale error model on the same
+data are therefore not comparable.
 
 Examples
 --------
@@ -24,6 +33,8 @@ Examples
 >>> err = CombinedError(sd=0.1, cv=0.2)
 >>> float(err.stdev(np.array([1.0]), {"SD": 0.1, "CV": 0.2})[0])  # sqrt(0.01 + 0.04)
 0.223606797749979
+>>> float(CombinedError(sd=0.1, cv=0.2, form="sd").stdev(np.array([1.0]), {"SD": 0.1, "CV": 0.2})[0])  # 0.1 + 0.2
+0.30000000000000004
 """
 
 from __future__ import annotations
@@ -36,7 +47,8 @@ import numpy as np
 from .._internal.lazy import special
 from ..errors import ParameterError
 
-__all__ = ["ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError"]
+__all__ = ["ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError",
+           "COMBINED_FORMS"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -102,16 +114,20 @@ class ResidualError:
         """Observations drawn around predictions ``f`` (``theta`` defaults to :attr:`parameters`)."""
         theta = self.parameters if theta is None else theta
         f = np.asarray(f, dtype=float)
-        eps = rng.standard_normal(f.shape)
+        return self.observe(f, rng.standard_normal(f.shape), theta)
+
+    def observe(self, f, eps, theta) -> np.ndarray:
+        """Observations at predictions ``f`` for standard normal draws ``eps``: ``f + sd eps``, or
+        ``f exp(sd eps)`` on the log scale (a prediction of 0 stays 0)."""
+        f = np.asarray(f, dtype=float)
         if self.log_scale:
-            with np.errstate(divide="ignore"):
-                return f * np.exp(self.stdev(f, theta) * eps)
+            return f * np.exp(self.stdev(f, theta) * eps)
         return f + self.stdev(f, theta) * eps
 
 
 @dataclass(frozen=True)
-class AdditiveError(ResidualError):
-    """``y = f + e``, ``e ~ N(0, SD^2)``; ``sd`` in concentration units (mg/L)."""
+class _ConstantError(ResidualError):
+    """An error whose SD is one parameter ``SD``, the same for every prediction (on the error's scale)."""
 
     sd: float = 1.0
     constant_sd = True
@@ -122,6 +138,13 @@ class AdditiveError(ResidualError):
 
     def stdev(self, f, theta):
         return np.broadcast_to(np.asarray(theta["SD"], dtype=float), np.shape(f))
+
+
+@dataclass(frozen=True)
+class AdditiveError(_ConstantError):
+    """``y = f + e``, ``e ~ N(0, SD^2)``; ``sd`` in concentration units (mg/L)."""
+
+    sd: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -139,12 +162,56 @@ class ProportionalError(ResidualError):
         return np.maximum(theta["CV"] * np.abs(np.asarray(f, dtype=float)), 1e-12)
 
 
+#: Forms of :class:`CombinedError`: how its additive and proportional parts combine.
+COMBINED_FORMS = ("variance", "sd")
+
+
 @dataclass(frozen=True)
 class CombinedError(ResidualError):
-    """``sd^2 = SD^2 + (CV f)^2`` (additive and proportional variances add, as in NONMEM)."""
+    """Additive plus proportional error, in either of NONMEM's two forms.
+
+    Parameters
+    ----------
+    sd : float
+        Additive standard deviation ``SD`` (concentration units).
+    cv : float
+        Proportional coefficient ``CV``.
+    form : {"variance", "sd"}
+        ``"variance"`` (default): variances add, ``sd(f) = sqrt(SD^2 + (CV f)^2)``, NONMEM's
+        ``Y = F + SQRT(THETA(a)**2 + THETA(p)**2*F**2)*EPS(1)``. ``"sd"``: standard deviations add,
+        ``sd(f) = SD + CV |f|``, NONMEM's ``W = THETA(a) + THETA(p)*F``, ``Y = F + W*EPS(1)`` (Beal & Sheiner,
+        NONMEM Users Guide Part VII).
+    fixed : bool
+        Keep ``SD`` and ``CV`` at their values.
+
+    Notes
+    -----
+    One class with a ``form``, not a second class: both are "the combined error model" of the literature
+    (Proost 2017, J Pharmacokinet Pharmacodyn 44:221, compares them), with the same two parameters meaning the
+    same at either end (``SD`` alone at low, ``CV`` alone at high concentrations). So they share parameter
+    names in results, stored fits and :meth:`PopulationModel.with_values`, and a user switches form with one
+    keyword. At equal ``SD`` and ``CV`` the SD form is the larger, by up to ``sqrt(2)`` where ``SD = CV f``,
+    so estimates of the two forms differ on the same data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pkpd.population.residual import CombinedError
+    >>> f = np.array([0.0, 1.0, 10.0])
+    >>> CombinedError(0.5, 0.1).stdev(f, {"SD": 0.5, "CV": 0.1}).round(4)
+    array([0.5   , 0.5099, 1.118 ])
+    >>> CombinedError(0.5, 0.1, form="sd").stdev(f, {"SD": 0.5, "CV": 0.1}).round(4)
+    array([0.5, 0.6, 1.5])
+    """
 
     sd: float = 0.1
     cv: float = 0.1
+    form: str = "variance"
+
+    def __post_init__(self):
+        if self.form not in COMBINED_FORMS:
+            raise ParameterError(f"CombinedError: form must be one of {COMBINED_FORMS}, got {self.form!r}")
+        super().__post_init__()
 
     @property
     def parameters(self):
@@ -152,20 +219,28 @@ class CombinedError(ResidualError):
 
     def stdev(self, f, theta):
         f = np.asarray(f, dtype=float)
+        if self.form == "sd":
+            return np.maximum(theta["SD"] + theta["CV"] * np.abs(f), 1e-12)
         return np.maximum(np.sqrt(theta["SD"] ** 2 + (theta["CV"] * f) ** 2), 1e-12)
 
 
 @dataclass(frozen=True)
-class ExponentialError(ResidualError):
-    """``log y = log f + e``, ``e ~ N(0, SD^2)`` (log-transform both sides; SD ~ CV for small SD)."""
+class ExponentialError(_ConstantError):
+    """``log y = log f + e``, ``e ~ N(0, SD^2)`` (log-transform both sides; SD ~ CV for small SD).
+
+    An additive error on the log scale (``sd`` in log units): NONMEM's ``Y = LOG(F) + EPS(1)`` on
+    ``DV = LOG(concentration)`` (Karlsson, Beal & Sheiner 1995, J Pharmacokinet Biopharm 23:651), with the
+    observations given on the natural scale. The -2 log-likelihood is that of ``log y``, without the
+    Jacobian of the transformation (as NONMEM).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pkpd.population.residual import ExponentialError
+    >>> err = ExponentialError(0.2)                 # log(2 pi) + 2 log(0.2) + (log(2) / 0.2)^2
+    >>> round(float(err.neg2ll(np.array([2.0]), np.array([1.0]), err.parameters)[0]), 6)
+    10.630327
+    """
 
     sd: float = 0.1
     log_scale = True
-    constant_sd = True
-
-    @property
-    def parameters(self):
-        return {"SD": self.sd}
-
-    def stdev(self, f, theta):
-        return np.broadcast_to(np.asarray(theta["SD"], dtype=float), np.shape(f))

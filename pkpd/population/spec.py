@@ -33,7 +33,8 @@ import pandas as pd
 
 from ..errors import DatasetError, ParameterError, PkpdError
 from ..models.registry import LIBRARY
-from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
+from .residual import (COMBINED_FORMS, AdditiveError, CombinedError, ExponentialError, ProportionalError,
+                       ResidualError)
 from . import covariates as _covariates
 
 __all__ = ["popmodel_to_spec", "popmodel_from_spec"]
@@ -67,7 +68,9 @@ def popmodel_to_spec(popmodel) -> dict | None:
 
 def _error_spec(error: ResidualError) -> dict:
     kind = next(k for k, (cls, _) in _ERRORS.items() if type(error) is cls)
-    return {"kind": kind, **{k: float(v) for k, v in error.parameters.items()}, "fixed": bool(error.fixed)}
+    # a combined error's form is stored when not the default (files written before it existed lack it)
+    form = {"form": error.form} if getattr(error, "form", "variance") != "variance" else {}
+    return {"kind": kind, **{k: float(v) for k, v in error.parameters.items()}, "fixed": bool(error.fixed), **form}
 
 
 def _covariate_spec(effect) -> dict:
@@ -174,9 +177,11 @@ def _list(r: _Reader, value, key) -> list:
 def _error(r: _Reader, value, key) -> ResidualError:
     kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", _ERRORS)
     cls, arguments = _ERRORS[kind]
-    value = r.table(value, key, {"kind", "fixed", *arguments}, {"kind", "fixed", *arguments})
+    optional = {"form"} if cls is CombinedError else set()
+    value = r.table(value, key, {"kind", "fixed", *arguments, *optional}, {"kind", "fixed", *arguments})
+    form = {"form": r.choice(value["form"], f"{key}.form", COMBINED_FORMS)} if "form" in value else {}
     return cls(**{arg: r.number(value[p], f"{key}.{p}") for p, arg in arguments.items()},
-               fixed=r.boolean(value["fixed"], f"{key}.fixed"))
+               fixed=r.boolean(value["fixed"], f"{key}.fixed"), **form)
 
 
 def _covariate(r: _Reader, value, key):

@@ -246,6 +246,7 @@ def _result(error, values) -> PopulationFitResult:
     (pkpd.AdditiveError(0.5), {"SD": 0.5}, {"sigma_SD": ("additive", "SD", 0.25, "SD^2")}),
     (pkpd.CombinedError(0.3, 0.1), {"SD": 0.3, "CV": 0.1},
      {"sigma_SD": ("combined", "SD", 0.09, "SD^2"), "sigma_CV": ("combined", "CV", 0.01, "CV^2")}),
+    (pkpd.ExponentialError(0.2), {"SD": 0.2}, {"sigma_SD": ("exponential", "SD", 0.04, "SD^2")}),
 ])
 def test_report_shows_residual_error_and_nonmem_sigma(error, values, expected):
     result = _result(error, values)
@@ -262,6 +263,18 @@ def test_report_shows_residual_error_and_nonmem_sigma(error, values, expected):
         line = next(line for line in text.splitlines() if line.startswith(row) and label in line)
         assert model in line and f"{sigma:.6g}" in line
         assert label in html and model in html
+
+
+def test_combined_error_whose_sds_add_has_no_nonmem_sigma():
+    """``W = THETA(a) + THETA(p)*F``, ``Y = F + W*EPS(1)``: in NONMEM SD and CV are THETAs with ``$SIGMA 1 FIX``,
+    so their squares are no SIGMA: NaN in both tables, and the table says how NONMEM codes them."""
+    result = _result(pkpd.CombinedError(0.3, 0.1, form="sd"), {"SD": 0.3, "CV": 0.1})
+    errors = result.residual_error_table()
+    assert list(errors["error_model"]) == ["combined (SDs add)"] * 2
+    assert list(errors["sigma_is"]) == ["THETA (SIGMA 1 FIX)"] * 2
+    assert errors["nonmem_sigma"].isna().all()
+    assert result.table().loc[["sigma_SD", "sigma_CV"], "nonmem_sigma"].isna().all()
+    assert "THETA (SIGMA 1 FIX)" in result.report()
 
 
 def test_report_with_an_error_per_output_names_the_output():

@@ -57,7 +57,7 @@ def test_proportional_and_combined_error_estimates_near_the_truth():
         ev = _data(_noisy(0.1, seed=100 + i)).events
         frames.append(ev.assign(ID=i))
     data = pkpd.read_nonmem(pd.concat(frames))
-    for error in (ProportionalError(0.2), CombinedError(0.05, 0.2)):
+    for error in (ProportionalError(0.2), CombinedError(0.05, 0.2), CombinedError(0.05, 0.2, form="sd")):
         fit = fit_pooled(OneCompartmentOral(), data, _start(), error=error)
         for k, v in TRUE.items():
             assert fit.estimates[k] == pytest.approx(v, rel=0.03), (error, k)
@@ -84,7 +84,7 @@ def test_exponential_error_is_log_transform_both_sides():
     p = fit.predictions
     rss = np.sum((np.log(p["DV"]) - np.log(p["PRED"])) ** 2)
     assert fit.error_estimates["SD"] == pytest.approx(np.sqrt(rss / 10), rel=1e-9)
-    with pytest.raises(pkpd.DatasetError, match="positive observations"):
+    with pytest.raises(pkpd.DatasetError, match=r"positive observations; record 2 \(ID 1, TIME 0\.25\) has DV 0\.0"):
         fit_individual(OneCompartmentOral(), _data(np.r_[0.0, _noisy()[1:]]), _start(), error=ExponentialError())
 
 

@@ -64,7 +64,7 @@ def test_block_omega_parameterisation_round_trips():
      "positive definite"),
     (dict(omega=pd.DataFrame([[0.1, 0.0], [0.01, 0.1]], index=["CL", "V"], columns=["CL", "V"])), "symmetric"),
     (dict(theta={"CL": -3.0, "V": 30.0}), r"theta\['CL'\] = -3.0 must be > 0"),
-    (dict(error=pkpd.ExponentialError(0.1)), "exponential"),
+    (dict(error="additive"), "error must be a ResidualError, not str"),
     (dict(covariates=[pkpd.power("KA", "WT", reference=70)]), r"covariate effects name\(s\) \['KA'\]"),
     (dict(fixed=("Q",)), r"fixed names \['Q'\]"),
     (dict(transforms={"CL": "sqrt"}), "transforms must be among"),
@@ -138,6 +138,33 @@ def test_simulate_is_reproducible_and_draws_from_omega():
     assert np.std(np.log(first["IPRED"] / first["PRED"])) == pytest.approx(expected, rel=0.1)
     no_error = pm.simulate(data, 2, seed=4, residual=False)
     np.testing.assert_array_equal(no_error["DV"], no_error["IPRED"])
+
+
+def test_simulate_with_exponential_error_draws_log_normal_observations():
+    """LTBS (``Y = LOG(F) + EPS``): DV = IPRED exp(SD EPS), so log(DV / IPRED) ~ N(0, SD^2) -- measured SD 0.1978,
+    mean -0.0017 over 3300 draws -- and DV stays > 0."""
+    pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.ExponentialError(0.2))
+    sim = pm.simulate(pkpd.load_dataset("indometacin"), 50, seed=4)
+    log_ratio = np.log(sim["DV"] / sim["IPRED"])
+    assert (sim["DV"] > 0).all() and abs(log_ratio.mean()) < 0.01
+    assert log_ratio.std() == pytest.approx(0.2, rel=0.03)
+
+
+def test_error_models_of_a_population_model_round_trip_through_a_spec():
+    """The SD form of the combined error and the exponential error are stored and read back; a stored combined
+    error without a form (files written before it existed) is the variance form."""
+    from pkpd.population.spec import popmodel_from_spec, popmodel_to_spec
+
+    for error in (pkpd.CombinedError(0.1, 0.2, form="sd"), pkpd.ExponentialError(0.3, fixed=True),
+                  {"CP": pkpd.CombinedError(0.1, 0.2, form="sd")}):
+        pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, error)
+        assert popmodel_from_spec(popmodel_to_spec(pm), "fit.json").error == pm.error
+    pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.CombinedError(0.1, 0.2))
+    spec = popmodel_to_spec(pm)
+    assert "form" not in spec["error"]
+    assert popmodel_from_spec(spec, "fit.json").error.form == "variance"
+    with pytest.raises(pkpd.DatasetError, match=r"error.form must be one of"):
+        popmodel_from_spec({**spec, "error": {**spec["error"], "form": "sum"}}, "fit.json")
 
 
 def test_fit_saves_and_loads(tmp_path):

@@ -187,3 +187,32 @@ def test_replicates_are_simulated_in_chunks(monkeypatch):
     assert np.array_equal(dv, again)
     table = pkpd.npde(pm, data, n_sim=20, seed=1)
     assert table["NPDE"].notna().all()
+
+
+def test_npde_with_exponential_error_are_decorrelated_on_the_log_scale():
+    """LTBS: log y_ij = log B + eta_i + eps_ij exactly (concentration at t = 0 after a bolus of 100 into
+    V = 100 / (B exp(eta))), so the NPDE approach L^-1 (log y - log B) with L the Cholesky factor of
+    ``s^2 I + omega^2 J`` -- on the logs, where the model is normal. Measured (seed 5, 4000 replicates): largest
+    difference 0.068, mean 0.023, against a mean 0.28 for the same decorrelation of the untransformed values."""
+    s, omega2, b = 0.3, 0.2, 10.0
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(1, N_SUB + 1):
+        eta = rng.normal(0, math.sqrt(omega2))
+        rows.append({"ID": i, "TIME": 0.0, "AMT": 100.0, "DV": np.nan})
+        rows += [{"ID": i, "TIME": 0.0, "AMT": 0.0, "DV": b * math.exp(eta + rng.normal(0, s))} for _ in range(N_REP)]
+    data = pkpd.read_nonmem(pd.DataFrame(rows))
+    pm = PopulationModel(OneCompartment(), {"B": b}, {"B": omega2}, pkpd.ExponentialError(s),
+                         individual=lambda th, eta: {"V": 100.0 / (th["B"] * np.exp(eta[:, 0])), "CL": 1.0})
+    table = pkpd.npde(pm, data, n_sim=4000, seed=5)
+    chol = np.linalg.cholesky(s**2 * np.eye(N_REP) + omega2 * np.ones((N_REP, N_REP)))
+    groups = [g["DV"].to_numpy() for _, g in data.observations.groupby("ID")]
+    exact = np.concatenate([np.linalg.solve(chol, np.log(y) - math.log(b)) for y in groups])
+    central = np.abs(exact) < 2.5
+    error = np.abs(table["NPDE"].to_numpy() - exact)[central]
+    assert central.sum() >= 28 and error.max() < 0.2 and error.mean() < 0.05
+    # the same decorrelation of the untransformed values is measurably different: the check can tell
+    sims = pm.simulate(data, 4000, seed=5)["DV"].to_numpy().reshape(4000, -1)
+    natural = np.concatenate([npde_module._decorrelated_pde(y, sims[:, k * N_REP:(k + 1) * N_REP])
+                              for k, y in enumerate(groups)])
+    assert np.abs(ndtri(natural) - exact)[central].mean() > 0.15

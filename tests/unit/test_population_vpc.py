@@ -207,3 +207,20 @@ def test_missing_stratum_values_and_a_fit_without_its_model(indometacin, tmp_pat
     for function in (pkpd.vpc, pkpd.npde):
         with pytest.raises(pkpd.ParameterError, match="loaded without its population model"):
             function(loaded, indometacin, n_sim=10)
+
+
+def test_vpc_of_an_ltbs_model_is_on_the_natural_scale(indometacin):
+    """Exponential error (log-transform both sides): the simulated values are IPRED exp(SD EPS), so within a
+    bin the simulated median percentile is the median of those draws (same replicates, same seed) and the
+    pcVPC's multiplicative correction equals the additive correction of the logs (Bergstrand 2011)."""
+    pm = PopulationModel(OneCompartment(), {"CL": 8.5, "V": 20.0}, {"CL": 0.05, "V": 0.1}, pkpd.ExponentialError(0.3))
+    result = pkpd.vpc(pm, indometacin, n_sim=40, seed=8, bins=[0, 1, 3, 8], prediction_corrected=True)
+    sim = pm.simulate(indometacin, 40, seed=8)
+    n = int(indometacin.is_observation.sum())
+    sims, pred = sim["DV"].to_numpy().reshape(40, n), sim["PRED"].to_numpy()[:n]
+    assert (sims > 0).all()
+    t = indometacin.observations["TIME"].to_numpy()
+    cols = (t >= 1) & (t < 3)
+    logs = np.log(sims[:, cols]) + np.log(np.median(pred[cols])) - np.log(pred[cols])     # additive on the logs
+    med = np.median(np.percentile(np.exp(logs), 50, axis=1))
+    assert result.table.iloc[1]["p50_sim_median"] == pytest.approx(med, rel=1e-12)

@@ -1,0 +1,91 @@
+"""Residual error models (pkpd.population.residual): the two forms of the combined error, the exponential error
+as an additive error on the log scale, per-output errors on the log scale, and their exports."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import pkpd
+from pkpd.population.residual import COMBINED_FORMS, AdditiveError, CombinedError, ExponentialError
+
+
+def test_combined_error_forms():
+    """Variances add (default, as before) or standard deviations add (NONMEM W = THETA(a) + THETA(p)*F)."""
+    f = np.array([-2.0, 0.0, 0.5, 4.0])
+    theta = {"SD": 0.3, "CV": 0.1}
+    assert CombinedError(0.3, 0.1).form == "variance" and COMBINED_FORMS == ("variance", "sd")
+    np.testing.assert_allclose(CombinedError(0.3, 0.1).stdev(f, theta), np.sqrt(0.09 + 0.01 * f**2), rtol=1e-15)
+    np.testing.assert_allclose(CombinedError(0.3, 0.1, form="sd").stdev(f, theta), 0.3 + 0.1 * np.abs(f),
+                               rtol=1e-15)
+    # -2 log L of one observation by hand: log 2 pi + log W^2 + (y - f)^2 / W^2, W = 0.3 + 0.1 * 4
+    err = CombinedError(0.3, 0.1, form="sd")
+    w = 0.7
+    assert err.neg2ll(np.array([5.0]), np.array([4.0]), theta)[0] == pytest.approx(
+        math.log(2 * math.pi) + math.log(w**2) + 1.0 / w**2, rel=1e-14)
+    with pytest.raises(pkpd.ParameterError, match="form must be one of"):
+        CombinedError(0.3, 0.1, form="sum")
+    with pytest.raises(pkpd.ParameterError, match="at least one"):
+        CombinedError(0.0, 0.0, form="sd")
+    # the form survives the copies estimation makes (fixing, new values)
+    assert dataclasses.replace(err, fixed=True).form == "sd"
+    assert pkpd.CombinedError is CombinedError and pkpd.population.CombinedError is CombinedError
+
+
+def test_exponential_error_is_an_additive_error_on_the_log_scale_without_being_one():
+    """One definition of ``parameters`` and ``stdev`` (a constant SD) serves both; an exponential error is not
+    an AdditiveError (code that tests for additive error on the natural scale must not take it)."""
+    exp, add = ExponentialError(0.2), AdditiveError(0.2)
+    assert not isinstance(exp, AdditiveError) and not isinstance(add, ExponentialError)
+    assert exp.parameters == add.parameters == {"SD": 0.2}
+    assert type(exp).stdev is type(add).stdev and type(exp).parameters is type(add).parameters
+    assert "stdev" not in vars(ExponentialError) and "parameters" not in vars(ExponentialError)
+    assert exp.constant_sd and exp.log_scale and not add.log_scale
+    assert (ExponentialError().sd, AdditiveError().sd) == (0.1, 1.0)             # defaults unchanged
+    f = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(exp.stdev(f, {"SD": 0.2}), [0.2, 0.2])
+    # draws: log-normal around f, a zero prediction stays 0
+    eps = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(exp.observe(np.array([1.0, 2.0, 0.0]), eps, {"SD": 0.2}),
+                               [math.exp(0.1), 2 * math.exp(-0.2), 0.0], rtol=1e-15)
+
+
+def test_output_errors_on_the_log_scale():
+    """An error per output, one exponential: transform, draws and the per-observation log flag follow each
+    observation's output; the random stream is the same as with one error model (one draw per observation)."""
+    from pkpd.population._errors import OutputErrors
+
+    errors = OutputErrors({"CP": ExponentialError(0.2), "CM": pkpd.ProportionalError(0.1)}, np.array([0, 1, 0, 1]))
+    assert errors.log_observations.tolist() == [True, False, True, False] and not errors.log_scale
+    np.testing.assert_allclose(errors.transform([math.e, 2.0, 1.0, 3.0]), [1.0, 2.0, 0.0, 3.0], rtol=1e-15)
+    f = np.array([1.0, 2.0, 3.0, 4.0])
+    eps = np.random.default_rng(1).standard_normal(4)
+    drawn = errors.sample(f, np.random.default_rng(1))
+    np.testing.assert_allclose(drawn, [math.exp(0.2 * eps[0]), 2 * (1 + 0.1 * eps[1]), 3 * math.exp(0.2 * eps[2]),
+                                       4 * (1 + 0.1 * eps[3])], rtol=1e-14)
+    assert OutputErrors({"CP": ExponentialError(0.2)}, np.array([0, 0])).log_scale
+
+
+def test_an_exponential_error_for_one_output_and_a_proportional_one_for_another():
+    """Parent (LTBS) and metabolite (proportional) in one dataset, Omega -> 0: the FOCE-I objective is the sum of
+    the parent's -2 log L of the logs and the metabolite's on the natural scale (measured 3e-12 relative)."""
+    import pandas as pd
+    from pkpd.models import ParentMetabolite
+
+    model = ParentMetabolite()
+    theta = {"CL": 5.0, "V": 50.0, "FM": 1.0, "CLM": 10.0, "VM": 50.0, "KA": 1.0}
+    times = np.array([1.0, 2.0, 4.0, 8.0])
+    pred = model.simulate(pkpd.Bolus(100.0, cmt="DEPOT"), times, {**theta, "F1": 1.0, "ALAG1": 0.0})
+    cp, cm = np.asarray(pred["CP"]), np.asarray(pred["CM"])
+    ycp, ycm = cp * np.exp([0.1, -0.2, 0.3, 0.05]), cm * np.array([1.05, 0.9, 1.1, 0.97])
+    rows = [{"ID": 1, "TIME": 0.0, "EVID": 1, "AMT": 100.0, "CMT": 1, "DV": 0.0, "MDV": 1, "DVID": 1}]
+    for t, a, b in zip(times, ycp, ycm):
+        rows += [{"ID": 1, "TIME": t, "EVID": 0, "AMT": 0.0, "CMT": 2, "DV": a, "MDV": 0, "DVID": 1},
+                 {"ID": 1, "TIME": t, "EVID": 0, "AMT": 0.0, "CMT": 3, "DV": b, "MDV": 0, "DVID": 2}]
+    pm = pkpd.PopulationModel(model, theta, {"CL": 1e-12},
+                              {"CP": ExponentialError(0.2), "CM": pkpd.ProportionalError(0.1)})
+    ofv = pkpd.population_ofv(pm, pd.DataFrame(rows))
+    by_hand = (np.sum((np.log(ycp) - np.log(cp)) ** 2 / 0.04 + math.log(0.04))
+               + np.sum((ycm - cm) ** 2 / (0.1 * cm) ** 2 + np.log((0.1 * cm) ** 2)))
+    assert ofv == pytest.approx(by_hand, rel=1e-9)
