@@ -36,8 +36,9 @@ class BatchPredictor:
         The model output predicted, or one output name per row of ``rows``.
     rows : array of int
         Record positions (in ``data.events``) to return, typically the observations.
-    engine : {"auto", "analytic", "ode"}
-        As :func:`pkpd.simulate`.
+    engine : {"auto", "analytic", "ode", "compiled"}
+        As ``method`` of :func:`pkpd.simulate`; ``"compiled"`` is the ODE engine with ``solver="compiled"`` (the
+        model's kernel compiled by numba, :mod:`pkpd.engine._compiled`).
     rtol : float
         Relative tolerance of the ODE engine (absolute: :data:`ODE_ATOL`).
     """
@@ -45,7 +46,8 @@ class BatchPredictor:
     def __init__(self, model, data: Dataset, output: str, rows, engine: str = "auto", rtol: float = ODE_RTOL):
         self.model, self.rows, self.engine, self.rtol = model, np.asarray(rows), engine, rtol
         self.output = output if isinstance(output, str) else np.asarray(output, dtype=object)
-        self.method = _choose_method(model, engine)
+        self.solver = "compiled" if engine == "compiled" else "auto"
+        self.method = _choose_method(model, "ode" if engine == "compiled" else engine)
         self.uses_ode = self.method == "ode"
         self.events = data.events
         self.rank, ids = pd.factorize(self.events["ID"])
@@ -70,7 +72,7 @@ class BatchPredictor:
             # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
             self._plans[k, method] = (
                 _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs), keep_schedules=True),
-                _options(self.model, method, self.rtol, ODE_ATOL, "auto", False))
+                _options(self.model, method, self.rtol, ODE_ATOL, self.solver, False))
         plan, options = self._plans[k, method]
         columns = {}
         for name, default in self.defaults.items():

@@ -183,8 +183,9 @@ def fit_individual(model, data, params=None, *, init: Mapping[str, float] | None
     method : str
         lmfit method; ``"auto"``: ``leastsq`` for additive/exponential error without M3 records (and at
         least as many observations as parameters), else ``lbfgsb`` on -2 log-likelihood.
-    engine : {"auto", "analytic", "ode"}
-        How predictions are computed (:func:`pkpd.simulate`).
+    engine : {"auto", "analytic", "ode", "compiled"}
+        How predictions are computed (:func:`pkpd.simulate`); ``"compiled"``: the ODE engine's compiled kernel
+        (``solver="compiled"``).
     max_nfev : int, optional
         Limit on objective evaluations (default ``200 * (n_estimated + 1)``); reaching it is
         ``NOT_CONVERGED``.

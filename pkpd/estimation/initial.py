@@ -84,8 +84,8 @@ def initial_estimates(model, data, *, method: str = "auto", output: str | None =
         what NCA gave.
     output : str, optional
         Model output compared with the observations by the grid search (default: the first output).
-    engine : {"auto", "analytic", "ode"}
-        How the grid search predicts (:func:`pkpd.simulate`).
+    engine : {"auto", "analytic", "ode", "compiled"}
+        How the grid search predicts (:func:`pkpd.simulate`; ``"compiled"``: ``solver="compiled"``).
 
     Returns
     -------
