@@ -110,11 +110,15 @@ def cache_dir() -> Path:
     return Path(base) / "pkpd" / "kernels"
 
 
-def kernel_for(model):
-    """The loaded kernel module of ``model`` (written to the cache and imported on first use)."""
+def kernel_for(model, stiff: bool = False):
+    """The loaded kernel module of ``model`` (written to the cache and imported on first use): Rodas4 steps with
+    its Jacobian when ``stiff``, else Dormand-Prince steps (each kernel holds one method, so that it compiles
+    only that one)."""
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
-    source = _TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + "\n" + kernel_source(*_traced(model))
+    rhs, jacobian = _traced(model)
+    source = (_TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + f"\nSTIFF = {bool(stiff)}\n\n\n"
+              + kernel_source(rhs, jacobian if stiff else None))
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:
@@ -145,8 +149,8 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
     (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas4 steps (stiff models),
     any other Dormand-Prince steps."""
-    kernel = kernel_for(model)
     stiff = options.method == "rodas"
+    kernel = kernel_for(model, stiff)
     names = model.parameter_names
     n, S = start.state.shape
     bps = course.breakpoints
@@ -175,10 +179,10 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     out = (y_end, snapshots, dense, status, reached)
     bounds = _ranges(n, _threads(n))
     if len(bounds) == 1:
-        kernel.integrate_units(0, n, stiff, *args, *out)
+        kernel.integrate_units(0, n, *args, *out)
     else:
         with ThreadPoolExecutor(len(bounds)) as pool:
-            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], stiff, *args, *out), bounds))
+            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], *args, *out), bounds))
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 

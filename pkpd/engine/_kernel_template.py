@@ -73,6 +73,11 @@ RP2 = np.array([10.12623508344586, -7.487995877610167, -34.80091861555747, -7.99
 RP3 = np.array([-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872])
 
 
+#: Rodas4 steps (stiff) or Dormand-Prince: set by the model's part of the module (a compile-time constant, so
+#: numba compiles only the method used)
+STIFF = False
+
+
 def rhs(t, y, p, rate, dy):  # replaced by the model's
     raise NotImplementedError
 
@@ -268,10 +273,10 @@ def _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt,
+def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt,
           bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol,
           atol, max_steps, y_end, snapshots, dense):
-    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``stiff``); its status and
+    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``STIFF``); its status and
     the time it reached."""
     S = y_start.shape[1]
     t = t_start[u]
@@ -280,7 +285,7 @@ def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
-    exponent, grow = (-0.25, 6.0) if stiff else (-0.2, 10.0)
+    exponent, grow = (-0.25, 6.0) if STIFF else (-0.2, 10.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
@@ -294,7 +299,7 @@ def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp
         remaining = target - t
         land = h >= remaining * (1 - 1e-12)
         hs = remaining if land else h
-        if stiff:
+        if STIFF:
             if not fresh:
                 _jacobian(t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
@@ -313,7 +318,7 @@ def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp
                 d += 1
             t = t_new
             y[:] = y_new
-            if stiff:
+            if STIFF:
                 rhs(t, y, p, rate, f)
                 fresh = False
             else:
@@ -336,13 +341,13 @@ def _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def integrate_units(first, last, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+def integrate_units(first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
                     bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop,
                     dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
-    """Integrate units ``first`` to ``last - 1`` (Rodas4 when ``stiff``, else Dormand-Prince) into the output
+    """Integrate units ``first`` to ``last - 1`` (Rodas4 when ``STIFF``, else Dormand-Prince) into the output
     arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once)."""
     for u in range(first, last):
-        status[u], reached[u] = _unit(u, stiff, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop,
+        status[u], reached[u] = _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop,
                                       bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                                       table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol, max_steps,
                                       y_end, snapshots, dense)
