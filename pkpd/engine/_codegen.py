@@ -24,7 +24,7 @@ def rhs(t, y, p, rate, dy):
     v_V = p[1]
     v_A = y[0]
     v_C = (v_A / v_V)
-    dy[0] = (-v_CL * v_C) + rate[0]
+    dy[0] = ((-v_CL) * v_C) + rate[0]
 <BLANKLINE>
 """
 

@@ -23,13 +23,13 @@ import os
 import sys
 import tempfile
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SimulationError
-from ..models._base import set_cached
 from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
@@ -38,6 +38,7 @@ __all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_com
 
 _TEMPLATE = Path(__file__).with_name("_kernel_template.py")
 _LOADED: dict[str, object] = {}
+_EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> (rhs, Jacobian) equations
 _LOCK = threading.Lock()
 
 
@@ -69,8 +70,8 @@ def equations_of(model):
 
 
 def _traced(model):
-    """``(rhs equations, Jacobian equations)`` of ``model``, kept on the model (it is immutable)."""
-    cached = getattr(model, "_compiled_equations", None)
+    """``(rhs equations, Jacobian equations)`` of ``model``, kept while the model lives (it is immutable)."""
+    cached = _EQUATIONS.get(model)
     if cached is None:
         equations = model.equations if declared(model) else None
         try:
@@ -81,7 +82,7 @@ def _traced(model):
         if equations is None:
             _check_trace(model, traced.rhs)
         cached = (equations if equations is not None else traced.rhs, traced.jacobian)
-        set_cached(model, "_compiled_equations", cached)
+        _EQUATIONS[model] = cached
     return cached
 
 

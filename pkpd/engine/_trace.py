@@ -18,8 +18,8 @@ Examples
 --------
 >>> from pkpd.models import TwoCompartment
 >>> eq = trace_equations(TwoCompartment())
->>> eq.derivatives[1]
-'(R1 + (P2 * ((Y0 / P1) - (Y1 / P3))))'
+>>> eq.quantities[1], eq.derivatives[1]       # the inter-compartment flow, used twice, is a quantity
+(('Q1', '(P2 * (Q0 - (Y1 / P3)))'), '(R1 + Q1)')
 """
 
 from __future__ import annotations
