@@ -87,17 +87,19 @@ def _events(model, arm: Arm, timing: dict, wt: np.ndarray, extra=None) -> tuple[
 
 
 def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n: int = 1000, seed=2024, *,
-                 rtol: float = 1e-4, solver: str = "dp5", return_detail: bool = False):
+                 rtol: float = 1e-4, solver: str | None = None, return_detail: bool = False):
     """Response rate of ``arm`` of ``trial`` in ``n`` virtual patients (calibrated ``values``).
 
     The patients' dose and observation times differ, so the stacked stiff solvers (LSODA) would stop the
     whole batch at every patient's breakpoints; the explicit per-patient engine ``"dp5"`` is ~100 times
     faster here and gives the same responders as LSODA (identical rates for the seven arms at n = 1000,
-    rtol 1e-4 and 1e-6).
+    rtol 1e-4 and 1e-6). ``solver`` defaults to :func:`pkpd.engine.explicit_solver` (``"compiled"``: the same
+    steps, compiled).
 
     Returns the response rate among the enrolled (float); with ``return_detail`` a dict with
     ``rate``, ``enrolled`` (count), ``responded`` and ``activity`` (n, k) at the observation times.
     """
+    from ..engine import explicit_solver
     from ..engine.simulation import simulate
 
     arm = trial.arm(arm) if isinstance(arm, str) else arm
@@ -110,7 +112,8 @@ def simulate_arm(trial: Trial, arm: Arm | str, values: Mapping | None = None, n:
     dose_min = timing[first.stage] + first.offset_min
     grid = dose_min[:, None] + CESSATION_GRID_MIN[None, :] if return_detail else None
     ev, pos = _events(model, arm, timing, df["WT"].to_numpy(), grid)
-    res = simulate(model, ev, df.drop(columns="WT"), method="ode", rtol=rtol, atol=rtol * 1e-3, solver=solver)
+    res = simulate(model, ev, df.drop(columns="WT"), method="ode", rtol=rtol, atol=rtol * 1e-3,
+                   solver=solver or explicit_solver())
     act = np.asarray(res[Seizure.ACTIVITY])[pos]
     k = len(timing["observe"])
     enrolled, responded = trial.responders(act[:, :k])

@@ -79,11 +79,12 @@ _OBSERVED = (Seizure.ACTIVITY, "PPF.CP", Seizure.F_GABA, Seizure.INHIBITION, Chl
 def _observe(model, events, params, rtol, observed):
     """Simulate ``events`` (column ``ORD``: observation ``k`` is ``100 + k``) and write each quantity of
     ``observed`` ({name: (patient, observation) array}) at the observations."""
+    from ..engine import explicit_solver
     from ..engine.simulation import simulate
 
     order = events["ORD"].to_numpy()
     res = simulate(model, events.drop(columns="ORD"), params, method="ode", rtol=rtol, atol=rtol * 1e-3,
-                   solver="dp5")
+                   solver=explicit_solver())
     rows = np.nonzero(order >= 100)[0]
     patient, k = events["ID"].to_numpy()[rows] - 1, order[rows] - 100
     for name, arr in observed.items():
