@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from ._codegen import kernel_source
-from ._explicit import Course, Kind, Outputs, Start, StepOptions
+from ._explicit import _DP5, Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
 
 __all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_compiled", "cache_dir"]
@@ -118,13 +118,21 @@ def kernel_for(model, stiff: bool = False):
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
     rhs, jacobian = _traced(model)
-    source = (_TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + f"\nSTIFF = {bool(stiff)}\n\n\n"
-              + kernel_source(rhs, jacobian if stiff else None))
+    # the template imports the numpy engine's tableau: its fingerprint is part of the source (and of the key), so
+    # a changed tableau never loads a kernel compiled with the old one
+    source = (_TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + f"\nTABLEAU = {_tableau_fingerprint()!r}"
+              f"\nSTIFF = {bool(stiff)}\n\n\n" + kernel_source(rhs, jacobian if stiff else None))
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:
             _LOADED[key] = _load(key, source)
     return _LOADED[key]
+
+
+def _tableau_fingerprint() -> str:
+    rk = _DP5
+    arrays = (rk.C, rk.A, rk.B, rk.E, rk.P_T)
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a, float).tobytes() for a in arrays)).hexdigest()[:16]
 
 
 def _load(key: str, source: str):

@@ -21,29 +21,14 @@ import math
 import numpy as np
 from numba import njit
 
-RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = 0, 1, 2, 3, 4, 5       # pkpd.engine._explicit.Kind
+from pkpd.engine._explicit import _DP5, Kind
+
+RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = (int(k) for k in Kind)    # what a breakpoint does
 OK, TOO_MANY_STEPS, UNDERFLOW, OUTSIDE = 0, 1, 2, 3             # status of a unit
 
-C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0])
-A = np.array([
-    [0, 0, 0, 0, 0, 0],
-    [1 / 5, 0, 0, 0, 0, 0],
-    [3 / 40, 9 / 40, 0, 0, 0, 0],
-    [44 / 45, -56 / 15, 32 / 9, 0, 0, 0],
-    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0, 0],
-    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0],
-])
-B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
-E = np.array([-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
-P = np.array([
-    [1, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
-    [0, 0, 0, 0],
-    [0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
-    [0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
-    [0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
-    [0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
-    [0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
-])
+# Dormand-Prince 5(4): the numpy engine's tableau (one definition), as contiguous arrays numba freezes as constants
+C, A, B, E = (np.ascontiguousarray(x) for x in (_DP5.C, _DP5.A, _DP5.B, _DP5.E))
+P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
 
 # Rodas4 (Hairer & Wanner 1996, Solving ODEs II, IV.7; the coefficients of Hairer's rodas.f): 6 stages, order 4
 # with an embedded order-3 error estimate, L-stable and stiffly accurate; with W = I / (GAMMA h) - J,
