@@ -34,7 +34,7 @@ its own dose, a *train* item standing for the earlier copies of that dose at ``a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -286,20 +286,8 @@ def compile_schedule(
     ss = events["SS"].to_numpy(dtype=np.int64)
     cmt = _resolve_cmt(events["CMT"], evid, model, events)
 
-    # units: a new one at each new ID and wherever TIME goes back (allowed after a reset only)
-    boundary = np.ones(n_rec, dtype=bool)
-    if n_rec > 1:
-        back = (ids[1:] == ids[:-1]) & (time[1:] < time[:-1])
-        not_reset = back & (evid[1:] != 3) & (evid[1:] != 4)
-        if not_reset.any():
-            i = int(np.argmax(not_reset)) + 1
-            raise DatasetError(_where(events, i) + f"TIME goes back from {float(time[i - 1])!r} without a reset "
-                               "(only an EVID 3 or 4 record may start over at an earlier time)")
-        boundary[1:] = (ids[1:] != ids[:-1]) | back
-    unit = np.cumsum(boundary) - 1
+    boundary, unit, starts, key = _units(events, ids, time, evid)
     n_units = int(unit[-1]) + 1 if n_rec else 0
-    starts = np.nonzero(boundary)[0]
-    key = (np.arange(n_rec) - starts[unit]).astype(float)
     unit_subject = subject_index[starts]
     unit_start = time[starts]
 
@@ -450,6 +438,34 @@ def compile_schedule(
         out_row=o,
         **changes,
     )
+
+
+def _units(events, ids, time, evid):
+    """Integration units: a new one at each new ID and wherever TIME goes back (allowed after a reset only).
+    Returns the boundary mask, each record's unit, the units' first records and each record's key (its order
+    within its unit)."""
+    n_rec = len(ids)
+    boundary = np.ones(n_rec, dtype=bool)
+    if n_rec > 1:
+        back = (ids[1:] == ids[:-1]) & (time[1:] < time[:-1])
+        not_reset = back & (evid[1:] != 3) & (evid[1:] != 4)
+        if not_reset.any():
+            i = int(np.argmax(not_reset)) + 1
+            raise DatasetError(_where(events, i) + f"TIME goes back from {float(time[i - 1])!r} without a reset "
+                               "(only an EVID 3 or 4 record may start over at an earlier time)")
+        boundary[1:] = (ids[1:] != ids[:-1]) | back
+    unit = np.cumsum(boundary) - 1
+    starts = np.nonzero(boundary)[0]
+    return boundary, unit, starts, (np.arange(n_rec) - starts[unit]).astype(float)
+
+
+def with_record_params(schedule: Schedule, events: pd.DataFrame, record_params, carry: str = "nocb") -> Schedule:
+    """``schedule`` (compiled from ``events`` with the same dosing) with other values of its time-varying
+    parameters: only the changes are recomputed, the doses, resets and outputs are kept. The estimation hot path
+    calls it at every parameter set instead of compiling the schedule again."""
+    time = events["TIME"].to_numpy(dtype=float)
+    _, unit, starts, key = _units(events, events["ID"].to_numpy(), time, events["EVID"].to_numpy(dtype=np.int64))
+    return replace(schedule, **_parameter_changes(unit, time, key, starts, record_params, carry))
 
 
 def _parameter_changes(unit, time, key, starts, record_params, carry):

@@ -16,7 +16,7 @@ from ..io import Dataset
 from .._internal.text import show as _show, where as _where
 from ..io import read_dataset
 from .._internal.columns import EVENT_COLUMNS
-from ._schedule import check_memory, compile_schedule, dose_copies, schedule_bytes
+from ._schedule import check_memory, compile_schedule, dose_copies, schedule_bytes, with_record_params
 from ..results import SimulationResult
 
 __all__ = ["simulate", "simulate_regimen"]
@@ -42,7 +42,8 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
     ``record_params`` (one value per record of ``events``) override ``p`` within subjects; with
     ``method="analytic"`` they are solved exactly by the ODE engine's breakpoints and matrix exponentials
     (``solver="exact"``), as the closed form assumes constant parameters. ``store`` (a dict) keeps the compiled
-    schedule with its dosing matrices and reuses it while they are unchanged."""
+    schedule with its dosing matrices and reuses it while they are unchanged (with ``record_params``, only the
+    parameter changes are recomputed)."""
     ode = method != "analytic" or record_params is not None
     if record_params is None:
         mats = model.dosing_matrices(p, len(next(iter(p.values()))))
@@ -58,11 +59,18 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
         # dosing parameters (F, ALAG, R, D) are read at each dose record
         p_rec = {k: v[subject_index] for k, v in p.items()}
         p_rec.update(record_params)
-        schedule = compile_schedule(
-            events, model, subject_index, model.dosing_matrices(p_rec, len(events)), output_mask=output_mask,
-            extra_outputs=extra_outputs, dosing_row=np.arange(len(events)), record_params=record_params,
-            carry=carry, ode=ode,
-        )
+        mats = model.dosing_matrices(p_rec, len(events))
+        kept = None if store is None else store.get("varying")
+        if kept is not None and kept[2] == carry and all(np.array_equal(kept[0][k], mats[k], equal_nan=True)
+                                                          for k in mats):
+            schedule = with_record_params(kept[1], events, record_params, carry)   # the same doses: new values only
+        else:
+            schedule = compile_schedule(
+                events, model, subject_index, mats, output_mask=output_mask, extra_outputs=extra_outputs,
+                dosing_row=np.arange(len(events)), record_params=record_params, carry=carry, ode=ode,
+            )
+            if store is not None:
+                store["varying"] = (mats, schedule, carry)
     if method == "analytic" and record_params is not None:
         from ._ode import ode_states
 
