@@ -569,8 +569,16 @@ _PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353
 _THETA13 = 5.371920351148152
 
 
+def _compiled_expm() -> bool:
+    """Whether :mod:`pkpd.engine._expm_kernel` (numba) computes :func:`_expm`: where numba is installed."""
+    from ._compiled import available
+
+    return available()
+
+
 def _expm(M):
-    """``expm`` of a stack of matrices ``(m, n, n)``, vectorised over the stack.
+    """``expm`` of a stack of matrices ``(m, n, n)``, vectorised over the stack (compiled by numba where it is
+    installed, :mod:`pkpd.engine._expm_kernel`: the same algorithm, per matrix).
 
     Scaling and squaring with the [13/13] Pade approximant (Higham 2005, Algorithm 2.3), in batched
     numpy: scipy.linalg.expm loops over a stack in Python (~0.1 ms per 3x3 matrix here), and its special
@@ -583,6 +591,10 @@ def _expm(M):
     eye = np.eye(n)
     if M.shape[0] == 0:
         return np.empty_like(M)
+    if _compiled_expm():
+        from ._expm_kernel import expm_stack
+
+        return expm_stack(np.ascontiguousarray(M))
     norm1 = np.abs(M).sum(axis=-2).max(axis=-1)
     with np.errstate(divide="ignore"):
         s = np.where(norm1 > _THETA13, np.ceil(np.log2(norm1 / _THETA13)), 0.0).astype(np.int64)

@@ -232,3 +232,22 @@ def test_a_failing_unit_is_named_and_the_callers_arrays_are_kept(functions_model
     expected, _, _ = integrate(model, params, start, course, Outputs(), StepOptions())
     np.testing.assert_allclose(y_end, expected, rtol=1e-10, atol=1e-15)
     assert params["CL"].tolist() == [model.defaults["CL"]] * 2       # the caller's arrays are not modified
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_batched_matrix_exponential_matches_scipy(monkeypatch, compiled):
+    """The exact integrator's expm (Pade 13, scaling and squaring): compiled by numba, and the numpy fallback."""
+    import scipy.linalg
+
+    from pkpd.engine import _closed_form
+
+    monkeypatch.setattr(_closed_form, "_compiled_expm", lambda: compiled)
+    rng = np.random.default_rng(4)
+    stack = np.concatenate([rng.standard_normal((20, 4, 4)) * scale for scale in (1e-3, 1.0, 30.0)])
+    stack[0] = 0.0                                                  # exactly the identity
+    stack[1] = np.triu(stack[1])                                    # triangular, as one-compartment oral
+    got = _closed_form._expm(stack)
+    expected = np.array([scipy.linalg.expm(m) for m in stack])
+    scale = np.abs(expected).max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(got / scale, expected / scale, atol=1e-12)
+    np.testing.assert_array_equal(got[0], np.eye(4))
