@@ -36,6 +36,7 @@ import copy
 import numpy as np
 
 from ..errors import ModelError
+from ._pade import PADE13, THETA13
 
 __all__ = ["closed_form_states", "closed_form_outputs"]
 
@@ -561,12 +562,6 @@ def _eigen_block(ctx, lam, o, K, lo, hi, subj, out_t):
 # matrix-exponential route (degenerate subjects), pairs in state space
 
 
-# Pade(13) coefficients and the 1-norm bound below which it is accurate to double precision
-# (Higham 2005, SIAM J. Matrix Anal. Appl. 26:1179, Table 2.3 and Algorithm 2.3)
-_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
-_THETA13 = 5.371920351148152
 
 
 def _compiled_expm() -> bool:
@@ -597,9 +592,9 @@ def _expm(M):
         return expm_stack(np.ascontiguousarray(M))
     norm1 = np.abs(M).sum(axis=-2).max(axis=-1)
     with np.errstate(divide="ignore"):
-        s = np.where(norm1 > _THETA13, np.ceil(np.log2(norm1 / _THETA13)), 0.0).astype(np.int64)
+        s = np.where(norm1 > THETA13, np.ceil(np.log2(norm1 / THETA13)), 0.0).astype(np.int64)
     X = M * np.ldexp(1.0, -s)[:, None, None]
-    b = _PADE13
+    b = PADE13
     X2 = X @ X
     X4 = X2 @ X2
     X6 = X4 @ X2

@@ -14,9 +14,9 @@ import math
 import numpy as np
 from numba import njit
 
-from ._closed_form import _PADE13, _THETA13
+from ._pade import PADE13, THETA13
 
-_B = np.array(_PADE13)
+_B = np.array(PADE13)
 
 
 @njit(cache=True, nogil=True)
@@ -47,7 +47,7 @@ def _expm_one(M, E, W):
             for j in range(n):
                 E[i, j] = 1.0 if i == j else 0.0
         return
-    s = int(math.ceil(math.log2(norm1 / _THETA13))) if norm1 > _THETA13 else 0
+    s = int(math.ceil(math.log2(norm1 / THETA13))) if norm1 > THETA13 else 0
     X, X2, X4, X6, T, U, V, R = W[0], W[1], W[2], W[3], W[4], W[5], W[6], W[7]
     scale = 2.0 ** -s
     for i in range(n):
