@@ -4,8 +4,9 @@
    ``fit_population`` without and with the covariance step (target <= 10 s), and the estimation hot path
    (predictions from arrays, dosing schedule compiled once per dataset) against the public ``simulate()`` per
    evaluation it replaced (issue 16: target >= 3x), medians of 5 alternating fits.
-2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine (``engine="ode"``),
-   30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each (target <= 120 s); ``--quick`` skips it.
+2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine -- compiled (``engine="compiled"``)
+   and numpy (``"ode"``, the baseline) --, 30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each
+   (issue 17 target <= 20 s); ``--quick`` skips it.
 
 Prints wall times and objective evaluations per second (each evaluation = batched EBEs for every subject),
 and, as the baseline in the same process, one objective evaluation at the start values computed subject by
@@ -133,14 +134,19 @@ def main():
     print(f"theophylline objective: batched {t_b:.3f} s vs subject by subject {t_l:.3f} s: {t_l / t_b:.1f}x "
           f"(OFV {ofv_b:.6f} vs {ofv_l:.6f})")
     if not args.quick:
+        seconds = {}
         pm, data = two_compartment_ode()
         t_b, t_l, _, _ = objective_ratio(pm, data, "ode", n_loop=20)
         print(f"200-subject ODE objective (cold EBEs): batched {t_b:.2f} s vs subject by subject {t_l:.1f} s "
               f"(20 subjects, scaled): {t_l / t_b:.1f}x")
-        fit = run("200 subjects, 2-cmt oral, ODE engine    (target <= 120 s)", pm, data, engine="ode",
-                  covariance=False)
-        print("  estimates:", {k: round(v, 3) for k, v in fit.theta.items()},
-              {k: round(v, 3) for k, v in fit.omega_sd.items()}, fit.error)
+        for engine in ("compiled", "ode"):
+            start = time.perf_counter()
+            fit = run(f"200 subjects, 2-cmt oral, engine={engine!r:10} (target <= 20 s)", pm, data, engine=engine,
+                      covariance=False)
+            seconds[engine] = time.perf_counter() - start
+            print("  estimates:", {k: round(v, 3) for k, v in fit.theta.items()},
+                  {k: round(v, 3) for k, v in fit.omega_sd.items()}, fit.error)
+        print(f"numpy ODE engine / compiled engine: {seconds['ode'] / seconds['compiled']:.1f}x")
 
 
 if __name__ == "__main__":
