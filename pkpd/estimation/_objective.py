@@ -153,6 +153,12 @@ class Objective:
         self.h = 1e-3 if pdata.predict_many.uses_ode or pdata.design.records is not None else 1e-4
         self.converged = True
         self._last = None            # (theta, eta, f, g, c) of the last EBE search
+        #: the next EBE search starts from both the previous EBEs and zero (:meth:`ebe`)
+        self.multistart = True
+        #: where the search that began at eta = 0 has got to (``starts="tracks"`` of :meth:`ebe`)
+        self.eta_zero = np.zeros((pdata.n, self.q))
+        #: per subject: the last multi-start search ended at different EBEs from its starts
+        self.modes = np.zeros(pdata.n, dtype=bool)
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
 
@@ -193,12 +199,24 @@ class Objective:
     def f_and_g(self, theta, eta, curvature=False):
         """Predictions (n_obs,) and their eta-derivatives (n_obs, q) by central differences, with the
         second derivatives (n_obs, q, q) when ``curvature``; all sets in one batched simulation."""
+        return self.f_and_g_many(theta, [eta], curvature)[0]
+
+    def f_and_g_many(self, theta, etas, curvature=False):
+        """:meth:`f_and_g` at each of several eta arrays (each (subjects, q)), all in one batched simulation: a
+        list of ``(f, g, c)``."""
         q, h = self.q, self.h
         eye = np.eye(q) * h
-        sets = [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
         pairs = [(k, m) for k in range(q) for m in range(k + 1, q)] if curvature else []
-        sets += [eta + eye[k] + eye[m] for k, m in pairs]
-        f = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log)
+        per = 1 + 2 * q + len(pairs)
+        sets = []
+        for eta in etas:
+            sets += [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
+            sets += [eta + eye[k] + eye[m] for k, m in pairs]
+        f_all = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log)
+        return [self._derivatives(f_all[i * per: (i + 1) * per], pairs, curvature) for i in range(len(etas))]
+
+    def _derivatives(self, f, pairs, curvature):
+        q, h = self.q, self.h
         f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
         with np.errstate(invalid="ignore"):
             g = ((plus - minus) / (2 * h)).T
@@ -289,60 +307,170 @@ class Objective:
     #: a step in theta one (the predictions at the previous EBEs).
     EXTRAPOLATE_BELOW = 1e-5
 
-    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100, method: str | None = None):
+    #: EBEs of two starts farther apart than this (largest |difference| of an eta) are different modes
+    DISAGREE = 1e-2
+    #: Newton iterations the search from zero takes per outer iteration (``starts="tracks"``)
+    ZERO_STEPS = 1
+
+    def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100, method: str | None = None,
+            starts: str | None = None):
         """EBEs (subjects, q), predictions and derivatives at them, by damped Newton; ``method`` (default the
-        objective's) "FOCE" uses the population variance in the inner objective, the others the individual."""
+        objective's) "FOCE" uses the population variance in the inner objective, the others the individual.
+
+        ``starts``:
+
+        - ``"warm"``: from the previous EBEs;
+        - ``"zero"``: from ``eta = 0``;
+        - ``"both"``: from both, to convergence, at once (the two searches share each batched simulation);
+        - ``"tracks"``: from the previous EBEs to convergence and, sharing its simulations, :data:`ZERO_STEPS`
+          iterations of a second search that began at ``eta = 0`` (:attr:`eta_zero`, continued from one call to
+          the next; a subject's restarts from zero once it has converged), so that a search from zero costs about
+          one batched simulation per call. Default when :attr:`multistart` is set (the outer search sets it once
+          per iteration; it is then cleared), else ``"warm"``.
+
+        A subject keeps the lowest inner objective of the converged searches. Where two converged searches end
+        at different EBEs (:attr:`modes`), a third starts from the better one's neighbourhood (half a standard
+        deviation beyond it, away from the worse one).
+        """
         omega_inv = np.linalg.inv(omega)
-        eta = self.eta.copy()
-        last = self._last
-        if last is not None and last[0] == theta and np.array_equal(last[1], eta):
-            f, g, c = last[2:]
-        else:
-            f, g, c = self.f_and_g(theta, eta, curvature=True)
+        starts = starts or ("tracks" if self.multistart else "warm")
+        self.multistart = False
         v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
-        obj = self.subject_objective(f, eta, omega_inv, sigma, v0)
-        lam = np.full(self.d.n, 1e-6)
-        sub = self.d.subject
-        self.converged = False
-        for _ in range(max_iter):
-            _, dt, w = self.terms(f, sigma, v0, exact=True)
-            grad = np.zeros((self.d.n, self.q))                  # half the gradient of O_i
-            np.add.at(grad, sub, 0.5 * g * dt[:, None])
-            grad += eta @ omega_inv
-            # Newton's Hessian (exact in f, with the curvature of f); where it is not positive definite,
-            # the first-order one (Gauss-Newton), which always is
-            hess = np.zeros((self.d.n, self.q, self.q))
-            np.add.at(hess, sub, 0.5 * (np.einsum("j,jk,jl->jkl", w, g, g) + dt[:, None, None] * c))
-            hess += omega_inv
-            not_pd = np.linalg.eigvalsh(hess)[:, 0] <= 0
-            if not_pd.any():
-                hess[not_pd] = self.first_order_hessian(f, g, omega, sigma, v0, omega_inv)[not_pd]
-            if np.max(np.abs(grad)) < tol:                    # every subject at its EBE
-                self.converged = True
-                break
-            step = -np.linalg.solve(hess + lam[:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
-            step = np.clip(step, -1.0, 1.0)               # trust region: at most e-fold per iteration
-            trial = eta + step
-            if np.max(np.abs(step)) <= self.EXTRAPOLATE_BELOW:
-                f_t = f + np.einsum("jk,jk->j", g, step[sub])
-                g_t, c_t = g + np.einsum("jkl,jl->jk", c, step[sub]), c
-            else:
-                try:
-                    f_t, g_t, c_t = self.f_and_g(theta, trial, curvature=True)
-                except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
-                    f_t, g_t, c_t = np.full_like(f, np.nan), np.full_like(g, np.nan), np.full_like(c, np.nan)
-            obj_t = self.subject_objective(f_t, trial, omega_inv, sigma, v0)
-            better = np.isfinite(obj_t) & (obj_t <= obj + 1e-12)
-            keep_obs = better[sub]
-            eta = np.where(better[:, None], trial, eta)
-            f = np.where(keep_obs, f_t, f)
-            g = np.where(keep_obs[:, None], g_t, g)
-            c = np.where(keep_obs[:, None, None], c_t, c)
-            obj = np.where(better, obj_t, obj)
-            lam = np.where(better, lam * 0.1, lam * 10.0)
+        warm, zero = self.eta.copy(), np.zeros_like(self.eta)
+        second = self.eta_zero if starts == "tracks" else zero
+        if starts == "zero" or (starts in ("both", "tracks") and not warm.any() and not second.any()):
+            points = [zero]
+        else:
+            points = [warm, second] if starts in ("both", "tracks") else [warm]
+        caps = [max_iter, self.ZERO_STEPS if starts == "tracks" else max_iter][: len(points)]
+        ends = self._newton(theta, points, omega_inv, sigma, v0, tol, caps)
+        self.modes = np.zeros(self.d.n, dtype=bool)
+        if len(ends) == 2:
+            done = ends[1][5] < tol
+            if starts == "tracks":
+                self.eta_zero = np.where(done[:, None], 0.0, ends[1][0])
+                ends[1] = ends[1][:4] + (np.where(done, ends[1][4], np.inf), ends[1][5])
+            apart = done & (np.max(np.abs(ends[0][0] - ends[1][0]), axis=1) > self.DISAGREE)
+            best = self._best(ends)
+            if apart.any():
+                self.modes = apart
+                worse = np.where((ends[0][4] <= ends[1][4])[:, None], ends[1][0], ends[0][0])
+                third = self._newton(theta, [self._beyond(best[0], worse, apart, omega_inv)], omega_inv, sigma, v0,
+                                     tol, [max_iter])
+                best = self._best([best, *third])
+        else:
+            best = ends[0]
+        eta, f, g, c, obj, gmax = best
+        self.converged = bool(np.all(gmax < tol))
         self.eta = eta
         self._last = (dict(theta), eta.copy(), f, g, c)
         return eta, f, g, obj, v0
+
+    def _beyond(self, better, worse, apart, omega_inv):
+        """Starts half a standard deviation (in Omega's metric) beyond ``better``, away from ``worse``, for the
+        subjects ``apart``; the others at ``better``."""
+        d = better - worse
+        size = np.sqrt(np.maximum(np.einsum("ik,kl,il->i", d, omega_inv, d), 1e-300))
+        return np.where(apart[:, None], better + 0.5 * d / size[:, None], better)
+
+    def _best(self, ends):
+        """Per subject, the end (of the :meth:`_newton` ends) with the lowest inner objective (the first on ties):
+        one end, with the rows of each subject's choice."""
+        if len(ends) == 1:
+            return ends[0]
+        objs = np.stack([e[4] for e in ends])
+        objs = np.where(np.isfinite(objs), objs, np.inf)
+        pick = np.argmin(objs, axis=0)
+        sub = self.d.subject
+        out = []
+        for part in range(6):
+            values = np.stack([e[part] for e in ends])
+            index = pick[sub] if part in (1, 2, 3) else pick
+            out.append(np.take_along_axis(values, index.reshape((1, -1) + (1,) * (values.ndim - 2)), 0)[0])
+        return tuple(out)
+
+    def _newton(self, theta, points, omega_inv, sigma, v0, tol, caps):
+        """Damped Newton (Levenberg) from each start of ``points`` at once, every simulation batched over the
+        starts still searching; start ``j`` takes at most ``caps[j]`` iterations. Returns one ``(eta, f, g, c, obj, gmax)`` per start: the EBEs, the predictions
+        and their first and second eta-derivatives there, the inner objectives and the largest |gradient| per
+        subject."""
+        sub = self.d.subject
+        last = self._last
+        cached = last is not None and last[0] == theta
+        ready = [last[2:] if cached and np.array_equal(last[1], p) else None for p in points]
+        todo = [j for j, r in enumerate(ready) if r is None]
+        for j, r in zip(todo, self.f_and_g_many(theta, [points[j] for j in todo], curvature=True) if todo else []):
+            ready[j] = r
+        states = []
+        for p, (f, g, c) in zip(points, ready):
+            states.append({"eta": p.copy(), "f": f, "g": g, "c": c, "lam": np.full(self.d.n, 1e-6),
+                           "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
+                           "gmax": np.full(self.d.n, np.inf)})
+        active = list(range(len(states)))
+        for iteration in range(max(caps)):
+            trials = []
+            for j in active:
+                s = states[j]
+                f, g, c, eta = s["f"], s["g"], s["c"], s["eta"]
+                _, dt, w = self.terms(f, sigma, v0, exact=True)
+                grad = np.zeros((self.d.n, self.q))                  # half the gradient of O_i
+                np.add.at(grad, sub, 0.5 * g * dt[:, None])
+                grad += eta @ omega_inv
+                # Newton's Hessian (exact in f, with the curvature of f); where it is not positive definite,
+                # the first-order one (Gauss-Newton), which always is
+                hess = np.zeros((self.d.n, self.q, self.q))
+                np.add.at(hess, sub, 0.5 * (np.einsum("j,jk,jl->jkl", w, g, g) + dt[:, None, None] * c))
+                hess += omega_inv
+                not_pd = np.linalg.eigvalsh(hess)[:, 0] <= 0
+                if not_pd.any():
+                    hess[not_pd] = self.first_order_hessian(f, g, None, sigma, v0, omega_inv)[not_pd]
+                s["gmax"] = np.max(np.abs(grad), axis=1)
+                if np.max(s["gmax"]) < tol or iteration >= caps[j]:     # every subject at its EBE, or no more
+                    continue
+                step = -np.linalg.solve(hess + s["lam"][:, None, None] * np.eye(self.q), grad[..., None])[..., 0]
+                step = np.clip(step, -1.0, 1.0)               # trust region: at most e-fold per iteration
+                trials.append((j, eta + step, step))
+            active = [j for j, _, _ in trials]
+            if not active:
+                break
+            simulate = [(j, trial) for j, trial, step in trials if np.max(np.abs(step)) > self.EXTRAPOLATE_BELOW]
+            try:
+                simulated = dict(zip([j for j, _ in simulate],
+                                     self.f_and_g_many(theta, [t for _, t in simulate], curvature=True)
+                                     if simulate else []))
+            except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
+                simulated = {j: None for j, _ in simulate}
+            for j, trial, step in trials:
+                s = states[j]
+                f, g, c = s["f"], s["g"], s["c"]
+                if j not in simulated:
+                    f_t = f + np.einsum("jk,jk->j", g, step[sub])
+                    g_t, c_t = g + np.einsum("jkl,jl->jk", c, step[sub]), c
+                elif simulated[j] is None:
+                    f_t, g_t, c_t = np.full_like(f, np.nan), np.full_like(g, np.nan), np.full_like(c, np.nan)
+                else:
+                    f_t, g_t, c_t = simulated[j]
+                obj_t = self.subject_objective(f_t, trial, omega_inv, sigma, v0)
+                better = np.isfinite(obj_t) & (obj_t <= s["obj"] + 1e-12)
+                keep_obs = better[sub]
+                s["eta"] = np.where(better[:, None], trial, s["eta"])
+                s["f"] = np.where(keep_obs, f_t, f)
+                s["g"] = np.where(keep_obs[:, None], g_t, g)
+                s["c"] = np.where(keep_obs[:, None, None], c_t, c)
+                s["obj"] = np.where(better, obj_t, s["obj"])
+                s["lam"] = np.where(better, s["lam"] * 0.1, s["lam"] * 10.0)
+        return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"]) for s in states]
+
+    def per_subject_from_zero(self, theta, omega, sigma) -> np.ndarray:
+        """:meth:`per_subject` with EBEs searched from ``eta = 0`` only; this objective's EBEs are unchanged.
+        Above the multi-start contributions where the search from zero ends in a worse mode of a subject's inner
+        objective."""
+        saved = self.eta, self._last, self.modes, self.multistart, self.converged
+        try:
+            self._last, self.eta, self.multistart = None, np.zeros_like(self.eta), False
+            return self.per_subject(theta, omega, sigma)
+        finally:
+            self.eta, self._last, self.modes, self.multistart, self.converged = saved
 
     # -- the objective ---------------------------------------------------------------------------------
     def per_subject(self, theta, omega, sigma) -> np.ndarray:

@@ -1,9 +1,12 @@
 """Population estimation (FO, FOCE, FOCE-I), its covariance step, diagnostics, and MAP estimates.
 
 Outer step: L-BFGS-B on the estimated quantities (see :mod:`pkpd.estimation._parameters`), the EBEs
-warm-started from the previous evaluation. Covariance step by central differences of the objective:
-``R`` (2 x inverse Hessian of the OFV), ``S`` (4 x inverse of the summed outer products of the subjects'
-OFV gradients) or the sandwich ``R^-1 S R^-1`` (NONMEM's default).
+warm-started from the previous evaluation and, once per iteration, searched from zero too (each subject keeps the
+lower inner objective); after convergence the search checks itself (a restart off a singular Omega block, else a
+short Nelder-Mead polish: :mod:`pkpd.estimation._fit_search`), and the EBEs at the estimates are searched from
+zero alone to detect subjects whose inner objective has several modes. Covariance step by central differences of
+the objective: ``R`` (2 x inverse Hessian of the OFV), ``S`` (4 x inverse of the summed outer products of the
+subjects' OFV gradients) or the sandwich ``R^-1 S R^-1`` (NONMEM's default).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..errors import ConvergenceWarning, DatasetError, ParameterError, Simulatio
 from ..io import Dataset, as_dataset
 from ..population import PopulationModel
 from ._differences import hessian_from_values, hessian_points
+from ._fit_search import search
 from ._objective import Objective, PopData, check_method, natural_scale, variance
 from ._parameters import Parameterisation
 from ._subjects import skipped_message, usable_subjects
@@ -29,8 +33,8 @@ from .population_result import PopulationFitResult
 __all__ = ["fit_population", "population_ofv", "map_estimate", "COVARIANCE_METHODS"]
 
 COVARIANCE_METHODS = ("sandwich", "R", "S")
-#: L-BFGS-B's relative reduction of the objective at convergence (an OFV of 1000 then changes by < 1e-7)
-FTOL = 1e-10
+#: OFV difference between EBEs searched from zero and the fit's above which the fit warns EBE_MULTIMODAL
+MULTIMODAL_LIMIT = 0.1
 #: condition number of Omega's correlation matrix above which Omega is reported singular (|corr| > 0.998)
 OMEGA_CONDITION_LIMIT = 1e3
 #: eta shrinkage above which EBE-based diagnostics are flagged (Savic & Karlsson 2009)
@@ -100,7 +104,11 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     PopulationFitResult
         ``success`` False (with the optimiser's message and a warning) when the outer optimisation did not
         converge; ``warnings`` names every problem found: ``NOT_CONVERGED``, ``EBE_NOT_CONVERGED``,
-        ``COVARIANCE_FAILED``, ``AT_BOUND``, ``OMEGA_NOT_POSITIVE_DEFINITE``, ``HIGH_SHRINKAGE``,
+        ``EBE_MULTIMODAL`` (at the estimates, EBEs searched from ``eta = 0`` alone give an OFV more than 0.1 higher
+        than the fit's, searched from the previous EBEs and from zero: the subjects named have inner objectives
+        with several modes), ``RESTART_IMPROVED`` (the check after convergence -- leaving a singular Omega block,
+        or a short polish -- found a lower objective and the search continued from there; with the drop of the
+        OFV), ``COVARIANCE_FAILED``, ``AT_BOUND``, ``OMEGA_NOT_POSITIVE_DEFINITE``, ``HIGH_SHRINKAGE``,
         ``POORLY_IDENTIFIED`` (after the covariance step: a typical value, Omega variance or residual error
         with an RSE above 100 %, two estimates correlated with ``|r| > 0.99``, or a condition number of the
         correlation matrix of the estimates above 1000 -- the rules of the individual fits) and
@@ -155,23 +163,21 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
             bar.set_postfix(OFV=f"{best[0]:.4f}", refresh=False)
         return value if math.isfinite(value) else 1e300
 
-    from scipy.optimize import minimize              # on first use: scipy.optimize costs 0.2 s at import
-
     x0 = np.clip(par.x0, box[:, 0], box[:, 1])
     try:
-        scale = _curvature_scale(fun, x0, box)
-        opt = minimize(lambda z: fun(x0 + scale * z), np.zeros_like(x0), method="L-BFGS-B",
-                       bounds=(box - x0[:, None]) / scale[:, None],
-                       options={"maxfun": max_evaluations, "eps": 1e-6, "ftol": FTOL, "gtol": 1e-6})
+        opt, restarts = search(fun, x0, box, par, objective, max_evaluations)
     finally:
         if bar is not None:
             bar.close()
-    opt.x = x0 + scale * opt.x
     theta, omega, sigma = par.unpack(opt.x)
-    ofv = objective(theta, omega, sigma)
+    objective.multistart = True
+    contributions = objective.per_subject(theta, omega, sigma)
+    ofv = float(np.sum(contributions))
     eta_hat = objective.eta.copy()
-    issues = [skip_note] if skip_note else []
-    if not objective.converged:
+    ebe_converged = objective.converged
+    multimodal = _multimodal_issue(objective, theta, omega, sigma, contributions)
+    issues = ([skip_note] if skip_note else []) + restarts + ([multimodal] if multimodal else [])
+    if not ebe_converged:
         issues.append("EBE_NOT_CONVERGED: the EBE search did not converge for every subject at the estimates")
     if not opt.success:
         issues.append(f"NOT_CONVERGED: the outer optimisation did not converge: {opt.message}")
@@ -211,6 +217,25 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         warnings=tuple(issues), n_blq=int(pdata.blq.sum()), elapsed=time.perf_counter() - started, data=data)
 
 
+def _multimodal_issue(objective, theta, omega, sigma, contributions) -> str:
+    """``EBE_MULTIMODAL: ...`` when the OFV with EBEs searched from ``eta = 0`` only exceeds the fit's (searched
+    from the previous EBEs and from zero) by more than :data:`MULTIMODAL_LIMIT`, naming the subjects; else ''."""
+    try:
+        gap = objective.per_subject_from_zero(theta, omega, sigma) - contributions
+    except (SimulationError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return ""
+    gap = np.where(np.isnan(gap), 0.0, gap)
+    total = float(np.sum(gap))
+    if not total > MULTIMODAL_LIMIT:
+        return ""
+    worse = np.flatnonzero(gap > MULTIMODAL_LIMIT / 10)
+    names = ", ".join(f"{objective.d.ids[i]} (+{gap[i]:.3g})" for i in worse[np.argsort(-gap[worse])])
+    return (f"EBE_MULTIMODAL: at the estimates, EBEs searched from eta = 0 give an OFV {total:.4g} higher than the "
+            f"fit's (searched from the previous EBEs and from zero): the inner objective of subject(s) {names} has "
+            "more than one mode; the fit keeps the lower one, a fit that starts its EBE searches from zero (as NONMEM "
+            "does by default) may not")
+
+
 def _with_lloq(data, lloq):
     """The dataset with ``lloq`` filled into its LLOQ column where it has none (kept with the fit): the same
     validated records and source lines, one column more, so nothing is read again."""
@@ -220,22 +245,6 @@ def _with_lloq(data, lloq):
     events = data.events
     filled = events["LLOQ"].fillna(lloq) if "LLOQ" in events else lloq
     return Dataset(events.assign(LLOQ=filled), data.source_lines, data.source)
-
-
-def _curvature_scale(fun, x0, box, h=0.01):
-    """Steps of unit curvature: ``1 / sqrt(d2 OFV / dx2)`` at the start (central differences), so that the
-    quasi-Newton search starts well scaled (NONMEM scales its parameters for the same reason)."""
-    f0 = fun(x0)
-    scale = np.ones_like(x0)
-    for i in range(len(x0)):
-        step = np.zeros_like(x0)
-        step[i] = h
-        if x0[i] - h < box[i, 0] or x0[i] + h > box[i, 1]:
-            continue
-        second = (fun(x0 + step) - 2 * f0 + fun(x0 - step)) / h**2
-        if math.isfinite(second) and second > 0:
-            scale[i] = np.clip(1.0 / math.sqrt(second), 1e-3, 1e2)
-    return scale
 
 
 def _check_covariance(covariance):

@@ -67,6 +67,10 @@ def lower_triangle(rows) -> np.ndarray:
     return m
 
 
+def _no_offset(sigma) -> float:
+    return 0.0
+
+
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Run:
@@ -88,6 +92,9 @@ class Run:
     bounds: dict = field(default_factory=dict)
     covariance: str = "sandwich"
     source: str = ""
+    #: NONMEM's OFV minus pkpd's at the same estimates, a function of NONMEM's SIGMA matrix: the terms of records
+    #: NONMEM predicts by a guard in ``$ERROR`` whatever the parameters, left out of pkpd's data (0 for most runs)
+    ofv_offset: Callable = _no_offset
 
     @property
     def directory(self) -> Path:
@@ -104,6 +111,10 @@ class Run:
 
     def fit_to_nonmem(self, fit):
         return self.to_nonmem(fit.theta, fit.omega.to_numpy(), fit.error)
+
+    def nonmem_ofv(self, fit) -> float:
+        """The fit's objective as NONMEM counts it (:attr:`ofv_offset` added)."""
+        return fit.ofv + self.ofv_offset(self.fit_to_nonmem(fit)[2])
 
 
 def _reference(name: str) -> dict:
@@ -332,7 +343,62 @@ def mox2_fo() -> Run:
                source="pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84 tests/testdata/nonmem/models/mox2.mod")
 
 
-RUNS = {f.__name__: f for f in (pheno_real, warfarin_run000, bauer504, metrumrg_1005, mox2_fo)}
+# ---------------------------------------------------------------------------------------------------------
+# mox1_ltbs: ADVAN2 TRANS1, FOCE, log-transform both sides
+def mox1_ltbs() -> Run:
+    """``$PK``: CL=THETA(1)*EXP(ETA(1)); V=THETA(2)*EXP(ETA(2)); KA=THETA(3)*EXP(ETA(3)); K=CL/V; S2=V.
+    ``$ERROR``: IPRED=LOG(.025); IF(F.GT.0) IPRED=LOG(F); Y=IPRED+ERR(1) on DV = the log of the concentration:
+    pkpd's :class:`~pkpd.population.residual.ExponentialError` (log-transform both sides, SD^2 = SIGMA) on the
+    concentrations ``exp(DV)``. The guard acts at one record, ID 419's observation at the time of its first dose
+    (into the depot: F = 0 for any parameters): NONMEM's term there, ``(DV - LOG(.025))^2 / SIGMA + LOG(SIGMA)``,
+    depends on SIGMA only; the record is left out of pkpd's data and that term is the run's ``ofv_offset``
+    (NONMEM's OFV = pkpd's + ``ofv_offset(SIGMA)``; it moves SIGMA's estimate by ~1e-4 relative). THETAs in
+    (0, inf). ``$OMEGA BLOCK(2)`` on CL, V and ``BLOCK(1)`` on KA. ``$INPUT`` drops EVID and CMT, as in mox2_fo:
+    dose records are those with AMT > 0, into compartment 1 (DEPOT)."""
+    name = "mox1_ltbs"
+    inputs = ("ID VISI XAT2=DROP DGRP DOSE FLAG=DROP ONO=DROP XIME=DROP DVO=DROP NEUY SCR AGE SEX NYH=DROP WT DROP "
+              "ACE DIG DIU NUMB=DROP TAD TIME VIDD=DROP CRCL AMT SS II DROP CMT=DROP CONO=DROP DV EVID=DROP "
+              "OVID=DROP")
+    frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
+    frame["ID"] = frame["ID"].astype(int)
+    observed = frame["AMT"] == 0
+    first_dose = frame["TIME"].where(~observed).groupby(frame["ID"]).transform("min")
+    guarded = observed & (frame["TIME"] <= first_dose)          # F = 0 there: NONMEM's IPRED = LOG(.025)
+    guarded_dv = frame.loc[guarded, "DV"].to_numpy(float)
+    frame = frame[~guarded].copy()
+    frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
+    data = pkpd.read_nonmem(frame)
+    theta_names = ("THETA1", "THETA2", "THETA3")
+    eta_names = ("CL", "V", "KA")
+
+    def individual(th, eta):
+        return {"CL": th["THETA1"] * np.exp(eta[:, 0]), "V": th["THETA2"] * np.exp(eta[:, 1]),
+                "KA": th["THETA3"] * np.exp(eta[:, 2])}
+
+    def build(theta, omega, sigma):
+        return pkpd.PopulationModel(OneCompartmentOral(), dict(zip(theta_names, theta)),
+                                    pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
+                                    pkpd.ExponentialError(math.sqrt(sigma[0, 0])), individual=individual,
+                                    transforms=_positive((1, 2, 3)))
+
+    def to_nonmem(theta, omega, error):
+        return [theta[k] for k in theta_names], np.asarray(omega), np.array([[error["SD"] ** 2]])
+
+    def se_to_nonmem(fit):
+        rep = reported_se(fit)
+        return ([rep[k] for k in theta_names], _se_omega(rep, eta_names),
+                np.array([[2 * fit.error["SD"] * rep["sigma_SD"]]]))
+
+    def ofv_offset(sigma):
+        var = float(np.asarray(sigma)[0, 0])
+        return float(np.sum((guarded_dv - math.log(0.025)) ** 2 / var + math.log(var)))
+
+    return Run(name, "FOCE", data, _reference(name), theta_names, eta_names, build, to_nonmem, se_to_nonmem,
+               ofv_offset=ofv_offset,
+               source="pharmpy/pharmpy@22897db06f978f3783975d6d8e51ca22b7d59841 tests/testdata/nonmem/models/mox1.mod")
+
+
+RUNS = {f.__name__: f for f in (pheno_real, warfarin_run000, bauer504, metrumrg_1005, mox2_fo, mox1_ltbs)}
 
 
 def load(name: str) -> Run:
