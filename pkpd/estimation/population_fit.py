@@ -87,8 +87,8 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
         ``Phi((log LLOQ - log f) / SD)``, with an exponential error) or dropped (M1).
     lloq : float, optional
         Limit of quantification for records without an ``LLOQ`` column value.
-    engine : {"auto", "analytic", "ode"}
-        How predictions are computed.
+    engine : {"auto", "analytic", "ode", "compiled"}
+        How predictions are computed (``"compiled"``: the ODE engine compiled by numba, ``solver="compiled"``).
     bounds : mapping, optional
         ``name -> (lower, upper)`` for fixed effects, on their natural scale. Model parameter bounds apply too.
     covariance : bool or {"sandwich", "R", "S"}
