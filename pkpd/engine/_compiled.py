@@ -1,18 +1,22 @@
-"""The compiled engine: a model's equations and the explicit integrator compiled together by numba.
+"""The compiled engine: a model's equations and the integrator compiled together by numba.
 
-``solver="compiled"`` (and ``"auto"`` for a non-stiff model with :class:`~pkpd.models.Equations` when numba is
-installed) integrates like ``solver="dp5"`` -- same method, same steps, same breakpoints -- but each unit runs
-a compiled loop (:mod:`pkpd.engine._kernel_template`) instead of the batch stepping together in numpy, and the
-units are spread over numba's threads.
+``solver="compiled"`` integrates like ``solver="dp5"`` -- the same Dormand-Prince steps through the same
+breakpoints -- but each unit runs a compiled loop (:mod:`pkpd.engine._kernel_template`) instead of the batch
+stepping together in numpy, and ranges of units run on threads; ``solver="rodas"`` takes Rodas4 steps with the
+model's symbolic Jacobian (stiff models). A model's equations are declared (library and model-language models)
+or traced from its ``rhs`` (:mod:`pkpd.engine._trace`) and checked against it. ``solver="auto"`` keeps the
+numpy engine; :func:`pkpd.engine.explicit_solver` names ``"compiled"`` where numba is installed.
 
-Kernels are cached on disk. A model's kernel module (the template followed by its ``rhs`` and ``init``,
-:mod:`pkpd.engine._codegen`) is written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where ``<cache>`` is
-``$PKPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba caches its
-machine code beside it (``cache=True``). The first use of a model in any process compiles it (several seconds);
-later processes load the machine code. :func:`kernel_for` keeps the loaded module per source in the process.
+Kernels are cached on disk. A model's kernel module (the template followed by its ``rhs``, and ``jac`` for
+Rodas4, :mod:`pkpd.engine._codegen`) is written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where
+``<cache>`` is ``$PKPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba
+caches its machine code beside it (``cache=True``). The first use of a model compiles it (about 10 s); later
+calls and processes load the machine code (under a second). :func:`kernel_for` keeps the loaded module per source
+in the process. The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
+differs), so its folder needs the same protection as any other cache of executable code in the user's home.
 
 numba is imported here, on first use, never by ``import pkpd``. Without numba, :func:`available` is False and
-``solver="auto"`` keeps the numpy engine.
+``solver="compiled"`` says so.
 """
 
 from __future__ import annotations
