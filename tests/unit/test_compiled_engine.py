@@ -6,7 +6,8 @@ tests/unit/test_trace.py). (2) Compiled
 with numba, the engine takes the same steps as the numpy engine (``solver="dp5"``): the two agree to 1e-9
 relative on every dosing pattern of the event suite -- bolus, infusion, ADDL, SS=1/2, SS infusions, resets,
 lag and bioavailability -- and with parameters changing at records; a library model matches its closed form.
-(3) Without numba ``solver="compiled"`` says why and ``"auto"`` keeps the numpy engine (the numpy path is what
+(3) Fits on the compiled engine (``engine="compiled"``) have the numpy engine's FO and FOCE-I objectives. (4)
+Without numba ``solver="compiled"`` says why and ``"auto"`` keeps the numpy engine (the numpy path is what
 every other test runs).
 
 numba is a core dependency: (2) runs wherever the package installs with it. The module's tests run on one xdist
@@ -25,7 +26,8 @@ import pkpd
 from pkpd.engine import _compiled
 from pkpd.engine._codegen import kernel_source
 from pkpd.engine.simulation import simulate
-from pkpd.models import Equations, from_text, pk
+from pkpd.models import Equations, OneCompartmentOral, from_text, pk
+from pkpd.population import PopulationModel, population_ofv, synthetic
 
 from test_exact_engine import CASES, MODELS, _dataset, _population, _rel, _schedules, _varying  # tests/unit is on sys.path
 
@@ -251,3 +253,24 @@ def test_the_batched_matrix_exponential_matches_scipy(monkeypatch, compiled):
     scale = np.abs(expected).max(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(got / scale, expected / scale, atol=1e-12)
     np.testing.assert_array_equal(got[0], np.eye(4))
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return synthetic.cohort(OneCompartmentOral(), pkpd.Bolus(100, cmt="DEPOT"), 12,
+                            params={"CL": 5.0, "V": 40.0, "KA": 1.2}, iiv={"CL": 0.3, "V": 0.2},
+                            error=pkpd.ProportionalError(0.1), design=[0.5, 1, 2, 4, 8, 12, 24], seed=5)
+
+
+@pytest.mark.parametrize("method", ["FOCEI", "FO"])
+def test_population_objective_on_the_compiled_engine_equals_the_numpy_engines(functions_model, cohort, method):
+    """Fits on the compiled engine (``engine="compiled"``): the same objective as the numpy ODE engine."""
+    start = {"CL": 4.0, "V": 45.0, "KA": 1.0, "F1": 0.8, "ALAG1": 0.25}        # the text model's F1 and ALAG1
+    omega = {"CL": 0.1, "V": 0.05}
+    text = PopulationModel(functions_model, start, omega, pkpd.ProportionalError(0.12))
+    compiled = population_ofv(text, cohort.data, engine="compiled", method=method)
+    numpy_ode = population_ofv(text, cohort.data, engine="ode", method=method)
+    closed = population_ofv(PopulationModel(OneCompartmentOral(), start, omega, pkpd.ProportionalError(0.12)),
+                            cohort.data, engine="analytic", method=method)
+    assert compiled == pytest.approx(numpy_ode, abs=1e-6)
+    assert compiled == pytest.approx(closed, rel=1e-6)        # ODE tolerance (rtol 1e-9) through the derivatives
