@@ -19,4 +19,5 @@ def pytest_collection_modifyitems(items):
 #: Modules whose tests take the longest (tens of seconds to minutes of CPU each; measured with --durations).
 _LONGEST = ("tests/e2e/test_notebooks.py", "tests/validation/test_se_chain.py", "tests/e2e/test_demo.py",
             "tests/validation/test_se_composition.py", "tests/validation/test_trials_se.py",
-            "tests/e2e/test_cli_fuzz.py", "tests/validation/test_seizure.py")
+            "tests/e2e/test_cli_fuzz.py", "tests/validation/test_seizure.py", "tests/unit/test_compiled_engine.py",
+            "tests/validation/test_nonmem_runs.py")
