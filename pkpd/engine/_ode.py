@@ -38,7 +38,8 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
                solver: str = "dp5", needed: np.ndarray | None = None) -> np.ndarray:
     """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
 
-    ``solver="dp5"`` (default) is the explicit per-unit engine; ``"bdf"``, ``"radau"`` and ``"lsoda"``
+    ``solver="dp5"`` (default) is the explicit per-unit engine, ``"compiled"`` and ``"rodas"`` its compiled
+    counterparts (Dormand-Prince, Rodas4; :mod:`pkpd.engine._compiled`); ``"bdf"``, ``"radau"`` and ``"lsoda"``
     integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`); ``"exact"`` (linear models)
     solves it exactly by matrix exponentials (:mod:`pkpd.engine._exact`; ``rtol``, ``atol`` unused, the steady
     states' Newton iteration is run to 1e-12). ``needed`` lists the states wanted between breakpoints (default
@@ -101,9 +102,9 @@ def _integrator(solver: str):
 
 class _Problem(NamedTuple):
     """What the breakpoint builders read: the model, the schedule, the parameters and initial state of
-    each unit (at its first record when parameters vary), the tolerances, and whether the intervals of
-    solver integrating the intervals of steady states ("exact": matrix exponentials, linear models; "compiled";
-    otherwise the numpy explicit engine)."""
+    each unit (at its first record when parameters vary), the tolerances, and the solver that integrates the
+    intervals of steady states ("exact": matrix exponentials, linear models; "compiled" or "rodas": the compiled
+    kernel; otherwise the numpy explicit engine)."""
 
     model: object
     schedule: Schedule
