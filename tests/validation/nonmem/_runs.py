@@ -144,6 +144,28 @@ def _positive(n):
     return {f"THETA{i}": "log" for i in n}
 
 
+def _proportional_sigma(model, theta_names, eta_names, individual, positive):
+    """``build``, ``to_nonmem`` and ``se_to_nonmem`` of a run whose THETAs are all model THETAs and whose error
+    is ``Y = F + F*EPS(1)`` (SIGMA = CV^2; its SE 2 CV SE(CV) by the delta method); THETAs ``positive`` in
+    (0, inf)."""
+
+    def build(theta, omega, sigma):
+        return pkpd.PopulationModel(model, dict(zip(theta_names, theta)),
+                                    pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
+                                    pkpd.ProportionalError(math.sqrt(sigma[0, 0])), individual=individual,
+                                    transforms=_positive(positive))
+
+    def to_nonmem(theta, omega, error):
+        return [theta[k] for k in theta_names], np.asarray(omega), np.array([[error["CV"] ** 2]])
+
+    def se_to_nonmem(fit):
+        rep = reported_se(fit)
+        return ([rep[k] for k in theta_names], _se_omega(rep, eta_names),
+                np.array([[2 * fit.error["CV"] * rep["sigma_CV"]]]))
+
+    return build, to_nonmem, se_to_nonmem
+
+
 # ---------------------------------------------------------------------------------------------------------
 # pheno_real: ADVAN1 TRANS2, FOCE-I
 def pheno_real() -> Run:
@@ -163,19 +185,8 @@ def pheno_real() -> Run:
         tvv = np.where(apgr < 5, tvv * (1 + th["THETA3"]), tvv)
         return {"CL": tvcl * np.exp(eta[:, 0]), "V": tvv * np.exp(eta[:, 1])}
 
-    def build(theta, omega, sigma):
-        return pkpd.PopulationModel(OneCompartment(), dict(zip(theta_names, theta)),
-                                    pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
-                                    pkpd.ProportionalError(math.sqrt(sigma[0, 0])), individual=individual,
-                                    transforms=_positive((1, 2)))
-
-    def to_nonmem(theta, omega, error):
-        return [theta[k] for k in theta_names], np.asarray(omega), np.array([[error["CV"] ** 2]])
-
-    def se_to_nonmem(fit):
-        rep = reported_se(fit)
-        return ([rep[k] for k in theta_names], _se_omega(rep, eta_names),
-                np.array([[2 * fit.error["CV"] * rep["sigma_CV"]]]))
+    build, to_nonmem, se_to_nonmem = _proportional_sigma(OneCompartment(), theta_names, eta_names, individual,
+                                                         (1, 2))
 
     return Run(name, "FOCEI", data, _reference(name), theta_names, eta_names, build, to_nonmem, se_to_nonmem,
                bounds={"THETA3": (-0.99, math.inf)},
@@ -238,19 +249,8 @@ def bauer504() -> Run:
         tvv = th["THETA2"] * (wt / 70) ** th["THETA4"] * (age / 50) ** th["THETA6"] * th["THETA8"] ** sex
         return {"CL": tvcl * np.exp(eta[:, 0]), "V": tvv * np.exp(eta[:, 1])}
 
-    def build(theta, omega, sigma):
-        return pkpd.PopulationModel(OneCompartment(), dict(zip(theta_names, theta)),
-                                    pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
-                                    pkpd.ProportionalError(math.sqrt(sigma[0, 0])), individual=individual,
-                                    transforms=_positive((1, 2)))
-
-    def to_nonmem(theta, omega, error):
-        return [theta[k] for k in theta_names], np.asarray(omega), np.array([[error["CV"] ** 2]])
-
-    def se_to_nonmem(fit):
-        rep = reported_se(fit)
-        return ([rep[k] for k in theta_names], _se_omega(rep, eta_names),
-                np.array([[2 * fit.error["CV"] * rep["sigma_CV"]]]))
+    build, to_nonmem, se_to_nonmem = _proportional_sigma(OneCompartment(), theta_names, eta_names, individual,
+                                                         (1, 2))
 
     return Run(name, "FOCEI", data, _reference(name), theta_names, eta_names, build, to_nonmem, se_to_nonmem,
                covariance="R",
@@ -326,16 +326,10 @@ def mox2_fo() -> Run:
         return {"CL": th["THETA1"] * np.exp(eta[:, 0]), "V": th["THETA2"] * np.exp(eta[:, 1]),
                 "KA": 1.0 / (th["THETA3"] * np.exp(eta[:, 2]))}
 
-    def build(theta, omega, sigma):
-        return pkpd.PopulationModel(OneCompartmentOral(), dict(zip(theta_names, theta)),
-                                    pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
-                                    pkpd.ProportionalError(math.sqrt(sigma[0, 0])), individual=individual,
-                                    transforms=_positive((1, 2, 3)))
+    build, to_nonmem, _ = _proportional_sigma(OneCompartmentOral(), theta_names, eta_names, individual,
+                                              (1, 2, 3))
 
-    def to_nonmem(theta, omega, error):
-        return [theta[k] for k in theta_names], np.asarray(omega), np.array([[error["CV"] ** 2]])
-
-    def se_to_nonmem(fit):
+    def se_to_nonmem(fit):                 # the run has no $COV
         return None
 
     return Run(name, "FO", data, _reference(name), theta_names, eta_names, build, to_nonmem, se_to_nonmem,
