@@ -7,6 +7,9 @@ Doses are the regimen's records with the model's bioavailability ``F`` and lag `
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -49,3 +52,13 @@ def lsoda_loop(model, params, regimen, times, outputs, *, rtol=1e-6, atol=1e-9) 
                     out[k][i, mask] = values[k][0] if k in values else states[:, model.state_index(k)]
             y = sol.y[:, -1].copy()
     return out
+
+
+def median_time(fn, repeats):
+    """Median wall time of ``repeats`` calls of ``fn`` (no warm-up), and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result

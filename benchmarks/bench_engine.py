@@ -20,9 +20,8 @@ Run: ``python benchmarks/bench_engine.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import resource
-import statistics
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 import pkpd
+from _baseline import median_time  # benchmarks/_baseline.py, beside this script
 from pkpd.models import TwoCompartmentOral
 
 BASE = {"CL": 5.0, "V1": 20.0, "Q": 10.0, "V2": 50.0, "KA": 1.0}
@@ -79,12 +79,7 @@ def lsoda_loop(params: pd.DataFrame) -> np.ndarray:
 def timed(fn, repeats):
     """Median wall time of ``repeats`` calls after one warm-up call (imports, caches)."""
     fn()
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    return median_time(fn, repeats)
 
 
 def big_closed_form(n):

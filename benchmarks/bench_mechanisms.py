@@ -18,13 +18,13 @@ Run: ``python benchmarks/bench_mechanisms.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 import pandas as pd
 
 import _desolve  # benchmarks/_desolve.py, beside this script
+from _baseline import median_time
 import pkpd
 from pkpd.engine._compiled import equations_of
 from pkpd.models import OneCompartmentOral, TwoCompartmentOral
@@ -63,15 +63,6 @@ def population(n, seed=3):
 
 
 STORED_DESOLVE = 4.89       # s, 1000 subjects, deSolve lsoda with a C right-hand side (issue 17's table, 2 cores)
-
-
-def timed(fn, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def desolve(model, params, rtol=1e-6, atol=1e-9):
@@ -114,7 +105,7 @@ def main():
         start = time.perf_counter()
         model.simulate(regimen(), TIMES, params.iloc[:2], method="ode", solver=solver, states=False)
         first = time.perf_counter() - start
-        t, result = timed(lambda: model.simulate(regimen(), TIMES, params, method="ode", solver=solver,
+        t, result = median_time(lambda: model.simulate(regimen(), TIMES, params, method="ode", solver=solver,
                                                  states=False), 1 if solver == "auto" else repeats)
         print(f"pkpd solver={solver!r:11}: {t:8.2f} s (warm-up call {first:5.2f} s)   max rel. error "
               f"{max_error(result['MDZ.CP'], reference):.2e}   ratio to deSolve {t / t_r:5.2f} ({source})")

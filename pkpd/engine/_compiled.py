@@ -12,7 +12,7 @@ Rodas4, :mod:`pkpd.engine._codegen`) is written to ``<cache>/pkpd_kernel_<hash o
 ``<cache>`` is ``$PKPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba
 caches its machine code beside it (``cache=True``). The first use of a model compiles it (about 10 s); later
 calls and processes load the machine code (under a second). :func:`kernel_for` keeps the loaded module per source
-in the process. The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
+in the process (and per model, so that a fit's many calls skip writing and hashing the source). The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
 differs), so its folder needs the same protection as any other cache of executable code in the user's home.
 
 numba is imported here, on first use, never by ``import pkpd``. Without numba, :func:`available` is False and
@@ -43,6 +43,7 @@ __all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_com
 _TEMPLATE = Path(__file__).with_name("_kernel_template.py")
 _LOADED: dict[str, object] = {}
 _EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> (rhs, Jacobian) equations
+_KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()       # model -> {stiff: kernel module}
 _LOCK = threading.Lock()
 
 
@@ -121,6 +122,13 @@ def kernel_for(model, stiff: bool = False):
     only that one)."""
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
+    per_model = _KERNELS.setdefault(model, {})
+    if stiff not in per_model:          # once per model: writing and hashing the source costs ms, fits call often
+        per_model[stiff] = _kernel_module(model, stiff)
+    return per_model[stiff]
+
+
+def _kernel_module(model, stiff: bool):
     rhs, jacobian = _traced(model)
     # the template imports the numpy engine's tableau: its fingerprint is part of the source (and of the key), so
     # a changed tableau never loads a kernel compiled with the old one
