@@ -21,6 +21,7 @@ numba is imported here, on first use, never by ``import pkpd``. Without numba, :
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -47,8 +48,9 @@ _KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()       # mode
 _LOCK = threading.Lock()
 
 
+@functools.cache
 def available() -> bool:
-    """True when numba can be imported (the compiled engine can run)."""
+    """True when numba can be imported (the compiled engine can run); looked up once per process."""
     return importlib.util.find_spec("numba") is not None
 
 
