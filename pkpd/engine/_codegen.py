@@ -1,7 +1,8 @@
 """Python source of a model's right-hand side and Jacobian, for compilation by numba.
 
 :func:`kernel_source` turns :class:`~pkpd.models.Equations` into scalar functions for one integration unit,
-decorated with numba's ``njit`` (which the kernel module imports)::
+compiled by numba's ``njit`` with the signatures ``RHS`` and ``JAC`` of :mod:`pkpd.engine._kernel` (which the
+model's module imports), so that the integrator takes them as function pointers::
 
     def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i, inputs included
     def jac(t, y, p, rate, J, dfdt): # J[i, j] = d rhs_i / d y_j, dfdt[i] = d rhs_i / dt (given its Equations)
@@ -18,7 +19,7 @@ Examples
 --------
 >>> from pkpd.models import Equations
 >>> print(kernel_source(Equations(("CL", "V"), ("A",), (("C", "A / V"),), ("-CL * C",))))
-@njit(cache=True, error_model="numpy")
+@njit(RHS, cache=True, nogil=True, error_model="numpy")
 def rhs(t, y, p, rate, dy):
     v_CL = p[0]
     v_V = p[1]
@@ -40,7 +41,7 @@ __all__ = ["kernel_source"]
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
-_JIT = '@njit(cache=True, error_model="numpy")'     # numba's, imported by the kernel module
+_JIT = '@njit({}, cache=True, nogil=True, error_model="numpy")'     # numba's, imported by the model's module
 _MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs", "expm1": "math.expm1",
          "log1p": "math.log1p"}      # (expm1, log1p: traced right-hand sides only; the language has neither)
 
@@ -49,12 +50,13 @@ def kernel_source(eq, jacobian=None) -> str:
     """The source of ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`), and of ``jac`` when ``jacobian`` is given
     (Equations whose derivatives are ``df_i/dy_j`` row by row, then ``df_i/dt``; :func:`pkpd.engine._trace.trace`).
     """
-    lines = [_JIT, "def rhs(t, y, p, rate, dy):"] + _prelude(eq)
+    lines = [_JIT.format("RHS"), "def rhs(t, y, p, rate, dy):"] + _prelude(eq)
     added = "" if eq.rates else " + rate[{i}]"
     lines += [f"    dy[{i}] = {_emit(text)}{added.format(i=i)}" for i, text in enumerate(eq.derivatives)]
     if jacobian is not None:
         S = len(jacobian.states)
-        lines += ["", "", _JIT, "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0", "    dfdt[:] = 0.0"]
+        lines += ["", "", _JIT.format("JAC"), "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0",
+                  "    dfdt[:] = 0.0"]
         lines += _prelude(jacobian)
         for k, text in enumerate(jacobian.derivatives):
             if text != "0.0":

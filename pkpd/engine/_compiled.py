@@ -1,18 +1,20 @@
-"""The compiled engine: a model's equations and the integrator compiled together by numba.
+"""The compiled engine: a model's equations compiled by numba and run by one compiled integrator.
 
 ``solver="compiled"`` integrates like ``solver="dp5"`` -- the same Dormand-Prince steps through the same
-breakpoints -- but each unit runs a compiled loop (:mod:`pkpd.engine._kernel_template`) instead of the batch
+breakpoints -- but each unit runs a compiled loop (:mod:`pkpd.engine._kernel`) instead of the batch
 stepping together in numpy, and ranges of units run on threads; ``solver="rodas"`` takes Rodas4 steps with the
 model's symbolic Jacobian (stiff models). A model's equations are declared (library and model-language models)
 or traced from its ``rhs`` (:mod:`pkpd.engine._trace`) and checked against it. ``solver="auto"`` keeps the
 numpy engine; :func:`pkpd.engine.explicit_solver` names ``"compiled"`` where numba is installed.
 
-Kernels are cached on disk. A model's kernel module (the template followed by its ``rhs``, and ``jac`` for
-Rodas4, :mod:`pkpd.engine._codegen`) is written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where
-``<cache>`` is ``$PKPD_CACHE_DIR``, else ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba
-caches its machine code beside it (``cache=True``). The first use of a model compiles it (about 10 s); later
-calls and processes load the machine code (under a second). :func:`kernel_for` keeps the loaded module per source
-in the process (and per model, so that a fit's many calls skip writing and hashing the source). The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
+The integrator is compiled once for all models (numba caches it beside :mod:`pkpd.engine._kernel`); a model adds
+only its own functions. A model's module (its ``rhs``, and ``jac`` for Rodas4, :mod:`pkpd.engine._codegen`) is
+written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where ``<cache>`` is ``$PKPD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba caches its machine code beside it
+(``cache=True``). The first use of a model compiles it (under a second; the integrator's first use in a new
+installation takes about 10 s per method); later processes load the machine code. :func:`kernel_for` keeps the
+loaded module per source in the process (and per model, so that a fit's many calls skip writing and hashing the
+source). The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
 differs), so its folder needs the same protection as any other cache of executable code in the user's home.
 
 numba is imported here, on first use, never by ``import pkpd``. Without numba, :func:`available` is False and
@@ -36,12 +38,11 @@ import numpy as np
 
 from ..errors import SimulationError
 from ._codegen import kernel_source
-from ._explicit import _DP5, Course, Kind, Outputs, Start, StepOptions
+from ._explicit import Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
 
 __all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_compiled", "cache_dir"]
 
-_TEMPLATE = Path(__file__).with_name("_kernel_template.py")
 _LOADED: dict[str, object] = {}
 _EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> (rhs, Jacobian) equations
 _KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()       # model -> {stiff: kernel module}
@@ -119,9 +120,8 @@ def cache_dir() -> Path:
 
 
 def kernel_for(model, stiff: bool = False):
-    """The loaded kernel module of ``model`` (written to the cache and imported on first use): Rodas4 steps with
-    its Jacobian when ``stiff``, else Dormand-Prince steps (each kernel holds one method, so that it compiles
-    only that one)."""
+    """The loaded module of ``model``'s compiled functions (written to the cache and imported on first use):
+    ``rhs``, and ``jac`` when ``stiff`` (Rodas4 steps need its Jacobian, Dormand-Prince steps do not)."""
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
     per_model = _KERNELS.setdefault(model, {})
@@ -130,23 +130,26 @@ def kernel_for(model, stiff: bool = False):
     return per_model[stiff]
 
 
+_HEADER = '''"""One model's compiled functions, written by pkpd.engine._compiled from its checked equations."""
+
+import math
+
+from numba import njit
+
+from pkpd.engine._kernel import JAC, RHS
+
+
+'''
+
+
 def _kernel_module(model, stiff: bool):
     rhs, jacobian = _traced(model)
-    # the template imports the numpy engine's tableau: its fingerprint is part of the source (and of the key), so
-    # a changed tableau never loads a kernel compiled with the old one
-    source = (_TEMPLATE.read_text() + "\n\n# -- the model " + "-" * 100 + f"\nTABLEAU = {_tableau_fingerprint()!r}"
-              f"\nSTIFF = {bool(stiff)}\n\n\n" + kernel_source(rhs, jacobian if stiff else None))
+    source = _HEADER + kernel_source(rhs, jacobian if stiff else None)
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:
             _LOADED[key] = _load(key, source)
     return _LOADED[key]
-
-
-def _tableau_fingerprint() -> str:
-    rk = _DP5
-    arrays = (rk.C, rk.A, rk.B, rk.E, rk.P_T)
-    return hashlib.sha256(b"".join(np.ascontiguousarray(a, float).tobytes() for a in arrays)).hexdigest()[:16]
 
 
 def _load(key: str, source: str):
@@ -173,7 +176,10 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas4 steps (stiff models),
     any other Dormand-Prince steps."""
     stiff = options.method == "rodas"
-    kernel = kernel_for(model, stiff)
+    functions = kernel_for(model, stiff)
+    from . import _kernel         # numba: imported on first use, compiled once (cached) for every model
+    rhs, jac = functions.rhs, (functions.jac if stiff else _kernel.no_jacobian)
+    integrate = _kernel.integrator(stiff)
     names = model.parameter_names
     n, S = start.state.shape
     bps = course.breakpoints
@@ -202,10 +208,10 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     out = (y_end, snapshots, dense, status, reached)
     bounds = _ranges(n, _threads(n))
     if len(bounds) == 1:
-        kernel.integrate_units(0, n, *args, *out)
+        integrate(rhs, jac, 0, n, *args, *out)
     else:
         with ThreadPoolExecutor(len(bounds)) as pool:
-            list(pool.map(lambda r: kernel.integrate_units(r[0], r[1], *args, *out), bounds))
+            list(pool.map(lambda r: integrate(rhs, jac, r[0], r[1], *args, *out), bounds))
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 
@@ -252,7 +258,7 @@ def _check(status, reached, max_steps):
     raise SimulationError(_STATUS_MESSAGES[int(status[u])].format(u=u, t=t, max_steps=max_steps))
 
 
-#: what a unit's nonzero status means (the codes of pkpd.engine._kernel_template)
+#: what a unit's nonzero status means (the codes of pkpd.engine._kernel)
 _STATUS_MESSAGES = {
     1: "integration unit {u}: more than {max_steps} steps before time {t:.6g}: loosen rtol/atol or use solver='bdf'",
     2: "step size underflow at time {t:.6g} (integration unit {u}); the model may be stiff or its state "

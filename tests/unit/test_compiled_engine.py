@@ -1,4 +1,4 @@
-"""The compiled engine (``pkpd/engine/_codegen.py``, ``_kernel_template.py``, ``_compiled.py``; issue 17, item 2).
+"""The compiled engine (``pkpd/engine/_codegen.py``, ``_kernel.py``, ``_compiled.py``; issue 17, item 2).
 
 (1) The generated source computes exactly what each library model's and a model-language model's numpy ``rhs``
 computes (run as plain Python, no numba), and nothing but whitelisted expressions can reach it (traced models:
@@ -55,7 +55,8 @@ FUNCTIONS_MODEL = """
 def _python_rhs(eq):
     """The generated ``rhs`` run as plain Python (numba's decorator removed)."""
     namespace = {"math": math}
-    exec(kernel_source(eq).replace('@njit(cache=True, error_model="numpy")\n', ""), namespace)  # noqa: S102
+    source = "\n".join(line for line in kernel_source(eq).splitlines() if not line.startswith("@njit("))
+    exec(source, namespace)  # noqa: S102
     return namespace["rhs"]
 
 

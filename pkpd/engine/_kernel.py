@@ -1,10 +1,11 @@
-"""The compiled integrator: the first part of every generated kernel module (:mod:`pkpd.engine._compiled`).
+"""The compiled integrator, one for every model: a model's functions come in as function pointers.
 
-A kernel module is this file's source followed by a model's ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`),
-written to the kernel cache and imported; numba compiles it on first use and caches the machine code beside it
-(``cache=True``), so a later process loads it without compiling. The stubs below are replaced by the model's
-functions, which come later in the module. Initial states (for resets) come computed, per unit and per parameter
-change.
+:mod:`pkpd.engine._compiled` writes a model's ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a small module
+of their own, compiled with the signatures ``RHS`` and ``JAC`` below, and passes them to :func:`integrator`'s
+function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
+method for all models (about 10 s the first time, then loaded from numba's cache) and a new model compiles only its
+own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. Initial states (for
+resets) come computed, per unit and per parameter change.
 
 The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
 (1980, J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett &
@@ -16,10 +17,11 @@ every accepted point (forward differences where it is not finite). The functions
 the GIL (``nogil``): :mod:`pkpd.engine._compiled` runs ranges of units on threads, each writing only its rows.
 """
 
+import functools
 import math
 
 import numpy as np
-from numba import njit
+from numba import literally, njit, types
 
 from pkpd.engine._explicit import _DP5, Kind
 
@@ -58,21 +60,21 @@ RP2 = np.array([10.12623508344586, -7.487995877610167, -34.80091861555747, -7.99
 RP3 = np.array([-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872])
 
 
-#: Rodas4 steps (stiff) or Dormand-Prince: set by the model's part of the module (a compile-time constant, so
-#: numba compiles only the method used)
-STIFF = False
+#: the types of a model's compiled functions (:mod:`pkpd.engine._codegen` declares them with these signatures);
+#: the integrator receives them as function pointers, so it is compiled once for every model
+VECTOR, MATRIX = types.float64[::1], types.float64[:, ::1]
+RHS = types.void(types.float64, VECTOR, VECTOR, VECTOR, VECTOR)            # rhs(t, y, p, rate, dy)
+JAC = types.void(types.float64, VECTOR, VECTOR, VECTOR, MATRIX, VECTOR)    # jac(t, y, p, rate, J, dfdt)
 
 
-def rhs(t, y, p, rate, dy):  # replaced by the model's
-    raise NotImplementedError
-
-
-def jac(t, y, p, rate, J, dfdt):  # replaced by the model's (its derivatives in the states and in time)
-    raise NotImplementedError
+@njit(JAC, cache=True, nogil=True)
+def no_jacobian(t, y, p, rate, J, dfdt):
+    """The ``jac`` passed with Dormand-Prince steps, which need none (Rodas4 falls back to differences on nan)."""
+    J[:, :] = np.nan
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _initial_step(t, y, f, p, rate, span, rtol, atol, y1, f1):
+def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1):
     S = y.shape[0]
     d0 = d1 = 0.0
     for i in range(S):
@@ -121,7 +123,7 @@ def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, ta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
+def _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
     """One Dormand-Prince step from ``(t, y)`` (``f`` its derivative) of size ``hs``: ``y_new``, ``f_new`` (at its
     end), the dense-output coefficients ``Q``; returns the scaled error norm."""
     S = y.shape[0]
@@ -158,13 +160,18 @@ def _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _jacobian(t, y, f, p, rate, J, dfdt, work, f1):
+def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
     """``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative): the model's symbolic Jacobian, or forward
     differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0)."""
     jac(t, y, p, rate, J, dfdt)
-    if np.isfinite(J).all() and np.isfinite(dfdt).all():
-        return
     S = y.shape[0]
+    finite = True
+    for i in range(S):              # a loop: np.isfinite would allocate at every step
+        finite &= math.isfinite(dfdt[i])
+        for j in range(S):
+            finite &= math.isfinite(J[i, j])
+    if finite:
+        return
     for j in range(S):
         delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))
         work[:] = y
@@ -180,7 +187,8 @@ def _jacobian(t, y, f, p, rate, J, dfdt, work, f1):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _lu(M, piv):
-    """LU factorisation of ``M`` in place, with partial pivoting (``piv`` the row order); False if singular."""
+    """LU factorisation of ``M`` in place, with partial pivoting (``piv[k]``: the row exchanged with row ``k``);
+    the diagonal holds ``1 / U_kk``, so that :func:`_solve` multiplies. False if ``M`` is singular."""
     S = M.shape[0]
     for k in range(S):
         best, row = abs(M[k, k]), k
@@ -193,37 +201,47 @@ def _lu(M, piv):
         if row != k:
             for j in range(S):
                 M[k, j], M[row, j] = M[row, j], M[k, j]
+        inverse = 1.0 / M[k, k]
+        M[k, k] = inverse
         for i in range(k + 1, S):
-            M[i, k] /= M[k, k]
-            for j in range(k + 1, S):
-                M[i, j] -= M[i, k] * M[k, j]
+            factor = M[i, k] * inverse
+            M[i, k] = factor
+            if factor != 0.0:           # a model's Jacobian is sparse: most rows need no elimination
+                for j in range(k + 1, S):
+                    M[i, j] -= factor * M[k, j]
     return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _solve(M, piv, b):
-    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`."""
+    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`, column by column: the updates of a
+    column are independent (they pipeline), and a zero skips its column."""
     S = M.shape[0]
     for k in range(S):
         b[k], b[piv[k]] = b[piv[k]], b[k]
-    for i in range(S):
-        for j in range(i):
-            b[i] -= M[i, j] * b[j]
-    for i in range(S - 1, -1, -1):
-        for j in range(i + 1, S):
-            b[i] -= M[i, j] * b[j]
-        b[i] /= M[i, i]
+    for j in range(S):
+        x = b[j]
+        if x != 0.0:
+            for i in range(j + 1, S):
+                b[i] -= M[i, j] * x
+    for j in range(S - 1, -1, -1):
+        x = b[j] * M[j, j]
+        b[j] = x
+        if x != 0.0:
+            for i in range(j):
+                b[i] -= M[i, j] * x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol):
+def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol):
     """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
     :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
     S = y.shape[0]
+    diagonal, inverse_h = 1.0 / (GAMMA * hs), 1.0 / hs      # (divisions hoisted: they cost as much as the rest)
     for i in range(S):
         for j in range(S):
             W[i, j] = -J[i, j]
-        W[i, i] += 1.0 / (GAMMA * hs)
+        W[i, i] += diagonal
     if not _lu(W, piv):
         return math.inf
     for st in range(6):
@@ -240,7 +258,7 @@ def _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q
             acc = 0.0
             for j in range(st):
                 acc += RCC[st, j] * K[j, i]
-            K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc / hs
+            K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc * inverse_h
         _solve(W, piv, K[st])
     norm = 0.0
     for i in range(S):
@@ -258,11 +276,13 @@ def _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt,
-          bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol,
-          atol, max_steps, y_end, snapshots, dense):
-    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``STIFF``); its status and
-    the time it reached."""
+def _unit(rhs, jac, stiff, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+          bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
+          rtol, atol, max_steps, y_end, snapshots, dense):
+    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``stiff``); its status and
+    the time it reached. ``stiff`` is made a compile-time constant (``literally``), so that each method compiles
+    without the other."""
+    literally(stiff)
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
@@ -270,27 +290,27 @@ def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, 
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
-    exponent, grow = (-0.25, 6.0) if STIFF else (-0.2, 10.0)
+    exponent, grow = (-0.25, 6.0) if stiff else (-0.2, 10.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                  table_x0, y, rate, p, x0, snapshots)
     target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
     rhs(t, y, p, rate, f)
-    h = _initial_step(t, y, f, p, rate, target - t, rtol, atol, stage, f_new) if target > t else 0.0
+    h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new) if target > t else 0.0
     fresh = False                  # whether J and df/dt are those of the current point (stiff)
     steps = 0
     while target > t:
         remaining = target - t
         land = h >= remaining * (1 - 1e-12)
         hs = remaining if land else h
-        if STIFF:
+        if stiff:
             if not fresh:
-                _jacobian(t, y, f, p, rate, J, dfdt, stage, f_new)
+                _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol)
+            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol)
         else:
-            norm = _dp5_step(t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol)
+            norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol)
         if not math.isfinite(norm):
             norm = math.inf
         factor = min(max(0.9 * max(norm, 1e-10) ** exponent, 0.2), grow)
@@ -303,7 +323,7 @@ def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, 
                 d += 1
             t = t_new
             y[:] = y_new
-            if STIFF:
+            if stiff:
                 rhs(t, y, p, rate, f)
                 fresh = False
             else:
@@ -320,19 +340,43 @@ def _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, 
             target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
             if target > t:
                 rhs(t, y, p, rate, f)
-                h = _initial_step(t, y, f, p, rate, target - t, rtol, atol, stage, f_new)
+                h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new)
     y_end[u] = y
     return (OUTSIDE if d < d_stop else OK), t
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def integrate_units(first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
-                    bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop,
-                    dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
-    """Integrate units ``first`` to ``last - 1`` (Rodas4 when ``STIFF``, else Dormand-Prince) into the output
-    arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once)."""
+_I, _F = types.int64, types.float64
+_IV, _BV = types.int64[::1], types.boolean[::1]
+#: the signature of :func:`integrator`'s functions: a model's functions, then ``first, last`` and the arrays
+SIGNATURE = types.void(types.FunctionType(RHS), types.FunctionType(JAC), _I, _I, VECTOR, MATRIX, MATRIX, MATRIX,
+                       MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX, _BV, MATRIX, VECTOR, _IV, _IV,
+                       VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
+
+
+@functools.cache
+def integrator(stiff: bool):
+    """``integrate(rhs, jac, first, last, ...)``: integrate units ``first`` to ``last - 1`` of the model whose
+    compiled functions are ``rhs`` and ``jac`` (Rodas4 steps when ``stiff``, else Dormand-Prince) into the output
+    arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once). Compiled for every
+    model at once, on first use of each method (numba's cache keeps it: a later process loads it)."""
+    return njit(SIGNATURE, cache=True, nogil=True, error_model="numpy")(_rodas_units if stiff else _explicit_units)
+
+
+def _explicit_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
+                    bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
+                    dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
-        status[u], reached[u] = _unit(u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop,
-                                      bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
-                                      table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol, max_steps,
-                                      y_end, snapshots, dense)
+        status[u], reached[u] = _unit(rhs, jac, False, u, t_start, y_start, rate_start, params, x0_start, bp_start,
+                                      bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
+                                      table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
+                                      max_steps, y_end, snapshots, dense)
+
+
+def _rodas_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
+                 bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
+                 dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
+    for u in range(first, last):
+        status[u], reached[u] = _unit(rhs, jac, True, u, t_start, y_start, rate_start, params, x0_start, bp_start,
+                                      bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
+                                      table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
+                                      max_steps, y_end, snapshots, dense)
