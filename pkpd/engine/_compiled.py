@@ -12,7 +12,7 @@ only its own functions. A model's module (its ``rhs``, and ``jac`` for Rodas4, :
 written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where ``<cache>`` is ``$PKPD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba caches its machine code beside it
 (``cache=True``). The first use of a model compiles it (under a second; the integrator's first use in a new
-installation takes about 10 s per method); later processes load the machine code. :func:`kernel_for` keeps the
+installation takes about 7 s per method); later processes load the machine code. :func:`kernel_for` keeps the
 loaded module per source in the process (and per model, so that a fit's many calls skip writing and hashing the
 source). The cache holds only source that pkpd wrote from checked expressions (it is rewritten whenever it
 differs), so its folder needs the same protection as any other cache of executable code in the user's home.
@@ -41,10 +41,10 @@ from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
 
-__all__ = ["available", "declared", "equations_of", "kernel_for", "integrate_compiled", "cache_dir"]
+__all__ = ["available", "declared", "equations_of", "jacobian_of", "kernel_for", "integrate_compiled", "cache_dir"]
 
 _LOADED: dict[str, object] = {}
-_EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> (rhs, Jacobian) equations
+_EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> [equations, trace]
 _KERNELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()       # model -> {stiff: kernel module}
 _LOCK = threading.Lock()
 
@@ -74,24 +74,38 @@ def equations_of(model):
     SimulationError
         When the right-hand side cannot be traced (naming why) or the trace disagrees with it.
     """
-    return _traced(model)[0]
+    return _entry(model)[0]
 
 
-def _traced(model):
-    """``(rhs equations, Jacobian equations)`` of ``model``, kept while the model lives (it is immutable)."""
-    cached = _EQUATIONS.get(model)
-    if cached is None:
-        equations = model.equations if declared(model) else None
-        try:
-            traced = trace(model, equations)
-        except NotTraceable as err:
-            raise SimulationError(f"{model.name} cannot be compiled: its right-hand side uses {err}; "
-                                  "use solver='dp5'") from None
-        if equations is None:
+def jacobian_of(model):
+    """The Jacobian of the model's right-hand side as :class:`~pkpd.models.Equations` (see
+    :class:`pkpd.engine._trace.Trace`), differentiated on first use."""
+    entry = _entry(model)
+    if entry[1] is None:            # a declared model is traced only when its Jacobian is wanted
+        entry[1] = _trace(model, entry[0])
+    return entry[1].jacobian
+
+
+def _entry(model):
+    """``[equations, trace or None]`` of ``model``, kept while the model lives (it is immutable)."""
+    entry = _EQUATIONS.get(model)
+    if entry is None:
+        if declared(model):
+            entry = [model.equations, None]
+        else:
+            traced = _trace(model, None)
             _check_trace(model, traced.rhs)
-        cached = (equations if equations is not None else traced.rhs, traced.jacobian)
-        _EQUATIONS[model] = cached
-    return cached
+            entry = [traced.rhs, traced]
+        _EQUATIONS[model] = entry
+    return entry
+
+
+def _trace(model, equations):
+    try:
+        return trace(model, equations)
+    except NotTraceable as err:
+        raise SimulationError(f"{model.name} cannot be compiled: its right-hand side uses {err}; "
+                              "use solver='dp5'") from None
 
 
 def _check_trace(model, eq, n=5):
@@ -143,8 +157,7 @@ from pkpd.engine._kernel import JAC, RHS
 
 
 def _kernel_module(model, stiff: bool):
-    rhs, jacobian = _traced(model)
-    source = _HEADER + kernel_source(rhs, jacobian if stiff else None)
+    source = _HEADER + kernel_source(equations_of(model), jacobian_of(model) if stiff else None)
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _LOCK:
         if key not in _LOADED:

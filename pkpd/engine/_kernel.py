@@ -3,7 +3,7 @@
 :mod:`pkpd.engine._compiled` writes a model's ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a small module
 of their own, compiled with the signatures ``RHS`` and ``JAC`` below, and passes them to :func:`integrator`'s
 function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
-method for all models (about 10 s the first time, then loaded from numba's cache) and a new model compiles only its
+method for all models (about 7 s the first time, then loaded from numba's cache) and a new model compiles only its
 own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. Initial states (for
 resets) come computed, per unit and per parameter change.
 
@@ -21,7 +21,7 @@ import functools
 import math
 
 import numpy as np
-from numba import literally, njit, types
+from numba import njit, types
 
 from pkpd.engine._explicit import _DP5, Kind
 
@@ -276,13 +276,12 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(rhs, jac, stiff, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
           rtol, atol, max_steps, y_end, snapshots, dense):
-    """Integrate unit ``u`` through its breakpoints (Dormand-Prince, or Rodas4 when ``stiff``); its status and
-    the time it reached. ``stiff`` is made a compile-time constant (``literally``), so that each method compiles
-    without the other."""
-    literally(stiff)
+    """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None, else Rodas4;
+    its status and the time it reached. Each method is tested as ``jac is None``, a test numba decides while
+    compiling (None has a type of its own), so that each method compiles without the other."""
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
@@ -290,7 +289,7 @@ def _unit(rhs, jac, stiff, u, t_start, y_start, rate_start, params, x0_start, bp
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
-    exponent, grow = (-0.25, 6.0) if stiff else (-0.2, 10.0)
+    exponent, grow = (-0.2, 10.0) if jac is None else (-0.25, 6.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
@@ -304,7 +303,7 @@ def _unit(rhs, jac, stiff, u, t_start, y_start, rate_start, params, x0_start, bp
         remaining = target - t
         land = h >= remaining * (1 - 1e-12)
         hs = remaining if land else h
-        if stiff:
+        if jac is not None:
             if not fresh:
                 _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
@@ -323,7 +322,7 @@ def _unit(rhs, jac, stiff, u, t_start, y_start, rate_start, params, x0_start, bp
                 d += 1
             t = t_new
             y[:] = y_new
-            if stiff:
+            if jac is not None:
                 rhs(t, y, p, rate, f)
                 fresh = False
             else:
@@ -366,7 +365,7 @@ def _explicit_units(rhs, jac, first, last, t_start, y_start, rate_start, params,
                     bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
                     dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
-        status[u], reached[u] = _unit(rhs, jac, False, u, t_start, y_start, rate_start, params, x0_start, bp_start,
+        status[u], reached[u] = _unit(rhs, None, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
                                       table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
                                       max_steps, y_end, snapshots, dense)
@@ -376,7 +375,7 @@ def _rodas_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0
                  bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
                  dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
-        status[u], reached[u] = _unit(rhs, jac, True, u, t_start, y_start, rate_start, params, x0_start, bp_start,
+        status[u], reached[u] = _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
                                       table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
                                       max_steps, y_end, snapshots, dense)

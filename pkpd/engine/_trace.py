@@ -24,9 +24,10 @@ Examples
 
 from __future__ import annotations
 
+import functools
+
 import math
 import numbers
-from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -297,19 +298,32 @@ def _expression(node, names) -> str:
     }[op]()
 
 
-class Trace(NamedTuple):
+class Trace:
     """A model's right-hand side and its Jacobian as :class:`~pkpd.models.Equations` over ``P<i> Y<i> R<i> t``.
 
-    ``jacobian.derivatives`` holds ``S * S + S`` expressions: ``df_i/dy_j`` row by row, then ``df_i/dt``
-    (``"0.0"`` where zero); its quantities are its own (``G<k>``)."""
+    ``rhs`` is built with the trace; ``jacobian`` on first use (differentiating costs as much as tracing, and only
+    stiff methods need it): its ``derivatives`` hold ``S * S + S`` expressions, ``df_i/dy_j`` row by row, then
+    ``df_i/dt`` (``"0.0"`` where zero); its quantities are its own (``G<k>``)."""
 
-    rhs: Equations
-    jacobian: Equations
+    def __init__(self, graph, roots, leaves):
+        self._graph, self._roots, self._leaves = graph, roots, leaves
+        self.rhs: Equations = _as_equations(roots, "Q", *leaves)
+
+    @functools.cached_property
+    def jacobian(self) -> Equations:
+        graph, roots = self._graph, self._roots
+        S = len(roots)
+        variables = [graph.leaf(f"Y{j}") for j in range(S)] + [graph.leaf("t")]
+        partial = [_derivatives(graph, roots, v) for v in variables]
+        zero = graph.const(0.0)
+        entries = [partial[j].get(id(r), zero) for r in roots for j in range(S)]
+        entries += [partial[S].get(id(r), zero) for r in roots]
+        return _as_equations(entries, "G", *self._leaves)
 
 
 def trace(model, equations: Equations | None = None) -> Trace:
     """Trace the right-hand side of ``model`` -- its numpy ``rhs``, or its declared ``equations`` evaluated on
-    symbols -- and differentiate it symbolically.
+    symbols -- for symbolic differentiation (:attr:`Trace.jacobian`).
 
     Raises
     ------
@@ -334,14 +348,9 @@ def trace(model, equations: Equations | None = None) -> Trace:
     if not isinstance(dy, Traced) or dy.shape != (1, S):
         raise NotTraceable(f"the right-hand side returned {type(dy).__name__} of shape {np.shape(dy)}, not (1, {S})")
     roots = [n if isinstance(n, _Node) else graph.const(n) for n in dy.nodes[0]]
-    variables = [graph.leaf(f"Y{j}") for j in range(S)] + [graph.leaf("t")]
-    partial = [_derivatives(graph, roots, v) for v in variables]
-    zero = graph.const(0.0)
-    entries = [partial[j].get(id(r), zero) for r in roots for j in range(S + 1)]
-    entries = entries[:0] + [e for k, e in enumerate(entries) if k % (S + 1) < S] + entries[S::S + 1]
     leaves = (tuple(f"P{i}" for i in range(len(names))), tuple(f"Y{i}" for i in range(S)),
               tuple(f"R{i}" for i in range(S)))
-    return Trace(_as_equations(roots, "Q", *leaves), _as_equations(entries, "G", *leaves))
+    return Trace(graph, roots, leaves)
 
 
 def trace_equations(model) -> Equations:
