@@ -219,12 +219,12 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)
     out = (y_end, snapshots, dense, status, reached)
-    bounds = _ranges(n, _threads(n))
-    if len(bounds) == 1:
+    threads = _threads(n)
+    if threads == 1:
         integrate(rhs, jac, 0, n, *args, *out)
-    else:
-        with ThreadPoolExecutor(len(bounds)) as pool:
-            list(pool.map(lambda r: integrate(rhs, jac, r[0], r[1], *args, *out), bounds))
+    else:       # four ranges a thread: one that finishes early takes the next (units differ in cost)
+        bounds = _ranges(n, 4 * threads)
+        list(_pool(threads).map(lambda r: integrate(rhs, jac, r[0], r[1], *args, *out), bounds))
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 
@@ -255,6 +255,13 @@ def _threads(n_units: int) -> int:
     else:
         wanted = os.cpu_count() or 1
     return max(1, min(wanted, n_units // 64))
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` threads kept for the process (starting threads at every call costs more than small
+    simulations)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="pkpd-kernel")
 
 
 def _ranges(n: int, k: int) -> list[tuple[int, int]]:

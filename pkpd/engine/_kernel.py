@@ -123,9 +123,9 @@ def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, ta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
+def _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol):
     """One Dormand-Prince step from ``(t, y)`` (``f`` its derivative) of size ``hs``: ``y_new``, ``f_new`` (at its
-    end), the dense-output coefficients ``Q``; returns the scaled error norm."""
+    end) and the stages ``K`` (for :func:`_dp5_dense`); returns the scaled error norm."""
     S = y.shape[0]
     for i in range(S):
         K[0, i] = f[i] * hs
@@ -151,12 +151,19 @@ def _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol):
         for j in range(7):
             err += E[j] * K[j, i]
         norm += (err / (atol + rtol * max(abs(y[i]), abs(y_new[i])))) ** 2
+    return math.sqrt(norm / S)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dp5_dense(K, Q):
+    """The dense-output coefficients ``Q`` of a Dormand-Prince step from its stages: ``y(t + s h) = y + s (Q0 + s
+    (Q1 + s (Q2 + s Q3)))``. Computed only for a step with outputs inside it (most steps have none)."""
+    for i in range(K.shape[1]):
         for r in range(4):
             acc = 0.0
             for j in range(7):
                 acc += P[j, r] * K[j, i]
             Q[r, i] = acc
-    return math.sqrt(norm / S)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -233,7 +240,7 @@ def _solve(M, piv, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol):
+def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol):
     """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
     :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
     S = y.shape[0]
@@ -264,6 +271,13 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_n
     for i in range(S):
         y_new[i] = stage[i] + K[5, i]
         norm += (K[5, i] / (atol + rtol * max(abs(y[i]), abs(y_new[i])))) ** 2
+    return math.sqrt(norm / S)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rodas_dense(y, y_new, K, Q):
+    """The dense-output coefficients ``Q`` of a Rodas4 step (as :func:`_dp5_dense`; its polynomial is cubic)."""
+    for i in range(y.shape[0]):
         c2 = c3 = 0.0
         for j in range(5):
             c2 += RP2[j] * K[j, i]
@@ -272,7 +286,6 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_n
         Q[1, i] = c3 - c2
         Q[2, i] = -c3
         Q[3, i] = 0.0
-    return math.sqrt(norm / S)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -307,15 +320,20 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
             if not fresh:
                 _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, Q, rtol, atol)
+            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol)
         else:
-            norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, Q, rtol, atol)
+            norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):
             norm = math.inf
         factor = min(max(0.9 * max(norm, 1e-10) ** exponent, 0.2), grow)
         t_new = target if land else t + hs
         if norm <= 1.0:
-            while d < d_stop and dense_time[d] <= t_new:      # outputs inside the step, from its polynomial
+            if d < d_stop and dense_time[d] <= t_new:         # outputs inside the step, from its polynomial
+                if jac is None:
+                    _dp5_dense(K, Q)
+                else:
+                    _rodas_dense(y, y_new, K, Q)
+            while d < d_stop and dense_time[d] <= t_new:
                 theta = (dense_time[d] - t) / hs
                 for i in range(S):
                     dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))

@@ -275,10 +275,15 @@ def _normalise_arm(name, arm):
 
 
 def _cmt_numbers(model, cmt) -> np.ndarray:
+    """1-based dose compartment numbers of ``cmt`` (names or numbers), each distinct value looked up once."""
     cmt = np.asarray(cmt, dtype=object)
     out = np.empty(len(cmt), dtype=np.int64)
+    known: dict = {}
     for i, c in enumerate(cmt):
-        out[i] = model.dose_index(c) + 1
+        key = (type(c), c)
+        if key not in known:
+            known[key] = model.dose_index(c) + 1
+        out[i] = known[key]
     return out
 
 
