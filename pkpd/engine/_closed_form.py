@@ -189,7 +189,83 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cach
             o = deg_out
             E = _expm(A[out_subj[o]] * (out_t[o] - t_ref[o])[:, None, None])
             states[o] += np.einsum("nij,nj->ni", E, x0[out_subj[o]])
+    if ctx.n or has_x0:
+        _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0 if has_x0 else None, t_ref, cache)
     return states
+
+
+def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=None):
+    """Set to 0 each output's states that no drug can have reached (in place).
+
+    A compartment holds drug at an output only if an input or the initial state reaches it: an input that arrived
+    before the output (or a steady-state train) reaches every compartment downstream of its own (a flow ``i -> j``
+    where ``A[j, i] != 0`` for some subject), a bolus at the output's own time only its compartment, an infusion
+    starting then none; a nonzero initial state its own compartment, and downstream of it once time has passed.
+    Elsewhere the exact value is 0, and is set to 0 so that the modal route's rounding (``V V^-1 != I`` in the last
+    bits) leaves no 1e-16 residue: e.g. the central compartment at the time of an oral dose, which a control
+    stream's ``IF (F.GT.0)`` tests. Outputs are coded by which of these conditions hold; only rows whose code
+    leaves a state empty are touched.
+    """
+    S = A.shape[1]
+    reach = _reach(A)
+    seen = []                                     # (outputs it holds for, states it reaches) per condition
+    if ctx.n:
+        if cache is None or "inputs_seen" not in cache:
+            found = _inputs_seen(ctx, lo, hi, out_t)
+            if cache is None:
+                cache = {}
+            cache["inputs_seen"] = found
+        for c, (downstream, itself) in cache["inputs_seen"].items():
+            seen += [(downstream, reach[:, c]), (itself, np.arange(S) == c)]
+    if x0 is not None:                            # the initial state reaches downstream of it once time passes
+        nonzero = x0[out_subj] != 0
+        later = out_t > t_ref
+        for i in np.nonzero(nonzero.any(axis=0))[0]:
+            seen += [(nonzero[:, i] & later, reach[:, i]), (nonzero[:, i] & ~later, np.arange(S) == i)]
+    if len(seen) > 20:                            # more conditions than a small table holds: set no zeros
+        return
+    # outputs coded by which conditions hold (few distinct codes): the support of each code, once
+    code = np.zeros(len(out_t), np.int64)
+    for k, (holds, _) in enumerate(seen):
+        code |= holds.astype(np.int64) << k
+    codes = np.flatnonzero(np.bincount(code, minlength=1))  # the codes present (a sort would cost more)
+    support = np.ones((int(code.max()) + 1, S), bool)
+    support[codes] = False
+    for k, (_, states_reached) in enumerate(seen):
+        on = codes[((codes >> k) & 1).astype(bool)]
+        support[on] |= states_reached
+    rows = np.nonzero(~support.all(axis=1)[code])[0]        # most outputs see drug wherever it can go
+    states[rows] = np.where(support[code[rows]], states[rows], 0.0)
+
+
+def _reach(A) -> np.ndarray:
+    """``reach[j, i]``: state ``j`` is ``i`` or downstream of it in any subject's ``A`` (``A[j, i] != 0`` is a flow
+    ``i -> j``), by transitive closure (repeated squaring)."""
+    S = A.shape[-1]
+    reach = np.eye(S, dtype=bool) | (A != 0).reshape(-1, S, S).any(axis=0)
+    for _ in range(max(1, int(np.ceil(np.log2(S))))):
+        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+    return reach
+
+
+def _inputs_seen(ctx, lo, hi, out_t):
+    """Per dosed compartment ``c``, which outputs see an input that has reached downstream of ``c`` (arrived
+    before them, or a steady-state train) and which a bolus into ``c`` at their own time (:func:`_structural_zeros`);
+    parameter-free, so kept with the schedule."""
+    # the first input at the output's time or later: only the last visible inputs can be (rare: search those)
+    now = hi.copy()
+    same = np.nonzero((hi > lo) & (ctx.eff_t[np.maximum(hi - 1, 0)] >= out_t))[0]
+    if len(same):
+        now[same] = _lex_search(ctx.eff_t, ctx.eff_k, lo[same], hi[same], out_t[same], np.full(len(same), -np.inf))
+    steady = ctx.kind >= _TRAIN_BOLUS
+    seen = {}
+    for c in np.unique(ctx.cmt):
+        into = ctx.cmt == c
+        total = np.concatenate([[0], np.cumsum(into)])
+        train = np.concatenate([[0], np.cumsum(into & steady)])
+        bolus = np.concatenate([[0], np.cumsum(into & (ctx.kind == _BOLUS))])
+        seen[int(c)] = ((total[now] > total[lo]) | (train[hi] > train[now]), bolus[hi] > bolus[now])
+    return seen
 
 
 def closed_form_outputs(model, schedule, p) -> dict[str, np.ndarray]:

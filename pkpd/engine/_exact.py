@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError, SimulationError
-from ._closed_form import _expm
+from ._closed_form import _expm, _reach
 from ._explicit import Course, Outputs, Start, StepOptions, _Cursor
 from ._schedule import grouped_searchsorted
 
@@ -87,7 +87,11 @@ def _propagate(A, r, x, h):
     M[:, :S, :S] = A * h[:, None, None]
     M[:, :S, S] = r * h[:, None]
     E = _expm(M)
-    return np.einsum("nij,nj->ni", E[:, :S, :S], x) + E[:, :S, S]
+    y = np.einsum("nij,nj->ni", E[:, :S, :S], x) + E[:, :S, S]
+    # a state neither x nor r reaches stays exactly 0 (the exponential leaves ~1e-16 where its entry is 0)
+    source = (x != 0) | (r != 0)
+    y[(source.astype(np.int64) @ _reach(A).T.astype(np.int64)) == 0] = 0.0
+    return y
 
 
 class _Segments:
