@@ -204,18 +204,29 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
     Elsewhere the exact value is 0, and is set to 0 so that the modal route's rounding (``V V^-1 != I`` in the last
     bits) leaves no 1e-16 residue: e.g. the central compartment at the time of an oral dose, which a control
     stream's ``IF (F.GT.0)`` tests. Outputs are coded by which of these conditions hold; only rows whose code
-    leaves a state empty are touched.
+    leaves a state empty are touched. Without an initial state the answer depends on the schedule and the flow
+    graph only, so it is kept in ``cache`` (estimation asks at every evaluation).
     """
     S = A.shape[1]
     reach = _reach(A)
+    key = ("structural_zeros", reach.tobytes())
+    if x0 is None and cache is not None and key in cache:          # estimation: the same answer at every call
+        rows, keep = cache[key]
+    else:
+        rows, keep = _empty_states(reach, ctx, lo, hi, out_t, out_subj, x0, t_ref)
+        if x0 is None and cache is not None:
+            cache[key] = rows, keep
+    if rows is not None:
+        states[rows] = np.where(keep, states[rows], 0.0)
+
+
+def _empty_states(reach, ctx, lo, hi, out_t, out_subj, x0, t_ref):
+    """``(rows, keep)``: the outputs with a state no drug can have reached, and which of their states can hold
+    drug (:func:`_structural_zeros`); ``(None, None)`` when there are too many conditions to code."""
+    S = reach.shape[0]
     seen = []                                     # (outputs it holds for, states it reaches) per condition
     if ctx.n:
-        if cache is None or "inputs_seen" not in cache:
-            found = _inputs_seen(ctx, lo, hi, out_t)
-            if cache is None:
-                cache = {}
-            cache["inputs_seen"] = found
-        for c, (downstream, itself) in cache["inputs_seen"].items():
+        for c, (downstream, itself) in _inputs_seen(ctx, lo, hi, out_t).items():
             seen += [(downstream, reach[:, c]), (itself, np.arange(S) == c)]
     if x0 is not None:                            # the initial state reaches downstream of it once time passes
         nonzero = x0[out_subj] != 0
@@ -223,7 +234,7 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
         for i in np.nonzero(nonzero.any(axis=0))[0]:
             seen += [(nonzero[:, i] & later, reach[:, i]), (nonzero[:, i] & ~later, np.arange(S) == i)]
     if len(seen) > 20:                            # more conditions than a small table holds: set no zeros
-        return
+        return None, None
     # outputs coded by which conditions hold (few distinct codes): the support of each code, once
     code = np.zeros(len(out_t), np.int64)
     for k, (holds, _) in enumerate(seen):
@@ -232,10 +243,9 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
     support = np.ones((int(code.max()) + 1, S), bool)
     support[codes] = False
     for k, (_, states_reached) in enumerate(seen):
-        on = codes[((codes >> k) & 1).astype(bool)]
-        support[on] |= states_reached
+        support[codes[((codes >> k) & 1).astype(bool)]] |= states_reached
     rows = np.nonzero(~support.all(axis=1)[code])[0]        # most outputs see drug wherever it can go
-    states[rows] = np.where(support[code[rows]], states[rows], 0.0)
+    return rows, support[code[rows]]
 
 
 def _reach(A) -> np.ndarray:
