@@ -74,6 +74,8 @@ class PopData:
         self.error = popmodel.bound_error(self.output_index)
         #: observations whose error compares logs (log-transform both sides)
         self.log = log_rows(self.error, len(self.rows))
+        #: per observation: the log compared where the prediction is <= 0 (-inf: none; ExponentialError's guard)
+        self.zero_log = zero_log_rows(self.error, len(self.rows))
         #: the observations as given (natural scale); ``y`` and ``lloq`` are on the error's scale
         self.dv = obs.y
         _check_log_observations(data.events, self.rows, obs.y, obs.lloq, self.blq, self.log)
@@ -95,15 +97,23 @@ def log_rows(error, n: int) -> np.ndarray:
     return np.asarray(rows, dtype=bool) if rows is not None else np.full(n, bool(error.log_scale))
 
 
-def to_error_scale(values, log) -> np.ndarray:
-    """``values`` (last axis: observations) with the ``log`` ones replaced by their logs (``-inf`` where
-    <= 0): a new array, or ``values`` as they are when no observation is on the log scale."""
+def zero_log_rows(error, n: int) -> np.ndarray:
+    """Per observation: the log its error compares where the prediction is <= 0 (``-inf`` unless the error
+    guards it: :attr:`~pkpd.population.residual.ExponentialError.zero_prediction`)."""
+    per_output = getattr(error, "zero_logs", None)
+    return np.asarray(per_output, dtype=float) if per_output is not None else np.full(n, float(error.zero_log))
+
+
+def to_error_scale(values, log, zero_log=None) -> np.ndarray:
+    """``values`` (last axis: observations) with the ``log`` ones replaced by their logs (``zero_log`` where
+    <= 0, ``-inf`` by default): a new array, or ``values`` as they are when no observation is on the log scale."""
     if not np.any(log):
         return np.asarray(values, dtype=float)
     values = np.array(values, dtype=float)
     part = values[..., log]
     positive = part > 0
-    values[..., log] = np.where(positive, np.log(np.where(positive, part, 1.0)), -np.inf)
+    below = -np.inf if zero_log is None else np.asarray(zero_log, dtype=float)[log]
+    values[..., log] = np.where(positive, np.log(np.where(positive, part, 1.0)), below)
     return values
 
 
@@ -177,12 +187,13 @@ class Objective:
 
     def predict(self, theta, eta):
         """Predictions on the error's scale (logs of the log-scale observations)."""
-        return to_error_scale(self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0], self.d.log)
+        return to_error_scale(self.pm.predict(self.d.predict_many, theta, [eta], self.d.design)[0], self.d.log,
+                              self.d.zero_log)
 
     def check_positive_predictions(self, theta, where: str):
         """Log-scale error: raise a :class:`DatasetError` naming the first quantified observation whose
         population prediction (``eta = 0``) is <= 0 -- its likelihood, and so the objective, would be 0."""
-        log = self.d.log & ~self.d.blq
+        log = self.d.log & ~self.d.blq & np.isneginf(self.d.zero_log)     # (a guarded error compares a value)
         if not log.any():
             return
         f = self.pm.predict(self.d.predict_many, theta, [np.zeros_like(self.eta)], self.d.design)[0]
@@ -212,7 +223,8 @@ class Objective:
         for eta in etas:
             sets += [eta] + [eta + eye[k] for k in range(q)] + [eta - eye[k] for k in range(q)]
             sets += [eta + eye[k] + eye[m] for k, m in pairs]
-        f_all = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log)
+        f_all = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log,
+                               self.d.zero_log)
         return [self._derivatives(f_all[i * per: (i + 1) * per], pairs, curvature) for i in range(len(etas))]
 
     def _derivatives(self, f, pairs, curvature):

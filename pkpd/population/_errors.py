@@ -27,6 +27,11 @@ class OutputErrors:
         return np.array([e.log_scale for e in self.errors.values()], dtype=bool)[self.index]
 
     @property
+    def zero_logs(self) -> np.ndarray:
+        """Per observation: the log its output's error compares where the prediction is <= 0 (-inf: none)."""
+        return np.array([e.zero_log for e in self.errors.values()], dtype=float)[self.index]
+
+    @property
     def parameters(self) -> dict:
         return {f"{out}.{k}": v for out, e in self.errors.items() for k, v in e.parameters.items()}
 

@@ -68,6 +68,8 @@ class ResidualError:
     log_scale = False
     #: True when the SD does not depend on the prediction (its derivatives in f are zero)
     constant_sd = False
+    #: the log-scale prediction where the prediction is <= 0 (log scale only; -inf: no such guard)
+    zero_log = -math.inf
 
     @property
     def parameters(self) -> dict:
@@ -91,7 +93,7 @@ class ResidualError:
         if not self.log_scale:
             return values
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), -np.inf)
+            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), self.zero_log)
 
     def neg2ll(self, y, f, theta) -> np.ndarray:
         """-2 log-likelihood of each quantified observation ``y`` given the prediction ``f``."""
@@ -118,10 +120,11 @@ class ResidualError:
 
     def observe(self, f, eps, theta) -> np.ndarray:
         """Observations at predictions ``f`` for standard normal draws ``eps``: ``f + sd eps``, or
-        ``f exp(sd eps)`` on the log scale (a prediction of 0 stays 0)."""
+        ``f exp(sd eps)`` on the log scale (a prediction of 0 stays 0, unless the error replaces it:
+        :attr:`ExponentialError.zero_prediction`)."""
         f = np.asarray(f, dtype=float)
         if self.log_scale:
-            return f * np.exp(self.stdev(f, theta) * eps)
+            return np.where(f > 0, f, math.exp(self.zero_log)) * np.exp(self.stdev(f, theta) * eps)
         return f + self.stdev(f, theta) * eps
 
 
@@ -233,6 +236,17 @@ class ExponentialError(_ConstantError):
     observations given on the natural scale. The -2 log-likelihood is that of ``log y``, without the
     Jacobian of the transformation (as NONMEM).
 
+    Parameters
+    ----------
+    sd : float
+        SD on the log scale.
+    zero_prediction : float, optional
+        The prediction compared where the model predicts 0 (or less), e.g. an observation at the time of an
+        oral dose: NONMEM's guard ``IPRED = LOG(0.025)`` / ``IF (F.GT.0) IPRED = LOG(F)`` is
+        ``zero_prediction=0.025``. Without it such an observation has likelihood 0 and a fit refuses it. The
+        replacement holds where the prediction is exactly 0 (the engine's zeros are exact), not below a
+        threshold.
+
     Examples
     --------
     >>> import numpy as np
@@ -240,7 +254,21 @@ class ExponentialError(_ConstantError):
     >>> err = ExponentialError(0.2)                 # log(2 pi) + 2 log(0.2) + (log(2) / 0.2)^2
     >>> round(float(err.neg2ll(np.array([2.0]), np.array([1.0]), err.parameters)[0]), 6)
     10.630327
+    >>> guarded = ExponentialError(0.2, zero_prediction=0.025)      # a prediction of 0 compares as 0.025
+    >>> round(float(guarded.neg2ll(np.array([0.05]), np.array([0.0]), guarded.parameters)[0]), 6)
+    10.630327
     """
 
     sd: float = 0.1
+    zero_prediction: float | None = None
     log_scale = True
+
+    def __post_init__(self):
+        z = self.zero_prediction
+        if z is not None and not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
+            raise ParameterError(f"ExponentialError: zero_prediction must be a finite number > 0, got {z!r}")
+        super().__post_init__()
+
+    @property
+    def zero_log(self) -> float:
+        return -math.inf if self.zero_prediction is None else math.log(self.zero_prediction)

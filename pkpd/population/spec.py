@@ -68,8 +68,11 @@ def popmodel_to_spec(popmodel) -> dict | None:
 
 def _error_spec(error: ResidualError) -> dict:
     kind = next(k for k, (cls, _) in _ERRORS.items() if type(error) is cls)
-    # a combined error's form is stored when not the default (files written before it existed lack it)
+    # a combined error's form, an exponential error's guard, stored when not the default (files written before
+    # they existed lack them)
     form = {"form": error.form} if getattr(error, "form", "variance") != "variance" else {}
+    if getattr(error, "zero_prediction", None) is not None:
+        form["zero_prediction"] = float(error.zero_prediction)
     return {"kind": kind, **{k: float(v) for k, v in error.parameters.items()}, "fixed": bool(error.fixed), **form}
 
 
@@ -177,9 +180,11 @@ def _list(r: _Reader, value, key) -> list:
 def _error(r: _Reader, value, key) -> ResidualError:
     kind = r.choice(r.table(value, key).get("kind"), f"{key}.kind", _ERRORS)
     cls, arguments = _ERRORS[kind]
-    optional = {"form"} if cls is CombinedError else set()
+    optional = {CombinedError: {"form"}, ExponentialError: {"zero_prediction"}}.get(cls, set())
     value = r.table(value, key, {"kind", "fixed", *arguments, *optional}, {"kind", "fixed", *arguments})
     form = {"form": r.choice(value["form"], f"{key}.form", COMBINED_FORMS)} if "form" in value else {}
+    if "zero_prediction" in value:
+        form["zero_prediction"] = r.number(value["zero_prediction"], f"{key}.zero_prediction")
     return cls(**{arg: r.number(value[p], f"{key}.{p}") for p, arg in arguments.items()},
                fixed=r.boolean(value["fixed"], f"{key}.fixed"), **form)
 

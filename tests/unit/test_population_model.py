@@ -156,7 +156,7 @@ def test_error_models_of_a_population_model_round_trip_through_a_spec():
     from pkpd.population.spec import popmodel_from_spec, popmodel_to_spec
 
     for error in (pkpd.CombinedError(0.1, 0.2, form="sd"), pkpd.ExponentialError(0.3, fixed=True),
-                  {"CP": pkpd.CombinedError(0.1, 0.2, form="sd")}):
+                  pkpd.ExponentialError(0.3, zero_prediction=0.025), {"CP": pkpd.CombinedError(0.1, 0.2, form="sd")}):
         pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, error)
         assert popmodel_from_spec(popmodel_to_spec(pm), "fit.json").error == pm.error
     pm = pkpd.PopulationModel(OneCompartment(), {"CL": 8.0, "V": 12.0}, {"CL": 0.1}, pkpd.CombinedError(0.1, 0.2))

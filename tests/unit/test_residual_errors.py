@@ -5,6 +5,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import pkpd
@@ -89,3 +90,50 @@ def test_an_exponential_error_for_one_output_and_a_proportional_one_for_another(
     by_hand = (np.sum((np.log(ycp) - np.log(cp)) ** 2 / 0.04 + math.log(0.04))
                + np.sum((ycm - cm) ** 2 / (0.1 * cm) ** 2 + np.log((0.1 * cm) ** 2)))
     assert ofv == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_exponential_error_guard_for_a_zero_prediction():
+    """``zero_prediction`` is NONMEM's ``IPRED = LOG(c); IF (F.GT.0) IPRED = LOG(F)``: where the prediction is 0
+    (or less) the log compared is log(c); elsewhere nothing changes. -2 log L by hand: log 2 pi + log SD^2 +
+    ((log y - log c) / SD)^2; a draw there is c exp(SD eps)."""
+    guarded, plain = ExponentialError(0.2, zero_prediction=0.025), ExponentialError(0.2)
+    y, f, theta = np.array([0.05, 2.0]), np.array([0.0, 1.0]), {"SD": 0.2}
+    by_hand = math.log(2 * math.pi) + math.log(0.04) + (math.log(0.05 / 0.025) / 0.2) ** 2
+    got = guarded.neg2ll(y, f, theta)
+    assert got[0] == pytest.approx(by_hand, rel=1e-14)
+    assert got[1] == plain.neg2ll(y, f, theta)[1]
+    assert np.isinf(plain.neg2ll(y, f, theta)[0])           # unguarded: likelihood 0
+    np.testing.assert_allclose(guarded.observe(np.array([0.0, 2.0]), np.array([1.0, 1.0]), theta),
+                               [0.025 * math.exp(0.2), 2 * math.exp(0.2)], rtol=1e-15)
+    for bad in (0.0, -1.0, math.inf, "0.025"):
+        with pytest.raises(pkpd.ParameterError, match="zero_prediction must be a finite number > 0"):
+            ExponentialError(0.2, zero_prediction=bad)
+
+
+@pytest.mark.parametrize("method", ["FOCEI", "FOCE", "FO"])
+def test_a_guarded_observation_at_a_dose_time_adds_its_own_term_to_the_objective(method):
+    """An observation at the time of an oral dose has prediction 0 exactly, for every subject and eta. Unguarded,
+    the population objective refuses it (likelihood 0); guarded, it adds the hand term ((log y - log c)/SD)^2 +
+    log SD^2 (NONMEM's convention: no log 2 pi) to the objective of the data without it, and moves no EBE."""
+    from pkpd.models import OneCompartmentOral
+
+    rows = []
+    for i, (cl, v) in enumerate([(4.0, 30.0), (6.0, 45.0), (5.0, 35.0)], start=1):
+        rows.append(dict(ID=i, TIME=0.0, EVID=1, AMT=100.0, CMT=1, DV=0.0, MDV=1))
+        rows.append(dict(ID=i, TIME=0.0, EVID=0, AMT=0.0, CMT=2, DV=0.03 * i, MDV=0))     # at the dose: F = 0
+        rows += [dict(ID=i, TIME=t, EVID=0, AMT=0.0, CMT=2, DV=100 / v * math.exp(-cl / v * t) * (1 - math.exp(-t)),
+                      MDV=0) for t in (0.5, 1.0, 2.0, 4.0, 8.0, 12.0)]
+    frame = pd.DataFrame(rows)
+    kept = frame[~((frame["TIME"] == 0) & (frame["EVID"] == 0))]
+
+    def popmodel(error):
+        return pkpd.PopulationModel(OneCompartmentOral(), {"CL": 5.0, "V": 35.0, "KA": 1.0},
+                                    {"CL": 0.1, "V": 0.05}, error)
+
+    sd, c = 0.15, 0.025
+    with pytest.raises(pkpd.DatasetError, match="population prediction is 0"):
+        pkpd.population_ofv(popmodel(ExponentialError(sd)), frame, method=method)
+    guarded = pkpd.population_ofv(popmodel(ExponentialError(sd, zero_prediction=c)), frame, method=method)
+    without = pkpd.population_ofv(popmodel(ExponentialError(sd)), kept, method=method)
+    added = sum((math.log(0.03 * i / c) / sd) ** 2 + math.log(sd**2) for i in (1, 2, 3))
+    assert guarded == pytest.approx(without + added, rel=1e-10, abs=1e-8)

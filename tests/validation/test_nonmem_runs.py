@@ -73,7 +73,6 @@ def fit_of(name, start="initial"):
 def ofv_at_nonmem_estimates(name, validation, atol):
     run = run_of(name)
     ofv = pkpd.population_ofv(run.popmodel("final"), run.data, method=run.method)
-    ofv += run.ofv_offset(runs.lower_triangle(run.reference["ext_final"]["sigma"]))
     reference = run.reference["ext_final"]["ofv"]
     validation.compare(f"{name}: {run.method} OFV at NONMEM's final estimates", ofv, reference, atol=atol,
                        source=f"NONMEM {run.reference['ext_final']['ofv_string']} ({run.source})")
@@ -92,7 +91,7 @@ def differences(name, fit):
     return {"theta": float(np.max(np.abs(np.asarray(theta) / np.asarray(ref["theta"]) - 1))),
             "omega": float(np.max(np.abs(omega[nz] / ref_omega[nz] - 1))),
             "sigma": 0.0 if fixed_sigma else float(np.max(np.abs(np.diag(sigma) / np.diag(ref_sigma) - 1))),
-            "ofv": run.nonmem_ofv(fit) - ref["ofv"]}
+            "ofv": fit.ofv - ref["ofv"]}
 
 
 def assert_fit_matches(name, fit, validation):
@@ -101,7 +100,7 @@ def assert_fit_matches(name, fit, validation):
     ref = run.reference["ext_final"]
     theta, omega, sigma = run.fit_to_nonmem(fit)
     source = f"NONMEM .ext final estimates ({run.source})"
-    validation.compare(f"{name}: OFV of the fit", run.nonmem_ofv(fit), ref["ofv"], atol=0.1, source=source)
+    validation.compare(f"{name}: OFV of the fit", fit.ofv, ref["ofv"], atol=0.1, source=source)
     validation.compare(f"{name}: THETA", np.asarray(theta), np.asarray(ref["theta"]), rtol=0.01, source=source)
     ref_omega = runs.lower_triangle(ref["omega"])
     nz = ref_omega != 0
@@ -212,7 +211,8 @@ def test_mox1_ltbs_objective_at_nonmem_estimates(validation):
     .lst, .ext, mox_simulated.csv; simulated moxonidine data, no publication): FOCE OFV of the log-transform-both-
     sides model (``Y = LOG(F) + ERR(1)`` on log DV; pkpd's ExponentialError on the concentrations ``exp(DV)``),
     BLOCK(2) OMEGA on CL-V, steady-state doses, equals NONMEM's -624.52295772 (measured -7.4e-6), the one record
-    NONMEM predicts by its ``IF(F.GT.0)`` guard counted as NONMEM counts it (``Run.ofv_offset``, -1.3066)."""
+    at a dose time (F = 0 exactly) compared as ``LOG(.025)`` by the control stream's ``IF(F.GT.0)`` guard
+    (``ExponentialError(zero_prediction=0.025)``)."""
     ofv_at_nonmem_estimates("mox1_ltbs", validation, atol=5e-5)
 
 
@@ -292,7 +292,7 @@ def test_bauer504_standard_errors(validation):
 def test_mox1_ltbs_fit_from_initial_estimates(validation):
     """mox1_ltbs (pharmpy/pharmpy@22897db06f978f3783975d6d8e51ca22b7d59841, tests/testdata/nonmem/models/mox1.mod):
     FOCE from THETA (26.1, 100, 4.5), OMEGA BLOCK(2) (0.075, 0.0467, 0.0564) + 2.82, SIGMA 0.109 ends at NONMEM's
-    optimum (measured: OFV +6.6e-7 with ``ofv_offset`` added, THETA within 2.2e-4, OMEGA 7.2e-4, SIGMA 2.3e-4
+    optimum (measured: OFV +6.6e-7, THETA within 2.2e-4, OMEGA 7.2e-4, SIGMA 2.3e-4
     relative)."""
     fit = fit_of("mox1_ltbs")
     assert fit.success, fit.message

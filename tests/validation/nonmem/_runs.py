@@ -67,10 +67,6 @@ def lower_triangle(rows) -> np.ndarray:
     return m
 
 
-def _no_offset(sigma) -> float:
-    return 0.0
-
-
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Run:
@@ -92,9 +88,6 @@ class Run:
     bounds: dict = field(default_factory=dict)
     covariance: str = "sandwich"
     source: str = ""
-    #: NONMEM's OFV minus pkpd's at the same estimates, a function of NONMEM's SIGMA matrix: the terms of records
-    #: NONMEM predicts by a guard in ``$ERROR`` whatever the parameters, left out of pkpd's data (0 for most runs)
-    ofv_offset: Callable = _no_offset
 
     @property
     def directory(self) -> Path:
@@ -111,10 +104,6 @@ class Run:
 
     def fit_to_nonmem(self, fit):
         return self.to_nonmem(fit.theta, fit.omega.to_numpy(), fit.error)
-
-    def nonmem_ofv(self, fit) -> float:
-        """The fit's objective as NONMEM counts it (:attr:`ofv_offset` added)."""
-        return fit.ofv + self.ofv_offset(self.fit_to_nonmem(fit)[2])
 
 
 def _reference(name: str) -> dict:
@@ -344,9 +333,8 @@ def mox1_ltbs() -> Run:
     ``$ERROR``: IPRED=LOG(.025); IF(F.GT.0) IPRED=LOG(F); Y=IPRED+ERR(1) on DV = the log of the concentration:
     pkpd's :class:`~pkpd.population.residual.ExponentialError` (log-transform both sides, SD^2 = SIGMA) on the
     concentrations ``exp(DV)``. The guard acts at one record, ID 419's observation at the time of its first dose
-    (into the depot: F = 0 for any parameters): NONMEM's term there, ``(DV - LOG(.025))^2 / SIGMA + LOG(SIGMA)``,
-    depends on SIGMA only; the record is left out of pkpd's data and that term is the run's ``ofv_offset``
-    (NONMEM's OFV = pkpd's + ``ofv_offset(SIGMA)``; it moves SIGMA's estimate by ~1e-4 relative). THETAs in
+    (into the depot: F = 0 exactly, for any parameters): ``ExponentialError(zero_prediction=0.025)`` compares
+    ``LOG(.025)`` there, as NONMEM does. THETAs in
     (0, inf). ``$OMEGA BLOCK(2)`` on CL, V and ``BLOCK(1)`` on KA. ``$INPUT`` drops EVID and CMT, as in mox2_fo:
     dose records are those with AMT > 0, into compartment 1 (DEPOT)."""
     name = "mox1_ltbs"
@@ -355,11 +343,6 @@ def mox1_ltbs() -> Run:
               "OVID=DROP")
     frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
     frame["ID"] = frame["ID"].astype(int)
-    observed = frame["AMT"] == 0
-    first_dose = frame["TIME"].where(~observed).groupby(frame["ID"]).transform("min")
-    guarded = observed & (frame["TIME"] <= first_dose)          # F = 0 there: NONMEM's IPRED = LOG(.025)
-    guarded_dv = frame.loc[guarded, "DV"].to_numpy(float)
-    frame = frame[~guarded].copy()
     frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
     data = pkpd.read_nonmem(frame)
     theta_names = ("THETA1", "THETA2", "THETA3")
@@ -372,7 +355,8 @@ def mox1_ltbs() -> Run:
     def build(theta, omega, sigma):
         return pkpd.PopulationModel(OneCompartmentOral(), dict(zip(theta_names, theta)),
                                     pd.DataFrame(omega, index=list(eta_names), columns=list(eta_names)),
-                                    pkpd.ExponentialError(math.sqrt(sigma[0, 0])), individual=individual,
+                                    pkpd.ExponentialError(math.sqrt(sigma[0, 0]), zero_prediction=0.025),
+                                    individual=individual,
                                     transforms=_positive((1, 2, 3)))
 
     def to_nonmem(theta, omega, error):
@@ -383,12 +367,7 @@ def mox1_ltbs() -> Run:
         return ([rep[k] for k in theta_names], _se_omega(rep, eta_names),
                 np.array([[2 * fit.error["SD"] * rep["sigma_SD"]]]))
 
-    def ofv_offset(sigma):
-        var = float(np.asarray(sigma)[0, 0])
-        return float(np.sum((guarded_dv - math.log(0.025)) ** 2 / var + math.log(var)))
-
     return Run(name, "FOCE", data, _reference(name), theta_names, eta_names, build, to_nonmem, se_to_nonmem,
-               ofv_offset=ofv_offset,
                source="pharmpy/pharmpy@22897db06f978f3783975d6d8e51ca22b7d59841 tests/testdata/nonmem/models/mox1.mod")
 
 
