@@ -8,15 +8,15 @@ Examples
 ...                           pkpd.AdditiveError(0.7))
 >>> fit = pkpd.fit_population(pm, pkpd.load_dataset("theophylline"), covariance="R", progress=False)
 >>> table = fit.table()[["estimate", "rse_percent", "ci_lower", "ci_upper"]]
->>> table.round({"estimate": 3, "rse_percent": 1, "ci_lower": 3, "ci_upper": 3})  # doctest: +NORMALIZE_WHITESPACE
+>>> table.round({"estimate": 3, "rse_percent": 1, "ci_lower": 2, "ci_upper": 2})  # doctest: +NORMALIZE_WHITESPACE
            estimate  rse_percent  ci_lower  ci_upper
 parameter
-CL            2.794         10.7     2.265     3.447
-V            30.863          2.5    29.401    32.398
-KA            1.495         17.6     1.058     2.112
-omega2_CL     0.121         45.0     0.050     0.292
-omega2_KA     0.329         46.0     0.134     0.811
-sigma_SD      0.782          6.8     0.684     0.894
+CL            2.794         10.7      2.26      3.45
+V            30.863          2.5     29.40     32.40
+KA            1.495         17.6      1.06      2.11
+omega2_CL     0.121         45.0      0.05      0.29
+omega2_KA     0.329         46.0      0.13      0.81
+sigma_SD      0.782          6.8      0.68      0.89
 """
 
 from __future__ import annotations
