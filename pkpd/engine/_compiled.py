@@ -41,7 +41,8 @@ from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
 
-__all__ = ["available", "declared", "equations_of", "jacobian_of", "kernel_for", "integrate_compiled", "cache_dir"]
+__all__ = ["available", "declared", "equations_of", "jacobian_of", "kernel_for", "integrate_compiled", "run_ranges",
+           "cache_dir"]
 
 _LOADED: dict[str, object] = {}
 _EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> [equations, trace]
@@ -219,12 +220,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)
     out = (y_end, snapshots, dense, status, reached)
-    threads = _threads(n)
-    if threads == 1:
-        integrate(rhs, jac, 0, n, *args, *out)
-    else:       # four ranges a thread: one that finishes early takes the next (units differ in cost)
-        bounds = _ranges(n, 4 * threads)
-        list(_pool(threads).map(lambda r: integrate(rhs, jac, r[0], r[1], *args, *out), bounds))
+    run_ranges(lambda first, last: integrate(rhs, jac, first, last, *args, *out), n)
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 
@@ -245,16 +241,27 @@ def _parameter_table(model, names, bps, p):
     return np.ascontiguousarray(table), mask, np.ascontiguousarray(model.initial_state(values), float)
 
 
-def _threads(n_units: int) -> int:
-    """Threads for ``n_units`` units: ``$PKPD_THREADS``, else the CPUs this process may use; at least 64 units
-    per thread."""
+def run_ranges(work, n: int, per_thread: int = 64) -> None:
+    """``work(first, last)`` over ``0..n`` in ranges, on threads when there is enough (``work`` releases the GIL
+    and writes only its own rows): four ranges a thread, so that one that finishes early takes the next (units
+    differ in cost)."""
+    threads = _threads(n, per_thread)
+    if threads == 1:
+        work(0, n)
+    else:
+        list(_pool(threads).map(lambda r: work(*r), _ranges(n, 4 * threads)))
+
+
+def _threads(n_units: int, per_thread: int = 64) -> int:
+    """Threads for ``n_units`` units: ``$PKPD_THREADS``, else the CPUs this process may use; at least
+    ``per_thread`` units each."""
     if os.environ.get("PKPD_THREADS"):
         wanted = int(os.environ["PKPD_THREADS"])
     elif hasattr(os, "sched_getaffinity"):
         wanted = len(os.sched_getaffinity(0))
     else:
         wanted = os.cpu_count() or 1
-    return max(1, min(wanted, n_units // 64))
+    return max(1, min(wanted, n_units // per_thread))
 
 
 @functools.cache
