@@ -361,3 +361,22 @@ def test_metrumrg_1005_standard_errors(validation):
     NONMEM's estimates, pkpd's sandwich SEs of the 7 THETAs, the 6 OMEGA block entries and both SIGMAs equal the
     listing's (measured within 0.37 %, THETA(6))."""
     assert_standard_errors("metrumrg_1005", fit_of("metrumrg_1005", start="final"), validation, rtol=0.02)
+
+
+def test_the_translation_tables_example_is_the_pheno_run(validation):
+    """docs/nonmem.md's example (pheno_real's control stream in pkpd) runs as written and, at NONMEM's final
+    estimates (pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84 tests/testdata/nonmem/pheno_real.ext),
+    gives NONMEM's FOCE-I objective 586.27605628 (measured within 2e-6)."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "nonmem.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    namespace: dict = {}
+    exec(example, namespace)  # noqa: S102 -- the project's own documentation
+    run, ref = run_of("pheno_real"), run_of("pheno_real").reference["ext_final"]
+    pm = namespace["pm"].with_values(theta=dict(zip(("THETA1", "THETA2", "THETA3"), ref["theta"])),
+                                     omega=run.omega_frame(runs.lower_triangle(ref["omega"])),
+                                     error={"CV": float(np.sqrt(ref["sigma"][0][0]))})
+    ofv = pkpd.population_ofv(pm, run.data, method="FOCEI")
+    validation.compare("docs/nonmem.md example (pheno_real): FOCE-I OFV at NONMEM's estimates", ofv, ref["ofv"],
+                       atol=1e-4, source="NONMEM pheno_real.ext (pharmpy/pharmpy@435dd66)")
