@@ -106,3 +106,16 @@ def test_exact_zeros_with_clearance_changing_at_records(name):
         x = _states(model, records, params, path, record_params).reshape(n, m, len(model.states))
         assert np.all(x[:, :4, :] == 0.0), (path, x[:, :4, :])
         assert np.all(x[:, 4, :] > 0.0)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.get("solver", p["method"]))
+@pytest.mark.parametrize("name", ["TwoCompartmentOral", "ParentMetabolite"])
+def test_a_reset_and_dose_empties_the_body_again(name, path):
+    """EVID 4 at 24 h (reset and dose): the drug of the first dose is gone, the new dose sits in the depot."""
+    model, base = ORAL[name]
+    params = _params({k: v for k, v in base.items() if k != "ALAG1"})
+    records = [(0.0, 1, 100.0, 1), (5.0, 0, 0.0, 2), (24.0, 4, 100.0, 1), (24.0, 0, 0.0, 2), (30.0, 0, 0.0, 2)]
+    x = _states(model, records, params, path).reshape(len(params), len(records), len(model.states))
+    assert np.all(x[:, 1, :] > 0.0) and np.all(x[:, 4, :] > 0.0)
+    assert np.all(x[:, 3, 1:] == 0.0), x[:, 3, 1:]
+    np.testing.assert_allclose(x[:, 3, 0], 100.0, rtol=1e-12)
