@@ -29,6 +29,8 @@ RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = (int(k) for k in Kind)    # what a bre
 OK, TOO_MANY_STEPS, UNDERFLOW, OUTSIDE = 0, 1, 2, 3             # status of a unit
 
 # Dormand-Prince 5(4): the numpy engine's tableau (one definition), as contiguous arrays numba freezes as constants
+# into the cached machine code (numba recompiles when this file changes, not _explicit.py: the coefficients are
+# the published method's; tests/unit/test_compiled_engine.py checks the kernel takes the numpy engine's steps)
 C, A, B, E = (np.ascontiguousarray(x) for x in (_DP5.C, _DP5.A, _DP5.B, _DP5.E))
 P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
 
