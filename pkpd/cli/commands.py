@@ -53,8 +53,13 @@ _IIV_VARIANCE = 0.1
 
 
 def _error_kinds():
-    from ..estimation import AdditiveError, CombinedError, ProportionalError
-    return {"additive": AdditiveError, "proportional": ProportionalError, "combined": CombinedError}
+    """``--error`` name -> the error model's constructor: NONMEM's combined error in both forms (variances add,
+    standard deviations add) and log-transform-both-sides."""
+    import functools
+
+    from ..estimation import AdditiveError, CombinedError, ExponentialError, ProportionalError
+    return {"additive": AdditiveError, "proportional": ProportionalError, "combined": CombinedError,
+            "combined-sd": functools.partial(CombinedError, form="sd"), "exponential": ExponentialError}
 
 
 #: ``--error`` choices of ``pkpd fit``.
@@ -63,7 +68,7 @@ ERROR_NAMES = tuple(_error_kinds())
 
 def _default_error_name() -> str:
     from ..estimation import default_error
-    return next(name for name, cls in _error_kinds().items() if type(default_error()) is cls)
+    return next(name for name, make in _error_kinds().items() if make() == default_error())
 
 
 #: Default of ``pkpd fit --error``: the API's default error model (:func:`pkpd.estimation.default_error`).
@@ -71,7 +76,7 @@ DEFAULT_ERROR_NAME = _default_error_name()
 
 
 def make_error(kind: str):
-    """The residual error model named ``kind`` (additive, proportional or combined), at its defaults."""
+    """The residual error model named ``kind`` (one of :data:`ERROR_NAMES`), at its defaults."""
     from ..errors import ParameterError
 
     kinds = _error_kinds()

@@ -127,6 +127,22 @@ def test_fit_one_subject_with_proportional_error(files, tmp_path):
     assert len(est) == 1 and "err_CV" in est.columns
 
 
+@pytest.mark.parametrize("error, columns, n_obs", [("exponential", {"err_SD"}, 10),
+                                                   ("combined-sd", {"err_SD", "err_CV"}, 11)])
+def test_fit_with_log_transform_both_sides_or_the_sd_form_of_the_combined_error(files, tmp_path, error, columns,
+                                                                                 n_obs):
+    """``--error exponential`` (log-transform both sides: the record at the dose time, predicted 0, is left out
+    and said so) and ``--error combined-sd`` (NONMEM's W = THETA(a) + THETA(p)*F)."""
+    done = run("fit", files / "theo1.csv", "--model", "OneCompartmentOral", "--error", error, "--out", tmp_path,
+               "--quiet")
+    assert done.returncode == 0, done.stderr
+    est = pd.read_csv(tmp_path / "estimates.csv")
+    assert est["success"].all() and columns <= set(est.columns)
+    assert ("err_CV" in est.columns) == ("err_CV" in columns)
+    assert int(est["n_obs"].iloc[0]) == n_obs
+    assert 20 < est["V"].iloc[0] < 40
+
+
 def test_fit_population(files, tmp_path):
     out = tmp_path / "pop"
     done = run("fit", files / "theo.csv", "--model", "OneCompartmentOral", "--population", "--out", out)
