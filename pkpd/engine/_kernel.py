@@ -381,6 +381,8 @@ def integrator(stiff: bool):
     return njit(SIGNATURE, cache=True, nogil=True, error_model="numpy")(_rodas_units if stiff else _explicit_units)
 
 
+# Two entry functions, the same but for the ``jac`` handed to the driver: None (a type numba settles while compiling,
+# dropping Rodas4) or the model's Jacobian.
 def _explicit_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
                     bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
                     dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
