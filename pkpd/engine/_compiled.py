@@ -110,10 +110,13 @@ def _trace(model, equations):
 
 
 def _check_trace(model, eq, n=5):
-    """The traced equations, evaluated by numpy, must give the model's own ``rhs`` at random states."""
+    """The traced equations, evaluated by numpy, must give the model's own ``rhs`` at random states. Parameters
+    whose default is 0 (an inhibitor absent, a shift off) are drawn away from 0, so that the terms they multiply
+    are compared too."""
     rng = np.random.default_rng(0)
     S = len(model.states)
-    p = {k: v * np.exp(0.2 * rng.standard_normal(n)) for k, v in model.defaults.items()}
+    p = {k: (v * np.exp(0.2 * rng.standard_normal(n)) if v != 0 else rng.uniform(0.05, 0.5, n))
+         for k, v in model.defaults.items()}
     y = model.initial_state(p) + rng.uniform(0.0, 1.0, (n, S))
     rate, t = rng.uniform(0.0, 1.0, (n, S)), rng.uniform(0.0, 10.0, n)
     with np.errstate(all="ignore"):

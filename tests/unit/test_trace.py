@@ -116,6 +116,24 @@ def test_a_subclass_overriding_rhs_is_traced_not_taken_from_its_parents_equation
     assert eq.derivatives == ("(2.0 * (R0 - ((P0 / P1) * Y0)))",)
 
 
+def test_the_trace_check_compares_terms_whose_parameter_defaults_to_zero():
+    """A right-hand side that differs from its trace only in a term multiplied by a parameter whose default is 0
+    (an inhibitor absent by default) is refused: the check draws such parameters away from 0."""
+    from pkpd.engine._trace import Traced
+    from pkpd.models import Parameter
+
+    class Disguised(OneCompartment):
+        parameters = OneCompartment.parameters + (Parameter("INH", 0.0, "1/h", lower=0.0, upper=np.inf),)
+
+        def rhs(self, t, y, p, rate):           # traced: INH * 2 * CENTRAL; computed: INH * CENTRAL
+            factor = 2.0 if isinstance(y, Traced) else 1.0
+            return OneCompartment.rhs(self, t, y, p, rate) + factor * p["INH"][:, None] * y
+
+    model = Disguised()
+    with pytest.raises(pkpd.SimulationError, match="traced right-hand side differs from it for CENTRAL"):
+        _compiled.equations_of(model)
+
+
 def test_the_status_epilepticus_model_compiled_takes_the_numpy_engines_steps():
     """The whole chain (seizure, receptors, chloride, barrier, midazolam PK, brain, effect sites) from its trace.
 
