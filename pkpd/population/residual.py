@@ -265,7 +265,7 @@ class ExponentialError(_ConstantError):
 
     def __post_init__(self):
         z = self.zero_prediction
-        if z is not None and not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0):
+        if z is not None and (isinstance(z, bool) or not (isinstance(z, (int, float)) and math.isfinite(z) and z > 0)):
             raise ParameterError(f"ExponentialError: zero_prediction must be a finite number > 0, got {z!r}")
         super().__post_init__()
 

@@ -105,7 +105,7 @@ def test_exponential_error_guard_for_a_zero_prediction():
     assert np.isinf(plain.neg2ll(y, f, theta)[0])           # unguarded: likelihood 0
     np.testing.assert_allclose(guarded.observe(np.array([0.0, 2.0]), np.array([1.0, 1.0]), theta),
                                [0.025 * math.exp(0.2), 2 * math.exp(0.2)], rtol=1e-15)
-    for bad in (0.0, -1.0, math.inf, "0.025"):
+    for bad in (0.0, -1.0, math.inf, "0.025", True):
         with pytest.raises(pkpd.ParameterError, match="zero_prediction must be a finite number > 0"):
             ExponentialError(0.2, zero_prediction=bad)
 
