@@ -90,9 +90,10 @@ def _check_log_scale(error, problem):
 
 
 def _zero_sd_at_zero(error) -> bool:
-    """Whether the error model's SD vanishes where the prediction is 0 (proportional, exponential)."""
+    """Whether the error model's SD vanishes where the prediction is 0 (proportional, exponential; not an
+    exponential error that compares a value there, ``ExponentialError(zero_prediction=...)``)."""
     if error.log_scale:
-        return True
+        return not math.isfinite(error.zero_log)
     with np.errstate(all="ignore"):
         return bool(np.all(error.stdev(np.zeros(1), error.parameters) <= 1e-12))
 
