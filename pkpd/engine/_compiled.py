@@ -195,7 +195,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     stiff = options.method == "rodas"
     functions = kernel_for(model, stiff)
     from . import _kernel         # numba: imported on first use, compiled once (cached) for every model
-    rhs, jac = functions.rhs, (functions.jac if stiff else _kernel.no_jacobian)
+    rhs, jac = functions.rhs, (functions.jac if stiff else None)
     integrate = _kernel.integrator(stiff)
     names = model.parameter_names
     n, S = start.state.shape

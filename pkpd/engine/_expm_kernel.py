@@ -36,8 +36,8 @@ def _matmul(a, b, out):
 
 
 @njit(cache=True, nogil=True)
-def _pade13(M, s, n, X, X2, X4, X6, T, U, V, R):
-    """The [13/13] approximant's ``V - U`` (in ``U``) and ``V + U`` (in ``R``) for ``M / 2^s``."""
+def _pade13(M, s, n, X, X2, X4, X6, T, U, V):
+    """The [13/13] approximant's odd part ``U`` (in ``T``) and even part ``V`` for ``M / 2^s`` (``U``: scratch)."""
     scale = 2.0 ** -s
     for i in range(n):
         for j in range(n):
@@ -61,8 +61,6 @@ def _pade13(M, s, n, X, X2, X4, X6, T, U, V, R):
     for i in range(n):
         for j in range(n):
             V[i, j] += b[6] * X6[i, j] + b[4] * X4[i, j] + b[2] * X2[i, j] + (b[0] if i == j else 0.0)
-            U[i, j] = V[i, j] - T[i, j]       # (V - U) E = V + U
-            R[i, j] = V[i, j] + T[i, j]
 
 
 @njit(cache=True, nogil=True)
@@ -120,13 +118,13 @@ def _expm_one(M, E, W):
                 U[i, j] = odd
                 V[i, j] = even
         _matmul(X, U, T)                      # T = U of the approximant
-        for i in range(n):
-            for j in range(n):
-                U[i, j] = V[i, j] - T[i, j]   # (V - U) E = V + U
-                R[i, j] = V[i, j] + T[i, j]
     else:
         s = int(math.ceil(math.log2(norm1 / THETA13))) if norm1 > THETA13 else 0
-        _pade13(M, s, n, X, X2, X4, X6, T, U, V, R)
+        _pade13(M, s, n, X, X2, X4, X6, T, U, V)
+    for i in range(n):
+        for j in range(n):
+            U[i, j] = V[i, j] - T[i, j]           # (V - U) E = V + U
+            R[i, j] = V[i, j] + T[i, j]
     for k in range(n):                        # Gaussian elimination with partial pivoting
         p = k
         for i in range(k + 1, n):

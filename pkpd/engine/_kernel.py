@@ -69,12 +69,6 @@ RHS = types.void(types.float64, VECTOR, VECTOR, VECTOR, VECTOR)            # rhs
 JAC = types.void(types.float64, VECTOR, VECTOR, VECTOR, MATRIX, VECTOR)    # jac(t, y, p, rate, J, dfdt)
 
 
-@njit(JAC, cache=True, nogil=True)
-def no_jacobian(t, y, p, rate, J, dfdt):
-    """The ``jac`` passed with Dormand-Prince steps, which need none (Rodas4 falls back to differences on nan)."""
-    J[:, :] = np.nan
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1):
     S = y.shape[0]
@@ -366,36 +360,27 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
 
 _I, _F = types.int64, types.float64
 _IV, _BV = types.int64[::1], types.boolean[::1]
-#: the signature of :func:`integrator`'s functions: a model's functions, then ``first, last`` and the arrays
-SIGNATURE = types.void(types.FunctionType(RHS), types.FunctionType(JAC), _I, _I, VECTOR, MATRIX, MATRIX, MATRIX,
-                       MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX, _BV, MATRIX, VECTOR, _IV, _IV,
-                       VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
+#: the arrays of :func:`integrator`'s function after the model's functions: ``first, last``, the units' inputs
+#: and the outputs
+_ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX,
+           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
 
 
 @functools.cache
 def integrator(stiff: bool):
     """``integrate(rhs, jac, first, last, ...)``: integrate units ``first`` to ``last - 1`` of the model whose
-    compiled functions are ``rhs`` and ``jac`` (Rodas4 steps when ``stiff``, else Dormand-Prince) into the output
-    arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once). Compiled for every
-    model at once, on first use of each method (numba's cache keeps it: a later process loads it)."""
-    return njit(SIGNATURE, cache=True, nogil=True, error_model="numpy")(_rodas_units if stiff else _explicit_units)
+    compiled functions are ``rhs`` and ``jac`` (Rodas4 steps when ``stiff``; Dormand-Prince when not, and ``jac``
+    is then None) into the output arrays (their rows only; the GIL is released, so threads can run disjoint
+    ranges at once). Compiled for every model at once, on first use of each method (numba's cache keeps it: a
+    later process loads it); ``jac`` typed None for Dormand-Prince lets numba compile that method alone."""
+    jac = types.FunctionType(JAC) if stiff else types.none
+    signature = types.void(types.FunctionType(RHS), jac, *_ARRAYS)
+    return njit(signature, cache=True, nogil=True, error_model="numpy")(_units)
 
 
-# Two entry functions, the same but for the ``jac`` handed to the driver: None (a type numba settles while compiling,
-# dropping Rodas4) or the model's Jacobian.
-def _explicit_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
-                    bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
-                    dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
-    for u in range(first, last):
-        status[u], reached[u] = _unit(rhs, None, u, t_start, y_start, rate_start, params, x0_start, bp_start,
-                                      bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
-                                      table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
-                                      max_steps, y_end, snapshots, dense)
-
-
-def _rodas_units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
-                 bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
-                 dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
+def _units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
+           rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
         status[u], reached[u] = _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
