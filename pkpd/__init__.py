@@ -27,7 +27,7 @@ from . import physiology
 from .physiology import genetics
 from . import drugs
 from .engine import simulate
-from .population import PopulationModel, Population, categorical, exponential, linear, power, synthetic
+from .population import IOV, PopulationModel, Population, categorical, exponential, linear, power, synthetic
 from . import estimation
 from .estimation import (AdditiveError, CombinedError, DoseRecommendation, ExponentialError, FitResult,
                          PopulationFitResult, ProportionalError, Target, fit_each, fit_individual, fit_population,
@@ -61,6 +61,7 @@ __all__ = [
     "fit_each",
     "nca",
     "PopulationModel",
+    "IOV",
     "fit_population",
     "map_estimate",
     "optimize_dose",

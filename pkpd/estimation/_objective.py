@@ -158,7 +158,8 @@ class Objective:
 
     def __init__(self, popmodel, pdata: PopData, method: str):
         self.pm, self.d, self.method = popmodel, pdata, method
-        self.q = len(popmodel.eta_names)
+        #: random effects per subject: the etas, then with between-occasion variability those of each occasion
+        self.q = popmodel.n_effects(pdata.design)
         self.eta = np.zeros((pdata.n, self.q))
         self.h = 1e-3 if pdata.predict_many.uses_ode or pdata.design.records is not None else 1e-4
         self.converged = True
@@ -171,6 +172,12 @@ class Objective:
         self.modes = np.zeros(pdata.n, dtype=bool)
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
+
+    def subject_omega(self, omega) -> np.ndarray:
+        """The covariance of a subject's random effects (q x q) from Omega over the model's
+        :attr:`~pkpd.PopulationModel.random_effect_names` (the IOV block repeated per occasion); a q x q
+        matrix as it is."""
+        return self.pm.subject_omega(omega, self.d.design)
 
     def with_method(self, method: str) -> "Objective":
         """A copy of this objective that evaluates with ``method`` ("FO", "FOCE", "FOCEI"); this one is unchanged.
@@ -306,7 +313,7 @@ class Objective:
         _, _, w = self.terms(f, sigma, v0)
         hess = np.zeros((self.d.n, self.q, self.q))
         np.add.at(hess, self.d.subject, 0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
-        return hess + (np.linalg.inv(omega) if omega_inv is None else omega_inv)
+        return hess + (np.linalg.inv(self.subject_omega(omega)) if omega_inv is None else omega_inv)
 
     def population_variance(self, theta, sigma):
         """FOCE: the residual variance at the population prediction (eta = 0)."""
@@ -344,7 +351,7 @@ class Objective:
         at different EBEs (:attr:`modes`), a third starts from the better one's neighbourhood (half a standard
         deviation beyond it, away from the worse one).
         """
-        omega_inv = np.linalg.inv(omega)
+        omega_inv = np.linalg.inv(self.subject_omega(omega))
         starts = starts or ("tracks" if self.multistart else "warm")
         self.multistart = False
         v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
@@ -487,6 +494,7 @@ class Objective:
     # -- the objective ---------------------------------------------------------------------------------
     def per_subject(self, theta, omega, sigma) -> np.ndarray:
         """Each subject's contribution to the OFV (inf when a Hessian is not positive definite)."""
+        omega = self.subject_omega(omega)
         sign_o, logdet_o = np.linalg.slogdet(omega)
         if sign_o <= 0:
             return np.full(self.d.n, math.inf)

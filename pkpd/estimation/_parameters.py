@@ -2,7 +2,8 @@
 
 Fixed effects are estimated on their transform's scale (log, logit or as given, see
 :meth:`PopulationModel.to_internal`); each block of Omega through its Cholesky factor (log of the diagonal,
-off-diagonal entries as they are; a 1 x 1 block is ``log omega^2``); residual error parameters on the log
+off-diagonal entries as they are; a 1 x 1 block is ``log omega^2``; between-occasion variability is one more
+block, ``IOV_<parameter>``, shared by every occasion); residual error parameters on the log
 scale. ``reported`` maps the vector to the quantities a user reads (typical values, variances and
 covariances, error parameters), whose covariance follows by the delta method.
 """
@@ -21,8 +22,8 @@ class Parameterisation:
         pm = self.pm = popmodel
         self.free = list(pm.estimated)
         self.fixed = {k: v for k, v in pm.theta_values.items() if k not in self.free}
-        self.eta = list(pm.eta_names)
-        matrix = pm.omega_matrix
+        self.eta = list(pm.random_effect_names)
+        matrix = pm.random_effect_matrix
         self.blocks = omega_blocks(matrix)
         error = pm.bound_error(np.zeros(0, dtype=int))
         all_errors = error.parameters

@@ -65,7 +65,7 @@ def population_ofv(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
     """
     obj = Objective(popmodel, PopData(popmodel, as_dataset(data), engine, blq, lloq), check_method(method))
     obj.check_positive_predictions(popmodel.theta_values, "population_ofv")
-    return obj(popmodel.theta_values, popmodel.omega_matrix, popmodel.error_parameters)
+    return obj(popmodel.theta_values, popmodel.random_effect_matrix, popmodel.error_parameters)
 
 
 def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", blq: str = "M3", lloq=None,
@@ -205,11 +205,12 @@ def fit_population(popmodel: PopulationModel, data, *, method: str = "FOCEI", bl
             issues.append(poorly)
     for text in issues:
         warnings.warn(f"fit_population: {text}", ConvergenceWarning, stacklevel=2)
-    eta_frame = pd.DataFrame(ebes, columns=[f"ETA_{k}" for k in popmodel.eta_names])
+    eta_frame = pd.DataFrame(ebes, columns=[f"ETA_{k}" for k in popmodel.subject_effect_names(pdata.design)])
     eta_frame.insert(0, "ID", pdata.ids)
+    effects = list(popmodel.random_effect_names)
     return PopulationFitResult(
         popmodel=popmodel, method=method, theta={k: float(theta[k]) for k in popmodel.theta_names},
-        omega=pd.DataFrame(omega, index=list(popmodel.eta_names), columns=list(popmodel.eta_names)),
+        omega=pd.DataFrame(omega, index=effects, columns=effects),
         error={k: float(v) for k, v in sigma.items()}, ofv=float(ofv), etas=eta_frame, n_obs=len(pdata.y),
         success=bool(opt.success), message=str(opt.message), n_evaluations=count[0],
         estimate_vector=np.asarray(opt.x, dtype=float), estimate_names=tuple(par.names), covariance=cov,
@@ -348,7 +349,7 @@ def _omega_singularity(par, omega) -> str:
 def _shrinkage_issues(popmodel, shrinkage):
     return [f"HIGH_SHRINKAGE: eta shrinkage of {k} is {100 * shrinkage[f'eta_{k}']:.0f} % (> "
             f"{100 * SHRINKAGE_LIMIT:.0f} %): its EBEs and EBE-based diagnostics are unreliable"
-            for k in popmodel.eta_names if shrinkage[f"eta_{k}"] > SHRINKAGE_LIMIT]
+            for k in popmodel.random_effect_names if shrinkage[f"eta_{k}"] > SHRINKAGE_LIMIT]
 
 
 def _covariance_step(objective, par, x, cov_method):
@@ -388,8 +389,8 @@ def _covariance_step(objective, par, x, cov_method):
 
 def diagnose(objective, theta, omega, sigma, method: str):
     """PRED, IPRED, RES, WRES (FO), IWRES and CWRES (FOCE linearisation, Hooker 2007) aligned with the
-    observations (NaN residuals for BLQ records); eta shrinkage ``1 - SD(EBE) / omega`` and epsilon shrinkage
-    ``1 - SD(IWRES)``. The residuals are on the error's scale (log for an exponential error, as NONMEM's on
+    observations (NaN residuals for BLQ records); eta shrinkage ``1 - SD(EBE) / omega`` (of an IOV effect: over
+    the occasions in which each subject has records) and epsilon shrinkage ``1 - SD(IWRES)``. The residuals are on the error's scale (log for an exponential error, as NONMEM's on
     ``LOG(DV)``); DV, PRED and IPRED on the natural scale.
 
     ``method`` is the fit's ("FO", "FOCE" or "FOCEI"). The EBEs are searched on a copy of ``objective``
@@ -400,6 +401,7 @@ def diagnose(objective, theta, omega, sigma, method: str):
     # after an FO fit (no EBEs in its objective) IPRED and CWRES need EBEs: searched as FOCE-I does
     searcher = objective.with_method("FOCEI" if check_method(method) == "FO" else method)
     eta, f, g, _, _ = searcher.ebe(theta, omega, sigma)
+    model_omega, omega = omega, objective.subject_omega(omega)
     zero = np.zeros_like(eta)
     pred, g0, _ = objective.f_and_g(theta, zero)
     v = variance(d.error, f, sigma)
@@ -424,10 +426,31 @@ def diagnose(objective, theta, omega, sigma, method: str):
     frame = d.events.iloc[d.rows][["ID", "TIME"]].reset_index(drop=True).assign(
         DV=d.dv, BLQ=blq.astype(int), PRED=natural_scale(pred, d.log), IPRED=natural_scale(f, d.log),
         RES=np.where(blq, np.nan, d.y - pred), WRES=wres, IWRES=iwres, CWRES=cwres)
-    shrink = {f"eta_{k}": float(1 - np.std(eta[:, j], ddof=1) / math.sqrt(omega[j, j]))
-              for j, k in enumerate(pm.eta_names)}
+    shrink = {f"eta_{k}": _shrinkage(ebe, model_omega[j, j])
+              for j, (k, ebe) in enumerate(zip(pm.random_effect_names, _ebes_by_effect(pm, d.design, eta)))}
     shrink["epsilon"] = float(1 - np.nanstd(iwres, ddof=1))
     return frame, shrink, eta
+
+
+def _ebes_by_effect(pm, design, eta) -> list[np.ndarray]:
+    """The EBEs of each random effect of :attr:`~pkpd.PopulationModel.random_effect_names`: an eta's over the
+    subjects; an IOV effect's over the occasions in which each subject has records."""
+    q = len(pm.eta_names)
+    out = [eta[:, j] for j in range(q)]
+    if pm.iov is not None and design.occasions:
+        m = len(pm.iov.names)
+        kappa = eta[:, q:].reshape(len(eta), len(design.occasions), m)
+        present = design.present(len(eta))
+        out += [kappa[:, :, j][present] for j in range(m)]
+    elif pm.iov is not None:
+        out += [np.zeros(0)] * len(pm.iov.names)
+    return out
+
+
+def _shrinkage(ebes, variance) -> float:
+    if len(ebes) < 2:
+        return math.nan
+    return float(1 - np.std(ebes, ddof=1) / math.sqrt(variance))
 
 
 def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str = "auto") -> pd.DataFrame:
@@ -447,7 +470,10 @@ def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str
     Returns
     -------
     DataFrame
-        One row per patient: ``ID``, ``ETA_<name>``, ``SE_ETA_<name>`` and the model parameters.
+        One row per patient: ``ID``, ``ETA_<name>``, ``SE_ETA_<name>`` and the model parameters. With
+        between-occasion variability, also the IOV effects of each occasion in the data (``ETA_IOV_CL[2]``);
+        the model parameters are then those between occasions (IOV effects 0), the ones to forecast a new
+        occasion with.
 
     Examples
     --------
@@ -467,7 +493,7 @@ def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str
     d = PopData(popmodel, as_dataset(patient_data), engine, blq, lloq)
     obj = Objective(popmodel, d, "FOCEI")
     obj.check_positive_predictions(popmodel.theta_values, "map_estimate")
-    omega = popmodel.omega_matrix
+    omega = obj.subject_omega(popmodel.random_effect_matrix)
     sigma = popmodel.error_parameters
     theta = popmodel.theta_values
     eta, f, g, _, _ = obj.ebe(theta, omega, sigma)
@@ -476,9 +502,9 @@ def map_estimate(model, patient_data, *, blq: str = "M3", lloq=None, engine: str
                       stacklevel=2)
     se = np.sqrt(np.diagonal(np.linalg.inv(obj.first_order_hessian(f, g, omega, sigma)), axis1=1, axis2=2))
     out = pd.DataFrame({"ID": d.ids})
-    for j, k in enumerate(popmodel.eta_names):
+    for j, k in enumerate(popmodel.subject_effect_names(d.design)):
         out[f"ETA_{k}"] = eta[:, j]
         out[f"SE_ETA_{k}"] = se[:, j]
-    for k, val in popmodel.parameters_for(theta, eta, d.covariates).items():
+    for k, val in popmodel.parameters_for(theta, eta[:, :len(popmodel.eta_names)], d.covariates).items():
         out[k] = np.broadcast_to(np.asarray(val, dtype=float), (d.n,))
     return out

@@ -170,7 +170,7 @@ class PopulationFitResult:
             if name_int not in internal or name_int not in se_int:
                 return math.nan, math.nan
             x, s = internal[name_int], se_int[name_int]
-            back = {"log": math.exp, "logit": lambda v: 1 / (1 + math.exp(-v)), "identity": float}[scale]
+            back = {"log": _exp, "logit": lambda v: 1 / (1 + _exp(-v)), "identity": float}[scale]
             return back(x - _Z95 * s), back(x + _Z95 * s)
 
         estimated = set(pm.estimated)
@@ -192,7 +192,7 @@ class PopulationFitResult:
                 row = {"parameter": name, "estimate": v, "std_error": s, "rse_percent": _rse(s, v),
                        "ci_lower": lo, "ci_upper": hi, "fixed": False}
                 if a == b:
-                    lognormal = pm.individual is None and pm.transforms.get(a, "log") == "log"
+                    lognormal = pm.individual is None and pm.transforms.get(pm.effect_parameter(a), "log") == "log"
                     row["bsv_cv_percent"] = 100 * math.sqrt(math.expm1(v)) if lognormal else 100 * math.sqrt(v)
                     row["shrinkage_percent"] = 100 * self.shrinkage.get(f"eta_{a}", math.nan)
                 rows.append(row)
@@ -385,6 +385,11 @@ def _field_from_json(name: str, value, where: str):
     if value is not None and not isinstance(value, (str, int, float, bool, dict)):
         raise DatasetError(f"{where}: field {name!r} holds a {type(value).__name__}")
     return value
+
+
+def _exp(value: float) -> float:
+    """``exp`` that overflows to inf (the bound of a confidence interval with a huge standard error)."""
+    return math.exp(value) if value < 709.0 else math.inf
 
 
 def _rse(se, value):

@@ -3,7 +3,8 @@
 - :class:`PopulationModel` -- structural model, typical values ``theta``, ``omega`` (random effects, diagonal
   or block), covariate effects (:func:`power`, :func:`exponential`, :func:`linear`, :func:`categorical`, :func:`indicator`;
   a covariate may be an expression such as ``"WT/70"`` or ``"APGR < 5"``) and a
-  residual error model (:mod:`pkpd.population.residual`); ``simulate`` draws subjects from it;
+  residual error model (:mod:`pkpd.population.residual`), and between-occasion variability (:class:`IOV`);
+  ``simulate`` draws subjects from it;
 - :class:`Population` -- virtual patients with demographics and genotypes (:mod:`pkpd.population.virtual`);
 - :mod:`pkpd.population.synthetic` -- synthetic cohorts with known truth for fitting exercises.
 
@@ -15,10 +16,11 @@ import importlib
 
 from .covariates import CovariateEffect, categorical, exponential, indicator, linear, power
 from .model import PopulationModel
+from .occasions import IOV
 from .residual import AdditiveError, CombinedError, ExponentialError, ProportionalError, ResidualError
 from .virtual import Population
 
-__all__ = ["PopulationModel", "CovariateEffect", "power", "exponential", "linear", "categorical", "indicator", "Population",
+__all__ = ["PopulationModel", "IOV", "CovariateEffect", "power", "exponential", "linear", "categorical", "indicator", "Population",
            "ResidualError", "AdditiveError", "ProportionalError", "CombinedError", "ExponentialError"]
 
 # Names that lived here before estimation became its own layer. Estimation sits above this package, so they are

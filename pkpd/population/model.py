@@ -41,60 +41,15 @@ from .._internal.lazy import special
 from ..errors import DatasetError, ParameterError
 from .residual import ResidualError
 from .covariates import CovariateEffect
+from .occasions import IOV, expand_omega, kappa_names, omega_blocks, omega_frame
 
-__all__ = ["PopulationModel", "TRANSFORMS"]
+__all__ = ["PopulationModel", "TRANSFORMS", "omega_blocks"]
 
 #: Scales of random effects and of the estimation of typical values.
 TRANSFORMS = ("log", "logit", "identity")
 
 _FORWARD = {"log": np.log, "logit": lambda v: special.logit(v), "identity": lambda v: np.asarray(v, dtype=float)}
 _BACKWARD = {"log": np.exp, "logit": lambda v: special.expit(v), "identity": lambda v: np.asarray(v, dtype=float)}
-
-
-def _omega_frame(omega) -> pd.DataFrame:
-    """Omega as a named symmetric matrix: a mapping of variances is diagonal; a DataFrame is taken as given
-    (zeros outside the estimated blocks stay zero)."""
-    if isinstance(omega, pd.DataFrame):
-        frame = omega.astype(float)
-        if list(frame.index) != list(frame.columns):
-            raise ParameterError("PopulationModel: an omega DataFrame needs the same names as index and columns, "
-                                 f"got {list(frame.index)} and {list(frame.columns)}")
-    elif isinstance(omega, Mapping):
-        for name, var in omega.items():
-            if not (isinstance(var, (int, float)) and math.isfinite(var) and var > 0):
-                raise ParameterError(f"PopulationModel: omega[{name!r}] must be a variance > 0, got {var!r}")
-        frame = pd.DataFrame(np.diag([float(v) for v in omega.values()]), index=list(omega), columns=list(omega))
-    else:
-        raise ParameterError(f"PopulationModel: omega must be a mapping of variances or a DataFrame, "
-                             f"not {type(omega).__name__}")
-    if frame.empty:
-        raise ParameterError("PopulationModel: omega must name at least one random effect")
-    m = frame.to_numpy()
-    if not np.allclose(m, m.T, rtol=0, atol=1e-12 * np.max(np.abs(m))):
-        raise ParameterError("PopulationModel: omega must be symmetric")
-    eig = np.linalg.eigvalsh(m)
-    if eig.min() <= 0:
-        raise ParameterError(f"PopulationModel: omega must be positive definite (smallest eigenvalue {eig.min():.3g})")
-    return frame
-
-
-def omega_blocks(matrix: np.ndarray) -> list[list[int]]:
-    """Indices of the blocks of Omega: connected components of its nonzero pattern."""
-    q = len(matrix)
-    seen, blocks = set(), []
-    for start in range(q):
-        if start in seen:
-            continue
-        block, stack = [], [start]
-        while stack:
-            i = stack.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            block.append(i)
-            stack.extend(int(j) for j in np.flatnonzero(matrix[i] != 0) if j not in seen)
-        blocks.append(sorted(block))
-    return blocks
 
 
 @dataclass(frozen=True)
@@ -108,6 +63,26 @@ class CovariateDesign:
     rank: np.ndarray | None = None
     varying: tuple = ()
     affected: tuple | None = None
+    #: with between-occasion variability: per record the position of its occasion in ``occasions`` (-1: none)
+    occasion: np.ndarray | None = None
+    occasions: tuple = ()
+
+    def iov_by_record(self, kappa: np.ndarray) -> np.ndarray:
+        """Each record's IOV random effects (records, IOV effects) from the subjects' ``kappa`` (subjects,
+        occasions x IOV effects, occasion by occasion); 0 on records of an occasion without IOV."""
+        n = len(kappa)
+        per_occasion = kappa.reshape(n, len(self.occasions), -1)
+        out = np.zeros((len(self.occasion), per_occasion.shape[2]))
+        has = self.occasion >= 0
+        out[has] = per_occasion[self.rank[has], self.occasion[has]]
+        return out
+
+    def present(self, n_subjects: int) -> np.ndarray:
+        """(subjects, occasions): whether the subject has a record in the occasion."""
+        out = np.zeros((n_subjects, len(self.occasions)), dtype=bool)
+        has = self.occasion >= 0
+        out[self.rank[has], self.occasion[has]] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -150,6 +125,11 @@ class PopulationModel:
         default) or from it to the next record (last observation carried forward). Parameters that depend
         on them then change at those times (:func:`pkpd.simulate` ``record_params``: exact for linear
         models, by matrix exponentials between records; the ODE engine otherwise).
+    iov : IOV, mapping or DataFrame, optional
+        Between-occasion variability (:class:`pkpd.IOV`): a random effect per occasion added to the parameter
+        on its transform's scale, the occasion read from a data column (a mapping or DataFrame: ``IOV(iov)``,
+        occasions from the ``OCC`` column). Declared models only. Its variances appear in fits as
+        ``IOV_<parameter>``; a subject's random effects are its ``eta`` then one set per occasion.
     """
 
     model: Any
@@ -162,11 +142,17 @@ class PopulationModel:
     output: str | None = field(default=None, kw_only=True)
     fixed: tuple = field(default=(), kw_only=True)
     carry: str = field(default="nocb", kw_only=True)
+    iov: IOV | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "covariates", tuple(self.covariates))
         object.__setattr__(self, "fixed", tuple(self.fixed))
-        frame = _omega_frame(self.omega)
+        frame = omega_frame(self.omega)
+        if self.iov is not None and not isinstance(self.iov, IOV):
+            if not isinstance(self.iov, (Mapping, pd.DataFrame)):
+                raise ParameterError(f"PopulationModel: iov must be a pkpd.IOV (or a mapping of variances), "
+                                     f"not {type(self.iov).__name__}")
+            object.__setattr__(self, "iov", IOV(self.iov))
         self._check_error()
         for name, value in self.theta.items():
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)):
@@ -191,6 +177,9 @@ class PopulationModel:
             self._check_declaration(list(frame.index))
         elif self.covariates:
             raise ParameterError("PopulationModel: with an individual(...) function, apply covariates inside it")
+        elif self.iov is not None:
+            raise ParameterError("PopulationModel: between-occasion variability (iov=) needs a declared model: "
+                                 "with an individual(...) function there is no parameter to add it to")
         object.__setattr__(self, "omega", frame)
 
     def _check_error(self):
@@ -268,7 +257,9 @@ class PopulationModel:
             if unknown:
                 raise ParameterError(f"PopulationModel: {what} names {unknown} are not parameters of "
                                      f"{self.model.name} ({sorted(known)})")
-        for what, names in (("omega", eta_names), ("covariate effects", [e.parameter for e in self.covariates])):
+        iov_names = list(self.iov.names) if self.iov is not None else []
+        for what, names in (("omega", eta_names), ("covariate effects", [e.parameter for e in self.covariates]),
+                            ("iov", iov_names)):
             unknown = sorted(set(names) - set(self.theta))
             if unknown:
                 raise ParameterError(f"PopulationModel: {what} name(s) {unknown} have no typical value in theta")
@@ -285,7 +276,8 @@ class PopulationModel:
         omega = ", ".join(f"{k}={self.omega.loc[k, k]:g}" for k in self.eta_names)
         extra = "".join(f", {name}={value!r}" for name, value in (("fixed", self.fixed), ("output", self.output))
                         if value)
-        return (f"PopulationModel({model}; theta: {theta}; omega (variances): {omega}; error: {self.error!r}; "
+        iov = f"; iov: {self.iov!r}" if self.iov is not None else ""
+        return (f"PopulationModel({model}; theta: {theta}; omega (variances): {omega}{iov}; error: {self.error!r}; "
                 f"{len(self.covariates)} covariate effect(s){extra})")
 
     def _repr_html_(self) -> str:
@@ -296,15 +288,57 @@ class PopulationModel:
         model = getattr(self.model, "name", type(self.model).__name__)
         return (f"<p><b>PopulationModel</b> of {model}; residual error {self.error!r}</p>"
                 f"<p>fixed effects</p>{theta._repr_html_()}<p>Omega (variances and covariances of the random "
-                f"effects)</p>{self.omega._repr_html_()}")
+                f"effects)</p>{self.omega._repr_html_()}"
+                + (f"<p>between-occasion variability by {self.iov.column} (one occasion's variances and "
+                   f"covariances)</p>{self.iov.omega._repr_html_()}" if self.iov is not None else ""))
 
     @property
     def eta_names(self) -> tuple:
+        """The parameters with between-subject random effects (``omega``'s names)."""
         return tuple(self.omega.index)
 
     @property
     def omega_matrix(self) -> np.ndarray:
         return self.omega.to_numpy(dtype=float)
+
+    @property
+    def random_effect_names(self) -> tuple:
+        """Every variance the model estimates: :attr:`eta_names`, then the IOV effects (``IOV_CL``)."""
+        return self.eta_names + (self.iov.labels if self.iov is not None else ())
+
+    @property
+    def random_effect_matrix(self) -> np.ndarray:
+        """Omega over :attr:`random_effect_names`: the between-subject block, then one occasion's IOV block."""
+        if self.iov is None:
+            return self.omega_matrix
+        q, m = len(self.eta_names), len(self.iov.names)
+        out = np.zeros((q + m, q + m))
+        out[:q, :q], out[q:, q:] = self.omega_matrix, self.iov.matrix
+        return out
+
+    def effect_parameter(self, name: str) -> str:
+        """The model parameter a random effect of :attr:`random_effect_names` acts on (``IOV_CL`` -> ``CL``)."""
+        if self.iov is not None and name in self.iov.labels:
+            return self.iov.names[self.iov.labels.index(name)]
+        return name
+
+    def n_effects(self, design: "CovariateDesign") -> int:
+        """Random effects per subject in a dataset: the etas, then the IOV effects of each occasion."""
+        n_iov = len(self.iov.names) if self.iov is not None else 0
+        return len(self.eta_names) + len(design.occasions) * n_iov
+
+    def subject_effect_names(self, design: "CovariateDesign") -> list[str]:
+        """Names of a subject's random effects in a dataset (:meth:`n_effects`): ``CL``, ``V``, ``IOV_CL[1]`` ..."""
+        return list(self.eta_names) + (kappa_names(self.iov, design.occasions) if self.iov is not None else [])
+
+    def subject_omega(self, matrix: np.ndarray, design: "CovariateDesign") -> np.ndarray:
+        """The covariance of a subject's random effects (:meth:`n_effects`) from Omega over
+        :attr:`random_effect_names` (the IOV block repeated per occasion); a matrix of that size is returned as
+        it is."""
+        matrix = np.asarray(matrix, dtype=float)
+        if self.iov is None or len(matrix) == self.n_effects(design):
+            return matrix
+        return expand_omega(matrix, len(self.eta_names), len(design.occasions))
 
     @property
     def theta_names(self) -> tuple:
@@ -344,21 +378,26 @@ class PopulationModel:
         except (TypeError, ValueError):
             return False
 
-    def parameters_for(self, theta: Mapping[str, float], eta: np.ndarray, covariates: pd.DataFrame) -> dict:
-        """The structural model's parameters for every subject (arrays over the rows of ``eta``)."""
+    def parameters_for(self, theta: Mapping[str, float], eta: np.ndarray, covariates: pd.DataFrame,
+                       iov: np.ndarray | None = None) -> dict:
+        """The structural model's parameters for every subject (arrays over the rows of ``eta``: the
+        between-subject effects), plus ``iov`` (rows, IOV effects) for the parameters with IOV when given."""
         if self.individual is not None:
             return self.individual(theta, eta, covariates) if self._takes_covariates else self.individual(theta, eta)
         n = len(eta)
         typical = {k: np.full(n, float(theta[k])) for k in self.theta}
         for effect in self.covariates:
             typical[effect.parameter] = typical[effect.parameter] * effect.multiplier(theta, covariates)
-        column = {name: j for j, name in enumerate(self.eta_names)}
+        shift = {name: eta[:, j] for j, name in enumerate(self.eta_names)}
+        if iov is not None:
+            for j, name in enumerate(self.iov.names):
+                shift[name] = shift[name] + iov[:, j] if name in shift else iov[:, j]
         out = {}
         for name, tv in typical.items():
-            if name in column:
+            if name in shift:
                 kind = self.transforms.get(name, "log")
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    out[name] = _BACKWARD[kind](_FORWARD[kind](tv) + eta[:, column[name]])
+                    out[name] = _BACKWARD[kind](_FORWARD[kind](tv) + shift[name])
             else:
                 out[name] = tv
         return out
@@ -381,7 +420,12 @@ class PopulationModel:
         """A copy with new estimates (fixed effects incl. covariate coefficients, Omega, error parameters)."""
         theta = dict(self.theta_values if theta is None else theta)
         effects = tuple(replace(e, initial={n: float(theta[n]) for n in e.names}) for e in self.covariates)
-        new_error = self.error
+        new_error, iov = self.error, self.iov
+        if isinstance(omega, pd.DataFrame) and iov is not None and set(iov.labels) <= set(omega.index):
+            labels, names = list(iov.labels), list(iov.names)
+            block = omega.loc[labels, labels].set_axis(names, axis=0).set_axis(names, axis=1)
+            iov = replace(iov, omega=block)
+            omega = omega.loc[list(self.eta_names), list(self.eta_names)]
         if error is not None:
             def update(model, values):
                 names = {f.name.upper(): f.name for f in fields(model)}
@@ -392,7 +436,7 @@ class PopulationModel:
             else:
                 new_error = update(self.error, error)
         return replace(self, theta={k: float(theta[k]) for k in self.theta}, covariates=effects,
-                       omega=self.omega if omega is None else omega, error=new_error)
+                       omega=self.omega if omega is None else omega, error=new_error, iov=iov)
 
     def design(self, events: pd.DataFrame, rank: np.ndarray) -> "CovariateDesign":
         """The covariates of a dataset: one row per subject (its first record), and per record when a covariate
@@ -411,31 +455,48 @@ class PopulationModel:
         varying = [c for c in read if c in records and records[c].groupby(rank).nunique().max() > 1]
         subjects = records.groupby(rank, sort=True).first().reset_index(drop=True)
         self.check_covariates(subjects)
-        if not varying:
+        occasion, occasions = (self.iov.occasions_of(events, rank, self.carry) if self.iov is not None
+                               else (None, ()))
+        if not varying and self.iov is None:
             return CovariateDesign(subjects)
         per_record = records.reset_index(drop=True)
-        self.check_covariates(per_record)
+        if varying:
+            self.check_covariates(per_record)
         affected = None if self.individual is not None else \
-            tuple(sorted({e.parameter for e in self.covariates if set(e.columns) & set(varying)}))
-        return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected)
+            tuple(sorted({e.parameter for e in self.covariates if set(e.columns) & set(varying)}
+                         | set(self.iov.names if self.iov is not None else ())))
+        return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected, occasion, occasions)
 
     def predict(self, predictor, theta, etas, design: "CovariateDesign") -> np.ndarray:
         """Predictions (len(etas), rows) of a :class:`~pkpd.engine._batch.BatchPredictor` for sets of random
-        effects, with the parameters that time-varying covariates drive changing at their records."""
-        sets = [self.parameters_for(theta, eta, design.subjects) for eta in etas]
+        effects (each (subjects, :meth:`n_effects`)), with the parameters that time-varying covariates or
+        occasions drive changing at their records."""
+        q = len(self.eta_names)
+        sets = [self.parameters_for(theta, eta[:, :q], design.subjects) for eta in etas]
         if design.records is None:
             return predictor(sets)
         n = len(design.records)
         record_params = []
         for eta in etas:
-            values = self.parameters_for(theta, eta[design.rank], design.records)
+            iov = design.iov_by_record(eta[:, q:]) if design.occasion is not None else None
+            values = self.parameters_for(theta, eta[design.rank, :q], design.records, iov)
             record_params.append({k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in values.items()
                                   if design.affected is None or k in design.affected})
         return predictor(sets, record_params=record_params, carry=self.carry)
 
     def sample_eta(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` draws of the random effects from N(0, Omega)."""
+        """``n`` draws of the between-subject random effects from N(0, Omega)."""
         return rng.multivariate_normal(np.zeros(len(self.eta_names)), self.omega_matrix, size=n, method="cholesky")
+
+    def sample_effects(self, n: int, design: "CovariateDesign", rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of a subject's random effects in a dataset (:meth:`n_effects`): the etas, then (with IOV)
+        the IOV effects of every occasion, drawn independently from N(0, IOV Omega)."""
+        eta = self.sample_eta(n, rng)
+        if self.iov is None or not design.occasions:
+            return eta
+        m, k = len(self.iov.names), len(design.occasions)
+        kappa = rng.multivariate_normal(np.zeros(m), self.iov.matrix, size=n * k, method="cholesky")
+        return np.hstack([eta, kappa.reshape(n, k * m)])
 
     def simulate(self, data, n_replicates: int = 1, *, seed=None, residual: bool = True,
                  engine: str = "auto") -> pd.DataFrame:
@@ -482,8 +543,8 @@ class PopulationModel:
         design = self.design(data.events, predict.rank)
         theta = self.theta_values
         n = predict.n_subjects
-        pred = self.predict(predict, theta, [np.zeros((n, len(self.eta_names)))], design)[0]
-        eta = self.sample_eta(n * n_replicates, rng)
+        pred = self.predict(predict, theta, [np.zeros((n, self.n_effects(design)))], design)[0]
+        eta = self.sample_effects(n * n_replicates, design, rng)
         ipred = self.predict(predict, theta, [eta[r * n:(r + 1) * n] for r in range(n_replicates)], design)
         dv = self.bound_error(index).sample(ipred, rng) if residual else ipred.copy()
         base = data.events.iloc[rows][["ID", "TIME"]].reset_index(drop=True)

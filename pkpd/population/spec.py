@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..errors import DatasetError, ParameterError, PkpdError
 from ..models.registry import LIBRARY
+from .occasions import IOV
 from .residual import (COMBINED_FORMS, AdditiveError, CombinedError, ExponentialError, ProportionalError,
                        ResidualError)
 from . import covariates as _covariates
@@ -46,6 +47,8 @@ _COVARIATE_KINDS = {"power": "exponent", "exponential": "coefficient", "linear":
 #: Optional keys of a stored covariate effect (files written before they existed lack them).
 _COVARIATE_OPTIONAL = {"name"}
 _KEYS = {"model", "theta", "omega", "error", "covariates", "transforms", "output", "fixed", "carry"}
+#: Optional keys of a stored model (files written before between-occasion variability existed lack it).
+_OPTIONAL_KEYS = {"iov"}
 
 
 def popmodel_to_spec(popmodel) -> dict | None:
@@ -63,7 +66,13 @@ def popmodel_to_spec(popmodel) -> dict | None:
             "error": error,
             "covariates": [_covariate_spec(e) for e in popmodel.covariates],
             "transforms": dict(popmodel.transforms), "output": popmodel.output,
-            "fixed": list(popmodel.fixed), "carry": popmodel.carry}
+            "fixed": list(popmodel.fixed), "carry": popmodel.carry,
+            **({"iov": _iov_spec(popmodel.iov)} if popmodel.iov is not None else {})}
+
+
+def _iov_spec(iov) -> dict:
+    return {"names": list(iov.omega.index), "matrix": iov.omega.to_numpy().tolist(), "column": iov.column,
+            "occasions": None if iov.occasions is None else list(iov.occasions)}
 
 
 def _error_spec(error: ResidualError) -> dict:
@@ -142,17 +151,21 @@ def popmodel_from_spec(spec, where: str):
     from .model import PopulationModel
 
     r = _Reader(where)
-    spec = r.table(spec, "", _KEYS, _KEYS)
+    spec = r.table(spec, "", _KEYS | _OPTIONAL_KEYS, _KEYS)
     m = r.table(spec["model"], "model", {"class", "drug"}, {"class", "drug"})
     library = LIBRARY
     cls = library[r.choice(m["class"], "model.class", library)]
     theta = {r.name(k, "theta"): r.number(v, f"theta.{k}") for k, v in r.table(spec["theta"], "theta").items()}
-    om = r.table(spec["omega"], "omega", {"names", "matrix"}, {"names", "matrix"})
-    names = [r.name(n, "omega.names") for n in _list(r, om["names"], "omega.names")]
-    rows = _list(r, om["matrix"], "omega.matrix")
-    if len(rows) != len(names) or any(not isinstance(row, list) or len(row) != len(names) for row in rows):
-        raise r.fail("omega.matrix", f"a {len(names)} x {len(names)} list of lists", om["matrix"])
-    matrix = [[r.number(v, "omega.matrix") for v in row] for row in rows]
+    omega = _matrix(r, r.table(spec["omega"], "omega", {"names", "matrix"}, {"names", "matrix"}), "omega")
+    iov = spec.get("iov")
+    if iov is not None:
+        keys = {"names", "matrix", "column", "occasions"}
+        iov = r.table(iov, "iov", keys, keys)
+        occasions = iov["occasions"]
+        if occasions is not None:
+            occasions = [v if isinstance(v, str) else r.number(v, "iov.occasions")
+                         for v in _list(r, occasions, "iov.occasions")]
+        iov = (_matrix(r, iov, "iov"), r.name(iov["column"], "iov.column"), occasions)
     error = spec["error"]
     if isinstance(error, dict) and "kind" not in error:
         error = {r.name(k, "error"): _error(r, v, f"error.{k}") for k, v in r.table(error, "error").items()}
@@ -163,12 +176,22 @@ def popmodel_from_spec(spec, where: str):
                   for k, v in r.table(spec["transforms"], "transforms").items()}
     fixed = tuple(r.name(n, "fixed") for n in _list(r, spec["fixed"], "fixed"))
     try:
-        return PopulationModel(cls(drug=r.name(m["drug"], "model.drug", optional=True)), theta,
-                               pd.DataFrame(np.array(matrix), index=names, columns=names), error, effects,
-                               transforms=transforms, output=r.name(spec["output"], "output", optional=True),
-                               fixed=fixed, carry=r.choice(spec["carry"], "carry", ("nocb", "locf")))
+        iov = IOV(iov[0], column=iov[1], occasions=iov[2]) if iov is not None else None
+        return PopulationModel(cls(drug=r.name(m["drug"], "model.drug", optional=True)), theta, omega, error,
+                               effects, transforms=transforms, output=r.name(spec["output"], "output", optional=True),
+                               fixed=fixed, carry=r.choice(spec["carry"], "carry", ("nocb", "locf")), iov=iov)
     except PkpdError as err:
         raise DatasetError(f"{where}: the stored population model is invalid: {err}") from None
+
+
+def _matrix(r: _Reader, table: dict, key: str) -> pd.DataFrame:
+    """A named symmetric matrix stored as ``{"names": [...], "matrix": [[...], ...]}``."""
+    names = [r.name(n, f"{key}.names") for n in _list(r, table["names"], f"{key}.names")]
+    rows = _list(r, table["matrix"], f"{key}.matrix")
+    if len(rows) != len(names) or any(not isinstance(row, list) or len(row) != len(names) for row in rows):
+        raise r.fail(f"{key}.matrix", f"a {len(names)} x {len(names)} list of lists", table["matrix"])
+    matrix = [[r.number(v, f"{key}.matrix") for v in row] for row in rows]
+    return pd.DataFrame(np.array(matrix), index=names, columns=names)
 
 
 def _list(r: _Reader, value, key) -> list:

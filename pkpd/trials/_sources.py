@@ -56,7 +56,8 @@ def seed_key(seed) -> list:
 @dataclass(frozen=True)
 class PopulationSource:
     """Subjects of a :class:`~pkpd.PopulationModel`: eta drawn per subject from N(0, Omega) (blocks of
-    :data:`DRAW_BLOCK`), covariate effects from the covariate table, typical values ``theta``."""
+    :data:`DRAW_BLOCK`), covariate effects from the covariate table, typical values ``theta``; with
+    between-occasion variability, the effects of one occasion too (a trial patient is one occasion)."""
 
     population_model: Any
 
@@ -67,10 +68,12 @@ class PopulationSource:
     def __call__(self, covariates: pd.DataFrame, indices, seed) -> pd.DataFrame:
         pm = self.population_model
         indices = np.asarray(indices, dtype=np.int64)
-        n_eta = len(pm.eta_names)
+        n_eta, q = len(pm.random_effect_names), len(pm.eta_names)
         z = block_normals(seed_key(seed) + [7919], indices, max(n_eta, 1))[:, :n_eta]
-        eta = z @ np.linalg.cholesky(pm.omega_matrix).T if n_eta else z
-        values = pm.parameters_for(pm.theta_values, eta, covariates.reset_index(drop=True))
+        eta = z @ np.linalg.cholesky(pm.random_effect_matrix).T if n_eta else z
+        # a trial patient is one occasion: with IOV, its parameters take one occasion's effects too
+        values = pm.parameters_for(pm.theta_values, eta[:, :q], covariates.reset_index(drop=True),
+                                   eta[:, q:] if pm.iov is not None else None)
         declared = set(self.model.parameter_names)
         frame = {k: np.broadcast_to(np.asarray(v, dtype=float), (len(indices),)) for k, v in values.items()
                  if k in declared}

@@ -13,8 +13,6 @@ Comparisons:
    and the OFV within 0.1 of NONMEM's -- or a lower objective (then the test says why NONMEM stopped higher);
 3. the standard errors (NONMEM's default sandwich R^-1 S R^-1, or R where the run used ``MATRIX=R``), pkpd's
    mapped to NONMEM's quantities by the delta method (SIGMA = CV^2 or SD^2: SE = 2 CV SE(CV)).
-
-Not here (features in progress): pheno_iov, psn_mox1_iov_ltbs.
 """
 
 from __future__ import annotations
@@ -216,6 +214,25 @@ def test_mox1_ltbs_objective_at_nonmem_estimates(validation):
     ofv_at_nonmem_estimates("mox1_ltbs", validation, atol=5e-5)
 
 
+def test_pheno_iov_objective_at_nonmem_estimates(validation):
+    """pheno_iov (pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84, tests/testdata/nonmem/qa/iov.mod, .lst,
+    .ext, pheno.dta; Grasela & Donn 1985 data): FOCE-I OFV with between-occasion variability, ``$OMEGA BLOCK(2)``
+    on CL and V repeated with ``SAME`` for the occasions FA1 = 0 and 1 (``pkpd.IOV(block, column="FA1")``). FA1
+    alternates between dose records and observations, so CL and V change at nearly every record: the OFV tests
+    both the objective with IOV and when a record's occasion is in force (NONMEM's NOCB). Equals NONMEM's
+    688.57974053 (measured +4.0e-5; the .ext's 6-digit estimates of a nearly singular OMEGA)."""
+    ofv_at_nonmem_estimates("pheno_iov", validation, atol=1e-4)
+
+
+def test_psn_mox1_iov_ltbs_objective_at_nonmem_estimates(validation):
+    """psn_mox1_iov_ltbs (UUPharmacometrics/PsN@d45819faa9aff15bce57b701130453d240065a52, test/test_files/mox1.mod,
+    .lst, .ext, mox_simulated.csv): FOCE OFV of the log-transform-both-sides moxonidine model with a lag time and
+    IOV on CL and KA for the visits VISI = 3 and 8 (``KPCL = VIS3*ETA(4) + VIS8*ETA(5)``: ``pkpd.IOV(...,
+    column="VISI", occasions=(3, 8))``), each a ``BLOCK(1)`` + ``SAME``. Equals NONMEM's -631.50031279
+    (measured -2.7e-6)."""
+    ofv_at_nonmem_estimates("psn_mox1_iov_ltbs", validation, atol=5e-5)
+
+
 def test_mox2_fo_gradient_at_nonmem_estimates_is_nonmems(validation):
     """mox2_fo (pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84, tests/testdata/nonmem/models/mox2.lst):
     the listing's last iteration prints the gradient of the OFV in NONMEM's internal parameters; for OMEGA(3,3)
@@ -361,6 +378,62 @@ def test_metrumrg_1005_standard_errors(validation):
     NONMEM's estimates, pkpd's sandwich SEs of the 7 THETAs, the 6 OMEGA block entries and both SIGMAs equal the
     listing's (measured within 0.37 %, THETA(6))."""
     assert_standard_errors("metrumrg_1005", fit_of("metrumrg_1005", start="final"), validation, rtol=0.02)
+
+
+def test_psn_mox1_iov_ltbs_nonmem_stopped_on_its_iov_bound(validation):
+    """psn_mox1_iov_ltbs (UUPharmacometrics/PsN@d45819faa9aff15bce57b701130453d240065a52, test/test_files/mox1.lst,
+    .ext): NONMEM ended with both IOV variances at exactly 1e-4 of their initial values (1.47E-06, 5.06E-05),
+    its internal lower limit ("PARAMETER ESTIMATE IS NEAR ITS BOUNDARY"); the data were simulated without IOV.
+    That point is not a minimum: at NONMEM's other estimates, shrinking both IOV variances 100-fold lowers
+    pkpd's FOCE objective (measured -0.0093), so a fit may legitimately end below NONMEM's OFV (below)."""
+    run = run_of("psn_mox1_iov_ltbs")
+    ref = run.reference["ext_final"]
+    omega, sigma = runs.lower_triangle(ref["omega"]), runs.lower_triangle(ref["sigma"])
+    shrunk = omega.copy()
+    shrunk[3:, 3:] /= 100.0
+    at_nonmem = pkpd.population_ofv(run.build(ref["theta"], omega, sigma), run.data, method="FOCE")
+    lower = pkpd.population_ofv(run.build(ref["theta"], shrunk, sigma), run.data, method="FOCE")
+    validation.within("psn_mox1_iov_ltbs: FOCE OFV with the IOV variances / 100 minus at NONMEM's estimates",
+                      lower - at_nonmem, None, -1e-4, source="NONMEM mox1.ext (UUPharmacometrics/PsN@d45819f)")
+
+
+@pytest.mark.slow
+def test_psn_mox1_iov_ltbs_fit_from_initial_estimates(validation):
+    """psn_mox1_iov_ltbs (UUPharmacometrics/PsN@d45819faa9aff15bce57b701130453d240065a52, test/test_files/mox1.mod):
+    FOCE with IOV on CL and KA from THETA (26.1, 100, 4.5, 0.2149), OMEGA BLOCK(2) (0.075, 0.0467, 0.0564), 2.82,
+    IOV 0.0147 and 0.506, SIGMA 0.109 ends 0.006 below NONMEM's OFV (measured -631.50635 vs -631.50031) with the
+    IOV variances at 7.3e-7 and 1.4e-5 (NONMEM's stopped at its lower limit, see the test above); THETA within
+    0.36 % (ALAG1; CL, V 1e-4), the between-subject OMEGA within 0.3 %, SIGMA 0.02 %."""
+    fit = fit_of("psn_mox1_iov_ltbs")
+    assert fit.success, fit.message
+    run, ref = run_of("psn_mox1_iov_ltbs"), run_of("psn_mox1_iov_ltbs").reference["ext_final"]
+    source = f"NONMEM .ext final estimates ({run.source})"
+    validation.within("psn_mox1_iov_ltbs: OFV of the fit minus NONMEM's", fit.ofv - ref["ofv"], -0.1, 1e-3,
+                      source=source)
+    theta, omega, sigma = run.fit_to_nonmem(fit)
+    validation.compare("psn_mox1_iov_ltbs: THETA", np.asarray(theta), np.asarray(ref["theta"]), rtol=0.01,
+                       source=source)
+    ref_omega = runs.lower_triangle(ref["omega"])
+    nz = ref_omega[:3, :3] != 0
+    validation.compare("psn_mox1_iov_ltbs: between-subject OMEGA (nonzero entries)", omega[:3, :3][nz],
+                       ref_omega[:3, :3][nz], rtol=0.05, source=source)
+    validation.compare("psn_mox1_iov_ltbs: SIGMA", sigma[0, 0], ref["sigma"][0][0], rtol=0.05, source=source)
+    validation.within("psn_mox1_iov_ltbs: largest IOV variance (NONMEM: 5.06e-5, at its lower limit)",
+                      float(np.max(np.diag(omega)[3:])), 0.0, 1e-4, source=source)
+
+
+@pytest.mark.slow
+def test_pheno_iov_fit_from_initial_estimates(validation):
+    """pheno_iov (pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84, tests/testdata/nonmem/qa/iov.mod):
+    FOCE-I with a BLOCK(2) IOV from THETA (0.00469307, 1.00916), OMEGA BLOCK(2) (0.031, 0.001, 0.031), IOV BLOCK(2)
+    (0.0031, 0.0001, 0.0031), SIGMA 0.013241 ends at NONMEM's estimates (measured: OFV +0.025, THETA within 0.1 %,
+    OMEGA within 4.9 % (the IIV of V, 0.00486 vs 0.00511), IOV within 0.4 %, SIGMA 0.05 %). Both blocks are
+    singular at the optimum (correlations 0.9997 and 0.999999 in NONMEM's .ext): the fit warns
+    OMEGA_NOT_POSITIVE_DEFINITE, and reaches it through RESTART_IMPROVED restarts off the boundary."""
+    fit = fit_of("pheno_iov")
+    assert fit.success, fit.message
+    assert_fit_matches("pheno_iov", fit, validation)
+    assert any(w.startswith("OMEGA_NOT_POSITIVE_DEFINITE") for w in fit.warnings)
 
 
 def test_the_translation_tables_example_is_the_pheno_run(validation):

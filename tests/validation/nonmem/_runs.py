@@ -371,7 +371,91 @@ def mox1_ltbs() -> Run:
                source="pharmpy/pharmpy@22897db06f978f3783975d6d8e51ca22b7d59841 tests/testdata/nonmem/models/mox1.mod")
 
 
-RUNS = {f.__name__: f for f in (pheno_real, warfarin_run000, bauer504, metrumrg_1005, mox2_fo, mox1_ltbs)}
+# ---------------------------------------------------------------------------------------------------------
+# Between-occasion variability: declared models (``iov=pkpd.IOV(...)``), no ``individual`` function
+def _iov_maps(theta_names, eta_names, iov_names, occasions, error_term):
+    """``to_nonmem`` and ``se_to_nonmem`` of a run with IOV: NONMEM's OMEGA has the between-subject block, then
+    for each IOV effect ``iov_names[k]`` one ETA per occasion (``BLOCK SAME``), in the order ``nonmem_order``
+    gives; pkpd's Omega has the between-subject block, then one occasion's IOV block (``IOV_<name>``)."""
+    q, m, k = len(eta_names), len(iov_names), len(occasions)
+
+    def expand(small):
+        big = np.zeros((q + m * k, q + m * k))
+        big[:q, :q] = small[:q, :q]
+        for a in range(m):
+            for b in range(m):
+                for o in range(k):
+                    big[q + a * k + o, q + b * k + o] = small[q + a, q + b]
+        return big
+
+    def to_nonmem(theta, omega, error):
+        return [theta[n] for n in theta_names], expand(np.asarray(omega)), np.array([[error[error_term] ** 2]])
+
+    def se_to_nonmem(fit):                 # the runs have no $COV
+        raise NotImplementedError
+
+    return expand, to_nonmem, se_to_nonmem
+
+
+def pheno_iov() -> Run:
+    """pheno_real's data and structure without covariates, with IOV. ``$PK``: IOV_1 = ETA(3) if FA1 = 0, ETA(5) if
+    FA1 = 1 (IOV_2 likewise with ETA(4), ETA(6)); CL=THETA(1)*EXP(ETA(1)+IOV_1); V=THETA(2)*EXP(ETA(2)+IOV_2);
+    S1=V. ``$OMEGA BLOCK(2)`` (CL, V), ``BLOCK(2)`` (IOV CL, V; FA1 = 0), ``BLOCK(2) SAME`` (FA1 = 1): pkpd's
+    ``IOV(block, column="FA1")``, the occasion of a record its FA1 value. FA1 alternates between dose records
+    (1) and most observations (0), so the parameters change at almost every record; NONMEM evaluates $PK at each
+    record and advances to it with that record's values, as pkpd's ``carry="nocb"``. ``$ERROR``: Y=F+F*EPS(1)."""
+    name = "pheno_iov"
+    frame = read_data(HERE / name / "pheno.dta", "ID TIME AMT WGT APGR DV FA1", ignore="@")
+    data = pkpd.read_nonmem(frame)
+    theta_names, eta_names, iov_names = ("CL", "V"), ("CL", "V"), ("CL", "V")
+    expand, to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (0, 1), "CV")
+
+    def build(theta, omega, sigma):
+        omega = np.asarray(omega)
+        return pkpd.PopulationModel(OneCompartment(), dict(zip(theta_names, theta)),
+                                    pd.DataFrame(omega[:2, :2], index=list(eta_names), columns=list(eta_names)),
+                                    pkpd.ProportionalError(math.sqrt(sigma[0, 0])),
+                                    iov=pkpd.IOV(pd.DataFrame(omega[2:4, 2:4], index=list(iov_names),
+                                                              columns=list(iov_names)), column="FA1"))
+
+    return Run(name, "FOCEI", data, _reference(name), theta_names, eta_names + ("IOV_CL", "IOV_V"), build,
+               to_nonmem, se_to_nonmem, covariance="",
+               source="pharmpy/pharmpy@435dd66ecfc0532db4b8f5de2cea0afb1ecb4d84 tests/testdata/nonmem/qa/iov.mod")
+
+
+def psn_mox1_iov_ltbs() -> Run:
+    """mox1_ltbs with IOV and a lag time. ``$PK``: VIS3 = 1 if VISI = 3, VIS8 = 1 if VISI = 8;
+    KPCL=VIS3*ETA(4)+VIS8*ETA(5); KPKA=VIS3*ETA(6)+VIS8*ETA(7); CL=THETA(1)*EXP(ETA(1)+KPCL); V=THETA(2)*EXP(ETA(2));
+    KA=THETA(3)*EXP(ETA(3)+KPKA); ALAG1=THETA(4); S2=V: pkpd's ``IOV({"CL": ..., "KA": ...}, column="VISI",
+    occasions=(3, 8))``. ``$OMEGA BLOCK(2)`` (CL, V), ``BLOCK(1)`` KA, ``BLOCK(1)`` IOV CL + ``SAME``, ``BLOCK(1)``
+    IOV KA + ``SAME``. ``$ERROR`` as mox1_ltbs: ``ExponentialError(zero_prediction=0.025)``; FOCE (no
+    interaction). ``$INPUT`` drops EVID and CMT: doses are the records with AMT > 0, into the depot."""
+    name = "psn_mox1_iov_ltbs"
+    inputs = ("ID VISI XAT2=DROP DGRP DOSE FLAG=DROP ONO=DROP XIME=DROP DVO=DROP NEUY SCR AGE SEX NYH=DROP WT DROP "
+              "ACE DIG DIU NUMB=DROP TAD TIME VIDD=DROP CRCL AMT SS II DROP CMT=DROP CONO=DROP DV EVID=DROP "
+              "OVID=DROP")
+    frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
+    frame["ID"] = frame["ID"].astype(int)
+    frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
+    data = pkpd.read_nonmem(frame)
+    theta_names, eta_names, iov_names = ("CL", "V", "KA", "ALAG1"), ("CL", "V", "KA"), ("CL", "KA")
+    expand, to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (3, 8), "SD")
+
+    def build(theta, omega, sigma):
+        omega = np.asarray(omega)
+        iov = {"CL": float(omega[3, 3]), "KA": float(omega[5, 5])}     # ETA(4) and ETA(6): occasion VISI = 3
+        return pkpd.PopulationModel(OneCompartmentOral(), dict(zip(theta_names, theta)),
+                                    pd.DataFrame(omega[:3, :3], index=list(eta_names), columns=list(eta_names)),
+                                    pkpd.ExponentialError(math.sqrt(sigma[0, 0]), zero_prediction=0.025),
+                                    iov=pkpd.IOV(iov, column="VISI", occasions=(3, 8)))
+
+    return Run(name, "FOCE", data, _reference(name), theta_names, eta_names + ("IOV_CL", "IOV_KA"), build,
+               to_nonmem, se_to_nonmem, covariance="",
+               source="UUPharmacometrics/PsN@d45819faa9aff15bce57b701130453d240065a52 test/test_files/mox1.mod")
+
+
+RUNS = {f.__name__: f for f in (pheno_real, warfarin_run000, bauer504, metrumrg_1005, mox2_fo, mox1_ltbs,
+                                pheno_iov, psn_mox1_iov_ltbs)}
 
 
 def load(name: str) -> Run:
