@@ -13,6 +13,8 @@ Defaults of ``pkpd fit --population`` (kept simple on purpose):
   (held at the model defaults);
 - inter-individual variability: log-normal, variance 0.1, on ``CL`` and on the central volume (``V`` or
   ``V1``) when the model has them (otherwise on the first typical value);
+- between-occasion variability only where asked (``--iov CL,KA``; variance 0.05 to start), the occasion of each
+  record from the column ``--occasion`` (default ``OCC``): :class:`pkpd.IOV`;
 - residual error: ``--error`` (default additive, the default of the API, :func:`pkpd.estimation.default_error`),
   started at the error model's defaults;
 - FOCE-I with the covariance step (:func:`pkpd.fit_population`).
@@ -48,6 +50,8 @@ POPULATION_FIXED = ("F1", "ALAG1", "FM")
 #: Parameters given log-normal IIV (variance 0.1) by ``pkpd fit --population`` when the model has them.
 POPULATION_IIV = ("CL", "V", "V1")
 _IIV_VARIANCE = 0.1
+#: start value of the variance of each between-occasion random effect (``--iov``)
+_IOV_VARIANCE = 0.05
 
 
 
@@ -175,18 +179,26 @@ def run_nca(data_path, out="pkpd-nca", *, force: bool = False, reading: dict | N
 # pkpd fit
 # ---------------------------------------------------------------------------------------------
 def run_fit(data_path, model_name: str, *, error: str = DEFAULT_ERROR_NAME, population: bool = False,
-            out="pkpd-fit", force: bool = False, init: dict | None = None, reading: dict | None = None) -> dict:
+            out="pkpd-fit", force: bool = False, init: dict | None = None, reading: dict | None = None,
+            iov: tuple = (), occasion: str = "OCC") -> dict:
     """Fit ``model_name`` to ``data_path`` per subject (default) or as a population model.
 
     ``error`` defaults to the API's default error model (:data:`DEFAULT_ERROR_NAME`); ``init`` gives start
     values (``--init``, :func:`parse_init`) of parameters that are then estimated; ``reading`` the options of
-    :func:`pkpd.read_nonmem` (``ignore``, ``na_values``).
+    :func:`pkpd.read_nonmem` (``ignore``, ``na_values``); ``iov`` (population fits) the parameters with
+    between-occasion variability, the occasions read from the column ``occasion``.
     """
     from ..errors import ConvergenceWarning
 
     model = resolve_model(model_name)        # bad names fail before the data are read
     err = make_error(error)
     _check_init(model, init)
+    if iov and not population:
+        raise ValueError("--iov (between-occasion variability) needs --population")
+    unknown = sorted(set(iov) - {p.name for p in model.parameters})
+    if unknown:
+        raise ValueError(f"--iov: {unknown} are not parameters of {model.name} "
+                         f"({', '.join(p.name for p in model.parameters)})")
     names = ({"table": "table.csv", "etas": "etas.csv", "md": "report.md", "png": "gof.png"} if population else
              {"csv": "estimates.csv", "md": "report.md", "png": "fits.png"})
     folder = OutputFolder(out, names, force=force, inputs=[data_path])
@@ -194,7 +206,7 @@ def run_fit(data_path, model_name: str, *, error: str = DEFAULT_ERROR_NAME, popu
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)   # reported in report.md instead
         if population:
-            files = _fit_population(model, data, err, folder, Path(data_path).name, init)
+            files = _fit_population(model, data, err, folder, Path(data_path).name, init, iov, occasion)
         else:
             files = _fit_each(model, data, err, folder, Path(data_path).name, init, caught)
     for w in caught:                                          # other warnings are shown as usual
@@ -258,11 +270,12 @@ def _fit_each(model, data, err, folder: OutputFolder, source: str, init=None, ca
     return folder.files
 
 
-def population_model(model, data, err, init=None):
+def population_model(model, data, err, init=None, iov=(), occasion="OCC"):
     """The :class:`pkpd.PopulationModel` that ``pkpd fit --population`` fits (defaults in the module docstring);
-    ``init`` (``--init``) overrides typical values, and a parameter named there is estimated."""
+    ``init`` (``--init``) overrides typical values, and a parameter named there is estimated; ``iov``
+    (``--iov``) adds between-occasion variability (variance :data:`_IOV_VARIANCE`) by the column ``occasion``."""
     from ..estimation import initial_estimates, usable_subjects
-    from ..population import PopulationModel
+    from ..population import IOV, PopulationModel
 
     usable, _ = usable_subjects(data)
     start = initial_estimates(model, usable if len(usable) else data)
@@ -275,14 +288,19 @@ def population_model(model, data, err, init=None):
         if value > 0:
             theta[p.name] = float(value)
     omega = {name: _IIV_VARIANCE for name in POPULATION_IIV if name in theta} or {next(iter(theta)): _IIV_VARIANCE}
-    return PopulationModel(model, theta, omega, err)
+    held = sorted(set(iov) - set(theta))
+    if held:
+        raise ValueError(f"--iov: {held} are held at their defaults by pkpd fit --population, not estimated: give "
+                         f"start values with --init to estimate them")
+    iov = IOV({name: _IOV_VARIANCE for name in iov}, column=occasion) if iov else None
+    return PopulationModel(model, theta, omega, err, iov=iov)
 
 
-def _fit_population(model, data, err, folder: OutputFolder, source: str, init=None) -> dict:
+def _fit_population(model, data, err, folder: OutputFolder, source: str, init=None, iov=(), occasion="OCC") -> dict:
     from .. import plot
     from ..population import fit_population
 
-    fit = fit_population(population_model(model, data, err, init), data, progress=False)
+    fit = fit_population(population_model(model, data, err, init, iov, occasion), data, progress=False)
     folder.write_csv("table", fit.table())
     folder.write_csv("etas", fit.etas, index=False)
     plt = _agg()
@@ -292,7 +310,9 @@ def _fit_population(model, data, err, folder: OutputFolder, source: str, init=No
     plt.close(fig)
     text = [f"# {model.name} population fit to {source}", "",
             f"Defaults of `pkpd fit --population`: log-normal IIV (variance {_IIV_VARIANCE}) on "
-            f"{', '.join(fit.popmodel.eta_names)}; typical values started from "
+            f"{', '.join(fit.popmodel.eta_names)}"
+            + (f"; between-occasion variability (variance {_IOV_VARIANCE}) on {', '.join(iov)} by {occasion}"
+               if iov else "") + "; typical values started from "
             + (f"{_init_text(init)} (--init), the others from NCA or a grid search" if init else
                "NCA (a grid search where NCA cannot apply)") + f"; error {err!r}.", "",
             "```", fit.report(), "```", "", "![goodness of fit](gof.png)", ""]

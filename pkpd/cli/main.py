@@ -4,7 +4,7 @@
 figures, ``summary.csv``, ``escalation.csv`` and ``report.md`` to ``./pkpd-demo/``.
 
 ``pkpd nca DATA.csv`` writes ``nca.csv`` and ``nca.md`` (default folder ``./pkpd-nca/``);
-``pkpd fit DATA.csv --model NAME [--population] [--error KIND] [--init CL=2,V=30]`` writes estimates, a report
+``pkpd fit DATA.csv --model NAME [--population [--iov CL,KA --occasion OCC]] [--error KIND] [--init CL=2,V=30]`` writes estimates, a report
 and a figure (default folder ``./pkpd-fit/``). ``pkpd simulate SCENARIO.toml`` simulates the regimens of a TOML
 scenario file (``timecourses.csv``, ``timecourses.png``, ``summary.md``; default folder ``./pkpd-simulate/``);
 ``pkpd trial SCENARIO.toml [--workers N]`` runs a virtual trial (``summary.csv``, ``report.md``,
@@ -159,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start values, e.g. CL=2,V=30 (typical values with --population); the parameters named "
                           "are estimated from there, the others start from NCA or a grid search")
     fit.add_argument("--population", action="store_true", help="population fit (FOCE-I) instead of one per subject")
+    fit.add_argument("--iov", type=_names, default=(), metavar="NAME,...",
+                     help="with --population: between-occasion variability on these parameters (e.g. CL,KA), the "
+                          "occasion of each record read from --occasion")
+    fit.add_argument("--occasion", default="OCC", metavar="COLUMN",
+                     help="the data column naming each record's occasion, for --iov (default: OCC)")
     fit.add_argument("--out", default="pkpd-fit", help="output folder (default: ./pkpd-fit)")
     fit.add_argument("--force", action="store_true", help="replace files of an earlier run")
     fit.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -243,11 +248,20 @@ def _init_values(text: str) -> dict:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _names(text: str) -> tuple:
+    """``--iov`` names: comma-separated parameter names."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(n.isidentifier() for n in names):
+        raise argparse.ArgumentTypeError(f"expected parameter names separated by commas (CL,KA), got {text!r}")
+    return names
+
+
 def _fit(args) -> int:
     from .commands import run_fit
 
     return _wrote(run_fit(args.data, args.model, error=args.error, population=args.population, out=args.out,
-                          force=args.force, init=args.init, reading=_reading(args)), args.quiet)
+                          force=args.force, init=args.init, reading=_reading(args), iov=args.iov,
+                          occasion=args.occasion), args.quiet)
 
 
 def _simulate(args) -> int:

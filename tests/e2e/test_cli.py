@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,6 +156,46 @@ def test_fit_population(files, tmp_path):
     assert (out / "gof.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "FOCEI on 12 subjects" in report and "![goodness of fit](gof.png)" in report
+
+
+@pytest.fixture(scope="module")
+def occasions_csv(tmp_path_factory):
+    """16 subjects, two occasions (OCC 1, 2: 320 mg at 0 and 168 h), simulated with IOV on CL."""
+    rows = []
+    for i in range(1, 17):
+        for occ, start in ((1, 0.0), (2, 168.0)):
+            rows.append((i, start, 1, 320.0, np.nan, occ))
+            rows += [(i, start + t, 0, 0.0, 0.0, occ) for t in (0.5, 1, 2, 4, 8, 12, 24)]
+    frame = pd.DataFrame(rows, columns=["ID", "TIME", "EVID", "AMT", "DV", "OCC"])
+    truth = pkpd.PopulationModel(resolve_model("OneCompartmentOral"), {"CL": 3.0, "V": 30.0, "KA": 1.5},
+                                 {"CL": 0.09, "V": 0.04}, pkpd.ProportionalError(0.1), iov=pkpd.IOV({"CL": 0.05}))
+    frame.loc[frame["EVID"] == 0, "DV"] = truth.simulate(frame, seed=3)["DV"].to_numpy()
+    path = tmp_path_factory.mktemp("occ") / "occ.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_fit_population_with_between_occasion_variability(occasions_csv, tmp_path):
+    out = tmp_path / "iov"
+    done = run("fit", occasions_csv, "--model", "OneCompartmentOral", "--population", "--iov", "CL", "--out", out)
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "table.csv", index_col=0)
+    assert {"omega2_CL", "omega2_V", "omega2_IOV_CL"} <= set(table.index)
+    assert 0.005 < table.loc["omega2_IOV_CL", "estimate"] < 0.3
+    etas = pd.read_csv(out / "etas.csv")
+    assert {"ETA_CL", "ETA_IOV_CL[1]", "ETA_IOV_CL[2]"} <= set(etas.columns)
+    assert "between-occasion variability (variance 0.05) on CL by OCC" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (("--iov", "CL"), ("--iov (between-occasion variability) needs --population",)),
+    (("--population", "--iov", "CL,XX"), ("--iov: ['XX'] are not parameters of OneCompartmentOral",)),
+    (("--population", "--iov", "F1"), ("--iov: ['F1'] are held at their defaults",)),
+    (("--population", "--iov", "CL", "--occasion", "VISIT"), ("column 'VISIT', which the data lack",)),
+])
+def test_fit_iov_bad_input(occasions_csv, tmp_path, args, fragments):
+    assert_one_line_error(run("fit", occasions_csv, "--model", "OneCompartmentOral", *args, "--out", tmp_path / "o"),
+                          *fragments)
 
 
 @pytest.mark.parametrize("name, model, fragments", [
