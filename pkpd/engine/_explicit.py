@@ -92,6 +92,10 @@ class Kind(IntEnum):
     PARAMS = 5     # the unit's parameters change (time-varying covariates)
 
 
+# plain ints for the hot loop (an IntEnum member lookup costs a Python call)
+_RESET, _BOLUS, _RATE, _ADDVEC, _OBS, _PARAMS = (int(k) for k in Kind)
+
+
 @dataclass(frozen=True)
 class Breakpoints:
     """Flat breakpoint table sorted by (unit, time, key); ``start[u]:stop[u]`` are unit u's rows."""
@@ -232,17 +236,18 @@ class _Cursor:
     def _apply_kind(self, code, p, u, kk, y, rate):
         """Apply breakpoints ``kk`` (all of kind ``code``) to units ``u`` at rows ``p``."""
         bps = self.bps
-        if code == Kind.RESET:
+        code = int(code)
+        if code == _RESET:
             y[p] = self.x0[u]
-        elif code == Kind.BOLUS:
+        elif code == _BOLUS:
             np.add.at(y, (p, bps.cmt[kk]), bps.value[kk])
-        elif code == Kind.RATE:
+        elif code == _RATE:
             np.add.at(rate, (p, bps.cmt[kk]), bps.value[kk])
-        elif code == Kind.ADDVEC:
+        elif code == _ADDVEC:
             y[p] += self.vectors[bps.ref[kk]]
-        elif code == Kind.OBS:
+        elif code == _OBS:
             self.snapshots[bps.ref[kk]] = y[p]
-        elif code == Kind.PARAMS:
+        elif code == _PARAMS:
             self.switch.apply(p, u, bps.ref[kk], self.x0)
 
 

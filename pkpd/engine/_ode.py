@@ -64,7 +64,9 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     S = len(model.states)
     course = Course(_breakpoint_table(sc.n_units, parts, t_end, table), t_end,
                     np.concatenate(vectors) if vectors else np.zeros((0, S)))
-    d_idx = _dense_order(sc, snap, t_end, in_order)
+    # the exact integrator pays a matrix exponential per dense output: evaluate only the outputs between
+    # breakpoints (the explicit ones interpolate, cheaper than gathering)
+    d_idx = _dense_order(sc, snap, t_end, in_order and solver != "exact")
     ou, ot = sc.out_unit, sc.out_time
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
@@ -297,15 +299,17 @@ def _last_per_group(group_sorted):
 # steady state
 
 
-def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30):
+def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30, affine=False):
     """Solve ``residual(x) = 0`` per row by Newton with a forward-difference Jacobian.
 
     ``residual`` maps (m*(S+1), S) stacked trial points to residuals; rows are
-    [x, x + e_1 d_1, ..., x + e_S d_S] for each of the m problems.
+    [x, x + e_1 d_1, ..., x + e_S d_S] for each of the m problems. ``affine``: the residual is affine in ``x``
+    (a linear model's interval map), so its differences are exact for steps of any size: steps of the state's
+    own size (no cancellation), and one Newton step reaches the root to rounding error.
     """
     m, S = x.shape
-    for _ in range(max_iter):
-        d = 1e-6 * np.maximum(np.abs(x), scale)  # per-component perturbation
+    for _ in range(1 if affine else max_iter):
+        d = (1.0 if affine else 1e-6) * np.maximum(np.abs(x), scale)  # per-component perturbation
         trial = np.repeat(x[:, None, :], S + 1, axis=1)
         trial[:, np.arange(1, S + 1), np.arange(S)] += d
         g = residual(trial.reshape(m * (S + 1), S)).reshape(m, S + 1, S)
@@ -317,7 +321,7 @@ def _newton_fixed_point(residual, x, scale, what, rtol, max_iter=30):
         except np.linalg.LinAlgError:
             raise SimulationError(f"{what}: singular Jacobian; the system may have no steady state") from None
         x = x + step
-        if np.all(np.abs(step) <= rtol * 1e-2 * (np.abs(x) + scale)):
+        if affine or np.all(np.abs(step) <= rtol * 1e-2 * (np.abs(x) + scale)):
             return x
     raise SimulationError(f"{what}: Newton iteration did not converge; the system may have no steady state")
 
@@ -435,7 +439,8 @@ def _periodic_state(model, ps, tr: _Trains, rtol, atol, solver: str = "dp5"):
     R, per, amount = tr.rate, tr.period, tr.amount
     scale = np.maximum(np.where(tr.infusion, R * per, amount), 1e-300)[:, None] * np.ones((1, len(model.states)))
     x = model.initial_state(ps).astype(float)
-    return _newton_fixed_point(interval.residual, x, scale, "steady state over a dosing interval (SS=1/2)", rtol)
+    return _newton_fixed_point(interval.residual, x, scale, "steady state over a dosing interval (SS=1/2)", rtol,
+                               affine=solver == "exact")
 
 
 class _IntervalMap:
