@@ -1,5 +1,8 @@
 """The figures of ``pkpd demo`` (:mod:`pkpd.se.demo`): the typical patient's time courses, the virtual cohort's
-termination by delay, the late dose escalation and the brain panel (matplotlib, imported when drawing)."""
+termination by delay, the late dose escalation and the brain panel (matplotlib, imported when drawing).
+
+Their margins are fixed (``subplots_adjust``) rather than computed by the constrained layout engine, which took
+about a third of the demo's warm run time measuring every text extent."""
 
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ def plot_timecourses(courses: dict, drug: str = "midazolam"):
     import matplotlib.pyplot as plt
 
     prefix = scenarios.DRUGS[drug]["prefix"]
-    fig, axes = plt.subplots(6, 1, figsize=(8, 14), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(6, 1, figsize=(8, 14), sharex=True)
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.96, bottom=0.04, hspace=0.1)
     for i, (delay, c) in enumerate(courses.items()):
         colour, t = _COLOURS.get(delay, f"C{i % 10}"), c["time_min"]
         label = f"{drug} at {delay:g} min"
@@ -77,7 +81,8 @@ def plot_cohort(summary: pd.DataFrame):
     95 % Wilson intervals."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.92, bottom=0.12)
     x = np.arange(len(summary))
     n = int(summary["cohort_n"].iloc[0])
     drug, dose = summary["drug"].iloc[0], summary["dose_mg"].iloc[0]
@@ -102,8 +107,8 @@ def plot_escalation(escalation: pd.DataFrame, drug: str = "midazolam"):
     import matplotlib.pyplot as plt
 
     groups = list(escalation.groupby("delay_min"))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4.5), sharey=True, squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4.5), sharey=True, squeeze=False)
+    fig.subplots_adjust(left=0.6 / (5 * len(groups)), right=0.99, top=0.84, bottom=0.15, wspace=0.06)
     x = np.arange(len(_OUTCOMES))
     for ax, (delay, part) in zip(axes[0], groups):
         width = 0.8 / len(part)
@@ -130,7 +135,8 @@ def plot_brain(courses: dict, barrier: dict, drug: str = "midazolam"):
     import matplotlib.pyplot as plt
 
     prefix = scenarios.DRUGS[drug]["prefix"]
-    fig, axes = plt.subplots(3, 1, figsize=(8, 10), constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 10))
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.92, bottom=0.06, hspace=0.5)
     for i, delay in enumerate(courses):
         colour, c, b = _COLOURS.get(delay, f"C{i % 10}"), courses[delay], barrier[delay]
         axes[0].plot(c["time_min"], 1000 * c[f"{prefix}.CP"], color=colour, label=f"{drug} at {delay:g} min")
