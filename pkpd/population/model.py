@@ -500,7 +500,8 @@ class PopulationModel:
 
     def simulate(self, data, n_replicates: int = 1, *, seed=None, residual: bool = True,
                  engine: str = "auto") -> pd.DataFrame:
-        """Replicates of a dataset's observations simulated from the model (new subjects each replicate).
+        """Replicates of a dataset's observations simulated from the model (new subjects each replicate; with
+        between-occasion variability, new effects for each of their occasions).
 
         Parameters
         ----------
