@@ -196,6 +196,19 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
         Stiff (LSODA by default).
     """
     drugs = _as_tuple(drugs)
+    if seizure is None:
+        return _default_se_model(drugs)
+    return _build_se_model(drugs, dict(seizure))
+
+
+@lru_cache(maxsize=64)
+def _default_se_model(drugs: tuple):
+    """:func:`se_model` without ``seizure`` changes, built once per drug set: a model is an immutable value, and
+    one object per set lets the engine find its compiled kernel without tracing the model again."""
+    return _build_se_model(drugs, {})
+
+
+def _build_se_model(drugs: tuple, seizure: dict):
     gabaergic, blockers, inhibitors = [], [], []
     comps = [GabaAReceptors(), NmdaReceptors(), Chloride(KLOSS_INFL=SE.NETWORK["KLOSS_INFL"].value),
              BloodBrainBarrier()]
@@ -230,8 +243,7 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
         sed = SE.TOXICITY.get(pre, {}).get("sedation_c50")
         if sed:
             comps.append(DirectEffect(f"{pre}_SED", conc, ec50=SE.unbound_brain(pre, sed, fu)))
-    comps.insert(0, Seizure(gabaergic, blockers, (), inhibitors, **{**seizure_defaults(), **weights,
-                                                                    **dict(seizure or {})}))
+    comps.insert(0, Seizure(gabaergic, blockers, (), inhibitors, **{**seizure_defaults(), **weights, **seizure}))
     return compose(*comps)
 
 
