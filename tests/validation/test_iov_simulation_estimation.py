@@ -34,6 +34,8 @@ import pytest
 import pkpd
 from pkpd.models import OneCompartmentOral
 
+import _simest  # tests/validation/_simest.py: pytest puts this folder on sys.path, the benchmark runner too
+
 TYPICAL = {"CL": 4.0, "V": 30.0, "KA": 1.2}
 OMEGA2 = {"CL": 0.09, "V": 0.04, "KA": 0.16}
 IOV2 = {"CL": 0.04, "KA": 0.09}
@@ -47,7 +49,6 @@ SEED = 20261206
 
 TRUTH = {**TYPICAL, **{f"omega2_{k}": v for k, v in OMEGA2.items()},
          **{f"omega2_IOV_{k}": v for k, v in IOV2.items()}, "sigma_CV": CV}
-FAILURES = ("NOT_CONVERGED", "EBE_NOT_CONVERGED", "COVARIANCE_FAILED", "AT_BOUND", "OMEGA_NOT_POSITIVE_DEFINITE")
 
 
 def population_model(typical, omega2, iov2, cv) -> pkpd.PopulationModel:
@@ -90,38 +91,17 @@ def replicate(r: int, seed: int = SEED) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pkpd.ConvergenceWarning)
         fit = pkpd.fit_population(start_model(), data, covariance="R", progress=False)
-    table = fit.table()
-    row = {"replicate": r, "success": fit.success, "ofv": fit.ofv, "n_evaluations": fit.n_evaluations,
-           "seconds": time.perf_counter() - started, "warnings": "; ".join(fit.warnings),
-           "failed": (not fit.success) or any(w.startswith(FAILURES) for w in fit.warnings)}
-    for name in TRUTH:
-        row[name] = float(table.loc[name, "estimate"])
-        row[f"{name}_lo"] = float(table.loc[name, "ci_lower"])
-        row[f"{name}_hi"] = float(table.loc[name, "ci_upper"])
-    return row
+    return _simest.fit_row(r, fit, time.perf_counter() - started, TRUTH)
 
 
 def run_study(n_replicates: int = N_REPLICATES, seed: int = SEED, *, log=None) -> pd.DataFrame:
-    rows = []
-    for r in range(n_replicates):
-        rows.append(replicate(r, seed))
-        if log is not None:
-            log(rows[-1])
-    return pd.DataFrame(rows)
+    """All replicates, one row each; ``log(row)`` is called after every fit."""
+    return _simest.run_replicates(replicate, n_replicates, seed, log)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per reported quantity: true value, median estimate, median / mean relative bias, relative RMSE and the
-    coverage of the 95 % CIs."""
-    out = {}
-    for name, true in TRUTH.items():
-        est = results[name].to_numpy()
-        rel = (est - true) / true
-        covered = (results[f"{name}_lo"] <= true) & (true <= results[f"{name}_hi"])
-        out[name] = {"true": true, "median_estimate": float(np.median(est)),
-                     "median_rel_bias": float(np.median(rel)), "mean_rel_bias": float(np.mean(rel)),
-                     "rel_rmse": float(np.sqrt(np.mean(rel**2))), "ci_coverage": float(covered.mean())}
-    return pd.DataFrame(out).T
+    """:func:`_simest.summarise` against this study's true values."""
+    return _simest.summarise(results, TRUTH)
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ from pkpd.physiology.genetics import phenotype
 from pkpd.models import TwoCompartmentOral
 from pkpd.population import PopulationModel, fit_population
 
+import _simest  # tests/validation/_simest.py: pytest puts this folder on sys.path, the benchmark runner too
+
 TYPICAL = {"CL": 5.0, "V1": 20.0, "Q": 8.0, "V2": 60.0, "KA": 1.2}
 WT_EXPONENT = 0.75
 RATIOS = {"IM": 0.7, "PM": 0.4}
@@ -84,8 +86,6 @@ SEED = 20240611
 TRUTH = {**TYPICAL, "CL_WT": WT_EXPONENT, **{f"CL_CYP2C19_{k}": v for k, v in RATIOS.items()},
          **{f"omega2_{k}": v for k, v in OMEGA2.items()}, "sigma_CV": CV}
 THETA_NAMES = tuple(TYPICAL) + ("CL_WT", "CL_CYP2C19_IM", "CL_CYP2C19_PM")
-#: warnings that make a replicate a failed fit (HIGH_SHRINKAGE is recorded, not a failure)
-FAILURES = ("NOT_CONVERGED", "EBE_NOT_CONVERGED", "COVARIANCE_FAILED", "AT_BOUND", "OMEGA_NOT_POSITIVE_DEFINITE")
 
 
 def population_model(typical, omega2, cv, wt_exponent, ratios) -> PopulationModel:
@@ -143,43 +143,17 @@ def replicate(r: int, seed: int = SEED) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pkpd.ConvergenceWarning)
         fit = fit_population(start_model(), data, covariance="R", progress=False)
-    elapsed = time.perf_counter() - started
-    table = fit.table()
-    row = {"replicate": r, "success": fit.success, "ofv": fit.ofv, "n_evaluations": fit.n_evaluations,
-           "seconds": elapsed, "warnings": "; ".join(fit.warnings),
-           "failed": (not fit.success) or any(w.startswith(FAILURES) for w in fit.warnings)}
-    for name in TRUTH:
-        row[name] = float(table.loc[name, "estimate"])
-        row[f"{name}_lo"] = float(table.loc[name, "ci_lower"])
-        row[f"{name}_hi"] = float(table.loc[name, "ci_upper"])
-        row[f"{name}_se"] = float(table.loc[name, "std_error"])
-    return row
+    return _simest.fit_row(r, fit, time.perf_counter() - started, TRUTH)
 
 
 def run_study(n_replicates: int = N_REPLICATES, seed: int = SEED, *, log=None) -> pd.DataFrame:
     """All replicates, one row each; ``log(row)`` is called after every fit."""
-    rows = []
-    for r in range(n_replicates):
-        rows.append(replicate(r, seed))
-        if log is not None:
-            log(rows[-1])
-    return pd.DataFrame(rows)
+    return _simest.run_replicates(replicate, n_replicates, seed, log)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per reported quantity: true value, median / mean relative bias, relative RMSE, the coverage of the
-    95 % CI (fraction of replicates with the true value inside), and ``se_ratio``, the root mean square of
-    the standard errors over the empirical standard deviation of the estimates (1 when calibrated)."""
-    out = {}
-    for name, true in TRUTH.items():
-        est = results[name].to_numpy()
-        rel = (est - true) / true
-        covered = (results[f"{name}_lo"] <= true) & (true <= results[f"{name}_hi"])
-        out[name] = {"true": true, "median_estimate": float(np.median(est)),
-                     "median_rel_bias": float(np.median(rel)), "mean_rel_bias": float(np.mean(rel)),
-                     "rel_rmse": float(np.sqrt(np.mean(rel**2))), "ci_coverage": float(covered.mean()),
-                     "se_ratio": float(np.sqrt(np.mean(results[f"{name}_se"] ** 2)) / np.std(est, ddof=1))}
-    return pd.DataFrame(out).T
+    """:func:`_simest.summarise` against this study's true values."""
+    return _simest.summarise(results, TRUTH)
 
 
 def pooled_theta_coverage(results: pd.DataFrame) -> float:

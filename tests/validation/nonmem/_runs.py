@@ -328,6 +328,18 @@ def mox2_fo() -> Run:
 
 # ---------------------------------------------------------------------------------------------------------
 # mox1_ltbs: ADVAN2 TRANS1, FOCE, log-transform both sides
+def _mox_ltbs_data(name: str) -> pkpd.io.Dataset:
+    """The records of the moxonidine LTBS runs (``mox_simulated.csv`` in the run's folder): their shared ``$INPUT``
+    (EVID and CMT dropped), DV turned back into concentrations (the file holds their logs)."""
+    inputs = ("ID VISI XAT2=DROP DGRP DOSE FLAG=DROP ONO=DROP XIME=DROP DVO=DROP NEUY SCR AGE SEX NYH=DROP WT DROP "
+              "ACE DIG DIU NUMB=DROP TAD TIME VIDD=DROP CRCL AMT SS II DROP CMT=DROP CONO=DROP DV EVID=DROP "
+              "OVID=DROP")
+    frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
+    frame["ID"] = frame["ID"].astype(int)
+    frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
+    return pkpd.read_nonmem(frame)
+
+
 def mox1_ltbs() -> Run:
     """``$PK``: CL=THETA(1)*EXP(ETA(1)); V=THETA(2)*EXP(ETA(2)); KA=THETA(3)*EXP(ETA(3)); K=CL/V; S2=V.
     ``$ERROR``: IPRED=LOG(.025); IF(F.GT.0) IPRED=LOG(F); Y=IPRED+ERR(1) on DV = the log of the concentration:
@@ -338,13 +350,7 @@ def mox1_ltbs() -> Run:
     (0, inf). ``$OMEGA BLOCK(2)`` on CL, V and ``BLOCK(1)`` on KA. ``$INPUT`` drops EVID and CMT, as in mox2_fo:
     dose records are those with AMT > 0, into compartment 1 (DEPOT)."""
     name = "mox1_ltbs"
-    inputs = ("ID VISI XAT2=DROP DGRP DOSE FLAG=DROP ONO=DROP XIME=DROP DVO=DROP NEUY SCR AGE SEX NYH=DROP WT DROP "
-              "ACE DIG DIU NUMB=DROP TAD TIME VIDD=DROP CRCL AMT SS II DROP CMT=DROP CONO=DROP DV EVID=DROP "
-              "OVID=DROP")
-    frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
-    frame["ID"] = frame["ID"].astype(int)
-    frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
-    data = pkpd.read_nonmem(frame)
+    data = _mox_ltbs_data(name)
     theta_names = ("THETA1", "THETA2", "THETA3")
     eta_names = ("CL", "V", "KA")
 
@@ -431,13 +437,7 @@ def psn_mox1_iov_ltbs() -> Run:
     IOV KA + ``SAME``. ``$ERROR`` as mox1_ltbs: ``ExponentialError(zero_prediction=0.025)``; FOCE (no
     interaction). ``$INPUT`` drops EVID and CMT: doses are the records with AMT > 0, into the depot."""
     name = "psn_mox1_iov_ltbs"
-    inputs = ("ID VISI XAT2=DROP DGRP DOSE FLAG=DROP ONO=DROP XIME=DROP DVO=DROP NEUY SCR AGE SEX NYH=DROP WT DROP "
-              "ACE DIG DIU NUMB=DROP TAD TIME VIDD=DROP CRCL AMT SS II DROP CMT=DROP CONO=DROP DV EVID=DROP "
-              "OVID=DROP")
-    frame = read_data(HERE / name / "mox_simulated.csv", inputs, ignore="@")
-    frame["ID"] = frame["ID"].astype(int)
-    frame["DV"] = np.where(frame["AMT"] == 0, np.exp(frame["DV"]), frame["DV"])   # the file's DV: log(concentration)
-    data = pkpd.read_nonmem(frame)
+    data = _mox_ltbs_data(name)
     theta_names, eta_names, iov_names = ("CL", "V", "KA", "ALAG1"), ("CL", "V", "KA"), ("CL", "KA")
     expand, to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (3, 8), "SD")
 
