@@ -74,11 +74,25 @@ def _lbfgsb(fun, x0, box, scale, objective, max_evaluations):
     def next_iteration(*_):
         objective.multistart = True
 
+    best = [math.inf, x0]
+
+    def scaled(z):
+        x = x0 + scale * z
+        value = fun(x)
+        if value < best[0] and np.all(np.isfinite(x)):
+            best[:] = [value, x]
+        return value
+
     objective.multistart = True
-    opt = minimize(lambda z: fun(x0 + scale * z), np.zeros_like(x0), method="L-BFGS-B",
-                   bounds=(box - x0[:, None]) / scale[:, None], callback=next_iteration,
-                   options={"maxfun": max_evaluations, "eps": 1e-6, "ftol": FTOL, "gtol": 1e-6})
+    opt = minimize(scaled, np.zeros_like(x0), method="L-BFGS-B", bounds=(box - x0[:, None]) / scale[:, None],
+                   callback=next_iteration, options={"maxfun": max_evaluations, "eps": 1e-6, "ftol": FTOL,
+                                                     "gtol": 1e-6})
     opt.x = x0 + scale * opt.x
+    if not (np.all(np.isfinite(opt.x)) and np.isfinite(opt.fun)):
+        # the quasi-Newton update broke down (an infinite objective in its differences): the best point it saw,
+        # reported as not converged; the checks after the search start from there
+        opt.x, opt.fun, opt.success = best[1], best[0], False
+        opt.message = "ABNORMAL: the search stepped to a non-finite point; its best point is kept"
     return opt
 
 

@@ -48,6 +48,8 @@ from ._observations import observation_records
 from ..io import Dataset
 
 METHODS = ("FOCEI", "FOCE", "FO")
+#: parts of a :meth:`Objective._newton` end indexed by observation (the others by subject): f, g, c and the anchor's
+_PER_OBSERVATION = (1, 2, 3, 7, 8, 9)
 #: ODE tolerance of population estimation: dp5 then reaches about 1e-9 relative error, so that the
 #: eta-derivatives (steps of 1e-3) keep 6 digits; 1.4x faster than the individual fits' 1e-9.
 ODE_RTOL = 1e-8
@@ -161,9 +163,9 @@ class Objective:
         #: random effects per subject: the etas, then with between-occasion variability those of each occasion
         self.q = popmodel.n_effects(pdata.design)
         self.eta = np.zeros((pdata.n, self.q))
-        self.h = 1e-3 if pdata.predict_many.uses_ode or pdata.design.records is not None else 1e-4
+        self.h = 1e-3 if pdata.predict_many.uses_ode else 1e-4
         self.converged = True
-        self._last = None            # (theta, eta, f, g, c) of the last EBE search
+        self._last = None            # (theta, anchor): the last simulated point of the last EBE search
         #: the next EBE search starts from both the previous EBEs and zero (:meth:`ebe`)
         self.multistart = True
         #: where the search that began at eta = 0 has got to (``starts="tracks"`` of :meth:`ebe`)
@@ -320,8 +322,10 @@ class Objective:
         return variance(self.d.error, self.predict(theta, np.zeros_like(self.eta)), sigma)
 
     # -- inner step ------------------------------------------------------------------------------------
-    #: Newton steps (in eta) below which the predictions at the new EBEs are extrapolated from the
-    #: derivatives instead of simulated: the error, O(step^2) ~ 1e-10, is far below the objective's precision.
+    #: Distance (in eta) from the last simulated point within which the predictions are extrapolated from its
+    #: derivatives (to second order) instead of simulated: the error, O(distance^3) ~ 1e-15, is far below the
+    #: objective's precision. Always from a simulated point (the anchor), never from an extrapolation: chained
+    #: extrapolations drift, and the objective at a point then depends on the path of the search that reached it.
     #: This makes the outer finite-difference gradient cheap: a step in Omega or sigma needs no simulation,
     #: a step in theta one (the predictions at the previous EBEs).
     EXTRAPOLATE_BELOW = 1e-5
@@ -368,7 +372,7 @@ class Objective:
             done = ends[1][5] < tol
             if starts == "tracks":
                 self.eta_zero = np.where(done[:, None], 0.0, ends[1][0])
-                ends[1] = ends[1][:4] + (np.where(done, ends[1][4], np.inf), ends[1][5])
+                ends[1] = ends[1][:4] + (np.where(done, ends[1][4], np.inf),) + ends[1][5:]
             apart = done & (np.max(np.abs(ends[0][0] - ends[1][0]), axis=1) > self.DISAGREE)
             best = self._best(ends)
             if apart.any():
@@ -379,10 +383,10 @@ class Objective:
                 best = self._best([best, *third])
         else:
             best = ends[0]
-        eta, f, g, c, obj, gmax = best
+        eta, f, g, c, obj, gmax = best[:6]
         self.converged = bool(np.all(gmax < tol))
         self.eta = eta
-        self._last = (dict(theta), eta.copy(), f, g, c)
+        self._last = (dict(theta), best[6:])
         return eta, f, g, obj, v0
 
     def _beyond(self, better, worse, apart, omega_inv):
@@ -402,27 +406,31 @@ class Objective:
         pick = np.argmin(objs, axis=0)
         sub = self.d.subject
         out = []
-        for part in range(6):
+        for part in range(len(ends[0])):
             values = np.stack([e[part] for e in ends])
-            index = pick[sub] if part in (1, 2, 3) else pick
+            index = pick[sub] if part in _PER_OBSERVATION else pick
             out.append(np.take_along_axis(values, index.reshape((1, -1) + (1,) * (values.ndim - 2)), 0)[0])
         return tuple(out)
 
     def _newton(self, theta, points, omega_inv, sigma, v0, tol, caps):
         """Damped Newton (Levenberg) from each start of ``points`` at once, every simulation batched over the
-        starts still searching; start ``j`` takes at most ``caps[j]`` iterations. Returns one ``(eta, f, g, c, obj, gmax)`` per start: the EBEs, the predictions
-        and their first and second eta-derivatives there, the inner objectives and the largest |gradient| per
-        subject."""
+        starts still searching; start ``j`` takes at most ``caps[j]`` iterations. Returns one ``(eta, f, g, c, obj,
+        gmax, *anchor)`` per start: the EBEs, the predictions and their first and second eta-derivatives there, the
+        inner objectives, the largest |gradient| per subject, and the anchor ``(eta, f, g, c)``: per subject the
+        last point simulated, from which the predictions are extrapolated (:data:`EXTRAPOLATE_BELOW`).
+"""
         sub = self.d.subject
         last = self._last
-        cached = last is not None and last[0] == theta
-        ready = [last[2:] if cached and np.array_equal(last[1], p) else None for p in points]
-        todo = [j for j, r in enumerate(ready) if r is None]
-        for j, r in zip(todo, self.f_and_g_many(theta, [points[j] for j in todo], curvature=True) if todo else []):
-            ready[j] = r
+        anchor = last[1] if last is not None and last[0] == theta else None
+        near = [anchor is not None and np.max(np.abs(p - anchor[0]), initial=0.0) <= self.EXTRAPOLATE_BELOW
+                for p in points]
+        todo = [j for j, ok in enumerate(near) if not ok]
+        fresh = dict(zip(todo, self.f_and_g_many(theta, [points[j] for j in todo], curvature=True) if todo else []))
         states = []
-        for p, (f, g, c) in zip(points, ready):
-            states.append({"eta": p.copy(), "f": f, "g": g, "c": c, "lam": np.full(self.d.n, 1e-6),
+        for j, p in enumerate(points):
+            a = (p.copy(), *fresh[j]) if j in fresh else anchor
+            f, g, c = self._extrapolate(a, p) if j not in fresh else fresh[j]
+            states.append({"eta": p.copy(), "f": f, "g": g, "c": c, "anchor": a, "lam": np.full(self.d.n, 1e-6),
                            "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
                            "gmax": np.full(self.d.n, np.inf)})
         active = list(range(len(states)))
@@ -452,7 +460,8 @@ class Objective:
             active = [j for j, _, _ in trials]
             if not active:
                 break
-            simulate = [(j, trial) for j, trial, step in trials if np.max(np.abs(step)) > self.EXTRAPOLATE_BELOW]
+            simulate = [(j, trial) for j, trial, _ in trials
+                        if np.max(np.abs(trial - states[j]["anchor"][0])) > self.EXTRAPOLATE_BELOW]
             try:
                 simulated = dict(zip([j for j, _ in simulate],
                                      self.f_and_g_many(theta, [t for _, t in simulate], curvature=True)
@@ -463,8 +472,7 @@ class Objective:
                 s = states[j]
                 f, g, c = s["f"], s["g"], s["c"]
                 if j not in simulated:
-                    f_t = f + np.einsum("jk,jk->j", g, step[sub])
-                    g_t, c_t = g + np.einsum("jkl,jl->jk", c, step[sub]), c
+                    f_t, g_t, c_t = self._extrapolate(s["anchor"], trial)
                 elif simulated[j] is None:
                     f_t, g_t, c_t = np.full_like(f, np.nan), np.full_like(g, np.nan), np.full_like(c, np.nan)
                 else:
@@ -478,7 +486,24 @@ class Objective:
                 s["c"] = np.where(keep_obs[:, None, None], c_t, c)
                 s["obj"] = np.where(better, obj_t, s["obj"])
                 s["lam"] = np.where(better, s["lam"] * 0.1, s["lam"] * 10.0)
-        return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"]) for s in states]
+                if simulated.get(j) is not None:           # the accepted trials are the new anchors
+                    a = s["anchor"]
+                    s["anchor"] = (np.where(better[:, None], trial, a[0]), np.where(keep_obs, f_t, a[1]),
+                                   np.where(keep_obs[:, None], g_t, a[2]), np.where(keep_obs[:, None, None], c_t, a[3]))
+        return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"], *s["anchor"]) for s in states]
+
+    def _extrapolate(self, anchor, eta):
+        """Predictions and their first and second eta-derivatives at ``eta`` from those at the ``anchor`` point
+        ``(eta_a, f, g, c)``, to second order in ``eta - eta_a``."""
+        eta_a, f, g, c = anchor
+        d = (eta - eta_a)[self.d.subject]
+        moved = np.any(d != 0.0, axis=1)
+        if not moved.any():
+            return f, g, c
+        with np.errstate(invalid="ignore"):          # (an infinite derivative times a zero move: kept as it was)
+            slope = g + np.einsum("jkl,jl->jk", c, d)
+            value = f + np.einsum("jk,jk->j", g + 0.5 * (slope - g), d)
+        return np.where(moved, value, f), np.where(moved[:, None], slope, g), c
 
     def per_subject_from_zero(self, theta, omega, sigma) -> np.ndarray:
         """:meth:`per_subject` with EBEs searched from ``eta = 0`` only; this objective's EBEs are unchanged.
@@ -495,13 +520,16 @@ class Objective:
     def per_subject(self, theta, omega, sigma) -> np.ndarray:
         """Each subject's contribution to the OFV (inf when a Hessian is not positive definite)."""
         omega = self.subject_omega(omega)
+        if not np.all(np.isfinite(omega)):              # (an outer search exploring far out: overflowed variances)
+            return np.full(self.d.n, math.inf)
         sign_o, logdet_o = np.linalg.slogdet(omega)
         if sign_o <= 0:
             return np.full(self.d.n, math.inf)
         if self.method == "FO":
             return self._fo(theta, omega, sigma)
         eta, f, g, obj, v0 = self.ebe(theta, omega, sigma)
-        sign, logdet_h = np.linalg.slogdet(self.first_order_hessian(f, g, omega, sigma, v0))
+        with np.errstate(invalid="ignore"):          # a Hessian with NaN entries (no finite prediction): inf below
+            sign, logdet_h = np.linalg.slogdet(self.first_order_hessian(f, g, omega, sigma, v0))
         return np.where(sign > 0, obj + logdet_o + logdet_h, math.inf)
 
     def __call__(self, theta, omega, sigma) -> float:
