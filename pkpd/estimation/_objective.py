@@ -328,7 +328,7 @@ class Objective:
     #: extrapolations drift, and the objective at a point then depends on the path of the search that reached it.
     #: This makes the outer finite-difference gradient cheap: a step in Omega or sigma needs no simulation,
     #: a step in theta one (the predictions at the previous EBEs).
-    EXTRAPOLATE_BELOW = 1e-5
+    EXTRAPOLATE_BELOW = 1e-6
 
     #: EBEs of two starts farther apart than this (largest |difference| of an eta) are different modes
     DISAGREE = 1e-2
