@@ -380,6 +380,18 @@ def test_metrumrg_1005_standard_errors(validation):
     assert_standard_errors("metrumrg_1005", fit_of("metrumrg_1005", start="final"), validation, rtol=0.02)
 
 
+@pytest.mark.parametrize("name", ["pheno_iov", "psn_mox1_iov_ltbs"])
+def test_iov_runs_map_omega_back_to_nonmems_etas(name):
+    """The translation of the IOV runs round-trips: pkpd's Omega (between-subject block, one occasion's IOV block)
+    built from NONMEM's final OMEGA maps back to it, ETA by ETA (pheno_iov orders its IOV ETAs occasion by
+    occasion, psn_mox1_iov_ltbs effect by effect)."""
+    run = run_of(name)
+    ref = run.reference["ext_final"]
+    pm = run.popmodel("final")
+    _, omega, _ = run.to_nonmem(pm.theta_values, pm.random_effect_matrix, pm.error_parameters)
+    np.testing.assert_allclose(omega, runs.lower_triangle(ref["omega"]), rtol=1e-12, atol=0)
+
+
 def test_psn_mox1_iov_ltbs_nonmem_stopped_on_its_iov_bound(validation):
     """psn_mox1_iov_ltbs (UUPharmacometrics/PsN@d45819faa9aff15bce57b701130453d240065a52, test/test_files/mox1.lst,
     .ext): NONMEM ended with both IOV variances at exactly 1e-4 of their initial values (1.47E-06, 5.06E-05),

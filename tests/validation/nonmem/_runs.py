@@ -379,11 +379,15 @@ def mox1_ltbs() -> Run:
 
 # ---------------------------------------------------------------------------------------------------------
 # Between-occasion variability: declared models (``iov=pkpd.IOV(...)``), no ``individual`` function
-def _iov_maps(theta_names, eta_names, iov_names, occasions, error_term):
-    """``to_nonmem`` and ``se_to_nonmem`` of a run with IOV: NONMEM's OMEGA has the between-subject block, then
-    for each IOV effect ``iov_names[k]`` one ETA per occasion (``BLOCK SAME``), in the order ``nonmem_order``
-    gives; pkpd's Omega has the between-subject block, then one occasion's IOV block (``IOV_<name>``)."""
+def _iov_maps(theta_names, eta_names, iov_names, occasions, error_term, by_occasion):
+    """``to_nonmem`` and ``se_to_nonmem`` of a run with IOV. pkpd's Omega has the between-subject block,
+    then one occasion's IOV block (``IOV_<name>``); NONMEM's the between-subject block, then one ETA per IOV effect
+    and occasion: occasion by occasion (``by_occasion``: a ``BLOCK(m)`` per occasion, ``SAME`` after the first) or
+    effect by effect (a ``BLOCK(1)`` + ``SAME`` per effect)."""
     q, m, k = len(eta_names), len(iov_names), len(occasions)
+
+    def position(a, o):
+        return q + (o * m + a if by_occasion else a * k + o)
 
     def expand(small):
         big = np.zeros((q + m * k, q + m * k))
@@ -391,7 +395,7 @@ def _iov_maps(theta_names, eta_names, iov_names, occasions, error_term):
         for a in range(m):
             for b in range(m):
                 for o in range(k):
-                    big[q + a * k + o, q + b * k + o] = small[q + a, q + b]
+                    big[position(a, o), position(b, o)] = small[q + a, q + b]
         return big
 
     def to_nonmem(theta, omega, error):
@@ -400,7 +404,7 @@ def _iov_maps(theta_names, eta_names, iov_names, occasions, error_term):
     def se_to_nonmem(fit):                 # the runs have no $COV
         raise NotImplementedError
 
-    return expand, to_nonmem, se_to_nonmem
+    return to_nonmem, se_to_nonmem
 
 
 def pheno_iov() -> Run:
@@ -414,7 +418,7 @@ def pheno_iov() -> Run:
     frame = read_data(HERE / name / "pheno.dta", "ID TIME AMT WGT APGR DV FA1", ignore="@")
     data = pkpd.read_nonmem(frame)
     theta_names, eta_names, iov_names = ("CL", "V"), ("CL", "V"), ("CL", "V")
-    expand, to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (0, 1), "CV")
+    to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (0, 1), "CV", by_occasion=True)
 
     def build(theta, omega, sigma):
         omega = np.asarray(omega)
@@ -439,7 +443,7 @@ def psn_mox1_iov_ltbs() -> Run:
     name = "psn_mox1_iov_ltbs"
     data = _mox_ltbs_data(name)
     theta_names, eta_names, iov_names = ("CL", "V", "KA", "ALAG1"), ("CL", "V", "KA"), ("CL", "KA")
-    expand, to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (3, 8), "SD")
+    to_nonmem, se_to_nonmem = _iov_maps(theta_names, eta_names, iov_names, (3, 8), "SD", by_occasion=False)
 
     def build(theta, omega, sigma):
         omega = np.asarray(omega)
