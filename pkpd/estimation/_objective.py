@@ -419,8 +419,7 @@ class Objective:
         starts still searching; start ``j`` takes at most ``caps[j]`` iterations. Returns one ``(eta, f, g, c, obj,
         gmax, *anchor)`` per start: the EBEs, the predictions and their first and second eta-derivatives there, the
         inner objectives, the largest |gradient| per subject, and the anchor ``(eta, f, g, c)``: per subject the
-        last point simulated, from which the predictions are extrapolated (:data:`EXTRAPOLATE_BELOW`).
-"""
+        last point simulated, from which the predictions are extrapolated (:data:`EXTRAPOLATE_BELOW`)."""
         sub = self.d.subject
         last = self._last
         anchor = last[1] if last is not None and last[0] == theta else None
