@@ -19,7 +19,21 @@ replicates. Every fit must succeed without NOT_CONVERGED, EBE_NOT_CONVERGED, COV
 OMEGA_NOT_POSITIVE_DEFINITE (HIGH_SHRINKAGE is recorded only).
 
 ``benchmarks/study_iov_simest.py`` runs :func:`run_study` with any number of replicates and prints
-:func:`summarise`'s table. Measured: see ``test_iov_simulation_estimation_recovers_the_bov_variances``.
+:func:`summarise`'s table. Measured (seed 20261206, 20 replicates, 0 failed fits; 50-90 s per fit, 23 min)::
+
+    parameter       true   median rel. bias  mean rel. bias  rel. RMSE  CI coverage  RMS(SE)/SD
+    CL              4.0       +2.3 %           +2.0 %          4.4 %      0.95          1.09
+    V              30.0       +1.5 %           +1.1 %          3.3 %      0.95          0.88
+    KA              1.2       +3.0 %           +1.9 %          8.0 %      0.85          0.76
+    omega2_CL       0.09      +1.8 %           +2.3 %         21.4 %      0.95          1.08
+    omega2_V        0.04     +10.4 %          +12.4 %         28.0 %      0.90          0.85
+    omega2_KA       0.16      -2.2 %           -2.8 %         21.7 %      1.00          1.14
+    omega2_IOV_CL   0.04      -0.5 %           -1.9 %         17.1 %      1.00          1.07
+    omega2_IOV_KA   0.09      -1.8 %           -2.9 %         22.4 %      1.00          0.92
+    sigma_CV        0.10      +0.1 %           -0.1 %          2.4 %      1.00          1.11
+
+Four replicates warn EBE_MULTIMODAL (one subject each, +40 to +62 OFV from eta = 0: a second mode of KA within an
+occasion); the fits keep the lower mode.
 """
 
 from __future__ import annotations
