@@ -119,7 +119,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------------
-def test_design_has_two_washed_out_occasions_per_subject():
+def test_design_has_two_occasions_per_subject():
     """The study's design as simulated: 60 subjects x 2 occasions x 8 positive concentrations, and the
     occasions the population model reads from OCC."""
     data = simulated_dataset(np.random.default_rng([SEED, 0]))
