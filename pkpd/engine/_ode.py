@@ -64,9 +64,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     S = len(model.states)
     course = Course(_breakpoint_table(sc.n_units, parts, t_end, table), t_end,
                     np.concatenate(vectors) if vectors else np.zeros((0, S)))
-    # the exact integrator pays a matrix exponential per dense output: evaluate only the outputs between
-    # breakpoints (the explicit ones interpolate, cheaper than gathering)
-    d_idx = _dense_order(sc, snap, t_end, in_order and solver != "exact")
+    d_idx = _dense_order(sc, snap, t_end, in_order, interpolates=solver != "exact")
     ou, ot = sc.out_unit, sc.out_time
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
@@ -276,12 +274,13 @@ def _breakpoint_table(n_units: int, parts, t_end, table) -> Breakpoints:
     return Breakpoints.build(n_units, **{k: v[keep] for k, v in cols.items()}, table=table)
 
 
-def _dense_order(sc: Schedule, snap, t_end, in_order):
+def _dense_order(sc: Schedule, snap, t_end, in_order, interpolates=True):
     """Outputs to evaluate by dense output, in the (unit, time) order it wants.
 
-    ``None`` for all of them, when they already are in that order and every unit integrates past its
-    start (no gathering; the snapshots are overwritten afterwards); else the non-snapshot outputs."""
-    if in_order and np.all(t_end > sc.unit_start):
+    ``None`` for all of them, when they already are in that order, every unit integrates past its start and
+    the integrator ``interpolates`` (a dense output costs less than gathering; the snapshots are overwritten
+    afterwards); else the non-snapshot outputs (the exact integrator pays a matrix exponential per output)."""
+    if in_order and interpolates and np.all(t_end > sc.unit_start):
         return None
     ou, ot = sc.out_unit, sc.out_time
     d_idx = np.nonzero(~snap)[0]

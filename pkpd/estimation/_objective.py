@@ -177,8 +177,8 @@ class Objective:
 
     def subject_omega(self, omega) -> np.ndarray:
         """The covariance of a subject's random effects (q x q) from Omega over the model's
-        :attr:`~pkpd.PopulationModel.random_effect_names` (the IOV block repeated per occasion); a q x q
-        matrix as it is."""
+        :attr:`~pkpd.PopulationModel.random_effect_names` (the IOV block repeated per occasion). :meth:`per_subject`
+        and :meth:`__call__` take the model's Omega; :meth:`ebe` and :meth:`first_order_hessian` this one."""
         return self.pm.subject_omega(omega, self.d.design)
 
     def with_method(self, method: str) -> "Objective":
@@ -315,7 +315,7 @@ class Objective:
         _, _, w = self.terms(f, sigma, v0)
         hess = np.zeros((self.d.n, self.q, self.q))
         np.add.at(hess, self.d.subject, 0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
-        return hess + (np.linalg.inv(self.subject_omega(omega)) if omega_inv is None else omega_inv)
+        return hess + (np.linalg.inv(omega) if omega_inv is None else omega_inv)
 
     def population_variance(self, theta, sigma):
         """FOCE: the residual variance at the population prediction (eta = 0)."""
@@ -339,8 +339,9 @@ class Objective:
 
     def ebe(self, theta, omega, sigma, tol=1e-7, max_iter=100, method: str | None = None,
             starts: str | None = None):
-        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton; ``method`` (default the
-        objective's) "FOCE" uses the population variance in the inner objective, the others the individual.
+        """EBEs (subjects, q), predictions and derivatives at them, by damped Newton; ``omega`` is the covariance of
+        a subject's random effects (:meth:`subject_omega`); ``method`` (default the objective's) "FOCE" uses the
+        population variance in the inner objective, the others the individual.
 
         ``starts``:
 
@@ -357,7 +358,7 @@ class Objective:
         at different EBEs (:attr:`modes`), a third starts from the better one's neighbourhood (half a standard
         deviation beyond it, away from the worse one).
         """
-        omega_inv = np.linalg.inv(self.subject_omega(omega))
+        omega_inv = np.linalg.inv(omega)
         starts = starts or ("tracks" if self.multistart else "warm")
         self.multistart = False
         v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
@@ -503,7 +504,7 @@ class Objective:
             return f, g, c
         with np.errstate(invalid="ignore"):          # (an infinite derivative times a zero move: kept as it was)
             slope = g + np.einsum("jkl,jl->jk", c, d)
-            value = f + np.einsum("jk,jk->j", g + 0.5 * (slope - g), d)
+            value = f + np.einsum("jk,jk->j", 0.5 * (g + slope), d)      # f + g d + d' c d / 2
         return np.where(moved, value, f), np.where(moved[:, None], slope, g), c
 
     def per_subject_from_zero(self, theta, omega, sigma) -> np.ndarray:

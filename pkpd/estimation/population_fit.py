@@ -400,8 +400,8 @@ def diagnose(objective, theta, omega, sigma, method: str):
     d, pm = objective.d, objective.pm
     # after an FO fit (no EBEs in its objective) IPRED and CWRES need EBEs: searched as FOCE-I does
     searcher = objective.with_method("FOCEI" if check_method(method) == "FO" else method)
-    eta, f, g, _, _ = searcher.ebe(theta, omega, sigma)
     model_omega, omega = omega, objective.subject_omega(omega)
+    eta, f, g, _, _ = searcher.ebe(theta, omega, sigma)
     zero = np.zeros_like(eta)
     pred, g0, _ = objective.f_and_g(theta, zero)
     v = variance(d.error, f, sigma)

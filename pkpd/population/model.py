@@ -333,10 +333,12 @@ class PopulationModel:
 
     def subject_omega(self, matrix: np.ndarray, design: "CovariateDesign") -> np.ndarray:
         """The covariance of a subject's random effects (:meth:`n_effects`) from Omega over
-        :attr:`random_effect_names` (the IOV block repeated per occasion); a matrix of that size is returned as
-        it is."""
+        :attr:`random_effect_names` (the IOV block repeated per occasion)."""
         matrix = np.asarray(matrix, dtype=float)
-        if self.iov is None or len(matrix) == self.n_effects(design):
+        if len(matrix) != len(self.random_effect_names):
+            raise ParameterError(f"subject_omega: Omega over the model's {len(self.random_effect_names)} random effects "
+                             f"expected, got {matrix.shape}")
+        if self.iov is None:
             return matrix
         return expand_omega(matrix, len(self.eta_names), len(design.occasions))
 
