@@ -16,10 +16,15 @@ CALIBRATION_PARAMETERS = {
     "E0": (("SEIZURE.E0",), 1.3, 30.0),
     "OMEGA_E0": ((), 0.05, 3.0),
     "G_BZD": (("SEIZURE.G_BZD",), 0.1, 1e4),
-    "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA", "SEIZURE.G_PB"), 0.1, 1e3),
+    "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA", "SEIZURE.G_BARB"), 0.1, 1e3),
     "K_SEIZURE": (("SEIZURE.K_ON", "SEIZURE.K_OFF"), 5.0, 2000.0),
-    "N_2L": (("LEV_PD.HILL", "FOS_PD.HILL", "VPA_PD.HILL", "PB_PD.HILL"), 0.5, 8.0),
+    "N_2L": (("LEV_PD.HILL", "FOS_PD.HILL", "VPA_PD.HILL", "BARB.N"), 0.5, 8.0),
 }
+
+#: The drug prefix a shared second-line parameter belongs to (set only when that drug is given); phenobarbital's
+#: effect is the GABA-A modulator ``BARB`` (:func:`pkpd.se.scenarios.se_model`).
+_OWNER = {"SEIZURE.G_LEV": "LEV", "SEIZURE.G_FOS": "FOS", "SEIZURE.G_VPA": "VPA", "SEIZURE.G_BARB": "PB",
+          "LEV_PD.HILL": "LEV", "FOS_PD.HILL": "FOS", "VPA_PD.HILL": "VPA", "BARB.N": "PB"}
 
 #: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
 CALIBRATED = {
@@ -70,7 +75,7 @@ def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
     params, iiv = {}, {"E0": float(v["OMEGA_E0"])}
     for key, (names, _, _) in CALIBRATION_PARAMETERS.items():
         for name in names:
-            owner = {"G_2L": name.split(".G_")[-1], "N_2L": name.split("_PD.")[0]}.get(key)
+            owner = _OWNER.get(name)
             if owner and owner not in prefixes:
                 continue
             if key == "G_BZD" and not any(scenarios.DRUGS[d]["role"] == "bzd" for d in drugs):

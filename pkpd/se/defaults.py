@@ -100,7 +100,11 @@ BRAIN = MappingProxyType({
 VBR_L = 0.28
 
 #: Effect parameters per drug prefix, all as *total plasma* concentrations at steady state (mg/L), converted to
-#: unbound brain ECF by :func:`unbound_brain`. ``role`` says which term of the seizure balance the drug feeds.
+#: unbound brain ECF by :func:`unbound_brain`. ``role`` says which term of the seizure balance the drug feeds:
+#: ``bzd`` (benzodiazepine site, surface alpha2/3/5), ``barbiturate`` (GABA-A modulator on every synaptic subtype,
+#: so limited by the surface receptors and turned by the chloride gradient like any GABA-A effect),
+#: ``second_line`` (inhibition outside GABA-A), ``nmda`` and ``anaesthetic``. The barbiturate shares the
+#: second-line potency rule (EC50 at the lower end of its range, weight ``G_2L``, slope ``N_2L``).
 PD = MappingProxyType({
     "MDZ": {"role": "bzd", "c50": 0.100, "tag": "[S]",
             "source": "EEG beta EC50 104-120 ng/mL total (van Steveninck 1993, Br J Clin Pharmacol)"},
@@ -111,7 +115,8 @@ PD = MappingProxyType({
     "LEV": {"role": "second_line", "c50": 12.0, "tag": "[M]", "source": "therapeutic range 12-46 mg/L, lower end"},
     "FOS": {"role": "second_line", "c50": 10.0, "tag": "[M]", "source": "phenytoin range 10-20 mg/L, lower end"},
     "VPA": {"role": "second_line", "c50": 50.0, "tag": "[M]", "source": "valproate range 50-100 mg/L, lower end"},
-    "PB": {"role": "second_line", "c50": 15.0, "tag": "[M]", "source": "phenobarbital range 15-40 mg/L, lower end"},
+    "PB": {"role": "barbiturate", "c50": 15.0, "tag": "[M]",
+           "source": "phenobarbital range 15-40 mg/L, lower end; a GABA-A modulator (Barker & McBurney 1979)"},
     "KET": {"role": "nmda", "ic50_um": 2.0, "tag": "[M]",
             "source": "NMDA current IC50 about 2 uM (1-5 uM), applied to the unbound brain ECF concentration"},
     "PPF": {"role": "anaesthetic", "c50": 2.5, "tag": "[M]",

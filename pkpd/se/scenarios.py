@@ -11,9 +11,11 @@ effects, all driven by the unbound brain ECF concentration ``<drug>.CBRAIN_U``:
   ``BZD`` = surface α2/3/5 GABA-A x occupancy (receptor loss caps the maximum), weighted by ``SEIZURE.G_BZD`` and
   scaled by the chloride factor ``F`` (negative above E_GABA -43 mV: paradoxical); deep sedation
   ``<drug>_SED.EFFECT`` for the respiratory-depression endpoint;
-- second line (levetiracetam, phenytoin from fosphenytoin, valproate, phenobarbital): sigmoid Emax with the EC50 at
-  the lower end of each drug's therapeutic range, inhibition that does not pass through GABA-A (one shared weight
-  and slope, calibrated);
+- second line (levetiracetam, phenytoin from fosphenytoin, valproate): sigmoid Emax with the EC50 at the lower end
+  of each drug's therapeutic range, inhibition that does not pass through GABA-A (one shared weight and slope,
+  calibrated);
+- phenobarbital: the same potency rule, weight and slope, but a GABA-A modulator
+  (:class:`~pkpd.models.effects.ModulatorEffect` ``BARB`` on the synaptic surface total), so scaled by ``F`` too;
 - ketamine: use-dependent NMDA channel block (IC50 2 µM unbound);
 - propofol: suppression at burst-suppression concentrations.
 
@@ -64,8 +66,9 @@ LN2 = math.log(2.0)
 #: Drugs known to the scenarios: constructor, default SE route, dose (mg; fosphenytoin mg PE) and infusion
 #: duration (h); ``maintenance`` adds a constant infusion (mg/h, hours) from the same time. The drug's role in
 #: the seizure balance is :data:`pkpd.se.defaults.PD` ``role`` (``bzd``: modulator of surface alpha2/3/5
-#: GABA-A; ``second_line``: inhibition that does not pass through GABA-A; ``nmda``: use-dependent NMDA channel
-#: block; ``anaesthetic``: suppression at burst-suppression concentrations).
+#: GABA-A; ``barbiturate``: modulator of every synaptic GABA-A subtype; ``second_line``: inhibition that does
+#: not pass through GABA-A; ``nmda``: use-dependent NMDA channel block; ``anaesthetic``: suppression at
+#: burst-suppression concentrations).
 #: Doses for 70 kg: midazolam 10 mg IM (RAMPART, > 40 kg [S]); lorazepam 4 mg IV (ESETT [S]); diazepam 10 mg
 #: IV [M]; ketamine 1.5 mg/kg IV = 105 mg [M]; second line as in ESETT [S], each over 10 min: valproate
 #: 40 mg/kg = 2800 mg, levetiracetam 60 mg/kg = 4200 mg, fosphenytoin 20 mg PE/kg = 1400 mg PE; phenobarbital
@@ -178,8 +181,10 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
     - benzodiazepines: :class:`~pkpd.models.effects.ModulatorEffect` ``BZD`` = surface alpha2/3/5 x occupancy, a
       GABA-ergic effect weighted by ``SEIZURE.G_BZD`` and scaled by the chloride factor ``F``; their sedation
       ``<drug>_SED.EFFECT`` (deep-sedation occupancy, :data:`pkpd.se.defaults.TOXICITY`);
-    - second line (levetiracetam, phenytoin, valproate, phenobarbital): ``<drug>.EFFECT`` sigmoid Emax, an
-      inhibition that does not pass through GABA-A, each weighted by ``G_<drug>`` (all ``G_2L``);
+    - second line (levetiracetam, phenytoin, valproate): ``<drug>.EFFECT`` sigmoid Emax, an inhibition that does
+      not pass through GABA-A, each weighted by ``G_<drug>`` (all ``G_2L``);
+    - phenobarbital: ``BARB.EFFECT`` = synaptic GABA-A surface x occupancy (same EC50 rule, ``G_2L`` and ``N_2L``),
+      GABA-ergic, so scaled by ``F`` like the benzodiazepine's;
     - ketamine: :class:`~pkpd.physiology.NmdaChannelBlock` (use-dependent);
     - propofol: ``PPF.EFFECT``, inhibition weighted by ``G_PPF`` (``G_ANAESTHETIC``).
 
@@ -232,6 +237,16 @@ def _build_se_model(drugs: tuple, seizure: dict):
                                          ka=SE.unbound_brain(pre, pd_["c50"], fu)))
             gabaergic.append("BZD.EFFECT")
             weights["G_BZD"] = SE.NETWORK["G_BZD"].value
+        elif role == "barbiturate":
+            # Phenobarbital enhances GABA-A currents on every synaptic subtype (Barker & McBurney 1979, Proc R Soc
+            # Lond B 206:319; Greenfield 2013, Seizure 22:589), so its maximum is the synaptic surface total and its sign follows the chloride gradient
+            # like the benzodiazepine's (Staley 1992, Neurosci Lett 146:105: barbiturates enhance GABA-A
+            # excitation once E_GABA is above threshold). Its potency is kept during SE (pentobarbital
+            # sensitivity unchanged, Kapur & Macdonald 1997, J Neurosci 17:7532): no KSHIFT.
+            comps.append(ModulatorEffect("BARB", conc, GabaAReceptors.SURFACE,
+                                         ka=SE.unbound_brain(pre, pd_["c50"], fu), n=SE.NETWORK["N_2L"].value))
+            gabaergic.append("BARB.EFFECT")
+            weights["G_BARB"] = SE.NETWORK["G_2L"].value
         elif role == "nmda":
             comps.append(NmdaChannelBlock(pre, conc, ic50_um=pd_["ic50_um"], mw=d.mw))
             blockers.append(f"{pre}.NMDA_BLOCK")
