@@ -15,16 +15,16 @@ from . import defaults as SE
 CALIBRATION_PARAMETERS = {
     "E0": (("SEIZURE.E0",), 1.3, 30.0),
     "OMEGA_E0": ((), 0.05, 3.0),
-    "G_BZD": (("SEIZURE.G_BZD",), 0.1, 1e4),
-    "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA", "SEIZURE.G_BARB"), 0.1, 1e3),
+    "G_BZD": (("SEIZURE.G_BZD", "SEIZURE.G_BARB"), 0.1, 1e4),
+    "G_2L": (("SEIZURE.G_LEV", "SEIZURE.G_FOS", "SEIZURE.G_VPA"), 0.1, 1e3),
     "K_SEIZURE": (("SEIZURE.K_ON", "SEIZURE.K_OFF"), 5.0, 2000.0),
-    "N_2L": (("LEV_PD.HILL", "FOS_PD.HILL", "VPA_PD.HILL", "BARB.N"), 0.5, 8.0),
+    "N_2L": (("LEV_PD.HILL", "FOS_PD.HILL", "VPA_PD.HILL"), 0.5, 8.0),
 }
 
-#: The drug prefix a shared second-line parameter belongs to (set only when that drug is given); phenobarbital's
-#: effect is the GABA-A modulator ``BARB`` (:func:`pkpd.se.scenarios.se_model`).
+#: The drug prefix a shared parameter belongs to (set only when that drug is given): the GABA-A modulator weight
+#: ``G_BZD`` is also phenobarbital's (its effect ``BARB``, :func:`pkpd.se.scenarios.se_model`).
 _OWNER = {"SEIZURE.G_LEV": "LEV", "SEIZURE.G_FOS": "FOS", "SEIZURE.G_VPA": "VPA", "SEIZURE.G_BARB": "PB",
-          "LEV_PD.HILL": "LEV", "FOS_PD.HILL": "FOS", "VPA_PD.HILL": "VPA", "BARB.N": "PB"}
+          "LEV_PD.HILL": "LEV", "FOS_PD.HILL": "FOS", "VPA_PD.HILL": "VPA"}
 
 #: The calibrated values frozen in :data:`pkpd.se.defaults.NETWORK` / ``IIV`` and how they were obtained.
 CALIBRATED = {
@@ -78,7 +78,7 @@ def model_params(values: Mapping, drugs: Sequence[str]) -> tuple[dict, dict]:
             owner = _OWNER.get(name)
             if owner and owner not in prefixes:
                 continue
-            if key == "G_BZD" and not any(scenarios.DRUGS[d]["role"] == "bzd" for d in drugs):
+            if name == "SEIZURE.G_BZD" and not any(scenarios.DRUGS[d]["role"] == "bzd" for d in drugs):
                 continue
             params[name] = float(v[key])
     return params, iiv

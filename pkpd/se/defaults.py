@@ -51,10 +51,11 @@ def _table(entries: dict) -> MappingProxyType:
 #: set by :mod:`pkpd.se.calibration` (``CALIBRATED``) and copied here by hand, which a test checks.
 NETWORK = _table({
     "E0": (2.663, "1", "[C]", "median seizure severity (excitation at full activity, units of G0)"),
-    "G_BZD": (121.2, "1", "[C]", "weight of the benzodiazepine effect (surface alpha2/3/5 x occupancy)"),
-    "G_2L": (15.27, "1", "[C]", "weight of the second-line effect, shared by LEV, PHT, VPA and PB"),
+    "G_BZD": (121.2, "1", "[C]", "weight of a GABA-A modulator's effect (surface x occupancy): the benzodiazepines "
+              "(alpha2/3/5) and phenobarbital (synaptic total)"),
+    "G_2L": (15.27, "1", "[C]", "weight of the second-line effect outside GABA-A, shared by LEV, PHT and VPA"),
     "K_SEIZURE": (143.7, "1/h", "[C]", "rate at which seizure activity follows the balance (K_ON = K_OFF)"),
-    "N_2L": (5.028, "1", "[C]", "Hill slope of the second-line effect, shared by LEV, PHT, VPA and PB"),
+    "N_2L": (5.028, "1", "[C]", "Hill slope of the second-line effect outside GABA-A, shared by LEV, PHT and VPA"),
     "SHUNT": (0.3, "1", "[A]", "shunting share of GABA-A inhibition: F turns negative at E_GABA -43.1 mV, "
               "inside the post-SE range (about -42 mV; chloride 20 mM, Kaila 2014 Nat Rev Neurosci / "
               "Lee 2011 [M]); chosen before calibration so that depolarised E_GABA makes GABA-A excitatory"),
@@ -103,8 +104,9 @@ VBR_L = 0.28
 #: unbound brain ECF by :func:`unbound_brain`. ``role`` says which term of the seizure balance the drug feeds:
 #: ``bzd`` (benzodiazepine site, surface alpha2/3/5), ``barbiturate`` (GABA-A modulator on every synaptic subtype,
 #: so limited by the surface receptors and turned by the chloride gradient like any GABA-A effect),
-#: ``second_line`` (inhibition outside GABA-A), ``nmda`` and ``anaesthetic``. The barbiturate shares the
-#: second-line potency rule (EC50 at the lower end of its range, weight ``G_2L``, slope ``N_2L``).
+#: ``second_line`` (inhibition outside GABA-A), ``nmda`` and ``anaesthetic``. The barbiturate is weighted like
+#: the benzodiazepine (``G_BZD``: one weight for a GABA-A modulator at full occupancy [A], Hill 1); its EC50
+#: follows the second-line rule (the lower end of its therapeutic range).
 PD = MappingProxyType({
     "MDZ": {"role": "bzd", "c50": 0.100, "tag": "[S]",
             "source": "EEG beta EC50 104-120 ng/mL total (van Steveninck 1993, Br J Clin Pharmacol)"},

@@ -14,8 +14,8 @@ effects, all driven by the unbound brain ECF concentration ``<drug>.CBRAIN_U``:
 - second line (levetiracetam, phenytoin from fosphenytoin, valproate): sigmoid Emax with the EC50 at the lower end
   of each drug's therapeutic range, inhibition that does not pass through GABA-A (one shared weight and slope,
   calibrated);
-- phenobarbital: the same potency rule, weight and slope, but a GABA-A modulator
-  (:class:`~pkpd.models.effects.ModulatorEffect` ``BARB`` on the synaptic surface total), so scaled by ``F`` too;
+- phenobarbital: a GABA-A modulator (:class:`~pkpd.models.effects.ModulatorEffect` ``BARB`` on the synaptic
+  surface total, the benzodiazepine's weight, the second-line EC50 rule), so scaled by ``F`` too;
 - ketamine: use-dependent NMDA channel block (IC50 2 µM unbound);
 - propofol: suppression at burst-suppression concentrations.
 
@@ -183,8 +183,8 @@ def se_model(drugs: Sequence[str] = ("midazolam",), *, seizure: Mapping | None =
       ``<drug>_SED.EFFECT`` (deep-sedation occupancy, :data:`pkpd.se.defaults.TOXICITY`);
     - second line (levetiracetam, phenytoin, valproate): ``<drug>.EFFECT`` sigmoid Emax, an inhibition that does
       not pass through GABA-A, each weighted by ``G_<drug>`` (all ``G_2L``);
-    - phenobarbital: ``BARB.EFFECT`` = synaptic GABA-A surface x occupancy (same EC50 rule, ``G_2L`` and ``N_2L``),
-      GABA-ergic, so scaled by ``F`` like the benzodiazepine's;
+    - phenobarbital: ``BARB.EFFECT`` = synaptic GABA-A surface x occupancy (EC50 at the lower end of its range,
+      weight ``G_BZD``), GABA-ergic, so scaled by ``F`` like the benzodiazepine's;
     - ketamine: :class:`~pkpd.physiology.NmdaChannelBlock` (use-dependent);
     - propofol: ``PPF.EFFECT``, inhibition weighted by ``G_PPF`` (``G_ANAESTHETIC``).
 
@@ -239,14 +239,16 @@ def _build_se_model(drugs: tuple, seizure: dict):
             weights["G_BZD"] = SE.NETWORK["G_BZD"].value
         elif role == "barbiturate":
             # Phenobarbital enhances GABA-A currents on every synaptic subtype (Barker & McBurney 1979, Proc R Soc
-            # Lond B 206:319; Greenfield 2013, Seizure 22:589), so its maximum is the synaptic surface total and its sign follows the chloride gradient
-            # like the benzodiazepine's (Staley 1992, Neurosci Lett 146:105: barbiturates enhance GABA-A
-            # excitation once E_GABA is above threshold). Its potency is kept during SE (pentobarbital
-            # sensitivity unchanged, Kapur & Macdonald 1997, J Neurosci 17:7532): no KSHIFT.
+            # Lond B 206:319; Greenfield 2013, Seizure 22:589), so its maximum is the synaptic surface total and its
+            # sign follows the chloride gradient like the benzodiazepine's (Staley 1992, Neurosci Lett 146:105:
+            # barbiturates enhance GABA-A excitation once E_GABA is above threshold). A GABA-A modulator at full
+            # occupancy gets the benzodiazepine's weight G_BZD and Hill slope 1 [A]; its EC50 follows the second-line
+            # rule (lower end of the therapeutic range). Potency is kept during SE (pentobarbital sensitivity
+            # unchanged, Kapur & Macdonald 1997, J Neurosci 17:7532): no KSHIFT.
             comps.append(ModulatorEffect("BARB", conc, GabaAReceptors.SURFACE,
-                                         ka=SE.unbound_brain(pre, pd_["c50"], fu), n=SE.NETWORK["N_2L"].value))
+                                         ka=SE.unbound_brain(pre, pd_["c50"], fu)))
             gabaergic.append("BARB.EFFECT")
-            weights["G_BARB"] = SE.NETWORK["G_2L"].value
+            weights["G_BARB"] = SE.NETWORK["G_BZD"].value
         elif role == "nmda":
             comps.append(NmdaChannelBlock(pre, conc, ic50_um=pd_["ic50_um"], mw=d.mw))
             blockers.append(f"{pre}.NMDA_BLOCK")
