@@ -55,13 +55,13 @@ sensitivity):
   PK and PD of the phenytoin formed from fosphenytoin (:func:`pkpd.drugs.phenytoin` has the same
   VMAX, KM, V and FU).
 
-Calibrated quantities (:data:`CALIBRATION_PARAMETERS`, the free parameters of ``validation_targets.toml``):
-``E0`` (median seizure severity, ``SEIZURE.E0``), ``OMEGA_E0`` (its IIV), ``G_BZD`` (the benzodiazepine weight,
-shared by every benzodiazepine), ``G_2L`` and ``N_2L`` (the weight and Hill slope of the second-line effect, shared
-by levetiracetam, phenytoin, valproate and phenobarbital, whose EC50s are the lower ends of their therapeutic
-ranges) and ``K_SEIZURE`` (the rate at which activity follows the balance). They are fitted to the calibration
-targets -- the five RAMPART and ESETT arms and RAMPART's two median times to cessation -- and nothing else; the
-VA Cooperative arms (and the other validation targets) are predictions.
+Calibrated quantities (:data:`CALIBRATION_PARAMETERS`, the free parameters of ``validation_targets.toml``): ``E0``
+(median seizure severity, ``SEIZURE.E0``), ``OMEGA_E0`` (its IIV), ``G_BZD`` (the weight of a GABA-A modulator,
+shared by every benzodiazepine and phenobarbital), ``G_2L`` and ``N_2L`` (the weight and Hill slope of the
+second-line effect outside GABA-A, shared by levetiracetam, phenytoin and valproate; their EC50s and phenobarbital's
+are the lower ends of the therapeutic ranges) and ``K_SEIZURE`` (the rate at which activity follows the balance).
+They are fitted to the calibration targets -- the five RAMPART and ESETT arms and RAMPART's two median times to
+cessation -- and nothing else; the VA Cooperative arms (and the other validation targets) are predictions.
 
 The fit (:func:`calibrate`) is a weighted least-squares problem solved with lmfit (as :mod:`pkpd.estimation`):
 residuals are binomial z-scores ``(p_model - p_obs) / sqrt(p_obs (1 - p_obs) / n_obs)`` with the trials'
