@@ -16,32 +16,48 @@ Examples
 2   1  24.0   4.309
 """
 
+import importlib as _importlib
+
+import lazy_loader as _lazy
+
 from . import units
 from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
-from .io import Dataset, load_dataset, load_truth, read_nonmem, write_nonmem
 from .results import SimulationResult
 from . import models
 from .models import Component, compose, effects
-from . import physiology
-from .physiology import genetics
-from . import drugs
 from .engine import simulate
-from .population import IOV, PopulationModel, Population, categorical, exponential, linear, power, synthetic
-from . import estimation
-from .estimation import (AdditiveError, CombinedError, DoseRecommendation, ExponentialError, FitResult,
-                         PopulationFitResult, ProportionalError, Target, fit_each, fit_individual, fit_population,
-                         fit_pooled, load_population_fit, make_params, map_estimate, nca, npde, optimize_dose,
-                         population_ofv, vpc)
-from . import trials
-from .trials import TrialDesign, TrialResult, endpoints, run_trial
-from . import plot
-from .se import scenarios
 from ._internal import moved as _moved
+
+# Estimation, populations, trials, the SE application, plots and data readers are imported on first use
+# (PEP 562, through lazy_loader): `import pkpd` stays close to importing numpy and pandas.
+_lazy_getattr, _, _ = _lazy.attach(__name__, submodules=["drugs", "estimation", "io", "physiology", "plot",
+                                                                "population", "trials"], submod_attrs={
+    "io": ["Dataset", "load_dataset", "load_truth", "read_nonmem", "write_nonmem"],
+    "physiology": ["genetics"],
+    "population": ["IOV", "PopulationModel", "Population", "categorical", "exponential", "linear", "power",
+                   "synthetic"],
+    "estimation": ["AdditiveError", "CombinedError", "DoseRecommendation", "ExponentialError", "FitResult",
+                   "PopulationFitResult", "ProportionalError", "Target", "fit_each", "fit_individual",
+                   "fit_population", "fit_pooled", "load_population_fit", "make_params", "map_estimate", "nca",
+                   "npde", "optimize_dose", "population_ofv", "vpc"],
+    "trials": ["TrialDesign", "TrialResult", "endpoints", "run_trial"],
+})
+
+
+def __getattr__(name):
+    if name == "scenarios":
+        return _importlib.import_module(".se.scenarios", __name__)
+    # ``pkpd.fitting`` is the name earlier versions gave pkpd.estimation
+    return _lazy_getattr("estimation" if name == "fitting" else name)
+
+
+def __dir__():
+    return sorted(set(__all__) | {n for n in globals() if not n.startswith("_")})
+
 
 # ``pkpd.fitting`` (now pkpd.estimation), ``pkpd.simulation`` and the other paths of earlier versions keep working
 _moved.install()
-fitting = estimation
 
 __version__ = "0.1.0.dev0"
 

@@ -26,6 +26,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import sys
+import types
 
 __all__ = ["MOVED", "install"]
 
@@ -72,11 +73,27 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec):
         if spec.name in _RENAMED:
             raise ImportError(_RENAMED[spec.name], name=spec.name)
+        # importlib will set the module as an attribute of its parent: where the parent exposes a function of
+        # that name (``pkpd.nca``, ``pkpd.population.npde``), the function must stay.
+        parent = sys.modules.get(spec.name.rpartition(".")[0])
+        if parent is not None and type(parent) is types.ModuleType:
+            parent.__class__ = _KeepsFunctions
         return importlib.import_module(MOVED[spec.name])
 
     def exec_module(self, module):
         # The module is the one at the new path, already executed; importlib registers it under the old name.
         pass
+
+
+class _KeepsFunctions(types.ModuleType):
+    """A package whose public functions are not replaced by the old module of the same name when it is imported."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and f"{self.__name__}.{name}" in MOVED:
+            current = getattr(self, name, None)          # may import it lazily (PEP 562 ``__getattr__``)
+            if current is not None and not isinstance(current, types.ModuleType):
+                return
+        super().__setattr__(name, value)
 
 
 def install() -> None:

@@ -1,4 +1,5 @@
-"""``import pkpd`` imports numpy and pandas and pkpd's own modules; the heavy libraries wait until first use.
+"""``import pkpd`` imports numpy and pandas and pkpd's core modules; the heavy libraries, and pkpd's estimation,
+population, trial, SE and plotting layers, wait until first use.
 
 (The import time itself is measured by benchmarks/bench_import.py, not asserted here.)
 """
@@ -21,3 +22,11 @@ def test_a_lazy_module_imports_on_first_use_and_gives_the_real_function():
             "import scipy.special; print(before, special.expit is scipy.special.expit, float(special.logit(0.5)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True", "0.0"]
+
+
+def test_the_upper_layers_import_on_first_use_of_a_public_name():
+    code = ("import sys, pkpd; layers = ('pkpd.estimation', 'pkpd.population', 'pkpd.trials', 'pkpd.se', 'pkpd.plot'); "
+            "print(*(m in sys.modules for m in layers)); f = pkpd.fit_population; "
+            "print(f.__module__, pkpd.fitting is pkpd.estimation, pkpd.scenarios.__name__, 'IOV' in dir(pkpd))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["False False False False False", "pkpd.estimation.population_fit True pkpd.se.scenarios True"]

@@ -1,8 +1,8 @@
 """pkpd.npde: the decorrelation against hand computations on a model that is exactly normal, alignment with
 a fit's diagnostics, BLQ records, and bad arguments."""
 
+import importlib
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -14,7 +14,7 @@ import pkpd
 from pkpd.models import OneCompartment
 from pkpd.population import PopulationModel
 
-npde_module = sys.modules["pkpd.estimation.npde"]
+npde_module = importlib.import_module("pkpd.estimation.npde")
 
 THETA, OMEGA2, SIGMA = 10.0, 4.0, 1.5
 N_SUB, N_REP = 8, 4
@@ -168,7 +168,7 @@ def test_bad_arguments():
 def test_replicates_are_simulated_in_chunks(monkeypatch):
     """Large simulations run in chunks of replicates (here 3 replicates of 40 records per call): every
     replicate is filled, from one random stream (reproducible with the seed)."""
-    replicates = sys.modules["pkpd.estimation._replicates"]
+    replicates = importlib.import_module("pkpd.estimation._replicates")
     monkeypatch.setattr(replicates, "_CHUNK_RECORDS", 120)
     pm, data = random_intercept()
     calls = []

@@ -1,8 +1,8 @@
 """pkpd.vpc: the table against hand computations from the same simulated replicates (plain, prediction-
 corrected, censored below the LLOQ, stratified), binning, inside_bands, and bad arguments."""
 
+import importlib
 import math
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import pkpd
 from pkpd.models import OneCompartment
 from pkpd.population import PopulationModel, VPCResult
 
-vpc_module = sys.modules["pkpd.estimation.vpc"]
+vpc_module = importlib.import_module("pkpd.estimation.vpc")
 
 PM = PopulationModel(OneCompartment(), {"CL": 8.5, "V": 20.0}, {"CL": 0.05, "V": 0.1}, pkpd.ProportionalError(0.3))
 
