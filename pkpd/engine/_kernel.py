@@ -189,9 +189,13 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lu(M, piv):
+def _lu(M, piv, work):
     """LU factorisation of ``M`` in place, with partial pivoting (``piv[k]``: the row exchanged with row ``k``);
-    the diagonal holds ``1 / U_kk``, so that :func:`_solve` multiplies. False if ``M`` is singular."""
+    the diagonal holds ``1 / U_kk``, so that :func:`_solve` multiplies. False if ``M`` is singular.
+
+    A model's Jacobian is sparse (the SE model: 46 of 256 entries), so each elimination step updates only the
+    columns where the pivot row is nonzero (listed in ``work``) and only the rows below with a nonzero factor:
+    the same operations on every entry that can change, in the same order, as the dense algorithm."""
     S = M.shape[0]
     for k in range(S):
         best, row = abs(M[k, k]), k
@@ -206,37 +210,64 @@ def _lu(M, piv):
                 M[k, j], M[row, j] = M[row, j], M[k, j]
         inverse = 1.0 / M[k, k]
         M[k, k] = inverse
+        n = 0
+        for j in range(k + 1, S):
+            if M[k, j] != 0.0:
+                work[n] = j
+                n += 1
         for i in range(k + 1, S):
             factor = M[i, k] * inverse
             M[i, k] = factor
-            if factor != 0.0:           # a model's Jacobian is sparse: most rows need no elimination
-                for j in range(k + 1, S):
+            if factor != 0.0:
+                for c in range(n):
+                    j = work[c]
                     M[i, j] -= factor * M[k, j]
     return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _solve(M, piv, b):
-    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`, column by column: the updates of a
-    column are independent (they pipeline), and a zero skips its column."""
+def _nonzeros(M, lower, upper):
+    """Where the factors of :func:`_lu` are nonzero, column by column, for :func:`_solve`: ``lower[j]`` ..
+    ``lower[j + 1]`` index the rows below the diagonal of column ``j`` in ``lower[S + 1:]`` (``upper``: above)."""
+    S = M.shape[0]
+    n, m = S + 1, S + 1
+    for j in range(S):
+        lower[j], upper[j] = n, m
+        for i in range(j + 1, S):
+            if M[i, j] != 0.0:
+                lower[n] = i
+                n += 1
+        for i in range(j):
+            if M[i, j] != 0.0:
+                upper[m] = i
+                m += 1
+    lower[S], upper[S] = n, m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _solve(M, piv, b, lower, upper):
+    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`, column by column over their nonzeros
+    (:func:`_nonzeros`): the updates of a column are independent (they pipeline), and a zero skips its column."""
     S = M.shape[0]
     for k in range(S):
         b[k], b[piv[k]] = b[piv[k]], b[k]
     for j in range(S):
         x = b[j]
         if x != 0.0:
-            for i in range(j + 1, S):
+            for q in range(lower[j], lower[j + 1]):
+                i = lower[q]
                 b[i] -= M[i, j] * x
     for j in range(S - 1, -1, -1):
         x = b[j] * M[j, j]
         b[j] = x
         if x != 0.0:
-            for i in range(j):
+            for q in range(upper[j], upper[j + 1]):
+                i = upper[q]
                 b[i] -= M[i, j] * x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol):
+def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, K, stage, y_new, f_new, rtol, atol):
     """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
     :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
     S = y.shape[0]
@@ -245,8 +276,9 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_n
         for j in range(S):
             W[i, j] = -J[i, j]
         W[i, i] += diagonal
-    if not _lu(W, piv):
+    if not _lu(W, piv, lower):
         return math.inf
+    _nonzeros(W, lower, upper)
     for st in range(6):
         for i in range(S):
             acc = y[i]
@@ -262,7 +294,7 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_n
             for j in range(st):
                 acc += RCC[st, j] * K[j, i]
             K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc * inverse_h
-        _solve(W, piv, K[st])
+        _solve(W, piv, K[st], lower, upper)
     norm = 0.0
     for i in range(S):
         y_new[i] = stage[i] + K[5, i]
@@ -298,6 +330,7 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
+    lower, upper = np.empty(S * S + S + 1, np.int64), np.empty(S * S + S + 1, np.int64)   # the factors' nonzeros
     exponent, grow = (-0.2, 10.0) if jac is None else (-0.25, 6.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
@@ -316,7 +349,8 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
             if not fresh:
                 _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol)
+            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, K, stage, y_new, f_new,
+                               rtol, atol)
         else:
             norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):

@@ -414,10 +414,7 @@ class _Prepared:
                 schedule, st = _solve(model, sub, subj_of_record[rows] - lo, p_chunk, None, method, options,
                                       record_params=rp_chunk, carry=carry, store=store)
                 subj = subj_of_record[rows][schedule.out_row] - lo
-                p_out = _per_output(p_chunk, subj, hi - lo)
-                if rp_chunk is not None:  # outputs use the values of their own record
-                    p_out.update({k: v[schedule.out_row] for k, v in rp_chunk.items()})
-                outs = model.output(st, p_out)
+                outs = _outputs(model, st, p_chunk, subj, hi - lo, rp_chunk, schedule.out_row)
             target = rows[schedule.out_row]
             for name in model.outputs:
                 values[name][target] = outs[name]
@@ -447,6 +444,22 @@ def _check_compartments(model, data):
             raise DatasetError(f"record {i + 1} (ID {_show(e['ID'].iloc[i])}, TIME {_show(e['TIME'].iloc[i])}): "
                                f"column CMT: value {_show(value)} is not a compartment of {model.name}; expected one of "
                                f"{names}") from None
+
+
+def _outputs(model, st: np.ndarray, p: dict, subj: np.ndarray, n: int, record_params, out_row) -> dict:
+    """``model.output`` at the states ``st`` of the outputs (``subj``: the subject of each, of ``n``). When every
+    subject has the same number of outputs, in order (a trial's grid), the states are viewed as ``(n, T, S)`` and
+    the parameters broadcast along ``T`` (the contract of :meth:`Model.output`), instead of being repeated for
+    every output: the same arithmetic, without copying every parameter ``T`` times."""
+    if record_params is None and n and len(subj) % n == 0 and np.all(np.diff(subj) >= 0) and \
+            np.array_equal(np.bincount(subj, minlength=n), np.full(n, len(subj) // n)) and \
+            all(np.shape(v) == (n,) for v in p.values()):
+        outs = model.output(st.reshape(n, len(subj) // n, st.shape[-1]), p)
+        return {name: np.reshape(v, -1) for name, v in outs.items()}
+    p_out = _per_output(p, subj, n)
+    if record_params is not None:  # outputs use the values of their own record
+        p_out.update({k: v[out_row] for k, v in record_params.items()})
+    return model.output(st, p_out)
 
 
 def _per_output(p: dict, subj: np.ndarray, n: int) -> dict:
