@@ -13,7 +13,9 @@ Wanner (1993, II.4), each unit landing exactly on its own breakpoints (resets, b
 steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For stiff
 models the same driver takes Rodas4 steps (Hairer & Wanner 1996, IV.7; L-stable, order 4(3), with its
 third-order dense output) with the model's symbolic Jacobian (:func:`pkpd.engine._trace.trace`) evaluated at
-every accepted point (forward differences where it is not finite). The functions release
+every accepted point (forward differences where it is not finite); its linear systems are factorised over the
+Jacobian's sparsity pattern (symbolic fill computed once, rows exchanged only where partial pivoting would, by
+falling back to the dense factorisation). The functions release
 the GIL (``nogil``): :mod:`pkpd.engine._compiled` runs ranges of units on threads, each writing only its rows.
 """
 
@@ -165,7 +167,8 @@ def _dp5_dense(K, Q):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
     """``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative): the model's symbolic Jacobian, or forward
-    differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0)."""
+    differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0).
+    Whether it is the symbolic one (then zero outside the model's sparsity pattern)."""
     jac(t, y, p, rate, J, dfdt)
     S = y.shape[0]
     finite = True
@@ -174,7 +177,7 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
         for j in range(S):
             finite &= math.isfinite(J[i, j])
     if finite:
-        return
+        return True
     for j in range(S):
         delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))
         work[:] = y
@@ -186,6 +189,7 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
     rhs(t + delta, y, p, rate, f1)
     for i in range(S):
         dfdt[i] = (f1[i] - f[i]) / delta
+    return False
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -221,6 +225,59 @@ def _lu(M, piv, work):
             if factor != 0.0:
                 for c in range(n):
                     j = work[c]
+                    M[i, j] -= factor * M[k, j]
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill(pattern, lower, upper, right):
+    """The nonzeros of the LU factors of every matrix ``I / (GAMMA h) - J`` with ``J`` zero outside ``pattern``,
+    when no rows are exchanged (symbolic factorisation): ``lower`` (per column, the rows below the diagonal),
+    ``upper`` (per column, the rows above) and ``right`` (per row, the columns right of the diagonal), each as
+    :func:`_nonzeros` lays them out."""
+    S = pattern.shape[0]
+    P = pattern.copy()
+    for k in range(S):
+        P[k, k] = True
+    for k in range(S):
+        for i in range(k + 1, S):
+            if P[i, k]:
+                for j in range(k + 1, S):
+                    if P[k, j]:
+                        P[i, j] = True
+    _nonzeros(P, lower, upper)
+    n = S + 1
+    for i in range(S):
+        right[i] = n
+        for j in range(i + 1, S):
+            if P[i, j]:
+                right[n] = j
+                n += 1
+    right[S] = n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lu_fixed(M, lower, right):
+    """:func:`_lu` over the nonzeros :func:`_fill` found, for a matrix whose partial pivoting exchanges no rows:
+    the same operations on the same entries; False (``M`` then partly factorised) where partial pivoting would
+    exchange rows or ``M`` is singular -- the caller then takes :func:`_lu`."""
+    S = M.shape[0]
+    for k in range(S):
+        d = abs(M[k, k])
+        if d == 0.0 or not math.isfinite(d):
+            return False
+        for q in range(lower[k], lower[k + 1]):
+            if abs(M[lower[q], k]) > d:
+                return False
+        inverse = 1.0 / M[k, k]
+        M[k, k] = inverse
+        for q in range(lower[k], lower[k + 1]):
+            i = lower[q]
+            factor = M[i, k] * inverse
+            M[i, k] = factor
+            if factor != 0.0:
+                for c in range(right[k], right[k + 1]):
+                    j = right[c]
                     M[i, j] -= factor * M[k, j]
     return True
 
@@ -267,18 +324,29 @@ def _solve(M, piv, b, lower, upper):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, K, stage, y_new, f_new, rtol, atol):
+def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, fixed, K, stage, y_new, f_new, rtol,
+                atol):
     """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
-    :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
+    :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular. ``fixed`` holds the
+    symbolic factors of :func:`_fill` (``fixed[0]`` lower, ``[1]`` upper, ``[2]`` right, ``[3][0]`` 1 when ``J`` is
+    zero outside the model's pattern) and the identity permutation (``fixed[4]``)."""
     S = y.shape[0]
     diagonal, inverse_h = 1.0 / (GAMMA * hs), 1.0 / hs      # (divisions hoisted: they cost as much as the rest)
     for i in range(S):
         for j in range(S):
             W[i, j] = -J[i, j]
         W[i, i] += diagonal
-    if not _lu(W, piv, lower):
-        return math.inf
-    _nonzeros(W, lower, upper)
+    if fixed[3][0] == 1 and _lu_fixed(W, fixed[0], fixed[2]):
+        piv_, lower_, upper_ = fixed[4], fixed[0], fixed[1]
+    else:
+        for i in range(S):
+            for j in range(S):
+                W[i, j] = -J[i, j]
+            W[i, i] += diagonal
+        if not _lu(W, piv, lower):
+            return math.inf
+        _nonzeros(W, lower, upper)
+        piv_, lower_, upper_ = piv, lower, upper
     for st in range(6):
         for i in range(S):
             acc = y[i]
@@ -294,7 +362,7 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, K, sta
             for j in range(st):
                 acc += RCC[st, j] * K[j, i]
             K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc * inverse_h
-        _solve(W, piv, K[st], lower, upper)
+        _solve(W, piv_, K[st], lower_, upper_)
     norm = 0.0
     for i in range(S):
         y_new[i] = stage[i] + K[5, i]
@@ -319,7 +387,7 @@ def _rodas_dense(y, y_new, K, Q):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
-          rtol, atol, max_steps, y_end, snapshots, dense):
+          rtol, atol, max_steps, y_end, snapshots, dense, filled):
     """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None, else Rodas4;
     its status and the time it reached. Each method is tested as ``jac is None``, a test numba decides while
     compiling (None has a type of its own), so that each method compiles without the other."""
@@ -331,6 +399,8 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
     lower, upper = np.empty(S * S + S + 1, np.int64), np.empty(S * S + S + 1, np.int64)   # the factors' nonzeros
+    symbolic = np.zeros(1, np.int64)        # whether J is the symbolic Jacobian (zero outside the pattern)
+    fixed = (filled[0], filled[1], filled[2], symbolic, filled[3])
     exponent, grow = (-0.2, 10.0) if jac is None else (-0.25, 6.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
@@ -347,10 +417,10 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
         hs = remaining if land else h
         if jac is not None:
             if not fresh:
-                _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
+                symbolic[0] = _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, K, stage, y_new, f_new,
-                               rtol, atol)
+            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, fixed, K, stage, y_new,
+                               f_new, rtol, atol)
         else:
             norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):
@@ -397,7 +467,8 @@ _IV, _BV = types.int64[::1], types.boolean[::1]
 #: the arrays of :func:`integrator`'s function after the model's functions: ``first, last``, the units' inputs
 #: and the outputs
 _ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX,
-           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
+           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, types.boolean[:, ::1], MATRIX, MATRIX, MATRIX, _IV,
+           VECTOR)
 
 
 @functools.cache
@@ -414,9 +485,13 @@ def integrator(stiff: bool):
 
 def _units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
            bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
-           rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
+           rtol, atol, max_steps, pattern, y_end, snapshots, dense, status, reached):
+    S = pattern.shape[0]
+    size = S * S + S + 1
+    filled = (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64), np.arange(S))
+    _fill(pattern, filled[0], filled[1], filled[2])
     for u in range(first, last):
         status[u], reached[u] = _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
                                       table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
-                                      max_steps, y_end, snapshots, dense)
+                                      max_steps, y_end, snapshots, dense, filled)

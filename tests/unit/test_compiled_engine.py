@@ -277,3 +277,54 @@ def test_population_objective_on_the_compiled_engine_equals_the_numpy_engines(fu
                             cohort.data, engine="analytic", method=method)
     assert compiled == pytest.approx(numpy_ode, abs=1e-6)
     assert compiled == pytest.approx(closed, rel=1e-6)        # ODE tolerance (rtol 1e-9) through the derivatives
+
+
+def _sparse_system(seed, S=12, density=0.2, diagonal=20.0):
+    rng = np.random.default_rng(seed)
+    pattern = rng.random((S, S)) < density
+    J = np.where(pattern, rng.normal(0.0, 3.0, (S, S)), 0.0)
+    return np.ascontiguousarray(pattern), np.ascontiguousarray(np.eye(S) * diagonal - J)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_sparse_lu_without_exchanges_gives_the_dense_factors_and_solutions(seed):
+    """Rodas4's factorisation over the symbolic fill pattern (``_fill`` + ``_lu_fixed``) of a diagonally dominant
+    W = I / (gamma h) - J does what the dense partial-pivoting ``_lu`` does -- no exchanges, the same operations
+    -- so the factors and the solutions of ``_solve`` are the same to the last bit; and both solve W x = b."""
+    from pkpd.engine import _kernel
+
+    pattern, W = _sparse_system(seed)
+    S = len(W)
+    size = S * S + S + 1
+    lower, upper, right = (np.empty(size, np.int64) for _ in range(3))
+    _kernel._fill(pattern, lower, upper, right)
+    fixed = W.copy()
+    assert _kernel._lu_fixed(fixed, lower, right)
+    dense, piv, dl, du = W.copy(), np.empty(S, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
+    assert _kernel._lu(dense, piv, dl)
+    assert np.array_equal(piv, np.arange(S))
+    _kernel._nonzeros(dense, dl, du)
+    np.testing.assert_array_equal(fixed, dense)
+    b = np.random.default_rng(seed + 100).normal(size=S)
+    x_fixed, x_dense = b.copy(), b.copy()
+    _kernel._solve(fixed, np.arange(S), x_fixed, lower, upper)
+    _kernel._solve(dense, piv, x_dense, dl, du)
+    np.testing.assert_array_equal(x_fixed, x_dense)
+    np.testing.assert_allclose(W @ x_fixed, b, rtol=0, atol=1e-12)
+
+
+def test_the_sparse_lu_declines_where_partial_pivoting_would_exchange_rows():
+    """A small diagonal under a larger entry of its column: ``_lu_fixed`` says False (the step then takes the
+    dense ``_lu``, which exchanges the rows) instead of dividing by the small pivot."""
+    from pkpd.engine import _kernel
+
+    pattern, W = _sparse_system(3, diagonal=20.0)
+    S = len(W)
+    W[5, 5], W[9, 5], pattern[9, 5] = 1e-3, 4.0, True
+    size = S * S + S + 1
+    lower, upper, right = (np.empty(size, np.int64) for _ in range(3))
+    _kernel._fill(pattern, lower, upper, right)
+    assert not _kernel._lu_fixed(W.copy(), lower, right)
+    dense, piv = W.copy(), np.empty(S, np.int64)
+    assert _kernel._lu(dense, piv, np.empty(size, np.int64))
+    assert piv[5] != 5
