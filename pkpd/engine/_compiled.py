@@ -41,8 +41,8 @@ from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
 from ._trace import NotTraceable, evaluate, trace
 
-__all__ = ["available", "declared", "equations_of", "jacobian_of", "jacobian_pattern", "kernel_for",
-           "integrate_compiled", "run_ranges", "cache_dir"]
+__all__ = ["available", "declared", "equations_of", "jacobian_of", "kernel_for", "integrate_compiled", "run_ranges",
+           "cache_dir"]
 
 _LOADED: dict[str, object] = {}
 _EQUATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # model -> [equations, trace]
@@ -85,17 +85,6 @@ def jacobian_of(model):
     if entry[1] is None:            # a declared model is traced only when its Jacobian is wanted
         entry[1] = _trace(model, entry[0])
     return entry[1].jacobian
-
-
-def jacobian_pattern(model) -> np.ndarray:
-    """Where the model's symbolic Jacobian can be nonzero, ``(S, S)`` booleans: the entries whose expression is
-    not the constant 0 (the compiled Rodas4 factorises over them, :func:`pkpd.engine._kernel._fill`)."""
-    entry = _entry(model)
-    if len(entry) < 3:
-        S = len(model.states)
-        texts = jacobian_of(model).derivatives[:S * S]
-        entry.append(np.ascontiguousarray(np.array([t != "0.0" for t in texts], np.bool_).reshape(S, S)))
-    return entry[2]
 
 
 def _entry(model):
@@ -229,8 +218,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
             np.ascontiguousarray(bps.value, f64), bps.ref.astype(i64),
             np.ascontiguousarray(course.vectors, f64).reshape(-1, S), table, mask, table_x0,
             np.ascontiguousarray(course.end, f64), d_start.astype(i64), d_stop.astype(i64), d_time,
-            float(options.rtol), float(options.atol), int(options.max_steps),
-            jacobian_pattern(model) if stiff else np.zeros((S, S), np.bool_))
+            float(options.rtol), float(options.atol), int(options.max_steps))
     y_end, status, reached = np.empty((n, S)), np.zeros(n, i64), np.zeros(n)
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)

@@ -13,9 +13,7 @@ Wanner (1993, II.4), each unit landing exactly on its own breakpoints (resets, b
 steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For stiff
 models the same driver takes Rodas4 steps (Hairer & Wanner 1996, IV.7; L-stable, order 4(3), with its
 third-order dense output) with the model's symbolic Jacobian (:func:`pkpd.engine._trace.trace`) evaluated at
-every accepted point (forward differences where it is not finite); its linear systems are factorised over the
-Jacobian's sparsity pattern (symbolic fill computed once, rows exchanged only where partial pivoting would, by
-falling back to the dense factorisation). The functions release
+every accepted point (forward differences where it is not finite). The functions release
 the GIL (``nogil``): :mod:`pkpd.engine._compiled` runs ranges of units on threads, each writing only its rows.
 """
 
@@ -167,8 +165,7 @@ def _dp5_dense(K, Q):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
     """``J = df/dy`` and ``df/dt`` at ``(t, y)`` (``f`` its derivative): the model's symbolic Jacobian, or forward
-    differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0).
-    Whether it is the symbolic one (then zero outside the model's sparsity pattern)."""
+    differences where that is not finite (a derivative singular where the function is not, e.g. sqrt at 0)."""
     jac(t, y, p, rate, J, dfdt)
     S = y.shape[0]
     finite = True
@@ -177,7 +174,7 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
         for j in range(S):
             finite &= math.isfinite(J[i, j])
     if finite:
-        return True
+        return
     for j in range(S):
         delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))
         work[:] = y
@@ -189,17 +186,12 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
     rhs(t + delta, y, p, rate, f1)
     for i in range(S):
         dfdt[i] = (f1[i] - f[i]) / delta
-    return False
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lu(M, piv, work):
+def _lu(M, piv):
     """LU factorisation of ``M`` in place, with partial pivoting (``piv[k]``: the row exchanged with row ``k``);
-    the diagonal holds ``1 / U_kk``, so that :func:`_solve` multiplies. False if ``M`` is singular.
-
-    A model's Jacobian is sparse (the SE model: 46 of 256 entries), so each elimination step updates only the
-    columns where the pivot row is nonzero (listed in ``work``) and only the rows below with a nonzero factor:
-    the same operations on every entry that can change, in the same order, as the dense algorithm."""
+    the diagonal holds ``1 / U_kk``, so that :func:`_solve` multiplies. False if ``M`` is singular."""
     S = M.shape[0]
     for k in range(S):
         best, row = abs(M[k, k]), k
@@ -214,139 +206,47 @@ def _lu(M, piv, work):
                 M[k, j], M[row, j] = M[row, j], M[k, j]
         inverse = 1.0 / M[k, k]
         M[k, k] = inverse
-        n = 0
-        for j in range(k + 1, S):
-            if M[k, j] != 0.0:
-                work[n] = j
-                n += 1
         for i in range(k + 1, S):
             factor = M[i, k] * inverse
             M[i, k] = factor
-            if factor != 0.0:
-                for c in range(n):
-                    j = work[c]
-                    M[i, j] -= factor * M[k, j]
-    return True
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _fill(pattern, lower, upper, right):
-    """The nonzeros of the LU factors of every matrix ``I / (GAMMA h) - J`` with ``J`` zero outside ``pattern``,
-    when no rows are exchanged (symbolic factorisation): ``lower`` (per column, the rows below the diagonal),
-    ``upper`` (per column, the rows above) and ``right`` (per row, the columns right of the diagonal), each as
-    :func:`_nonzeros` lays them out."""
-    S = pattern.shape[0]
-    P = pattern.copy()
-    for k in range(S):
-        P[k, k] = True
-    for k in range(S):
-        for i in range(k + 1, S):
-            if P[i, k]:
+            if factor != 0.0:           # a model's Jacobian is sparse: most rows need no elimination
                 for j in range(k + 1, S):
-                    if P[k, j]:
-                        P[i, j] = True
-    _nonzeros(P, lower, upper)
-    n = S + 1
-    for i in range(S):
-        right[i] = n
-        for j in range(i + 1, S):
-            if P[i, j]:
-                right[n] = j
-                n += 1
-    right[S] = n
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lu_fixed(M, lower, right):
-    """:func:`_lu` over the nonzeros :func:`_fill` found, for a matrix whose partial pivoting exchanges no rows:
-    the same operations on the same entries; False (``M`` then partly factorised) where partial pivoting would
-    exchange rows or ``M`` is singular -- the caller then takes :func:`_lu`."""
-    S = M.shape[0]
-    for k in range(S):
-        d = abs(M[k, k])
-        if d == 0.0 or not math.isfinite(d):
-            return False
-        for q in range(lower[k], lower[k + 1]):
-            if abs(M[lower[q], k]) > d:
-                return False
-        inverse = 1.0 / M[k, k]
-        M[k, k] = inverse
-        for q in range(lower[k], lower[k + 1]):
-            i = lower[q]
-            factor = M[i, k] * inverse
-            M[i, k] = factor
-            if factor != 0.0:
-                for c in range(right[k], right[k + 1]):
-                    j = right[c]
                     M[i, j] -= factor * M[k, j]
     return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _nonzeros(M, lower, upper):
-    """Where the factors of :func:`_lu` are nonzero, column by column, for :func:`_solve`: ``lower[j]`` ..
-    ``lower[j + 1]`` index the rows below the diagonal of column ``j`` in ``lower[S + 1:]`` (``upper``: above)."""
-    S = M.shape[0]
-    n, m = S + 1, S + 1
-    for j in range(S):
-        lower[j], upper[j] = n, m
-        for i in range(j + 1, S):
-            if M[i, j] != 0.0:
-                lower[n] = i
-                n += 1
-        for i in range(j):
-            if M[i, j] != 0.0:
-                upper[m] = i
-                m += 1
-    lower[S], upper[S] = n, m
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _solve(M, piv, b, lower, upper):
-    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`, column by column over their nonzeros
-    (:func:`_nonzeros`): the updates of a column are independent (they pipeline), and a zero skips its column."""
+def _solve(M, piv, b):
+    """Solve ``M x = b`` in place in ``b`` with the factors of :func:`_lu`, column by column: the updates of a
+    column are independent (they pipeline), and a zero skips its column."""
     S = M.shape[0]
     for k in range(S):
         b[k], b[piv[k]] = b[piv[k]], b[k]
     for j in range(S):
         x = b[j]
         if x != 0.0:
-            for q in range(lower[j], lower[j + 1]):
-                i = lower[q]
+            for i in range(j + 1, S):
                 b[i] -= M[i, j] * x
     for j in range(S - 1, -1, -1):
         x = b[j] * M[j, j]
         b[j] = x
         if x != 0.0:
-            for q in range(upper[j], upper[j + 1]):
-                i = upper[q]
+            for i in range(j):
                 b[i] -= M[i, j] * x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, fixed, K, stage, y_new, f_new, rtol,
-                atol):
+def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol):
     """One Rodas4 step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
-    :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular. ``fixed`` holds the
-    symbolic factors of :func:`_fill` (``fixed[0]`` lower, ``[1]`` upper, ``[2]`` right, ``[3][0]`` 1 when ``J`` is
-    zero outside the model's pattern) and the identity permutation (``fixed[4]``)."""
+    :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular."""
     S = y.shape[0]
     diagonal, inverse_h = 1.0 / (GAMMA * hs), 1.0 / hs      # (divisions hoisted: they cost as much as the rest)
     for i in range(S):
         for j in range(S):
             W[i, j] = -J[i, j]
         W[i, i] += diagonal
-    if fixed[3][0] == 1 and _lu_fixed(W, fixed[0], fixed[2]):
-        piv_, lower_, upper_ = fixed[4], fixed[0], fixed[1]
-    else:
-        for i in range(S):
-            for j in range(S):
-                W[i, j] = -J[i, j]
-            W[i, i] += diagonal
-        if not _lu(W, piv, lower):
-            return math.inf
-        _nonzeros(W, lower, upper)
-        piv_, lower_, upper_ = piv, lower, upper
+    if not _lu(W, piv):
+        return math.inf
     for st in range(6):
         for i in range(S):
             acc = y[i]
@@ -362,7 +262,7 @@ def _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, fixed,
             for j in range(st):
                 acc += RCC[st, j] * K[j, i]
             K[st, i] = f_new[i] + RD[st] * hs * dfdt[i] + acc * inverse_h
-        _solve(W, piv_, K[st], lower_, upper_)
+        _solve(W, piv, K[st])
     norm = 0.0
     for i in range(S):
         y_new[i] = stage[i] + K[5, i]
@@ -387,7 +287,7 @@ def _rodas_dense(y, y_new, K, Q):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
-          rtol, atol, max_steps, y_end, snapshots, dense, filled):
+          rtol, atol, max_steps, y_end, snapshots, dense):
     """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None, else Rodas4;
     its status and the time it reached. Each method is tested as ``jac is None``, a test numba decides while
     compiling (None has a type of its own), so that each method compiles without the other."""
@@ -398,9 +298,6 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
-    lower, upper = np.empty(S * S + S + 1, np.int64), np.empty(S * S + S + 1, np.int64)   # the factors' nonzeros
-    symbolic = np.zeros(1, np.int64)        # whether J is the symbolic Jacobian (zero outside the pattern)
-    fixed = (filled[0], filled[1], filled[2], symbolic, filled[3])
     exponent, grow = (-0.2, 10.0) if jac is None else (-0.25, 6.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
@@ -417,10 +314,9 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
         hs = remaining if land else h
         if jac is not None:
             if not fresh:
-                symbolic[0] = _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
+                _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, lower, upper, fixed, K, stage, y_new,
-                               f_new, rtol, atol)
+            norm = _rodas_step(rhs, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol, atol)
         else:
             norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):
@@ -467,8 +363,7 @@ _IV, _BV = types.int64[::1], types.boolean[::1]
 #: the arrays of :func:`integrator`'s function after the model's functions: ``first, last``, the units' inputs
 #: and the outputs
 _ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX,
-           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, types.boolean[:, ::1], MATRIX, MATRIX, MATRIX, _IV,
-           VECTOR)
+           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
 
 
 @functools.cache
@@ -485,13 +380,9 @@ def integrator(stiff: bool):
 
 def _units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
            bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
-           rtol, atol, max_steps, pattern, y_end, snapshots, dense, status, reached):
-    S = pattern.shape[0]
-    size = S * S + S + 1
-    filled = (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64), np.arange(S))
-    _fill(pattern, filled[0], filled[1], filled[2])
+           rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
         status[u], reached[u] = _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
                                       table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
-                                      max_steps, y_end, snapshots, dense, filled)
+                                      max_steps, y_end, snapshots, dense)
