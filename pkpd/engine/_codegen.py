@@ -1,9 +1,10 @@
 """Python source of a model's right-hand side and Jacobian, for compilation by numba.
 
 :func:`kernel_source` turns :class:`~pkpd.models.Equations` into scalar functions for one integration unit,
-compiled by numba's ``njit`` with the signatures ``RHS`` and ``JAC`` of :mod:`pkpd.engine._kernel` (which the
-model's module imports), so that the integrator takes them as function pointers::
+compiled by numba's ``njit`` with the signatures ``DERIVE``, ``RHS`` and ``JAC`` of :mod:`pkpd.engine._kernel`
+(which the model's module imports), so that the integrator takes them as function pointers::
 
+    def derive(p):                   # p[P:] = what depends on the parameters p[:P] alone (once per parameter set)
     def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i, inputs included
     def jac(t, y, p, rate, J, dfdt): # J[i, j] = d rhs_i / d y_j, dfdt[i] = d rhs_i / dt (given its Equations)
 
@@ -18,14 +19,26 @@ The semantics are the numpy closures': a comparison gives 1.0 or 0.0, ``where(c,
 Examples
 --------
 >>> from pkpd.models import Equations
->>> print(kernel_source(Equations(("CL", "V"), ("A",), (("C", "A / V"),), ("-CL * C",))))
+>>> print(kernel_source(Equations(("CL", "V"), ("A",), (("C", "A / V"),), ("-CL / V * A",))))
+N_DERIVED = 1
+<BLANKLINE>
+<BLANKLINE>
+@njit(DERIVE, cache=True, nogil=True, error_model="numpy")
+def derive(p):
+    v_CL = p[0]
+    v_V = p[1]
+    p[2] = ((-v_CL) / v_V)
+    return
+<BLANKLINE>
+<BLANKLINE>
 @njit(RHS, cache=True, nogil=True, error_model="numpy")
 def rhs(t, y, p, rate, dy):
     v_CL = p[0]
     v_V = p[1]
     v_A = y[0]
+    d_0 = p[2]
     v_C = (v_A / v_V)
-    dy[0] = ((-v_CL) * v_C) + rate[0]
+    dy[0] = (d_0 * v_A) + rate[0]
 <BLANKLINE>
 """
 
@@ -47,42 +60,113 @@ _MATH = {"exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "abs": "abs"
 
 
 def kernel_source(eq, jacobian=None) -> str:
-    """The source of ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`), and of ``jac`` when ``jacobian`` is given
-    (Equations whose derivatives are ``df_i/dy_j`` row by row, then ``df_i/dt``; :func:`pkpd.engine._trace.trace`).
+    """The source of ``derive`` and ``rhs`` for ``eq`` (:class:`~pkpd.models.Equations`), and of ``jac`` when
+    ``jacobian`` is given (Equations whose derivatives are ``df_i/dy_j`` row by row, then ``df_i/dt``;
+    :func:`pkpd.engine._trace.trace`), and ``N_DERIVED``.
+
+    What depends on the parameters alone -- a quantity, or a part of an expression such as ``V2 / (V1 + V2)`` or
+    ``log(KM / C0)`` -- is computed once per parameter set by ``derive(p)`` into ``p[len(parameters):]`` (the
+    caller sizes ``p`` with ``N_DERIVED`` more entries and calls it again whenever the parameters change), and
+    read there by ``rhs`` and ``jac``, which run at every stage of every step.
     """
-    lines = [_JIT.format("RHS"), "def rhs(t, y, p, rate, dy):"] + _prelude(eq)
-    added = "" if eq.rates else " + rate[{i}]"
-    lines += [f"    dy[{i}] = {_emit(text)}{added.format(i=i)}" for i, text in enumerate(eq.derivatives)]
+    P = len(eq.parameters)
+    if jacobian is not None and len(jacobian.parameters) != P:
+        raise ModelError("kernel_source: the Jacobian has other parameters than the right-hand side")
+    slots: dict[str, int] = {}           # emitted parameter-only expression -> its slot in p[P:]
+    derive: list[str] = []
+    rhs = _Body(eq, slots, derive, P)
+    derivatives = [f"    dy[{i}] = {rhs.emit(text)}{'' if eq.rates else f' + rate[{i}]'}"
+                   for i, text in enumerate(eq.derivatives)]
+    rhs_lines = rhs.prelude() + derivatives       # (after the derivatives: they tell which slots it reads)
+    jac_lines = []
     if jacobian is not None:
         S = len(jacobian.states)
-        lines += ["", "", _JIT.format("JAC"), "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0",
-                  "    dfdt[:] = 0.0"]
-        lines += _prelude(jacobian)
+        if tuple(jacobian.parameters) != tuple(eq.parameters):      # traced names (P0, ...) at the same positions
+            derive += [f"    v_{name} = p[{i}]" for i, name in enumerate(jacobian.parameters)]
+        jac = _Body(jacobian, slots, derive, P)
+        entries = []
         for k, text in enumerate(jacobian.derivatives):
             if text != "0.0":
                 target = f"J[{k // S}, {k % S}]" if k < S * S else f"dfdt[{k - S * S}]"
-                lines.append(f"    {target} = {_emit(text)}")
+                entries.append(f"    {target} = {jac.emit(text)}")
+        jac_lines = jac.prelude() + entries
+    lines = ["N_DERIVED = " + str(len(slots)), "", "", _JIT.format("DERIVE"), "def derive(p):"]
+    lines += [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)] + derive + ["    return", "", ""]
+    lines += [_JIT.format("RHS"), "def rhs(t, y, p, rate, dy):"] + rhs_lines
+    if jacobian is not None:
+        lines += ["", "", _JIT.format("JAC"), "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0",
+                  "    dfdt[:] = 0.0"] + jac_lines
     return "\n".join(lines) + "\n"
 
 
-def _prelude(eq) -> list[str]:
-    """Read parameters, states and rates into locals, then compute the quantities."""
-    lines = [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
-    lines += [f"    v_{name} = y[{i}]" for i, name in enumerate(eq.states)]
-    lines += [f"    v_{name} = rate[{i}]" for i, name in enumerate(eq.rates)]
-    lines += [f"    v_{name} = {_emit(text)}" for name, text in eq.quantities]
-    return lines
+class _Body:
+    """The statements of ``rhs`` or ``jac`` for one Equations: parameter-only parts moved to ``derive``."""
+
+    def __init__(self, eq, slots, derive, P):
+        self.eq, self.slots, self.derive, self.P = eq, slots, derive, P
+        self.fixed = set(eq.parameters)          # names whose value depends on the parameters alone
+        self.used: dict[int, None] = {}          # slots this body reads, in first-use order
+        self.quantities = []
+        for name, text in eq.quantities:
+            node = _parse(text)
+            if self._fixed(node):
+                self.fixed.add(name)
+                self.derive.append(f"    v_{name} = {_emit(text)}")    # derive needs it for later expressions
+                self.quantities.append(f"    v_{name} = {self.slot(_emit(text))}")
+            else:
+                self.quantities.append(f"    v_{name} = {self.emit(text)}")
+
+    def prelude(self) -> list[str]:
+        """Read parameters, states, rates and derived values into locals, then compute the quantities."""
+        eq = self.eq
+        lines = [f"    v_{name} = p[{i}]" for i, name in enumerate(eq.parameters)]
+        lines += [f"    v_{name} = y[{i}]" for i, name in enumerate(eq.states)]
+        lines += [f"    v_{name} = rate[{i}]" for i, name in enumerate(eq.rates)]
+        lines += [f"    d_{k} = p[{self.P + k}]" for k in self.used]
+        return lines + self.quantities
+
+    def emit(self, text: str) -> str:
+        return _Emitter(text, self).node(_parse(text))
+
+    def _fixed(self, node) -> bool:
+        return all(isinstance(n, ast.Name) and n.id in self.fixed
+                   for n in ast.walk(node) if isinstance(n, ast.Name))
+
+    def hoistable(self, node) -> bool:
+        """Whether ``node`` depends on parameters alone and computes something (a name or a number is read as it
+        is)."""
+        return (not isinstance(node, (ast.Name, ast.Constant)) and any(isinstance(n, ast.Name) for n in ast.walk(node))
+                and self._fixed(node))
+
+    def slot(self, emitted: str) -> str:
+        """The local that reads ``emitted`` from the slot ``derive`` computes it into."""
+        if emitted not in self.slots:
+            k = self.slots[emitted] = len(self.slots)
+            self.derive.append(f"    p[{self.P + k}] = {emitted}")
+        k = self.slots[emitted]
+        self.used[k] = None
+        return f"d_{k}"
+
+
+def _parse(text: str):
+    return ast.parse(text, mode="eval").body
 
 
 def _emit(text: str) -> str:
-    return _Emitter(text).node(ast.parse(text, mode="eval").body)
+    return _Emitter(text).node(_parse(text))
 
 
 class _Emitter:
-    def __init__(self, text):
+    def __init__(self, text, body=None):
         self.text = text
+        self.body = body         # a _Body: parameter-only parts are read from derive's slots
 
     def node(self, node) -> str:
+        if self.body is not None and self.body.hoistable(node):     # the whole parameter-only part, once
+            return self.body.slot(_Emitter(self.text).node(node))
+        return self._node(node)
+
+    def _node(self, node) -> str:
         kind = type(node)
         if kind is ast.Constant and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             value = float(node.value)
@@ -90,7 +174,12 @@ class _Emitter:
         if kind is ast.Name and node.id.isidentifier():
             return "t" if node.id == "t" else f"v_{node.id}"
         if kind is ast.BinOp and type(node.op) in _BINARY:
-            return f"({self.node(node.left)} {_BINARY[type(node.op)]} {self.node(node.right)})"
+            left, right = self.node(node.left), self.node(node.right)
+            if type(node.op) is ast.Pow and not isinstance(node.right, ast.Constant) and self.body is not None \
+                    and self.body._fixed(node.right) and not self.body._fixed(node):
+                # a parameter exponent (a Hill slope) is often 1: x ** 1.0 is x exactly, without a call to pow
+                return f"({left} if {right} == 1.0 else ({left} ** {right}))"
+            return f"({left} {_BINARY[type(node.op)]} {right})"
         if kind is ast.UnaryOp and type(node.op) in _UNARY:
             return f"({_UNARY[type(node.op)]}{self.node(node.operand)})"
         if kind is ast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:

@@ -154,7 +154,7 @@ import math
 
 from numba import njit
 
-from pkpd.engine._kernel import JAC, RHS
+from pkpd.engine._kernel import DERIVE, JAC, RHS
 
 
 '''
@@ -200,11 +200,11 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     names = model.parameter_names
     n, S = start.state.shape
     bps = course.breakpoints
-    p = np.empty((n, len(names)))
+    p = np.zeros((n, len(names) + functions.N_DERIVED))    # the derived values are filled per unit by the kernel
     for j, name in enumerate(names):
         p[:, j] = params[name]
     x0 = model.initial_state({name: p[:, j] for j, name in enumerate(names)}) if n else np.zeros((0, S))
-    table, mask, table_x0 = _parameter_table(model, names, bps, p)
+    table, mask, table_x0 = _parameter_table(model, names, bps, p[:, :len(names)])
     if outputs.dense_time is not None and len(outputs.dense_time):
         d_unit, d_time = np.asarray(outputs.dense_unit, np.int64), np.asarray(outputs.dense_time, float)
     else:
@@ -223,7 +223,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)
     out = (y_end, snapshots, dense, status, reached)
-    run_ranges(lambda first, last: integrate(rhs, jac, first, last, *args, *out), n)
+    run_ranges(lambda first, last: integrate(rhs, jac, functions.derive, first, last, *args, *out), n)
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 

@@ -1,10 +1,11 @@
 """The compiled integrator, one for every model: a model's functions come in as function pointers.
 
-:mod:`pkpd.engine._compiled` writes a model's ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a small module
-of their own, compiled with the signatures ``RHS`` and ``JAC`` below, and passes them to :func:`integrator`'s
+:mod:`pkpd.engine._compiled` writes a model's ``derive``, ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a
+small module of their own, compiled with the signatures ``DERIVE``, ``RHS`` and ``JAC`` below, and passes them to :func:`integrator`'s
 function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
 method for all models (about 7 s the first time, then loaded from numba's cache) and a new model compiles only its
-own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. Initial states (for
+own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. What depends on the
+parameters alone is derived once per parameter set (``derive``), not at every call of ``rhs``. Initial states (for
 resets) come computed, per unit and per parameter change.
 
 The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
@@ -65,6 +66,7 @@ RP3 = np.array([-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76
 #: the types of a model's compiled functions (:mod:`pkpd.engine._codegen` declares them with these signatures);
 #: the integrator receives them as function pointers, so it is compiled once for every model
 VECTOR, MATRIX = types.float64[::1], types.float64[:, ::1]
+DERIVE = types.void(VECTOR)                                                # derive(p): p[P:] from p[:P]
 RHS = types.void(types.float64, VECTOR, VECTOR, VECTOR, VECTOR)            # rhs(t, y, p, rate, dy)
 JAC = types.void(types.float64, VECTOR, VECTOR, VECTOR, MATRIX, VECTOR)    # jac(t, y, p, rate, J, dfdt)
 
@@ -93,9 +95,10 @@ def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0,
+def _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0,
            y, rate, p, x0, snapshots):
-    """Apply, in order, the unit's breakpoints at time ``t``; the position of its next one."""
+    """Apply, in order, the unit's breakpoints at time ``t``; the position of its next one. A parameter change
+    derives the parameter-only values again (``p[P:]``, :func:`pkpd.engine._codegen.kernel_source`)."""
     while ptr < stop and bp_time[ptr] == t:
         kind = bp_kind[ptr]
         if kind == RESET:
@@ -110,9 +113,10 @@ def _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, ta
             snapshots[bp_ref[ptr]] = y
         elif kind == PARAMS:
             row = bp_ref[ptr]
-            for j in range(p.shape[0]):
+            for j in range(table_mask.shape[0]):
                 if table_mask[j]:
                     p[j] = table[row, j]
+            derive(p)
             x0[:] = table_x0[row]     # a later reset returns to the initial state under the parameters then in force
         ptr += 1
     return ptr
@@ -285,7 +289,7 @@ def _rodas_dense(y, y_new, K, Q):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
+def _unit(rhs, jac, derive, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
           rtol, atol, max_steps, y_end, snapshots, dense):
     """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None, else Rodas4;
@@ -294,6 +298,7 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
+    derive(p)
     x0 = x0_start[u].copy()
     K, Q = np.empty((7, S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
@@ -301,7 +306,7 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
     exponent, grow = (-0.2, 10.0) if jac is None else (-0.25, 6.0)
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
-    ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
+    ptr = _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                  table_x0, y, rate, p, x0, snapshots)
     target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
     rhs(t, y, p, rate, f)
@@ -348,7 +353,7 @@ def _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
         if steps > max_steps:
             return TOO_MANY_STEPS, t
         if norm <= 1.0 and land:
-            ptr = _apply(t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
+            ptr = _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                          table_x0, y, rate, p, x0, snapshots)
             target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
             if target > t:
@@ -368,21 +373,22 @@ _ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV
 
 @functools.cache
 def integrator(stiff: bool):
-    """``integrate(rhs, jac, first, last, ...)``: integrate units ``first`` to ``last - 1`` of the model whose
-    compiled functions are ``rhs`` and ``jac`` (Rodas4 steps when ``stiff``; Dormand-Prince when not, and ``jac``
-    is then None) into the output arrays (their rows only; the GIL is released, so threads can run disjoint
-    ranges at once). Compiled for every model at once, on first use of each method (numba's cache keeps it: a
-    later process loads it); ``jac`` typed None for Dormand-Prince lets numba compile that method alone."""
+    """``integrate(rhs, jac, derive, first, last, ...)``: integrate units ``first`` to ``last - 1`` of the model whose
+    compiled functions are ``rhs``, ``jac`` and ``derive`` (Rodas4 steps when ``stiff``; Dormand-Prince when not, and
+    ``jac`` is then None; ``params`` has the model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into
+    the output arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once). Compiled
+    for every model at once, on first use of each method (numba's cache keeps it: a later process loads it); ``jac``
+    typed None for Dormand-Prince lets numba compile that method alone."""
     jac = types.FunctionType(JAC) if stiff else types.none
-    signature = types.void(types.FunctionType(RHS), jac, *_ARRAYS)
+    signature = types.void(types.FunctionType(RHS), jac, types.FunctionType(DERIVE), *_ARRAYS)
     return njit(signature, cache=True, nogil=True, error_model="numpy")(_units)
 
 
-def _units(rhs, jac, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time, bp_kind,
-           bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time,
-           rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
+def _units(rhs, jac, derive, first, last, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop, bp_time,
+           bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start, dense_stop,
+           dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
     for u in range(first, last):
-        status[u], reached[u] = _unit(rhs, jac, u, t_start, y_start, rate_start, params, x0_start, bp_start,
+        status[u], reached[u] = _unit(rhs, jac, derive, u, t_start, y_start, rate_start, params, x0_start, bp_start,
                                       bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table,
                                       table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol, atol,
                                       max_steps, y_end, snapshots, dense)

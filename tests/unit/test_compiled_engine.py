@@ -53,11 +53,18 @@ FUNCTIONS_MODEL = """
 
 
 def _python_rhs(eq):
-    """The generated ``rhs`` run as plain Python (numba's decorator removed)."""
+    """The generated ``derive`` and ``rhs`` run as plain Python (numba's decorator removed), as the kernel calls
+    them: the parameters extended by the derived values, derived once, then ``rhs``."""
     namespace = {"math": math}
     source = "\n".join(line for line in kernel_source(eq).splitlines() if not line.startswith("@njit("))
     exec(source, namespace)  # noqa: S102
-    return namespace["rhs"]
+
+    def rhs(t, y, p, rate, dy):
+        extended = np.concatenate([p, np.full(namespace["N_DERIVED"], np.nan)])
+        namespace["derive"](extended)
+        namespace["rhs"](t, y, extended, rate, dy)
+
+    return rhs
 
 
 def _compare_rhs(model, params, rng, n=7):
