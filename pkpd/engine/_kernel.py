@@ -1,8 +1,8 @@
 """The compiled integrator, one for every model: a model's functions come in as function pointers.
 
 :mod:`pkpd.engine._compiled` writes a model's ``derive``, ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a
-small module of their own, compiled with the signatures ``DERIVE``, ``RHS`` and ``JAC`` below, and passes them to :func:`integrator`'s
-function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
+small module of their own, compiled with the signatures ``DERIVE``, ``RHS`` and ``JAC`` below, and passes them to
+:func:`integrator`'s function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
 method for all models (about 7 s the first time, then loaded from numba's cache) and a new model compiles only its
 own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. What depends on the
 parameters alone is derived once per parameter set (``derive``), not at every call of ``rhs``. Initial states (for
