@@ -2,11 +2,11 @@
 
 :mod:`pkpd.engine._compiled` writes a model's ``derive``, ``rhs`` and ``jac`` (:mod:`pkpd.engine._codegen`) to a
 small module of their own, compiled with the signatures ``DERIVE``, ``RHS`` and ``JAC`` below, and passes them to
-:func:`integrator`'s function. numba types them as ``FunctionType`` (a C function pointer), so that function is compiled once per
-method for all models (about 7 s the first time, then loaded from numba's cache) and a new model compiles only its
-own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. What depends on the
-parameters alone is derived once per parameter set (``derive``), not at every call of ``rhs``. Initial states (for
-resets) come computed, per unit and per parameter change.
+:func:`integrator`'s function. numba types them as ``FunctionType`` (a C function pointer), so that function is
+compiled once per method for all models (about 7 s the first time, then loaded from numba's cache) and a new model
+compiles only its own few lines (under a second). Calling through the pointer costs a few nanoseconds a call. What
+depends on the parameters alone is derived once per parameter set (``derive``), not at every call of ``rhs``.
+Initial states (for resets) come computed, per unit and per parameter change.
 
 The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
 (1980, J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett &
