@@ -129,14 +129,12 @@ class _Body:
         return _Emitter(text, self).node(_parse(text))
 
     def _fixed(self, node) -> bool:
-        return all(isinstance(n, ast.Name) and n.id in self.fixed
-                   for n in ast.walk(node) if isinstance(n, ast.Name))
+        return all(n.id in self.fixed for n in _variables(node))
 
     def hoistable(self, node) -> bool:
         """Whether ``node`` depends on parameters alone and computes something (a name or a number is read as it
         is)."""
-        return (not isinstance(node, (ast.Name, ast.Constant)) and any(isinstance(n, ast.Name) for n in ast.walk(node))
-                and self._fixed(node))
+        return not isinstance(node, (ast.Name, ast.Constant)) and bool(_variables(node)) and self._fixed(node)
 
     def slot(self, emitted: str) -> str:
         """The local that reads ``emitted`` from the slot ``derive`` computes it into."""
@@ -150,6 +148,12 @@ class _Body:
 
 def _parse(text: str):
     return ast.parse(text, mode="eval").body
+
+
+def _variables(node) -> list:
+    """The names ``node`` reads (not the functions it calls)."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return [n for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in called]
 
 
 def _emit(text: str) -> str:
