@@ -284,3 +284,22 @@ def test_population_objective_on_the_compiled_engine_equals_the_numpy_engines(fu
                             cohort.data, engine="analytic", method=method)
     assert compiled == pytest.approx(numpy_ode, abs=1e-6)
     assert compiled == pytest.approx(closed, rel=1e-6)        # ODE tolerance (rtol 1e-9) through the derivatives
+
+
+def test_what_depends_on_parameters_alone_is_derived_once_not_at_every_call():
+    """``derive`` computes the parameter-only quantity ``K``, the call ``log(KM / C0)`` and ``V2 / (V1 + V2)``;
+    ``rhs`` reads them (no log, no division of parameters left in it), and a Hill slope of 1 skips ``pow``. Run as
+    plain Python, derive-then-rhs equals the equations evaluated directly."""
+    eq = Equations(("CL", "V1", "V2", "KM", "C0", "N"), ("A",), (("K", "CL / V1"), ("C", "A / V1")),
+                   ("-K * A * log(KM / C0) * V2 / (V1 + V2) - C ** N",))
+    source = kernel_source(eq)
+    rhs = source.split("def rhs")[1]
+    assert "math.log" not in rhs and "(v_V1 + v_V2)" not in rhs and "v_CL / v_V1" not in rhs
+    assert "if v_N == 1.0 else" in rhs
+    assert source.startswith("N_DERIVED = ")
+    p = np.array([5.0, 40.0, 60.0, 3.0, 1.5, 1.0])
+    dy = np.empty(1)
+    _python_rhs(eq)(0.0, np.array([20.0]), p, np.zeros(1), dy)
+    CL, V1, V2, KM, C0, N = p
+    expected = -CL / V1 * 20.0 * math.log(KM / C0) * V2 / (V1 + V2) - (20.0 / V1) ** N
+    assert dy[0] == pytest.approx(expected, rel=1e-15)
