@@ -31,8 +31,8 @@ from ._internal import moved as _moved
 
 # Estimation, populations, trials, the SE application, plots and data readers are imported on first use
 # (PEP 562, through lazy_loader): `import pkpd` stays close to importing numpy and pandas.
-_lazy_getattr, _, _ = _lazy.attach(__name__, submodules=["drugs", "estimation", "io", "physiology", "plot",
-                                                                "population", "trials"], submod_attrs={
+_LAZY_SUBMODULES = ["drugs", "estimation", "io", "physiology", "plot", "population", "trials"]
+_lazy_getattr, _, _ = _lazy.attach(__name__, submodules=_LAZY_SUBMODULES, submod_attrs={
     "io": ["Dataset", "load_dataset", "load_truth", "read_nonmem", "write_nonmem"],
     "physiology": ["genetics"],
     "population": ["IOV", "PopulationModel", "Population", "categorical", "exponential", "linear", "power",

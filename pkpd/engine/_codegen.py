@@ -72,9 +72,9 @@ def kernel_source(eq, jacobian=None) -> str:
     P = len(eq.parameters)
     if jacobian is not None and len(jacobian.parameters) != P:
         raise ModelError("kernel_source: the Jacobian has other parameters than the right-hand side")
-    slots: dict[str, int] = {}           # emitted parameter-only expression -> its slot in p[P:]
+    slots: dict[tuple, int] = {}         # (body, emitted parameter-only expression) -> its slot in p[P:]
     derive: list[str] = []
-    rhs = _Body(eq, slots, derive, P)
+    rhs = _Body("rhs", eq, slots, derive, P)
     derivatives = [f"    dy[{i}] = {rhs.emit(text)}{'' if eq.rates else f' + rate[{i}]'}"
                    for i, text in enumerate(eq.derivatives)]
     rhs_lines = rhs.prelude() + derivatives       # (after the derivatives: they tell which slots it reads)
@@ -83,7 +83,7 @@ def kernel_source(eq, jacobian=None) -> str:
         S = len(jacobian.states)
         if tuple(jacobian.parameters) != tuple(eq.parameters):      # traced names (P0, ...) at the same positions
             derive += [f"    v_{name} = p[{i}]" for i, name in enumerate(jacobian.parameters)]
-        jac = _Body(jacobian, slots, derive, P)
+        jac = _Body("jac", jacobian, slots, derive, P)
         entries = []
         for k, text in enumerate(jacobian.derivatives):
             if text != "0.0":
@@ -102,8 +102,10 @@ def kernel_source(eq, jacobian=None) -> str:
 class _Body:
     """The statements of ``rhs`` or ``jac`` for one Equations: parameter-only parts moved to ``derive``."""
 
-    def __init__(self, eq, slots, derive, P):
-        self.eq, self.slots, self.derive, self.P = eq, slots, derive, P
+    def __init__(self, tag, eq, slots, derive, P):
+        # slots are shared by text within a body only: the Jacobian's quantities (G<k>) may reuse a name of the
+        # right-hand side's (a declared model's own names) with another meaning
+        self.tag, self.eq, self.slots, self.derive, self.P = tag, eq, slots, derive, P
         self.fixed = set(eq.parameters)          # names whose value depends on the parameters alone
         self.used: dict[int, None] = {}          # slots this body reads, in first-use order
         self.quantities = []
@@ -112,7 +114,7 @@ class _Body:
             if self._fixed(node):
                 self.fixed.add(name)
                 self.derive.append(f"    v_{name} = {_emit(text)}")    # derive needs it for later expressions
-                self.quantities.append(f"    v_{name} = {self.slot(_emit(text))}")
+                self.quantities.append(f"    v_{name} = {self.slot(f'v_{name}')}")
             else:
                 self.quantities.append(f"    v_{name} = {self.emit(text)}")
 
@@ -138,10 +140,11 @@ class _Body:
 
     def slot(self, emitted: str) -> str:
         """The local that reads ``emitted`` from the slot ``derive`` computes it into."""
-        if emitted not in self.slots:
-            k = self.slots[emitted] = len(self.slots)
+        key = (self.tag, emitted)
+        if key not in self.slots:
+            k = self.slots[key] = len(self.slots)
             self.derive.append(f"    p[{self.P + k}] = {emitted}")
-        k = self.slots[emitted]
+        k = self.slots[key]
         self.used[k] = None
         return f"d_{k}"
 
