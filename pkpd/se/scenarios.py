@@ -55,7 +55,7 @@ from . import defaults as SE
 __all__ = ["DRUGS", "IIV", "SECOND_LINE", "se_model", "se_params", "weight_exponents", "scale_to_weight", "treat", "simulate_patient",
            "cohort_parameters",
            "cohort_termination", "cohort_outcomes", "polytherapy_termination", "guideline_termination",
-           "RESPIRATORY_DEPRESSION_SEDATION"]
+           "RESPIRATORY_DEPRESSION_SEDATION", "GABA_A_EFFECTS"]
 
 #: Combined deep sedation (1 - prod(1 - sedation of each drug)) at which respiratory depression is counted [A]:
 #: 0.5, i.e. an unbound brain concentration at the drug's Ramsay >= 5 C50 (:data:`pkpd.se.defaults.TOXICITY`).
@@ -90,6 +90,9 @@ for _name, _info in DRUGS.items():
     _info["prefix"] = _info["make"]().prefix
     _info["role"] = SE.PD[_info["prefix"]]["role"]
 del _name, _info
+
+#: The effects of the GABA-A modulators (:func:`se_model`): the benzodiazepine's and phenobarbital's.
+GABA_A_EFFECTS = ("BZD.EFFECT", "BARB.EFFECT")
 
 #: The guideline sequence's second-line choices (ESETT [S]).
 SECOND_LINE = ("valproate", "levetiracetam", "fosphenytoin")
@@ -593,8 +596,9 @@ def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=
     - ``terminated``: activity below 0.1 at ``t_end_min`` (stopped and not restarted);
     - ``respiratory_depression``: the combined deep sedation of the drugs (``<drug>_SED_PD.EFFECT``) reaches
       :data:`RESPIRATORY_DEPRESSION_SEDATION` at some time;
-    - ``paradoxical``: when the benzodiazepine effect peaks the net GABA-A factor ``SEIZURE.F_GABA`` is negative,
-      so the drug *adds* to the seizure's drive (E_GABA above the point where GABA-A excites).
+    - ``paradoxical``: when the GABA-A modulators' effect (the benzodiazepine's and phenobarbital's,
+      :data:`GABA_A_EFFECTS`) peaks the net GABA-A factor ``SEIZURE.F_GABA`` is negative, so the drug *adds* to
+      the seizure's drive (E_GABA above the point where GABA-A excites; Staley 1992, Neurosci Lett 146:105).
 
     The other arguments are those of :func:`cohort_termination` (``rtol`` and ``solver`` included).
 
@@ -630,10 +634,10 @@ def cohort_outcomes(delays_min=(5, 15, 30, 60), n: int = 1000, seed=2024, drugs=
         for name in sedation:
             free = free * (1.0 - grid(name))
         resp = (1.0 - free).max(axis=1) >= RESPIRATORY_DEPRESSION_SEDATION
-        if "BZD.EFFECT" in model.outputs:
-            peak = np.argmax(grid("BZD.EFFECT"), axis=1)
-            f_at_peak = grid(Seizure.F_GABA)[np.arange(n), peak]
-            paradox = f_at_peak < 0.0
+        modulators = [name for name in GABA_A_EFFECTS if name in model.outputs]
+        if modulators:
+            peak = np.argmax(sum(grid(name) for name in modulators), axis=1)
+            paradox = grid(Seizure.F_GABA)[np.arange(n), peak] < 0.0
         else:
             paradox = np.zeros(n, dtype=bool)
         rows[delay] = {"terminated": float(np.mean(terminated(act))), "respiratory_depression": float(resp.mean()),

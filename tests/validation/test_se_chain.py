@@ -113,6 +113,22 @@ def test_paradoxical_worsening_appears_late_with_default_parameters(escalation):
     assert escalation[10].loc[5, "paradoxical"] == 0.0
 
 
+def test_phenobarbital_is_a_gaba_a_modulator_that_turns_paradoxical_late():
+    """Staley 1992 (Neurosci Lett 146:105): with E_GABA above the firing threshold, barbiturates (like
+    benzodiazepines) enhance GABA-A *excitation*. Phenobarbital 15 mg/kg acts on the synaptic GABA-A receptors, so
+    it stops most seizures at 5 min, few at 60 min, and at 60 min adds to the drive in part of the cohort (in
+    none at 5 min) -- as midazolam does (test above) -- and at 60 min it stops fewer than a drug acting outside
+    GABA-A (levetiracetam)."""
+    model = scenarios.se_model(("phenobarbital",))
+    reads = [c.receptor for c in model.components if isinstance(c, ModulatorEffect)]
+    assert reads == ["GABAA.SURFACE"]
+    pb = scenarios.cohort_outcomes((5.0, 60.0), N, 2024, ("phenobarbital",))
+    lev = scenarios.cohort_outcomes((5.0, 60.0), N, 2024, ("levetiracetam",))
+    assert pb.loc[5.0, "terminated"] > 0.8 > 0.3 > pb.loc[60.0, "terminated"]
+    assert pb.loc[60.0, "paradoxical"] > 0.0 == pb.loc[5.0, "paradoxical"]
+    assert pb.loc[60.0, "terminated"] < lev.loc[60.0, "terminated"]
+
+
 @pytest.fixture(scope="module")
 def guideline():
     return guideline_outcomes(n=N, seed=2024)
