@@ -81,8 +81,11 @@ def integrate_exact(model, params: dict, start: Start, course: Course, outputs: 
 
 
 def _propagate(A, r, x, h):
-    """``x(t0 + h)`` of ``x' = A x + r`` from ``x(t0) = x``, per row: ``expm([[A h, r h], [0, 0]]) [x; 1]``."""
+    """``x(t0 + h)`` of ``x' = A x + r`` from ``x(t0) = x``, per row: ``expm([[A h, r h], [0, 0]]) [x; 1]``
+    (in closed form for one or two states without input, :func:`_propagate_two`)."""
     m, S, _ = A.shape
+    if S <= 2 and not r.any() and (S == 1 or not A[:, 0, 1].any()):
+        return _propagate_two(A, x, h)
     M = np.zeros((m, S + 1, S + 1))
     M[:, :S, :S] = A * h[:, None, None]
     M[:, :S, S] = r * h[:, None]
@@ -91,6 +94,24 @@ def _propagate(A, r, x, h):
     # a state neither x nor r reaches stays exactly 0 (the exponential leaves ~1e-16 where its entry is 0)
     source = (x != 0) | (r != 0)
     y[(source.astype(np.int64) @ _reach(A).T.astype(np.int64)) == 0] = 0.0
+    return y
+
+
+def _propagate_two(A, x, h):
+    """:func:`_propagate` without input for a lower-triangular system of one or two states (a depot feeding a
+    central compartment: ADVAN2's matrix), ``A = [[a, 0], [c, d]]``, in closed form:
+    ``expm(A h) = [[e^{ah}, 0], [c D, e^{dh}]]`` with ``D = (e^{ah} - e^{dh}) / (a - d)`` written
+    ``e^{dh} h expm1(delta h) / (delta h)``, ``delta = a - d``, which keeps its digits when ``a`` is close to ``d``
+    (flip-flop, ``KA`` near ``k``) and equals ``h e^{dh}`` when they are equal."""
+    a, y = A[:, 0, 0] * h, np.empty_like(x)
+    ea = np.exp(a)
+    y[:, 0] = ea * x[:, 0]
+    if A.shape[1] == 2:
+        d, c = A[:, 1, 1] * h, A[:, 1, 0] * h
+        ed, delta = np.exp(d), a - d
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(delta == 0.0, 1.0, np.expm1(delta) / delta)
+        y[:, 1] = ed * x[:, 1] + c * ed * ratio * x[:, 0]
     return y
 
 

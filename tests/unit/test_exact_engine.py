@@ -257,3 +257,30 @@ def test_auto_with_a_numerical_solver_named_keeps_the_ode_engine():
     assert simulate(pk.OneCompartment(), events, {"V": 10.0}, record_params=rp).method == "analytic"
     assert simulate(pk.OneCompartment(), events, {"V": 10.0}, record_params=rp, solver="dp5").method == "ode"
     assert simulate(pk.OneCompartment(), events, {"V": 10.0}, record_params=rp, method="ode").method == "ode"
+
+
+def test_the_two_state_propagator_is_the_matrix_exponential_and_keeps_flip_flop_digits():
+    """Without input, a depot feeding a central compartment (``[[-KA, 0], [KA, -k]]``) is propagated in closed form
+    (``_propagate_two``): it equals the Pade matrix exponential where that is accurate (entries not decayed
+    below 1e-12 of the state), and at ``KA = k`` (and ``KA = k (1 + 1e-9)``) it is the hand value
+    ``x1 e^{-kh} + KA h e^{-kh} x0`` to 1e-14, where a difference of exponentials would lose digits."""
+    from pkpd.engine._closed_form import _expm
+    from pkpd.engine._exact import _propagate, _propagate_two
+
+    rng = np.random.default_rng(5)
+    m = 2000
+    ka, k, h = rng.uniform(0.05, 5.0, m), rng.uniform(0.01, 1.0, m), 10 ** rng.uniform(-4, 1, m)
+    A = np.zeros((m, 2, 2))
+    A[:, 0, 0], A[:, 1, 0], A[:, 1, 1] = -ka, ka, -k
+    x = rng.uniform(0.0, 100.0, (m, 2))
+    ref = np.einsum("nij,nj->ni", _expm(A * h[:, None, None]), x)
+    got = _propagate(A, np.zeros((m, 2)), x, h)
+    np.testing.assert_array_equal(got, _propagate_two(A, x, h))
+    big = np.abs(ref) > 1e-12 * np.abs(x).max(axis=1, keepdims=True)
+    np.testing.assert_allclose(got[big], ref[big], rtol=1e-12)
+    for ratio in (1.0, 1.0 + 1e-9):
+        A_ff = np.array([[[-0.7, 0.0], [0.7, -0.7 * ratio]]])
+        y = _propagate_two(A_ff, np.array([[80.0, 5.0]]), np.array([3.0]))
+        hand = 5.0 * np.exp(-2.1) + 0.7 * 3.0 * np.exp(-2.1) * 80.0
+        assert y[0, 0] == pytest.approx(80.0 * np.exp(-2.1), rel=1e-15)
+        assert y[0, 1] == pytest.approx(hand, rel=1e-14 if ratio == 1.0 else 1e-8)
