@@ -111,7 +111,7 @@ class _Body:
         self.quantities = []
         for name, text in eq.quantities:
             node = _parse(text)
-            if self._fixed(node):
+            if id(node) in _parameter_only(node, self.fixed)[0]:
                 self.fixed.add(name)
                 self.derive.append(f"    v_{name} = {_emit(text)}")    # derive needs it for later expressions
                 self.quantities.append(f"    v_{name} = {self.slot(f'v_{name}')}")
@@ -128,15 +128,8 @@ class _Body:
         return lines + self.quantities
 
     def emit(self, text: str) -> str:
-        return _Emitter(text, self).node(_parse(text))
-
-    def _fixed(self, node) -> bool:
-        return all(n.id in self.fixed for n in _variables(node))
-
-    def hoistable(self, node) -> bool:
-        """Whether ``node`` depends on parameters alone and computes something (a name or a number is read as it
-        is)."""
-        return not isinstance(node, (ast.Name, ast.Constant)) and bool(_variables(node)) and self._fixed(node)
+        tree = _parse(text)
+        return _Emitter(text, self, *_parameter_only(tree, self.fixed)).node(tree)
 
     def slot(self, emitted: str) -> str:
         """The local that reads ``emitted`` from the slot ``derive`` computes it into."""
@@ -153,10 +146,25 @@ def _parse(text: str):
     return ast.parse(text, mode="eval").body
 
 
-def _variables(node) -> list:
-    """The names ``node`` reads (not the functions it calls)."""
-    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
-    return [n for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in called]
+def _parameter_only(tree, names) -> tuple[set, set]:
+    """In one pass over ``tree``: the ids of its nodes that read nothing but ``names``, and of those that read at
+    least one name (a function called is not read). Valid while ``tree`` is alive."""
+    only, reads = set(), set()
+
+    def visit(node):
+        if isinstance(node, ast.Name):
+            ok, some = node.id in names, True
+        else:
+            parts = [visit(c) for c in (node.args if isinstance(node, ast.Call) else ast.iter_child_nodes(node))]
+            ok, some = all(p[0] for p in parts), any(p[1] for p in parts)
+        if ok:
+            only.add(id(node))
+        if some:
+            reads.add(id(node))
+        return ok, some
+
+    visit(tree)
+    return only, reads
 
 
 def _emit(text: str) -> str:
@@ -164,12 +172,15 @@ def _emit(text: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, text, body=None):
+    def __init__(self, text, body=None, fixed=frozenset(), reads=frozenset()):
         self.text = text
-        self.body = body         # a _Body: parameter-only parts are read from derive's slots
+        self.body = body                     # a _Body: parameter-only parts are read from derive's slots
+        self.fixed, self.reads = fixed, reads    # (:func:`_parameter_only` of the tree being emitted)
 
     def node(self, node) -> str:
-        if self.body is not None and self.body.hoistable(node):     # the whole parameter-only part, once
+        # the largest part that reads parameters alone and computes something is derived once
+        if self.body is not None and id(node) in self.fixed and id(node) in self.reads and \
+                not isinstance(node, (ast.Name, ast.Constant)):
             return self.body.slot(_Emitter(self.text).node(node))
         return self._node(node)
 
@@ -182,8 +193,8 @@ class _Emitter:
             return "t" if node.id == "t" else f"v_{node.id}"
         if kind is ast.BinOp and type(node.op) in _BINARY:
             left, right = self.node(node.left), self.node(node.right)
-            if type(node.op) is ast.Pow and not isinstance(node.right, ast.Constant) and self.body is not None \
-                    and self.body._fixed(node.right) and not self.body._fixed(node):
+            if type(node.op) is ast.Pow and not isinstance(node.right, ast.Constant) and id(node.right) in self.fixed \
+                    and id(node) not in self.fixed:
                 # a parameter exponent (a Hill slope) is often 1: x ** 1.0 is x exactly, without a call to pow
                 return f"({left} if {right} == 1.0 else ({left} ** {right}))"
             return f"({left} {_BINARY[type(node.op)]} {right})"
