@@ -4,9 +4,10 @@ The trial: status epilepticus, midazolam 10 mg IM at 5 / 15 / 30 / 60 min after 
 cohort variability (:func:`pkpd.trials.se_population`), 4 h on a 5-min grid, endpoints termination by
 4 h, time to termination and the GABA-A (alpha2/3/5) surface nadir; time-course quantiles kept.
 
-Prints the rate in patient-arms per second serially and with ``LocalCluster(n_workers=2,
-threads_per_worker=1)``, their ratio, the peak resident memory of this process and of its children
-(``resource.getrusage`` maxrss), whether the two runs gave bit-identical summaries, and the time a
+Prints the rate in patient-arms per second in this process, without Dask ("serial": ``run_trial``'s default of
+two chunks at once on threads, one's Python work overlapping the other's integration; ``--threads 1`` for one
+chunk at a time), and with ``LocalCluster(n_workers=2, threads_per_worker=1)``, their ratio, the peak resident
+memory of this process and of its children (``resource.getrusage`` maxrss), whether the two runs gave bit-identical summaries, and the time a
 100 000-patient x 4-arm trial would take at the measured rates.
 
 Usage::
@@ -37,6 +38,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="400 patients per arm")
     ap.add_argument("--block", type=int, default=1000, help="block_size (subjects integrated together)")
     ap.add_argument("--no-dask", action="store_true", help="serial run only")
+    ap.add_argument("--threads", type=int, default=None, help="run_trial's threads (chunks at once) of the serial "
+                    "run (default: run_trial's, 2 on 2 CPUs)")
     ap.add_argument("--solver", default="compiled", help="ODE solver of the trial (default compiled)")
     ap.add_argument("--baseline", type=int, default=200,
                     help="patients per arm of the numpy-engine (solver dp5) baseline run in this process (0: none)")
@@ -59,11 +62,11 @@ def main(argv=None):
     opts = {"seed": 2024, "block_size": block, "chunk_size": block, "progress": False, "solver": args.solver}
     run_trial(source, design, 4, **opts)                      # warm-up: imports, kernel compiled or loaded
     t0 = time.perf_counter()
-    serial = run_trial(source, design, n, **opts)
+    serial = run_trial(source, design, n, threads=args.threads, **opts)
     t_serial = time.perf_counter() - t0
     rate_serial = n * arms / t_serial
     print(f"serial : {t_serial:7.2f} s  {rate_serial:8.0f} patient-arms/s  ({n / t_serial:.0f} patients/s over "
-          f"{arms} arms)")
+          f"{arms} arms; one process, threads={args.threads or 'default'})")
     print(f"         peak RSS self {_maxrss_mb(resource.RUSAGE_SELF):.0f} MB")
 
     rate_dask = None

@@ -263,9 +263,10 @@ class CovariateEffect:
                                f"on {self.parameter} knows the reference {self.reference!r} and {list(self.levels)}")
         return labels
 
-    def multiplier(self, theta: Mapping[str, float], covariates: pd.DataFrame) -> np.ndarray:
-        """The factor on the typical value for each row of ``covariates``."""
-        x = self.values(covariates)
+    def multiplier(self, theta: Mapping[str, float], covariates: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The factor on the typical value for each row of ``covariates`` (a frame, or the effect's
+        :meth:`values` already read from one)."""
+        x = self.values(covariates) if isinstance(covariates, pd.DataFrame) else covariates
         if self.kind == "categorical":
             out = np.ones(len(x))
             for level, name in zip(self.levels, self.names):

@@ -66,6 +66,9 @@ class CovariateDesign:
     #: with between-occasion variability: per record the position of its occasion in ``occasions`` (-1: none)
     occasion: np.ndarray | None = None
     occasions: tuple = ()
+    #: each covariate effect's checked values for ``subjects`` and ``records`` (read once, not every evaluation)
+    subject_values: tuple | None = None
+    record_values: tuple | None = None
 
     def iov_by_record(self, kappa: np.ndarray) -> np.ndarray:
         """Each record's IOV random effects (records, IOV effects) from the subjects' ``kappa`` (subjects,
@@ -381,15 +384,18 @@ class PopulationModel:
             return False
 
     def parameters_for(self, theta: Mapping[str, float], eta: np.ndarray, covariates: pd.DataFrame,
-                       iov: np.ndarray | None = None) -> dict:
+                       iov: np.ndarray | None = None, *, checked: tuple | None = None) -> dict:
         """The structural model's parameters for every subject (arrays over the rows of ``eta``: the
-        between-subject effects), plus ``iov`` (rows, IOV effects) for the parameters with IOV when given."""
+        between-subject effects), plus ``iov`` (rows, IOV effects) for the parameters with IOV when given.
+        ``checked``: the values of each covariate effect in ``covariates`` (:meth:`covariate_values`), when the
+        caller has already read them."""
         if self.individual is not None:
             return self.individual(theta, eta, covariates) if self._takes_covariates else self.individual(theta, eta)
         n = len(eta)
         typical = {k: np.full(n, float(theta[k])) for k in self.theta}
-        for effect in self.covariates:
-            typical[effect.parameter] = typical[effect.parameter] * effect.multiplier(theta, covariates)
+        checked = self.covariate_values(covariates) if checked is None else checked
+        for effect, values in zip(self.covariates, checked):
+            typical[effect.parameter] = typical[effect.parameter] * effect.multiplier(theta, values)
         shift = {name: eta[:, j] for j, name in enumerate(self.eta_names)}
         if iov is not None:
             for j, name in enumerate(self.iov.names):
@@ -404,11 +410,17 @@ class PopulationModel:
                 out[name] = tv
         return out
 
-    def check_covariates(self, covariates: pd.DataFrame) -> None:
-        """Raise :class:`DatasetError` naming the column and row if a covariate effect cannot read the data."""
-        for effect in self.covariates:
-            effect.values(covariates)
-        typical = self.parameters_for(self.theta_values, np.zeros((len(covariates), len(self.eta_names))), covariates)
+    def covariate_values(self, covariates: pd.DataFrame) -> tuple:
+        """Each covariate effect's values in ``covariates`` (:meth:`CovariateEffect.values`: checked, and raising
+        :class:`DatasetError` naming the column and row if an effect cannot read the data)."""
+        return tuple(effect.values(covariates) for effect in self.covariates)
+
+    def check_covariates(self, covariates: pd.DataFrame) -> tuple:
+        """Raise :class:`DatasetError` naming the column and row if a covariate effect cannot read the data, or
+        gives a typical value out of range; returns :meth:`covariate_values`."""
+        checked = self.covariate_values(covariates)
+        typical = self.parameters_for(self.theta_values, np.zeros((len(covariates), len(self.eta_names))), covariates,
+                                      checked=checked)
         for name, values in typical.items():
             values = np.broadcast_to(np.asarray(values, dtype=float), (len(covariates),))
             bad = ~np.isfinite(values) | (values <= 0) if self.transform_of(name) == "log" else ~np.isfinite(values)
@@ -416,6 +428,7 @@ class PopulationModel:
                 i = int(np.flatnonzero(bad)[0])
                 raise DatasetError(f"the typical {name} of subject row {i} is {values[i]!r} with covariates "
                                    f"{covariates.iloc[i].to_dict()}: a log-normal parameter must be > 0")
+        return checked
 
     # ------------------------------------------------------------------------------------------------
     def with_values(self, theta: Mapping[str, float] | None = None, omega=None, error: Mapping | None = None):
@@ -456,32 +469,33 @@ class PopulationModel:
         read = sorted({c for e in self.covariates for c in e.columns}) if self.individual is None else names
         varying = [c for c in read if c in records and records[c].groupby(rank).nunique().max() > 1]
         subjects = records.groupby(rank, sort=True).first().reset_index(drop=True)
-        self.check_covariates(subjects)
+        subject_values = self.check_covariates(subjects)
         occasion, occasions = (self.iov.occasions_of(events, rank, self.carry) if self.iov is not None
                                else (None, ()))
         if not varying and self.iov is None:
-            return CovariateDesign(subjects)
+            return CovariateDesign(subjects, subject_values=subject_values)
         per_record = records.reset_index(drop=True)
-        if varying:
-            self.check_covariates(per_record)
+        record_values = self.check_covariates(per_record) if varying else self.covariate_values(per_record)
         affected = None if self.individual is not None else \
             tuple(sorted({e.parameter for e in self.covariates if set(e.columns) & set(varying)}
                          | set(self.iov.names if self.iov is not None else ())))
-        return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected, occasion, occasions)
+        return CovariateDesign(subjects, per_record, np.asarray(rank), tuple(varying), affected, occasion, occasions,
+                               subject_values, record_values)
 
     def predict(self, predictor, theta, etas, design: "CovariateDesign") -> np.ndarray:
         """Predictions (len(etas), rows) of a :class:`~pkpd.engine._batch.BatchPredictor` for sets of random
         effects (each (subjects, :meth:`n_effects`)), with the parameters that time-varying covariates or
         occasions drive changing at their records."""
         q = len(self.eta_names)
-        sets = [self.parameters_for(theta, eta[:, :q], design.subjects) for eta in etas]
+        sets = [self.parameters_for(theta, eta[:, :q], design.subjects, checked=design.subject_values) for eta in etas]
         if design.records is None:
             return predictor(sets)
         n = len(design.records)
         record_params = []
         for eta in etas:
             iov = design.iov_by_record(eta[:, q:]) if design.occasion is not None else None
-            values = self.parameters_for(theta, eta[design.rank, :q], design.records, iov)
+            values = self.parameters_for(theta, eta[design.rank, :q], design.records, iov,
+                                         checked=design.record_values)
             record_params.append({k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in values.items()
                                   if design.affected is None or k in design.affected})
         return predictor(sets, record_params=record_params, carry=self.carry)

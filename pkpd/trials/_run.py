@@ -1,9 +1,11 @@
-"""Running a trial: fixed blocks of subjects, chunks of blocks, serially or over Dask workers."""
+"""Running a trial: fixed blocks of subjects, chunks of blocks, in this process (on threads) or over Dask workers."""
 
 from __future__ import annotations
 
+import os
 import time as _time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +38,11 @@ def _covariates(population) -> pd.DataFrame:
     if cov["ID"].duplicated().any():
         raise ParameterError(f"population: duplicate ID {cov['ID'][cov['ID'].duplicated()].iloc[0]!r}")
     return cov.reset_index(drop=True)
+
+
+def _cpus() -> int:
+    """The CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _source(model, structural):
@@ -128,7 +135,7 @@ class _Tree:
 
 def run_trial(model, design: TrialDesign, population, *, seed=None, client=None, chunk_size: int = 2000,
               block_size: int = 1000, progress: bool | None = None, keep_timecourses=True, structural=None,
-              rtol: float = 1e-6, atol: float = 1e-9, solver: str = "dp5") -> TrialResult:
+              rtol: float = 1e-6, atol: float = 1e-9, solver: str = "dp5", threads: int | None = None) -> TrialResult:
     """Simulate every subject of ``population`` in every arm of ``design`` and evaluate its endpoints.
 
     Subjects are the same in every arm (common random numbers: the same parameters). The population is
@@ -151,7 +158,7 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
     seed : int, optional
         Seed of every random draw; ``None`` draws one (stored in the result).
     client : dask.distributed.Client, optional
-        Map the chunks over its workers (results are identical to the serial run).
+        Map the chunks over its workers (results are identical to the run in this process).
     chunk_size : int
         Subjects per task (rounded up to a multiple of ``block_size``).
     block_size : int
@@ -168,6 +175,10 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         subject's error; stacked ``"bdf"``/``"radau"`` average it over the block. ``"compiled"`` (the same steps as
         ``"dp5"``, compiled by numba; several times faster once compiled) gives results that do not depend on
         ``block_size`` either.
+    threads : int, optional
+        Without ``client``: chunks simulated at once in this process, on threads (default 2 when the process may
+        use two CPUs or more, else 1). The integrators release the GIL, so one chunk's Python work (events,
+        outputs, endpoints) runs while another's subjects are integrated; results are identical for any value.
 
     Returns
     -------
@@ -198,7 +209,8 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         raise ParameterError(f"run_trial: design must be a TrialDesign, not {type(design).__name__}")
     if solver not in _SOLVERS:
         raise ParameterError(f"run_trial: solver must be one of {_SOLVERS}, got {solver!r}")
-    for what, v in (("chunk_size", chunk_size), ("block_size", block_size)):
+    threads = min(2, _cpus()) if threads is None else threads
+    for what, v in (("chunk_size", chunk_size), ("block_size", block_size), ("threads", threads)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"run_trial: {what} must be a positive integer, got {v!r}")
     source, model_ = _source(model, structural)
@@ -248,9 +260,13 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
 
     first = np.cumsum([0] + [len(c) for c in chunks])
     try:
-        if client is None:
+        if client is None and threads == 1:
             for c, blks in enumerate(chunks):
                 absorb(first[c], _chunk(job, blks))
+        elif client is None:
+            with ThreadPoolExecutor(threads, thread_name_prefix="pkpd-trial") as pool:
+                for c, results in enumerate(pool.map(lambda blks: _chunk(job, blks), chunks)):
+                    absorb(first[c], results)
         else:
             from dask.distributed import as_completed
 

@@ -50,10 +50,11 @@ def test_common_random_numbers_and_receptor_loss():
     assert late["min_GABAA.SURFACE_A235"].median() < early["min_GABAA.SURFACE_A235"].median()
 
 
-def test_bit_identical_across_chunk_sizes():
+def test_bit_identical_across_chunk_sizes_and_threads():
+    """Chunks of 40, 80 or all subjects, simulated one at a time or two at once on threads: the same results."""
     design = _se_design()
     runs = [run_trial(se_population(), design, 120, seed=7, progress=False, rtol=1e-4, atol=1e-7, block_size=40,
-                      chunk_size=c) for c in (40, 80, 1000)]
+                      chunk_size=c, threads=t) for c, t in ((40, 1), (40, 2), (80, 2), (1000, 1))]
     for other in runs[1:]:
         assert other.summarize().equals(runs[0].summarize())
         assert other.subjects.equals(runs[0].subjects)
