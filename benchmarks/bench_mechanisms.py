@@ -4,7 +4,7 @@ Carbamazepine (oral, autoinducing CYP3A4) + midazolam (oral two-compartment, wel
 wall) + CYP3A4 liver and gut pools + midazolam brain P-gp: 1000 subjects x 14 days (carbamazepine 200 mg
 every 12 h, midazolam 7.5 mg daily), hourly outputs, 30 % log-normal IIV on both clearances; 10 states.
 
-Prints, from one process: pkpd's compiled engine -- ``solver="rodas"`` (Rodas4, stiff) and ``"compiled"``
+Prints, from one process: pkpd's compiled engine -- ``solver="rodas"`` (Rodas5P, stiff) and ``"compiled"``
 (Dormand-Prince) -- and the numpy engine's stacked LSODA (``solver="auto"``), each the median of repeats after
 a warm-up call (whose time, including any compile or kernel load, is printed); R's deSolve ``lsoda`` on the same
 equations written as a compiled C model (benchmarks/_desolve.py; a loop over subjects in one Rscript, timed by R

@@ -1,12 +1,13 @@
 """Python source of a model's right-hand side and Jacobian, for compilation by numba.
 
 :func:`kernel_source` turns :class:`~pkpd.models.Equations` into scalar functions for one integration unit,
-compiled by numba's ``njit`` with the signatures ``DERIVE``, ``RHS`` and ``JAC`` of :mod:`pkpd.engine._kernel`
-(which the model's module imports), so that the integrator takes them as function pointers::
+compiled by numba's ``njit`` with the signatures ``DERIVE``, ``RHS``, ``JAC``, ``FACTOR`` and ``SOLVE`` of
+:mod:`pkpd.engine._kernel` (which the model's module imports), so that the integrator takes them as function pointers::
 
     def derive(p):                   # p[P:] = what depends on the parameters p[:P] alone (once per parameter set)
     def rhs(t, y, p, rate, dy):      # dy[i] = derivative of state i, inputs included
     def jac(t, y, p, rate, J, dfdt): # J[i, j] = d rhs_i / d y_j, dfdt[i] = d rhs_i / dt (given its Equations)
+    def factor(W) / solve(W, b):     # LU of I / (gamma h) - J over J's pattern (pkpd.engine._sparse_lu)
 
 The expressions were checked when the model was read (:func:`pkpd._internal.expressions.compile_expression`);
 they are parsed again here and emitted node by node from the same whitelist (numbers, names, ``+ - * / **``,
@@ -47,7 +48,10 @@ from __future__ import annotations
 import ast
 import math
 
+import numpy as np
+
 from ..errors import ModelError
+from ._sparse_lu import lu_source
 
 __all__ = ["kernel_source"]
 
@@ -96,6 +100,8 @@ def kernel_source(eq, jacobian=None) -> str:
     if jacobian is not None:
         lines += ["", "", _JIT.format("JAC"), "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0",
                   "    dfdt[:] = 0.0"] + jac_lines
+        pattern = np.array([text != "0.0" for text in jacobian.derivatives[:S * S]], dtype=bool).reshape(S, S)
+        lines += ["", "", lu_source(pattern).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -2,13 +2,13 @@
 
 ``solver="compiled"`` integrates like ``solver="dp5"`` -- the same Dormand-Prince steps through the same
 breakpoints -- but each unit runs a compiled loop (:mod:`pkpd.engine._kernel`) instead of the batch
-stepping together in numpy, and ranges of units run on threads; ``solver="rodas"`` takes Rodas4 steps with the
+stepping together in numpy, and ranges of units run on threads; ``solver="rodas"`` takes Rodas5P steps with the
 model's symbolic Jacobian (stiff models). A model's equations are declared (library and model-language models)
 or traced from its ``rhs`` (:mod:`pkpd.engine._trace`) and checked against it. ``solver="auto"`` keeps the
 numpy engine; :func:`pkpd.engine.explicit_solver` names ``"compiled"`` where numba is installed.
 
 The integrator is compiled once for all models (numba caches it beside :mod:`pkpd.engine._kernel`); a model adds
-only its own functions. A model's module (its ``rhs``, and ``jac`` for Rodas4, :mod:`pkpd.engine._codegen`) is
+only its own functions. A model's module (its ``rhs``, and ``jac`` for Rodas5P, :mod:`pkpd.engine._codegen`) is
 written to ``<cache>/pkpd_kernel_<hash of the source>.py``, where ``<cache>`` is ``$PKPD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/pkpd/kernels``, else ``~/.cache/pkpd/kernels``; numba caches its machine code beside it
 (``cache=True``). The first use of a model compiles it (under a second; the integrator's first use in a new
@@ -139,7 +139,7 @@ def cache_dir() -> Path:
 
 def kernel_for(model, stiff: bool = False):
     """The loaded module of ``model``'s compiled functions (written to the cache and imported on first use):
-    ``rhs``, and ``jac`` when ``stiff`` (Rodas4 steps need its Jacobian, Dormand-Prince steps do not)."""
+    ``rhs``, and ``jac`` when ``stiff`` (Rodas5P steps need its Jacobian, Dormand-Prince steps do not)."""
     if not available():
         raise SimulationError("solver='compiled' needs numba (pip install numba); solver='dp5' runs without it")
     per_model = _KERNELS.setdefault(model, {})
@@ -154,7 +154,7 @@ import math
 
 from numba import njit
 
-from pkpd.engine._kernel import DERIVE, JAC, RHS
+from pkpd.engine._kernel import DERIVE, FACTOR, JAC, RHS, SOLVE
 
 
 '''
@@ -190,12 +190,13 @@ def _load(key: str, source: str):
 def integrate_compiled(model, params: dict, start: Start, course: Course, outputs: Outputs = Outputs(),
                        options: StepOptions = StepOptions()):
     """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
-    (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas4 steps (stiff models),
+    (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas5P steps (stiff models),
     any other Dormand-Prince steps."""
     stiff = options.method == "rodas"
     functions = kernel_for(model, stiff)
     from . import _kernel         # numba: imported on first use, compiled once (cached) for every model
     rhs, jac = functions.rhs, (functions.jac if stiff else None)
+    factor, solve = (functions.factor, functions.solve) if stiff else (None, None)
     integrate = _kernel.integrator(stiff)
     names = model.parameter_names
     n, S = start.state.shape
@@ -223,7 +224,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)
     out = (y_end, snapshots, dense, status, reached)
-    run_ranges(lambda first, last: integrate(rhs, jac, functions.derive, first, last, *args, *out), n)
+    run_ranges(lambda first, last: integrate(rhs, jac, factor, solve, functions.derive, first, last, *args, *out), n)
     _check(status, reached, options.max_steps)
     return y_end, snapshots, dense
 

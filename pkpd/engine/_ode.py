@@ -39,7 +39,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
 
     ``solver="dp5"`` (default) is the explicit per-unit engine, ``"compiled"`` and ``"rodas"`` its compiled
-    counterparts (Dormand-Prince, Rodas4; :mod:`pkpd.engine._compiled`); ``"bdf"``, ``"radau"`` and ``"lsoda"``
+    counterparts (Dormand-Prince, Rodas5P; :mod:`pkpd.engine._compiled`); ``"bdf"``, ``"radau"`` and ``"lsoda"``
     integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`); ``"exact"`` (linear models)
     solves it exactly by matrix exponentials (:mod:`pkpd.engine._exact`; ``rtol``, ``atol`` unused, the steady
     states' Newton iteration is run to 1e-12). ``needed`` lists the states wanted between breakpoints (default

@@ -260,7 +260,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         :class:`~pkpd.models.Equations` and run on threads; the first use
         of a model compiles it (seconds), later runs and processes load it from the kernel cache
         (:mod:`pkpd.engine._compiled`); every model compiles (a model without declared equations is traced
-        from its ``rhs``). ``"rodas"``: compiled like ``"compiled"``, with Rodas4 steps (L-stable) for stiff
+        from its ``rhs``). ``"rodas"``: compiled like ``"compiled"``, with Rodas5P steps (L-stable) for stiff
         models. ``"exact"`` (linear models): the same breakpoints solved by matrix exponentials, no tolerances.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
