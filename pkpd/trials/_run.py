@@ -176,9 +176,10 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         ``"dp5"``, compiled by numba; several times faster once compiled) gives results that do not depend on
         ``block_size`` either.
     threads : int, optional
-        Without ``client``: chunks simulated at once in this process, on threads (default 2 when the process may
-        use two CPUs or more, else 1). The integrators release the GIL, so one chunk's Python work (events,
-        outputs, endpoints) runs while another's subjects are integrated; results are identical for any value.
+        Without ``client``: chunks simulated at once in this process, on threads. The compiled integrators
+        (``"compiled"``, ``"rodas"``) release the GIL, so one chunk's Python work (events, outputs, endpoints) runs
+        while another's subjects are integrated: the default is 2 for them when the process may use two CPUs or
+        more, else 1. Results are identical for any value. ``"lsoda"`` (not re-entrant) takes 1 only.
 
     Returns
     -------
@@ -209,10 +210,14 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         raise ParameterError(f"run_trial: design must be a TrialDesign, not {type(design).__name__}")
     if solver not in _SOLVERS:
         raise ParameterError(f"run_trial: solver must be one of {_SOLVERS}, got {solver!r}")
-    threads = min(2, _cpus()) if threads is None else threads
+    if threads is None:
+        threads = min(2, _cpus()) if solver in ("compiled", "rodas") else 1
     for what, v in (("chunk_size", chunk_size), ("block_size", block_size), ("threads", threads)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"run_trial: {what} must be a positive integer, got {v!r}")
+    if solver == "lsoda" and threads > 1:
+        raise ParameterError("run_trial: solver='lsoda' runs one chunk at a time (scipy's LSODA is Fortran code that is "
+                             f"not re-entrant), got threads={threads}")
     source, model_ = _source(model, structural)
     cov = _covariates(population)
     if keep_timecourses is True:

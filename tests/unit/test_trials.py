@@ -107,6 +107,8 @@ def test_bad_population_and_options():
         run_trial(_Exploding(), design, 3, seed=1, chunk_size=0)
     with pytest.raises(ParameterError, match="threads"):
         run_trial(_Exploding(), design, 3, seed=1, threads=0)
+    with pytest.raises(ParameterError, match="re-entrant"):
+        run_trial(_Exploding(), design, 3, seed=1, solver="lsoda", threads=2)
     with pytest.raises(ParameterError, match="solver"):
         run_trial(_Exploding(), design, 3, seed=1, solver="rk4")
     with pytest.raises(ParameterError, match="structural"):

@@ -51,17 +51,19 @@ def test_common_random_numbers_and_receptor_loss():
 
 
 def test_bit_identical_across_chunk_sizes_and_threads():
-    """Chunks of 40, 80 or all subjects, simulated one at a time or two at once on threads: the same results."""
+    """Chunks of 40, 80 or all subjects, simulated one at a time or two at once on threads, by the numpy engine and
+    by the compiled one: the same results (each engine with itself)."""
     design = _se_design()
-    runs = [run_trial(se_population(), design, 120, seed=7, progress=False, rtol=1e-4, atol=1e-7, block_size=40,
-                      chunk_size=c, threads=t) for c, t in ((40, 1), (40, 2), (80, 2), (1000, 1))]
-    for other in runs[1:]:
-        assert other.summarize().equals(runs[0].summarize())
-        assert other.subjects.equals(runs[0].subjects)
-        assert other.timecourses.equals(runs[0].timecourses)
+    for solver in ("dp5", "compiled"):
+        runs = [run_trial(se_population(), design, 120, seed=7, progress=False, rtol=1e-4, atol=1e-7, block_size=40,
+                          chunk_size=c, threads=t, solver=solver) for c, t in ((40, 1), (40, 2), (80, 2), (1000, 1))]
+        for other in runs[1:]:
+            assert other.summarize().equals(runs[0].summarize())
+            assert other.subjects.equals(runs[0].subjects)
+            assert other.timecourses.equals(runs[0].timecourses)
     # a different seed gives different patients (the first 40 of each)
-    other = run_trial(se_population(), design, 40, seed=8, progress=False, rtol=1e-4, atol=1e-7,
-                      block_size=40).subjects
+    other = run_trial(se_population(), design, 40, seed=8, progress=False, rtol=1e-4, atol=1e-7, block_size=40,
+                      solver="compiled").subjects
     first = runs[0].subjects
     nadir = "min_GABAA.SURFACE_A235"
     assert not np.array_equal(other.loc[other.ID <= 40, nadir].to_numpy(), first.loc[first.ID <= 40, nadir].to_numpy())
