@@ -329,3 +329,25 @@ def test_se_population_scales_pk_by_weight_like_the_calibration():
     assert np.allclose(heavy["LZP.V1"] / plain["LZP.V1"], 2.0, rtol=1e-12)
     assert np.allclose(heavy["FOS.VMAX"] / plain["FOS.VMAX"], 2.0 ** 0.6, rtol=1e-9)
     assert np.array_equal(heavy["SEIZURE.E0"], plain["SEIZURE.E0"])
+
+
+def test_an_error_in_a_chunk_on_threads_stops_the_trial_without_simulating_the_rest():
+    """Two chunks at once on threads: the failing chunk's error reaches the caller, and the chunks that had not
+    started are dropped (``Executor.map`` cancels them), not simulated first."""
+    model = OneCompartment()
+    started = []
+
+    class Failing:
+        def __init__(self):
+            self.model = model
+
+        def __call__(self, covariates, indices, seed):
+            started.append(int(indices[0]))
+            if indices[0] == 10:
+                raise ValueError("bad block at subject 10")
+            return pd.DataFrame({"CL": np.full(len(indices), 5.0), "V": np.full(len(indices), 40.0)})
+
+    design = _design()
+    with pytest.raises(ValueError, match="bad block at subject 10"):
+        run_trial(Failing(), design, 400, seed=1, progress=False, block_size=10, chunk_size=10, threads=2)
+    assert 10 in started and len(started) < 40
