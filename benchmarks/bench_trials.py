@@ -7,8 +7,8 @@ cohort variability (:func:`pkpd.trials.se_population`), 4 h on a 5-min grid, end
 Prints the rate in patient-arms per second in this process, without Dask ("serial": ``run_trial``'s default of
 two chunks at once on threads, one's Python work overlapping the other's integration; ``--threads 1`` for one
 chunk at a time), and with ``LocalCluster(n_workers=2, threads_per_worker=1)``, their ratio, the peak resident
-memory of this process and of its children (``resource.getrusage`` maxrss), whether the two runs gave bit-identical summaries, and the time a
-100 000-patient x 4-arm trial would take at the measured rates.
+memory of this process and of its children (``resource.getrusage`` maxrss), whether the two runs gave
+bit-identical summaries, and the time a 100 000-patient x 4-arm trial would take at the measured rates.
 
 Usage::
 
@@ -97,7 +97,8 @@ def main(argv=None):
         rate_base = nb * arms / (time.perf_counter() - t0)
         print(f"baseline (numpy engine, solver dp5, {nb} patients per arm): {rate_base:8.0f} patient-arms/s; "
               f"ratio {args.solver} / dp5: {rate_serial / rate_base:.1f}x")
-    print(f"peak RSS self {_maxrss_mb(resource.RUSAGE_SELF):.0f} MB, children {_maxrss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+    print(f"peak RSS self {_maxrss_mb(resource.RUSAGE_SELF):.0f} MB, "
+          f"children {_maxrss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
     big = 100_000 * 4
     est = f"serial {big / rate_serial / 60:.1f} min"
     if rate_dask:

@@ -268,8 +268,9 @@ def _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfd
                 atol):
     """One Rodas5P step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
     :func:`_dp5_step` (``f_new`` is not computed); an infinite norm when ``W`` is singular. ``W`` is factorised over
-    the Jacobian's pattern by the model's ``lu_factor`` and ``lu_solve`` when ``J`` is ``symbolic`` and no row exchange is
-    needed, else densely with partial pivoting (the same factors either way when no rows are exchanged)."""
+    the Jacobian's pattern by the model's ``lu_factor`` and ``lu_solve`` when ``J`` is ``symbolic`` and no row
+    exchange is needed, else densely with partial pivoting (the same factors either way when no rows are
+    exchanged)."""
     S = y.shape[0]
     diagonal, inverse_h = 1.0 / (GAMMA * hs), 1.0 / hs      # (divisions hoisted: they cost as much as the rest)
     for i in range(S):
@@ -360,8 +361,8 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
             if not fresh:
                 symbolic = _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, stage, f_new)
                 fresh = True
-            norm = _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new,
-                               f_new, rtol, atol)
+            norm = _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage,
+                               y_new, f_new, rtol, atol)
         else:
             norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):
@@ -415,10 +416,11 @@ _ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV
 def integrator(stiff: bool):
     """``integrate(rhs, jac, factor, solve, derive, first, last, ...)``: integrate units ``first`` to ``last - 1`` of
     the model whose compiled functions are ``rhs``, ``jac``, ``factor``, ``solve`` and ``derive`` (Rodas5P steps when
-    ``stiff``; Dormand-Prince when not, and ``jac``, ``factor`` and ``solve`` are then None; ``params`` has the model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into
-    the output arrays (their rows only; the GIL is released, so threads can run disjoint ranges at once). Compiled
-    for every model at once, on first use of each method (numba's cache keeps it: a later process loads it); ``jac``
-    typed None for Dormand-Prince lets numba compile that method alone."""
+    ``stiff``; Dormand-Prince when not, and ``jac``, ``factor`` and ``solve`` are then None; ``params`` has the
+    model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into the output arrays (their rows only; the GIL
+    is released, so threads can run disjoint ranges at once). Compiled for every model at once, on first use of each
+    method (numba's cache keeps it: a later process loads it); ``jac`` typed None for Dormand-Prince lets numba
+    compile that method alone."""
     jac, factor, solve = ((types.FunctionType(JAC), types.FunctionType(FACTOR), types.FunctionType(SOLVE)) if stiff
                           else (types.none, types.none, types.none))
     signature = types.void(types.FunctionType(RHS), jac, factor, solve, types.FunctionType(DERIVE), *_ARRAYS)

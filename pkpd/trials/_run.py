@@ -216,8 +216,8 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"run_trial: {what} must be a positive integer, got {v!r}")
     if solver == "lsoda" and threads > 1:
-        raise ParameterError("run_trial: solver='lsoda' runs one chunk at a time (scipy's LSODA is Fortran code that is "
-                             f"not re-entrant), got threads={threads}")
+        raise ParameterError("run_trial: solver='lsoda' runs one chunk at a time (scipy's LSODA is Fortran code "
+                             f"that is not re-entrant), got threads={threads}")
     source, model_ = _source(model, structural)
     cov = _covariates(population)
     if keep_timecourses is True:
