@@ -101,7 +101,7 @@ def kernel_source(eq, jacobian=None) -> str:
         lines += ["", "", _JIT.format("JAC"), "def jac(t, y, p, rate, J, dfdt):", "    J[:, :] = 0.0",
                   "    dfdt[:] = 0.0"] + jac_lines
         pattern = np.array([text != "0.0" for text in jacobian.derivatives[:S * S]], dtype=bool).reshape(S, S)
-        lines += ["", "", lu_source(pattern).rstrip("\n")]
+        lines += ["", "", lu_source(pattern, _JIT).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

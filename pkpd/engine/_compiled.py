@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._internal.cpus import usable_cpus
 from ..errors import SimulationError
 from ._codegen import kernel_source
 from ._explicit import Course, Kind, Outputs, Start, StepOptions
@@ -259,12 +260,7 @@ def run_ranges(work, n: int, per_thread: int = 64) -> None:
 def _threads(n_units: int, per_thread: int = 64) -> int:
     """Threads for ``n_units`` units: ``$PKPD_THREADS``, else the CPUs this process may use; at least
     ``per_thread`` units each."""
-    if os.environ.get("PKPD_THREADS"):
-        wanted = int(os.environ["PKPD_THREADS"])
-    elif hasattr(os, "sched_getaffinity"):
-        wanted = len(os.sched_getaffinity(0))
-    else:
-        wanted = os.cpu_count() or 1
+    wanted = int(os.environ["PKPD_THREADS"]) if os.environ.get("PKPD_THREADS") else usable_cpus()
     return max(1, min(wanted, n_units // per_thread))
 
 

@@ -264,6 +264,16 @@ def _solve(M, piv, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _w_matrix(J, diagonal, W):
+    """``W = diagonal I - J`` in place."""
+    S = J.shape[0]
+    for i in range(S):
+        for j in range(S):
+            W[i, j] = -J[i, j]
+        W[i, i] += diagonal
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage, y_new, f_new, rtol,
                 atol):
     """One Rodas5P step from ``(t, y)`` of size ``hs`` with the Jacobian ``J`` and ``df/dt`` at that point: as
@@ -273,16 +283,10 @@ def _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfd
     exchanged)."""
     S = y.shape[0]
     diagonal, inverse_h = 1.0 / (GAMMA * hs), 1.0 / hs      # (divisions hoisted: they cost as much as the rest)
-    for i in range(S):
-        for j in range(S):
-            W[i, j] = -J[i, j]
-        W[i, i] += diagonal
+    _w_matrix(J, diagonal, W)
     sparse = symbolic and lu_factor(W)
     if not sparse:
-        for i in range(S):          # (lu_factor may have begun)
-            for j in range(S):
-                W[i, j] = -J[i, j]
-            W[i, i] += diagonal
+        _w_matrix(J, diagonal, W)   # (lu_factor may have begun)
         if not _lu(W, piv):
             return math.inf
     for st in range(STAGES):

@@ -15,7 +15,7 @@ Examples
 >>> import numpy as np
 >>> pattern = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]], bool)      # a chain: depot -> central -> effect
 >>> namespace = {"math": math}
->>> exec(lu_source(pattern, decorate=False), namespace)              # noqa: S102
+>>> exec(lu_source(pattern), namespace)                               # noqa: S102
 >>> W = np.array([[2.0, 0, 0], [-1.0, 3.0, 0], [0, -0.5, 4.0]])
 >>> namespace["factor"](W), W.round(4).tolist()
 (True, [[0.5, 0.0, 0.0], [-0.5, 0.3333, 0.0], [0.0, -0.1667, 0.25]])
@@ -30,8 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["fill_pattern", "lu_source"]
-
-_JIT = '@njit({}, cache=True, nogil=True, error_model="numpy")'
 
 #: beyond this many multiply-subtracts in the factorisation (a large model whose fill-in is dense), the straight-line
 #: code would take long to compile and gain little: ``factor`` then always defers to the dense LU
@@ -52,9 +50,10 @@ def fill_pattern(pattern: np.ndarray) -> np.ndarray:
     return F
 
 
-def lu_source(pattern: np.ndarray, decorate: bool = True) -> str:
+def lu_source(pattern: np.ndarray, decorator: str | None = None) -> str:
     """Source of ``factor(W) -> bool`` and ``solve(W, b)`` for matrices whose nonzeros lie in ``pattern``
-    (S x S bool), compiled with ``_kernel.FACTOR`` and ``_kernel.SOLVE`` when ``decorate``.
+    (S x S bool); ``decorator`` (a format string, e.g. :mod:`pkpd.engine._codegen`'s ``njit`` line) is put above
+    each with its signature's name, ``FACTOR`` and ``SOLVE`` of :mod:`pkpd.engine._kernel`.
 
     ``factor`` mirrors :func:`pkpd.engine._kernel._lu` (the diagonal holds ``1 / U_kk``; multipliers below it) and
     ``solve`` mirrors ``_kernel._solve``, restricted to :func:`fill_pattern`. Beyond :data:`MAX_UPDATES`
@@ -63,10 +62,13 @@ def lu_source(pattern: np.ndarray, decorate: bool = True) -> str:
     S = len(F)
     lower, upper = np.tril(F, -1), np.triu(F, 1)
     updates = sum(int(lower[:, k].sum()) * int(upper[k].sum()) for k in range(S))
+    def header(name, signature):
+        return ([decorator.format(signature)] if decorator else []) + [f"def {name}:"]
+
     if updates > MAX_UPDATES:
-        return "\n".join(([_JIT.format("FACTOR")] if decorate else []) + ["def factor(W):", "    return False", "", ""]
-                         + ([_JIT.format("SOLVE")] if decorate else []) + ["def solve(W, b):", "    return"]) + "\n"
-    lines = ([_JIT.format("FACTOR")] if decorate else []) + ["def factor(W):"]
+        return "\n".join(header("factor(W)", "FACTOR") + ["    return False", "", ""]
+                         + header("solve(W, b)", "SOLVE") + ["    return"]) + "\n"
+    lines = header("factor(W)", "FACTOR")
     for k in range(S):
         below = [i for i in range(k + 1, S) if F[i, k]]
         right = [j for j in range(k + 1, S) if F[k, j]]
@@ -85,7 +87,7 @@ def lu_source(pattern: np.ndarray, decorate: bool = True) -> str:
                 lines.append("    if factor != 0.0:")
                 lines += [f"        W[{i}, {j}] -= factor * W[{k}, {j}]" for j in right]
     lines += ["    return True", "", ""]
-    lines += ([_JIT.format("SOLVE")] if decorate else []) + ["def solve(W, b):"]
+    lines += header("solve(W, b)", "SOLVE")
     for j in range(S):                       # forward, unit lower triangle, column by column
         below = [i for i in range(j + 1, S) if F[i, j]]
         if below:

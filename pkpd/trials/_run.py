@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._internal.cpus import usable_cpus
 from ..errors import ModelError, ParameterError
 from ..engine.simulation import simulate
 from ._design import TrialDesign, arm_events
@@ -38,11 +38,6 @@ def _covariates(population) -> pd.DataFrame:
     if cov["ID"].duplicated().any():
         raise ParameterError(f"population: duplicate ID {cov['ID'][cov['ID'].duplicated()].iloc[0]!r}")
     return cov.reset_index(drop=True)
-
-
-def _cpus() -> int:
-    """The CPUs this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _source(model, structural):
@@ -211,7 +206,7 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
     if solver not in _SOLVERS:
         raise ParameterError(f"run_trial: solver must be one of {_SOLVERS}, got {solver!r}")
     if threads is None:
-        threads = min(2, _cpus()) if solver in ("compiled", "rodas") else 1
+        threads = min(2, usable_cpus()) if solver in ("compiled", "rodas") else 1
     for what, v in (("chunk_size", chunk_size), ("block_size", block_size), ("threads", threads)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"run_trial: {what} must be a positive integer, got {v!r}")

@@ -15,7 +15,7 @@ from pkpd.engine._sparse_lu import fill_pattern, lu_source
 
 def _functions(pattern):
     namespace = {"math": math}
-    exec(lu_source(pattern, decorate=False), namespace)  # noqa: S102
+    exec(lu_source(pattern), namespace)  # noqa: S102
     return namespace["factor"], namespace["solve"]
 
 
