@@ -7,8 +7,8 @@
   ``_explicit``: Dormand-Prince 5(4) per unit, ``_implicit``: stiff solvers);
 - :class:`BatchPredictor` -- predictions for many parameter sets on one dataset, its schedule compiled once
   (the hot path of estimation);
-- the compiled engine (``_codegen``, ``_trace``, ``_kernel``, ``_compiled``): ``solver="compiled"`` and
-  ``"rodas"``; :func:`explicit_solver` names the fastest explicit solver available.
+- the compiled engine (``_codegen``, ``_trace``, ``_kernel``, ``_compiled``): ``solver="compiled"``, ``"dop853"``
+  and ``"rodas"``; :func:`explicit_solver` names the fastest explicit solver available.
 """
 
 from ._batch import BatchPredictor

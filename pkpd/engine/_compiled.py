@@ -192,7 +192,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
                        options: StepOptions = StepOptions()):
     """:func:`pkpd.engine._explicit.integrate` by the model's compiled kernel: same arguments, same results
     (to rounding); ``params`` is not modified. ``options.method`` ``"rodas"`` takes Rodas5P steps (stiff models),
-    any other Dormand-Prince steps."""
+    ``"dop853"`` DOP853 steps (eighth order, landing on the outputs), any other Dormand-Prince steps."""
     stiff = options.method == "rodas"
     functions = kernel_for(model, stiff)
     from . import _kernel         # numba: imported on first use, compiled once (cached) for every model
@@ -220,7 +220,7 @@ def integrate_compiled(model, params: dict, start: Start, course: Course, output
             np.ascontiguousarray(bps.value, f64), bps.ref.astype(i64),
             np.ascontiguousarray(course.vectors, f64).reshape(-1, S), table, mask, table_x0,
             np.ascontiguousarray(course.end, f64), d_start.astype(i64), d_stop.astype(i64), d_time,
-            float(options.rtol), float(options.atol), int(options.max_steps))
+            float(options.rtol), float(options.atol), int(options.max_steps), options.method == "dop853")
     y_end, status, reached = np.empty((n, S)), np.zeros(n, i64), np.zeros(n)
     snapshots = np.full((int(outputs.n_snapshots), S), np.nan)
     dense = np.full((len(d_time), S), np.nan)

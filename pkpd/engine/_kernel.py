@@ -11,7 +11,9 @@ Initial states (for resets) come computed, per unit and per parameter change.
 The explicit method is :mod:`pkpd.engine._explicit`'s, per unit instead of per batch: Dormand & Prince 5(4)
 (1980, J. Comput. Appl. Math. 6:19) with Shampine's (1986) dense output, the initial step of Hairer, Nørsett &
 Wanner (1993, II.4), each unit landing exactly on its own breakpoints (resets, boluses, rate changes,
-steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For stiff
+steady-state vectors, snapshots, parameter changes) -- the same steps, the same results to rounding. For tight
+tolerances (estimation) the driver takes DOP853 steps instead (Hairer, Nørsett & Wanner 1993, II.10: order 8),
+landing on its outputs as well. For stiff
 models the same driver takes Rodas5P steps (Steinebach 2023, BIT Numer. Math. 63:27; A-stable and stiffly
 accurate, order 5(4), with a fourth-order dense output) with the model's symbolic Jacobian
 (:func:`pkpd.engine._trace.trace`) evaluated at every accepted point (forward differences where it is not finite),
@@ -26,6 +28,8 @@ import math
 import numpy as np
 from numba import njit, types
 
+from scipy.integrate._ivp import dop853_coefficients as _DOP853
+
 from pkpd.engine._explicit import _DP5, Kind
 
 RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = (int(k) for k in Kind)    # what a breakpoint does
@@ -36,6 +40,13 @@ OK, TOO_MANY_STEPS, UNDERFLOW, OUTSIDE = 0, 1, 2, 3             # status of a un
 # the published method's; tests/unit/test_compiled_engine.py checks the kernel takes the numpy engine's steps)
 C, A, B, E = (np.ascontiguousarray(x) for x in (_DP5.C, _DP5.A, _DP5.B, _DP5.E))
 P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
+
+# DOP853 (Hairer, Norsett & Wanner 1993, II.10; order 8, its error estimated from embedded orders 5 and 3): scipy's
+# tableau (scipy.integrate.DOP853 takes the same steps). At the tolerances of estimation (rtol 1e-8 to 1e-9) it takes
+# a quarter of Dormand-Prince 5(4)'s steps. Its outputs are steps' ends, not interpolated (see _unit).
+C8, A8, B8 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.C, _DOP853.A, _DOP853.B))
+E3, E5 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.E3, _DOP853.E5))
+STAGES8 = _DOP853.N_STAGES
 
 # Rodas5P (Steinebach 2023, BIT Numer. Math. 63:27; the coefficients of OrdinaryDiffEq.jl's Rodas5P tableau): 8
 # stages, order 5 with an embedded order-4 error estimate, stiffly accurate, with a fourth-order dense output; with
@@ -94,7 +105,8 @@ SOLVE = types.void(MATRIX, VECTOR)                                        # solv
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1):
+def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1, power):
+    """Hairer, Norsett & Wanner's first step for a method whose error estimate has order ``1 / power - 1``."""
     S = y.shape[0]
     d0 = d1 = 0.0
     for i in range(S):
@@ -112,7 +124,7 @@ def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1):
         d2 += ((f1[i] - f[i]) / (atol + abs(y[i]) * rtol)) ** 2
     d2 = math.sqrt(d2 / S) / h0
     big = max(d1, d2)
-    h1 = max(1e-6, h0 * 1e-3) if big <= 1e-15 else (0.01 / big) ** 0.2
+    h1 = max(1e-6, h0 * 1e-3) if big <= 1e-15 else (0.01 / big) ** power
     return min(100 * h0, h1)
 
 
@@ -186,6 +198,43 @@ def _dp5_dense(K, Q):
             for j in range(7):
                 acc += P[j, r] * K[j, i]
             Q[r, i] = acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dop853_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol):
+    """One DOP853 step, as :func:`_dp5_step` (``K`` rows 0-12: the stages and the derivative at the end, times
+    ``hs``). The error norm is Hairer's: the fifth-order estimate, damped where it exceeds the third-order one."""
+    S = y.shape[0]
+    for i in range(S):
+        K[0, i] = f[i] * hs
+    for st in range(1, STAGES8):
+        for i in range(S):
+            acc = y[i]
+            for j in range(st):
+                acc += A8[st, j] * K[j, i]
+            stage[i] = acc
+        rhs(t + C8[st] * hs, stage, p, rate, f_new)
+        for i in range(S):
+            K[st, i] = f_new[i] * hs
+    for i in range(S):
+        acc = y[i]
+        for j in range(STAGES8):
+            acc += B8[j] * K[j, i]
+        y_new[i] = acc
+    rhs(t + hs, y_new, p, rate, f_new)
+    norm5 = norm3 = 0.0
+    for i in range(S):
+        K[STAGES8, i] = f_new[i] * hs
+        err5 = err3 = 0.0
+        for j in range(STAGES8 + 1):
+            err5 += E5[j] * K[j, i]
+            err3 += E3[j] * K[j, i]
+        scale = atol + rtol * max(abs(y[i]), abs(y_new[i]))
+        norm5 += (err5 / scale) ** 2
+        norm3 += (err3 / scale) ** 2
+    if norm5 == 0.0 and norm3 == 0.0:
+        return 0.0
+    return norm5 / math.sqrt((norm5 + 0.01 * norm3) * S)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -334,31 +383,40 @@ def _rodas_dense(y, y_new, K, Q):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start, params, x0_start, bp_start, bp_stop,
           bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end, dense_start,
-          dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense):
-    """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None, else Rodas5P;
-    its status and the time it reached. Each method is tested as ``jac is None``, a test numba decides while
-    compiling (None has a type of its own), so that each method compiles without the other."""
+          dense_stop, dense_time, rtol, atol, max_steps, order8, y_end, snapshots, dense):
+    """Integrate unit ``u`` through its breakpoints: Dormand-Prince steps when ``jac`` is None (DOP853's when
+    ``order8``), else Rodas5P; its status and the time it reached. Each method is tested as ``jac is None``, a test
+    numba decides while compiling (None has a type of its own), so that each method compiles without the other."""
     S = y_start.shape[1]
     t = t_start[u]
     y, rate, p = y_start[u].copy(), rate_start[u].copy(), params[u].copy()
     derive(p)
     x0 = x0_start[u].copy()
-    K, Q = np.empty((max(7, STAGES), S)), np.empty((4, S))
+    K, Q = np.empty((max(7, STAGES, STAGES8 + 1), S)), np.empty((4, S))
     f, f_new, y_new, stage = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     J, W, dfdt, piv = np.empty((S, S)), np.empty((S, S)), np.empty(S), np.empty(S, np.int64)
-    exponent, grow = (-0.2, 10.0) if jac is None else (-0.2, 6.0)
+    exponent, grow = (-0.2, 6.0) if jac is not None else ((-0.125, 10.0) if order8 else (-0.2, 10.0))
     ptr, stop = bp_start[u], bp_stop[u]
     d, d_stop = dense_start[u], dense_stop[u]
     ptr = _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                  table_x0, y, rate, p, x0, snapshots)
     target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
     rhs(t, y, p, rate, f)
-    h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new) if target > t else 0.0
+    h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new, -exponent) if target > t else 0.0
     fresh = False                  # whether J and df/dt are those of the current point (stiff)
     symbolic = True                # whether J is the symbolic Jacobian (not forward differences)
     steps = 0
+    # DOP853 lands on its outputs: its interpolant is not error-controlled, and inside the long steps of a decline
+    # it is off by up to 2e-7 at rtol 1e-8 (scipy's too); the others interpolate
+    lands = order8 and jac is None
     while target > t:
-        remaining = target - t
+        if lands:
+            while d < d_stop and dense_time[d] <= t:          # (outputs at the current time)
+                dense[d] = y
+                d += 1
+        on_output = lands and d < d_stop and dense_time[d] < target
+        stop_at = dense_time[d] if on_output else target
+        remaining = stop_at - t
         land = h >= remaining * (1 - 1e-12)
         hs = remaining if land else h
         if jac is not None:
@@ -368,21 +426,27 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
             norm = _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfdt, W, piv, K, stage,
                                y_new, f_new, rtol, atol)
         else:
-            norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
+            if order8:
+                norm = _dop853_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
+            else:
+                norm = _dp5_step(rhs, t, y, f, hs, p, rate, K, stage, y_new, f_new, rtol, atol)
         if not math.isfinite(norm):
             norm = math.inf
         factor = min(max(0.9 * max(norm, 1e-10) ** exponent, 0.2), grow)
-        t_new = target if land else t + hs
+        t_new = stop_at if land else t + hs
         if norm <= 1.0:
-            if d < d_stop and dense_time[d] <= t_new:         # outputs inside the step, from its polynomial
+            if d < d_stop and dense_time[d] <= t_new and not lands:   # outputs inside the step: its polynomial
                 if jac is None:
                     _dp5_dense(K, Q)
                 else:
                     _rodas_dense(y, y_new, K, Q)
             while d < d_stop and dense_time[d] <= t_new:
-                theta = (dense_time[d] - t) / hs
-                for i in range(S):
-                    dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))
+                if lands:
+                    dense[d] = y_new
+                else:
+                    theta = (dense_time[d] - t) / hs
+                    for i in range(S):
+                        dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))
                 d += 1
             t = t_new
             y[:] = y_new
@@ -393,17 +457,18 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
                 f[:] = f_new
         elif hs <= 1e-14 * max(1.0, abs(t)):
             return UNDERFLOW, t
-        h = hs * factor
+        # (a step shortened to land on an output does not shorten the next)
+        h = max(h, hs * factor) if on_output and land and norm <= 1.0 else hs * factor
         steps += 1
         if steps > max_steps:
             return TOO_MANY_STEPS, t
-        if norm <= 1.0 and land:
+        if norm <= 1.0 and land and stop_at == target:
             ptr = _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask,
                          table_x0, y, rate, p, x0, snapshots)
             target = bp_time[ptr] if ptr < stop else max(t_end[u], t)
             if target > t:
                 rhs(t, y, p, rate, f)
-                h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new)
+                h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new, -exponent)
     y_end[u] = y
     return (OUTSIDE if d < d_stop else OK), t
 
@@ -413,14 +478,15 @@ _IV, _BV = types.int64[::1], types.boolean[::1]
 #: the arrays of :func:`integrator`'s function after the model's functions: ``first, last``, the units' inputs
 #: and the outputs
 _ARRAYS = (_I, _I, VECTOR, MATRIX, MATRIX, MATRIX, MATRIX, _IV, _IV, VECTOR, _IV, _IV, VECTOR, _IV, MATRIX, MATRIX,
-           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
+           _BV, MATRIX, VECTOR, _IV, _IV, VECTOR, _F, _F, _I, types.boolean, MATRIX, MATRIX, MATRIX, _IV, VECTOR)
 
 
 @functools.cache
 def integrator(stiff: bool):
     """``integrate(rhs, jac, factor, solve, derive, first, last, ...)``: integrate units ``first`` to ``last - 1`` of
     the model whose compiled functions are ``rhs``, ``jac``, ``factor``, ``solve`` and ``derive`` (Rodas5P steps when
-    ``stiff``; Dormand-Prince when not, and ``jac``, ``factor`` and ``solve`` are then None; ``params`` has the
+    ``stiff``; Dormand-Prince 5(4) or, with ``order8``, DOP853 when not, and ``jac``, ``factor`` and ``solve`` are then
+    None; ``params`` has the
     model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into the output arrays (their rows only; the GIL
     is released, so threads can run disjoint ranges at once). Compiled for every model at once, on first use of each
     method (numba's cache keeps it: a later process loads it); ``jac`` typed None for Dormand-Prince lets numba
@@ -433,9 +499,10 @@ def integrator(stiff: bool):
 
 def _units(rhs, jac, lu_factor, lu_solve, derive, first, last, t_start, y_start, rate_start, params, x0_start, bp_start,
            bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0, t_end,
-           dense_start, dense_stop, dense_time, rtol, atol, max_steps, y_end, snapshots, dense, status, reached):
+           dense_start, dense_stop, dense_time, rtol, atol, max_steps, order8, y_end, snapshots, dense, status,
+           reached):
     for u in range(first, last):
         status[u], reached[u] = _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start, params,
                                       x0_start, bp_start, bp_stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors,
                                       table, table_mask, table_x0, t_end, dense_start, dense_stop, dense_time, rtol,
-                                      atol, max_steps, y_end, snapshots, dense)
+                                      atol, max_steps, order8, y_end, snapshots, dense)

@@ -30,7 +30,7 @@ from ._schedule import Schedule, grouped_searchsorted
 __all__ = ["ode_states"]
 
 
-SOLVERS = ("dp5", "compiled", "rodas", "bdf", "radau", "lsoda", "exact")
+SOLVERS = ("dp5", "compiled", "dop853", "rodas", "bdf", "radau", "lsoda", "exact")
 _SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
@@ -38,12 +38,12 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
                solver: str = "dp5", needed: np.ndarray | None = None) -> np.ndarray:
     """States at each output request of ``schedule``, shape ``(n_outputs, n_states)``, by the ODE engine.
 
-    ``solver="dp5"`` (default) is the explicit per-unit engine, ``"compiled"`` and ``"rodas"`` its compiled
-    counterparts (Dormand-Prince, Rodas5P; :mod:`pkpd.engine._compiled`); ``"bdf"``, ``"radau"`` and ``"lsoda"``
-    integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`); ``"exact"`` (linear models)
-    solves it exactly by matrix exponentials (:mod:`pkpd.engine._exact`; ``rtol``, ``atol`` unused, the steady
-    states' Newton iteration is run to 1e-12). ``needed`` lists the states wanted between breakpoints (default
-    all; the others may be NaN there).
+    ``solver="dp5"`` (default) is the explicit per-unit engine, ``"compiled"``, ``"dop853"`` and ``"rodas"`` its
+    compiled counterparts (Dormand-Prince 5(4), DOP853, Rodas5P; :mod:`pkpd.engine._compiled`); ``"bdf"``, ``"radau"``
+    and ``"lsoda"`` integrate the batch as one stacked stiff system (:mod:`pkpd.engine._implicit`); ``"exact"`` (linear
+    models) solves it exactly by matrix exponentials (:mod:`pkpd.engine._exact`; ``rtol``, ``atol`` unused, the steady
+    states' Newton iteration is run to 1e-12). ``needed`` lists the states wanted between breakpoints (default all; the
+    others may be NaN there).
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, not {solver!r}")
@@ -69,7 +69,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
     outputs = Outputs(s_idx.size, du, dt, needed)
-    if solver in ("dp5", "compiled", "rodas", "exact"):
+    if solver in ("dp5", "compiled", "dop853", "rodas", "exact"):
         _, snapshots, dense = _integrator(solver)(model, problem.params, start, course, outputs,
                                                   StepOptions(rtol, atol, solver))
     else:
@@ -87,9 +87,9 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
 
 
 def _integrator(solver: str):
-    """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled" or "rodas" (numba; explicit or stiff) or
-    "exact" (matrix exponentials)."""
-    if solver in ("compiled", "rodas"):
+    """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled", "dop853" or "rodas" (numba; explicit or
+    stiff) or "exact" (matrix exponentials)."""
+    if solver in ("compiled", "dop853", "rodas"):
         from ._compiled import integrate_compiled
 
         return integrate_compiled
@@ -103,8 +103,8 @@ def _integrator(solver: str):
 class _Problem(NamedTuple):
     """What the breakpoint builders read: the model, the schedule, the parameters and initial state of
     each unit (at its first record when parameters vary), the tolerances, and the solver that integrates the
-    intervals of steady states ("exact": matrix exponentials, linear models; "compiled" or "rodas": the compiled
-    kernel; otherwise the numpy explicit engine)."""
+    intervals of steady states ("exact": matrix exponentials, linear models; "compiled", "dop853" or "rodas": the
+    compiled kernel; otherwise the numpy explicit engine)."""
 
     model: object
     schedule: Schedule
@@ -448,8 +448,8 @@ class _IntervalMap:
 
     def __init__(self, model, ps, tr: _Trains, options: StepOptions, solver: str = "dp5"):
         self.model, self.ps, self.tr, self.options = model, ps, tr, options
-        self.integrate = _integrator(solver if solver in ("exact", "compiled", "rodas") else "dp5")
-        if solver in ("compiled", "rodas"):
+        self.integrate = _integrator(solver if solver in ("exact", "compiled", "dop853", "rodas") else "dp5")
+        if solver in ("compiled", "dop853", "rodas"):
             self.options = options._replace(method=solver)
         per, phi, D = tr.period, tr.phase, tr.duration
         # copies running at the window start (started before it, ending at or after it)

@@ -252,16 +252,17 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         Include the states as columns.
     rtol, atol : float
         Tolerances of the ODE engine (relative, and absolute in amount units).
-    solver : {"auto", "dp5", "compiled", "rodas", "bdf", "radau", "lsoda", "exact"}
-        ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff
-        models; ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each
-        subject's error, whereas the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``.
-        ``"compiled"``: the same method and steps as ``"dp5"``, compiled with numba from the model's
-        :class:`~pkpd.models.Equations` and run on threads; the first use
-        of a model compiles it (seconds), later runs and processes load it from the kernel cache
-        (:mod:`pkpd.engine._compiled`); every model compiles (a model without declared equations is traced
-        from its ``rhs``). ``"rodas"``: compiled like ``"compiled"``, with Rodas5P steps (L-stable) for stiff
-        models. ``"exact"`` (linear models): the same breakpoints solved by matrix exponentials, no tolerances.
+    solver : {"auto", "dp5", "compiled", "dop853", "rodas", "bdf", "radau", "lsoda", "exact"}
+        ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff models;
+        ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each subject's error, whereas
+        the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``. ``"compiled"``: the same method and
+        steps as ``"dp5"``, compiled with numba from the model's :class:`~pkpd.models.Equations` and run on threads; the
+        first use of a model compiles it (seconds), later runs and processes load it from the kernel cache
+        (:mod:`pkpd.engine._compiled`); every model compiles (a model without declared equations is traced from its
+        ``rhs``). ``"dop853"``: compiled like ``"compiled"``, with eighth-order steps (Hairer's DOP853) that land on
+        every output: for tight tolerances (rtol <= 1e-8), where they are a fifth as many. ``"rodas"``: compiled like
+        ``"compiled"``, with Rodas5P steps (L-stable) for stiff models. ``"exact"`` (linear models): the same
+        breakpoints solved by matrix exponentials, no tolerances.
     chunk_size : int, optional
         Subjects integrated together (default 1000 for the ODE engine, 2000 for the closed form).
     record_params : mapping of str to array, or DataFrame, optional

@@ -44,6 +44,7 @@ import numpy as np
 from .._internal.lazy import special
 from ..errors import DatasetError, ParameterError, SimulationError
 from ..engine import BatchPredictor
+from ._eta_shift import eta_shift
 from ._observations import observation_records
 from ..io import Dataset
 
@@ -166,6 +167,8 @@ class Objective:
         self.h = 1e-3 if pdata.predict_many.uses_ode else 1e-4
         self.converged = True
         self._last = None            # (theta, anchor): the last simulated point of the last EBE search
+        #: fixed effects a step in which alone was found not to be a shift of the random effects (:meth:`_anchor_for`)
+        self._not_shifts = set()
         #: the next EBE search starts from both the previous EBEs and zero (:meth:`ebe`)
         self.multistart = True
         #: where the search that began at eta = 0 has got to (``starts="tracks"`` of :meth:`ebe`)
@@ -332,6 +335,9 @@ class Objective:
     #: EBEs).
     EXTRAPOLATE_BELOW = 1e-6
 
+    #: Relative steps in the fixed effects up to which :meth:`_anchor_for` looks for a shift of the random effects
+    SHIFT_BELOW = 1e-4
+
     #: EBEs of two starts farther apart than this (largest |difference| of an eta) are different modes
     DISAGREE = 1e-2
     #: Newton iterations the search from zero takes per outer iteration (``starts="tracks"``)
@@ -422,8 +428,7 @@ class Objective:
         inner objectives, the largest |gradient| per subject, and the anchor ``(eta, f, g, c)``: per subject the
         last point simulated, from which the predictions are extrapolated (:data:`EXTRAPOLATE_BELOW`)."""
         sub = self.d.subject
-        last = self._last
-        anchor = last[1] if last is not None and last[0] == theta else None
+        anchor = self._anchor_for(theta)
         near = [anchor is not None and np.max(np.abs(p - anchor[0]), initial=0.0) <= self.EXTRAPOLATE_BELOW
                 for p in points]
         todo = [j for j, ok in enumerate(near) if not ok]
@@ -493,6 +498,24 @@ class Objective:
                     s["anchor"] = (np.where(better[:, None], trial, a[0]), np.where(keep_obs, f_t, a[1]),
                                    np.where(keep_obs[:, None], g_t, a[2]), np.where(keep_obs[:, None, None], c_t, a[3]))
         return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"], *s["anchor"]) for s in states]
+
+    def _anchor_for(self, theta):
+        """The anchor of the last EBE search, for ``theta``: itself at the same fixed effects; moved in eta where
+        ``theta`` differs from them by a step the random effects reproduce exactly (:func:`eta_shift`: a step in a
+        log-normal typical value, as the outer search's finite differences take); else None."""
+        if self._last is None:
+            return None
+        last_theta, anchor = self._last
+        if last_theta == theta:
+            return anchor
+        changed = {k for k in theta if theta[k] != last_theta.get(k)}
+        if changed <= self._not_shifts or any(abs(theta[k] - last_theta.get(k, math.inf)) > self.SHIFT_BELOW *
+                                              max(abs(theta[k]), 1e-2) for k in changed):
+            return None             # (a larger step moves the EBEs beyond extrapolation: the search simulates)
+        shift = eta_shift(self.pm, self.d.design, last_theta, theta, anchor[0])
+        if shift is None and len(changed) == 1:
+            self._not_shifts |= changed
+        return None if shift is None else (anchor[0] - shift, *anchor[1:])
 
     def _extrapolate(self, anchor, eta):
         """Predictions and their first and second eta-derivatives at ``eta`` from those at the ``anchor`` point

@@ -19,7 +19,7 @@ from ._sources import PopulationSource, seed_key
 
 __all__ = ["run_trial"]
 
-_SOLVERS = ("dp5", "compiled", "rodas", "lsoda", "bdf", "radau")
+_SOLVERS = ("dp5", "compiled", "dop853", "rodas", "lsoda", "bdf", "radau")
 
 
 def _covariates(population) -> pd.DataFrame:
@@ -166,15 +166,15 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
     structural : Model, optional
         The structural model of a parameter callable without a ``model`` attribute.
     rtol, atol, solver
-        ODE options (:func:`pkpd.simulate`). ``"dp5"``, ``"compiled"``, ``"rodas"`` and ``"lsoda"`` control each
-        subject's error; stacked ``"bdf"``/``"radau"`` average it over the block. ``"compiled"`` (the same steps as
-        ``"dp5"``, compiled by numba; several times faster once compiled) gives results that do not depend on
+        ODE options (:func:`pkpd.simulate`). ``"dp5"``, ``"compiled"``, ``"dop853"``, ``"rodas"`` and ``"lsoda"``
+        control each subject's error; stacked ``"bdf"``/``"radau"`` average it over the block. ``"compiled"`` (the same
+        steps as ``"dp5"``, compiled by numba; several times faster once compiled) gives results that do not depend on
         ``block_size`` either.
     threads : int, optional
         Without ``client``: chunks simulated at once in this process, on threads. The compiled integrators
-        (``"compiled"``, ``"rodas"``) release the GIL, so one chunk's Python work (events, outputs, endpoints) runs
-        while another's subjects are integrated: the default is 2 for them when the process may use two CPUs or
-        more, else 1. Results are identical for any value. ``"lsoda"`` (not re-entrant) takes 1 only.
+        (``"compiled"``, ``"dop853"``, ``"rodas"``) release the GIL, so one chunk's Python work (events, outputs,
+        endpoints) runs while another's subjects are integrated: the default is 2 for them when the process may use
+        two CPUs or more, else 1. Results are identical for any value. ``"lsoda"`` (not re-entrant) takes 1 only.
 
     Returns
     -------
@@ -206,7 +206,7 @@ def run_trial(model, design: TrialDesign, population, *, seed=None, client=None,
     if solver not in _SOLVERS:
         raise ParameterError(f"run_trial: solver must be one of {_SOLVERS}, got {solver!r}")
     if threads is None:
-        threads = min(2, usable_cpus()) if solver in ("compiled", "rodas") else 1
+        threads = min(2, usable_cpus()) if solver in ("compiled", "dop853", "rodas") else 1
     for what, v in (("chunk_size", chunk_size), ("block_size", block_size), ("threads", threads)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParameterError(f"run_trial: {what} must be a positive integer, got {v!r}")

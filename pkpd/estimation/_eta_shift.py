@@ -1,0 +1,81 @@
+"""Steps in the fixed effects that the random effects reproduce exactly.
+
+With ``CL = TVCL * exp(eta)``, the individual parameters at ``(TVCL * (1 + e), eta)`` are those at
+``(TVCL, eta + log(1 + e))``: a step in a typical value that carries a log-normal random effect is a shift of that
+random effect, the same for every subject (a covariate coefficient on such a parameter: a shift that differs
+between subjects). The predictions, and their eta-derivatives, at the new fixed effects are
+then those already computed at the shifted random effects -- no simulation is needed. The outer search's
+finite-difference gradient takes such steps (one per fixed effect per iteration); the EBE search
+(:meth:`pkpd.estimation._objective.Objective.ebe`) uses :func:`eta_shift` to move its last simulated point instead
+of simulating again. NONMEM 7 asks its users to declare this relation (``MU_i``, "MU referencing": Beal, Sheiner,
+Boeckmann & Bauer, NONMEM Users Guides, ICON, help entry MU_MODEL) for its EM methods; here it is found.
+
+The shift is found numerically from the population model's own parameter function, so that it serves any model
+(built-in log-normal effects, covariate models, a user's ``individual`` function), and it is accepted only where it
+reproduces the individual parameters to :data:`TOLERANCE` at the random effects and at a step of 0.1 from them in
+every direction: a fixed effect that no random effect reproduces (a typical value without one, a parameter scaling
+a random effect) is left to the simulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["eta_shift", "TOLERANCE"]
+
+#: relative agreement of the individual parameters required of a shift (rounding of exp and log: ~1e-15)
+TOLERANCE = 1e-11
+
+
+def eta_shift(popmodel, design, theta_from, theta_to, eta: np.ndarray) -> np.ndarray | None:
+    """The shift ``s`` (subjects, random effects) with ``parameters(theta_to, eta') == parameters(theta_from,
+    eta' + s)`` near ``eta``, or None when there is none (or parameters change within subjects).
+
+    Examples
+    --------
+    >>> import numpy as np, pkpd
+    >>> from pkpd.models import OneCompartmentOral
+    >>> pm = pkpd.PopulationModel(OneCompartmentOral(), {"CL": 2.0, "V": 30.0, "KA": 1.0}, {"CL": 0.1},
+    ...                           pkpd.AdditiveError(0.5))
+    >>> events = pkpd.load_dataset("theophylline").events
+    >>> design = pm.design(events, events["ID"].factorize()[0])
+    >>> s = eta_shift(pm, design, pm.theta_values, dict(pm.theta_values, CL=2.0 * (1 + 1e-6)), np.zeros((12, 1)))
+    >>> bool(np.allclose(s, np.log(1 + 1e-6), rtol=1e-9))
+    True
+    >>> eta_shift(pm, design, pm.theta_values, dict(pm.theta_values, V=30.0 * (1 + 1e-6)), np.zeros((12, 1))) is None
+    True
+    """
+    if design.records is not None or eta.shape[1] != len(popmodel.eta_names) or not eta.shape[1]:
+        return None
+    if theta_to.keys() != theta_from.keys():
+        return None
+    n, q = eta.shape
+    try:
+        with np.errstate(all="ignore"):
+            base, target = _parameters(popmodel, design, theta_from, eta), _parameters(popmodel, design, theta_to, eta)
+            if not (np.all(np.isfinite(base)) and np.all(np.isfinite(target))):
+                return None
+            scale = np.maximum(np.abs(base), 1e-300)
+            h = 1e-4
+            jac = np.stack([(_parameters(popmodel, design, theta_from, eta + h * e) - base) / (h * scale)
+                            for e in np.eye(q)], axis=2)                      # (subjects, parameters, effects)
+            solve = np.linalg.pinv(jac)
+            shift = (solve @ ((target - base) / scale)[..., None])[..., 0]
+            # one Newton correction: the parameters are not linear in eta (exp), and the tolerance is tight
+            moved = _parameters(popmodel, design, theta_from, eta + shift)
+            shift += (solve @ ((target - moved) / scale)[..., None])[..., 0]
+            for probe in np.vstack([np.zeros(q), 0.1 * np.eye(q)]):
+                expected = _parameters(popmodel, design, theta_to, eta + probe)
+                got = _parameters(popmodel, design, theta_from, eta + shift + probe)
+                if not np.all(np.abs(got - expected) <= TOLERANCE * np.maximum(np.abs(expected), 1e-12)):
+                    return None
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+    return shift
+
+
+def _parameters(popmodel, design, theta, eta) -> np.ndarray:
+    """The individual parameters (subjects, parameters), in the order of the model's parameter function."""
+    values = popmodel.parameters_for(theta, eta, design.subjects, checked=design.subject_values)
+    n = len(eta)
+    return np.column_stack([np.broadcast_to(np.asarray(values[k], dtype=float), (n,)) for k in values])
