@@ -166,7 +166,9 @@ class Objective:
         self.eta = np.zeros((pdata.n, self.q))
         self.h = 1e-3 if pdata.predict_many.uses_ode else 1e-4
         self.converged = True
-        self._last = None            # (theta, anchor): the last simulated point of the last EBE search
+        #: ``(theta, anchor)`` of the last EBE searches at different fixed effects, the latest last: where each ended
+        #: (its last simulated point, or one moved from it by :meth:`_anchor_for`)
+        self._anchors = ()
         #: fixed effects a step in which alone was found not to be a shift of the random effects (:meth:`_anchor_for`)
         self._not_shifts = set()
         #: the next EBE search starts from both the previous EBEs and zero (:meth:`ebe`)
@@ -338,6 +340,9 @@ class Objective:
     #: Relative steps in the fixed effects up to which :meth:`_anchor_for` looks for a shift of the random effects
     SHIFT_BELOW = 1e-4
 
+    #: Distance (in eta) from the last anchor within which a small step in theta reuses its curvature
+    CURVATURE_NEAR = 1e-4
+
     #: EBEs of two starts farther apart than this (largest |difference| of an eta) are different modes
     DISAGREE = 1e-2
     #: Newton iterations the search from zero takes per outer iteration (``starts="tracks"``)
@@ -395,7 +400,10 @@ class Objective:
         eta, f, g, c, obj, gmax = best[:6]
         self.converged = bool(np.all(gmax < tol))
         self.eta = eta
-        self._last = (dict(theta), best[6:])
+        # keep one per fixed effect of a finite-difference gradient and its centre: the centre's is found again
+        # when the gradient's last steps (in Omega, sigma) return to its fixed effects
+        kept = tuple(entry for entry in self._anchors if entry[0] != theta)[-(len(theta) + 1):]
+        self._anchors = kept + ((dict(theta), best[6:]),)
         return eta, f, g, obj, v0
 
     def _beyond(self, better, worse, apart, omega_inv):
@@ -432,7 +440,9 @@ class Objective:
         near = [anchor is not None and np.max(np.abs(p - anchor[0]), initial=0.0) <= self.EXTRAPOLATE_BELOW
                 for p in points]
         todo = [j for j, ok in enumerate(near) if not ok]
-        fresh = dict(zip(todo, self.f_and_g_many(theta, [points[j] for j in todo], curvature=True) if todo else []))
+        curvature = self._nearby_curvature(theta, [points[j] for j in todo]) if anchor is None else None
+        simulated = self.f_and_g_many(theta, [points[j] for j in todo], curvature=curvature is None) if todo else []
+        fresh = dict(zip(todo, [(f, g, curvature if c is None else c) for f, g, c in simulated]))
         states = []
         for j, p in enumerate(points):
             a = (p.copy(), *fresh[j]) if j in fresh else anchor
@@ -500,14 +510,15 @@ class Objective:
         return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"], *s["anchor"]) for s in states]
 
     def _anchor_for(self, theta):
-        """The anchor of the last EBE search, for ``theta``: itself at the same fixed effects; moved in eta where
-        ``theta`` differs from them by a step the random effects reproduce exactly (:func:`eta_shift`: a step in a
+        """The anchor of an earlier EBE search at ``theta``; else the last one moved in eta where ``theta`` differs
+        from its fixed effects by a step the random effects reproduce exactly (:func:`eta_shift`: a step in a
         log-normal typical value, as the outer search's finite differences take); else None."""
-        if self._last is None:
+        for earlier, anchor in reversed(self._anchors):
+            if earlier == theta:
+                return anchor
+        if not self._anchors:
             return None
-        last_theta, anchor = self._last
-        if last_theta == theta:
-            return anchor
+        last_theta, anchor = self._anchors[-1]
         changed = {k for k in theta if theta[k] != last_theta.get(k)}
         if changed <= self._not_shifts or any(abs(theta[k] - last_theta.get(k, math.inf)) > self.SHIFT_BELOW *
                                               max(abs(theta[k]), 1e-2) for k in changed):
@@ -516,6 +527,21 @@ class Objective:
         if shift is None and len(changed) == 1:
             self._not_shifts |= changed
         return None if shift is None else (anchor[0] - shift, *anchor[1:])
+
+    def _nearby_curvature(self, theta, points):
+        """The second eta-derivatives of the last anchor when ``theta`` is a small step from its fixed effects (at
+        most :data:`SHIFT_BELOW` relative) and ``points`` lie within :data:`CURVATURE_NEAR` of its random effects;
+        else None. The curvature changes with theta and eta only to first order: at most ~1e-6 relative over such
+        steps, which moves a Newton step by as little and an extrapolation over 1e-6 by ~1e-18 -- while its cross
+        terms take ``q (q - 1) / 2`` of the ``1 + 2 q + q (q - 1) / 2`` sets a simulation predicts. Finite-difference
+        steps in fixed effects that no random effect reproduces (:meth:`_anchor_for`) simulate without them."""
+        if not self._anchors:
+            return None
+        last_theta, (eta_a, _, _, c) = self._anchors[-1]
+        small = last_theta.keys() == theta.keys() and all(
+            abs(theta[k] - last_theta[k]) <= self.SHIFT_BELOW * max(abs(last_theta[k]), 1e-2) for k in theta)
+        near = all(np.max(np.abs(p - eta_a), initial=0.0) <= self.CURVATURE_NEAR for p in points)
+        return c if small and near else None
 
     def _extrapolate(self, anchor, eta):
         """Predictions and their first and second eta-derivatives at ``eta`` from those at the ``anchor`` point
@@ -534,12 +560,12 @@ class Objective:
         """:meth:`per_subject` with EBEs searched from ``eta = 0`` only; this objective's EBEs are unchanged.
         Above the multi-start contributions where the search from zero ends in a worse mode of a subject's inner
         objective."""
-        saved = self.eta, self._last, self.modes, self.multistart, self.converged
+        saved = self.eta, self._anchors, self.modes, self.multistart, self.converged
         try:
-            self._last, self.eta, self.multistart = None, np.zeros_like(self.eta), False
+            self._anchors, self.eta, self.multistart = (), np.zeros_like(self.eta), False
             return self.per_subject(theta, omega, sigma)
         finally:
-            self.eta, self._last, self.modes, self.multistart, self.converged = saved
+            self.eta, self._anchors, self.modes, self.multistart, self.converged = saved
 
     # -- the objective ---------------------------------------------------------------------------------
     def per_subject(self, theta, omega, sigma) -> np.ndarray:

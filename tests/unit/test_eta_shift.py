@@ -4,7 +4,9 @@
 one (a shift that differs between subjects), through a user's ``individual`` function -- and refuses where there is
 none: a typical value without a random effect, a fixed effect scaling a random effect, a change of two parameters
 only one of which a random effect reproduces. (2) In the FOCE-I objective, a step in such a fixed effect moves the last
-simulated point instead of simulating again, and gives the objective a simulation gives (1e-9).
+simulated point instead of simulating again, and gives the objective a simulation gives (1e-9); a small step in
+another fixed effect simulates without the cross terms of the curvature (reused from the last point), with the same
+objective.
 """
 
 from __future__ import annotations
@@ -84,7 +86,26 @@ def test_the_objective_after_a_shifted_step_is_the_objective_a_simulation_gives(
     assert calls == []                                          # no simulation
     fresh = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
     fresh(theta, omega, sigma)
-    fresh._last = None                                          # the same EBE starts, but simulating
+    fresh._anchors = ()                                         # the same EBE starts, but simulating
     simulated = fresh(stepped, omega, sigma)
     assert shifted == pytest.approx(simulated, abs=1e-9)
     assert shifted != fresh(theta, omega, sigma)                # (the step moved the objective)
+
+
+def test_a_small_step_in_another_fixed_effect_reuses_the_cross_curvature(theoph):
+    data, _ = theoph
+    pm = PopulationModel(OneCompartmentOral(), {"CL": 2.8, "V": 32.0, "KA": 1.5}, {"CL": 0.05, "KA": 0.4},
+                         pkpd.AdditiveError(0.7))
+    theta, omega, sigma = pm.theta_values, pm.omega_matrix, dict(pm.error.parameters)
+    stepped = dict(theta, V=theta["V"] * (1 + 1e-6))                # V has no random effect: simulated
+    reusing = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
+    reusing(theta, omega, sigma)
+    sets = []
+    predict = reusing.d.predict_many
+    reusing.d.predict_many = lambda s, *a, **k: sets.append(len(s)) or predict(s, *a, **k)
+    value = reusing(stepped, omega, sigma)
+    assert sets[0] == 1 + 2 * 2                                     # f and g at the EBEs; no cross term (would be 6)
+    fresh = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
+    fresh(theta, omega, sigma)
+    fresh._anchors = ()
+    assert value == pytest.approx(fresh(stepped, omega, sigma), abs=1e-9)

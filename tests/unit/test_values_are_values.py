@@ -178,11 +178,11 @@ def test_diagnose_leaves_the_objective_unchanged(method):
     objective = Objective(pm, PopData(pm, data, "auto", "M1", None), method)
     theta, omega, sigma = pm.theta_values, pm.omega_matrix, pm.error_parameters
     objective(theta, omega, sigma)
-    eta, last, converged = objective.eta.copy(), objective._last, objective.converged
+    eta, last, converged = objective.eta.copy(), objective._anchors, objective.converged
     frame, shrink, ebes = diagnose(objective, theta, omega, sigma, method)
     assert objective.method == method
     np.testing.assert_array_equal(objective.eta, eta)
-    assert objective._last is last and objective.converged == converged
+    assert objective._anchors is last and objective.converged == converged
     assert ebes.shape == eta.shape and np.all(np.isfinite(frame["CWRES"]))
     assert set(shrink) == {"eta_CL", "eta_KA", "epsilon"}
     if method == "FO":
