@@ -44,7 +44,7 @@ class BatchPredictor:
     engine : {"auto", "analytic", "ode", "compiled"}
         As ``method`` of :func:`pkpd.simulate`; ``"compiled"`` is the ODE engine with ``solver="dop853"`` (the
         model's kernel compiled by numba, :mod:`pkpd.engine._compiled`, taking eighth-order steps: at these
-        tight tolerances a third of Dormand-Prince 5(4)'s), at ``rtol`` times :data:`DOP853_RTOL_FACTOR`.
+        tight tolerances about a fifth of Dormand-Prince 5(4)'s), at ``rtol`` times :data:`DOP853_RTOL_FACTOR`.
     rtol : float
         Relative tolerance of the ODE engine (absolute: :data:`ODE_ATOL`).
     """

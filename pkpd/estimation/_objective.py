@@ -170,7 +170,7 @@ class Objective:
         #: (its last simulated point, or one moved from it by :meth:`_anchor_for`)
         self._anchors = ()
         #: fixed effects a step in which alone was found not to be a shift of the random effects (:meth:`_anchor_for`)
-        self._not_shifts = set()
+        self._not_shifts = frozenset()
         #: the next EBE search starts from both the previous EBEs and zero (:meth:`ebe`)
         self.multistart = True
         #: where the search that began at eta = 0 has got to (``starts="tracks"`` of :meth:`ebe`)
@@ -519,14 +519,18 @@ class Objective:
         if not self._anchors:
             return None
         last_theta, anchor = self._anchors[-1]
-        changed = {k for k in theta if theta[k] != last_theta.get(k)}
-        if changed <= self._not_shifts or any(abs(theta[k] - last_theta.get(k, math.inf)) > self.SHIFT_BELOW *
-                                              max(abs(theta[k]), 1e-2) for k in changed):
+        changed = frozenset(k for k in theta if theta[k] != last_theta.get(k))
+        if changed <= self._not_shifts or not self._small_step(last_theta, theta):
             return None             # (a larger step moves the EBEs beyond extrapolation: the search simulates)
         shift = eta_shift(self.pm, self.d.design, last_theta, theta, anchor[0])
         if shift is None and len(changed) == 1:
-            self._not_shifts |= changed
+            self._not_shifts = self._not_shifts | changed
         return None if shift is None else (anchor[0] - shift, *anchor[1:])
+
+    def _small_step(self, theta_from, theta_to) -> bool:
+        """Whether the fixed effects moved by at most :data:`SHIFT_BELOW` (relative, each)."""
+        return theta_from.keys() == theta_to.keys() and all(
+            abs(theta_to[k] - theta_from[k]) <= self.SHIFT_BELOW * max(abs(theta_from[k]), 1e-2) for k in theta_to)
 
     def _nearby_curvature(self, theta, points):
         """The second eta-derivatives of the last anchor when ``theta`` is a small step from its fixed effects (at
@@ -538,10 +542,8 @@ class Objective:
         if not self._anchors:
             return None
         last_theta, (eta_a, _, _, c) = self._anchors[-1]
-        small = last_theta.keys() == theta.keys() and all(
-            abs(theta[k] - last_theta[k]) <= self.SHIFT_BELOW * max(abs(last_theta[k]), 1e-2) for k in theta)
         near = all(np.max(np.abs(p - eta_a), initial=0.0) <= self.CURVATURE_NEAR for p in points)
-        return c if small and near else None
+        return c if near and self._small_step(last_theta, theta) else None
 
     def _extrapolate(self, anchor, eta):
         """Predictions and their first and second eta-derivatives at ``eta`` from those at the ``anchor`` point
