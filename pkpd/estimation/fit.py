@@ -185,7 +185,7 @@ def fit_individual(model, data, params=None, *, init: Mapping[str, float] | None
         least as many observations as parameters), else ``lbfgsb`` on -2 log-likelihood.
     engine : {"auto", "analytic", "ode", "compiled"}
         How predictions are computed (:func:`pkpd.simulate`); ``"compiled"``: the ODE engine's compiled kernel
-        (``solver="compiled"``).
+        with DOP853 steps (``solver="dop853"`` at a hundredth of the fit's rtol, :class:`~pkpd.engine.BatchPredictor`).
     max_nfev : int, optional
         Limit on objective evaluations (default ``200 * (n_estimated + 1)``); reaching it is
         ``NOT_CONVERGED``.

@@ -85,7 +85,8 @@ def initial_estimates(model, data, *, method: str = "auto", output: str | None =
     output : str, optional
         Model output compared with the observations by the grid search (default: the first output).
     engine : {"auto", "analytic", "ode", "compiled"}
-        How the grid search predicts (:func:`pkpd.simulate`; ``"compiled"``: ``solver="compiled"``).
+        How the grid search predicts (:func:`pkpd.simulate`; ``"compiled"``: the compiled kernel's DOP853,
+        :class:`~pkpd.engine.BatchPredictor`).
 
     Returns
     -------

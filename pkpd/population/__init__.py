@@ -29,7 +29,13 @@ _IN_ESTIMATION = {"fit_population", "population_ofv", "map_estimate", "Populatio
                   "npde", "vpc", "VPCResult"}
 
 
+#: public submodules not imported above, imported on first use as attributes (``pkpd.population.synthetic.cohort``)
+_SUBMODULES = {"synthetic", "spec"}
+
+
 def __getattr__(name):
     if name in _IN_ESTIMATION:
         return getattr(importlib.import_module("pkpd.estimation"), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

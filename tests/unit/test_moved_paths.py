@@ -27,6 +27,14 @@ def test_old_names_of_the_population_and_trials_packages_still_resolve():
         pkpd.population.nonsense
 
 
+def test_the_synthetic_cohorts_module_is_reachable_as_an_attribute():
+    # in a fresh interpreter, where nothing has imported pkpd.population.synthetic yet (the docs write
+    # pkpd.population.synthetic.cohort after import pkpd)
+    code = "import pkpd; print(callable(pkpd.population.synthetic.cohort))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True"]
+
+
 def test_importing_the_old_nca_module_leaves_the_function_pkpd_nca():
     # in a fresh interpreter: importing the alias must not replace the function by the module
     code = "import pkpd, pkpd.nca, pkpd.fitting.fit; print(callable(pkpd.nca), pkpd.fitting is pkpd.estimation)"
