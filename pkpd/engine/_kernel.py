@@ -43,7 +43,7 @@ P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
 
 # DOP853 (Hairer, Norsett & Wanner 1993, II.10; order 8, its error estimated from embedded orders 5 and 3): scipy's
 # tableau (scipy.integrate.DOP853 takes the same steps). At the tolerances of estimation (rtol 1e-8 to 1e-9) it takes
-# a quarter of Dormand-Prince 5(4)'s steps. Its outputs are steps' ends, not interpolated (see _unit).
+# about a fifth of Dormand-Prince 5(4)'s steps. Its outputs are steps' ends, not interpolated (see _unit).
 C8, A8, B8 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.C, _DOP853.A, _DOP853.B))
 E3, E5 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.E3, _DOP853.E5))
 STAGES8 = _DOP853.N_STAGES
@@ -488,9 +488,8 @@ def integrator(stiff: bool):
     """``integrate(rhs, jac, factor, solve, derive, first, last, ...)``: integrate units ``first`` to ``last - 1`` of
     the model whose compiled functions are ``rhs``, ``jac``, ``factor``, ``solve`` and ``derive`` (Rodas5P steps when
     ``stiff``; Dormand-Prince 5(4) or, with ``order8``, DOP853 when not, and ``jac``, ``factor`` and ``solve`` are then
-    None; ``params`` has the
-    model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into the output arrays (their rows only; the GIL
-    is released, so threads can run disjoint ranges at once). Compiled for every model at once, on first use of each
+    None; ``params`` has the model's parameters, then ``N_DERIVED`` columns ``derive`` fills) into the output arrays
+    (their rows only; the GIL is released, so threads can run disjoint ranges at once). Compiled for every model at once, on first use of each
     method (numba's cache keeps it: a later process loads it); ``jac`` typed None for Dormand-Prince lets numba
     compile that method alone."""
     jac, factor, solve = ((types.FunctionType(JAC), types.FunctionType(FACTOR), types.FunctionType(SOLVE)) if stiff
