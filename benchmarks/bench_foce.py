@@ -4,9 +4,11 @@
    ``fit_population`` without and with the covariance step (target <= 10 s), and the estimation hot path
    (predictions from arrays, dosing schedule compiled once per dataset) against the public ``simulate()`` per
    evaluation it replaced (issue 16: target >= 3x), medians of 5 alternating fits.
-2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine -- compiled (``engine="compiled"``)
-   and numpy (``"ode"``, the baseline) --, 30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each
-   (issue 17 target <= 20 s); ``--quick`` skips it.
+2. 200 synthetic subjects, two-compartment oral, predictions by the ODE engine -- compiled (``engine="compiled"``:
+   DOP853 steps at a hundredth of the estimation's rtol) and numpy (``"ode"``: Dormand-Prince, the baseline) --,
+   30 % IIV on CL, V1 and KA, 10 % proportional error, 10 samples each (issue 17 target <= 20 s); ``--quick`` skips
+   it. Steps of the outer gradient in CL, V1 and KA are shifts of their random effects and simulate nothing
+   (``pkpd/estimation/_eta_shift.py``); on either engine.
 
 Prints wall times and objective evaluations per second (each evaluation = batched EBEs for every subject),
 and, as the baseline in the same process, one objective evaluation at the start values computed subject by
