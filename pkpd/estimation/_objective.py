@@ -260,7 +260,14 @@ class Objective:
         return f0, g, (c if curvature else None)
 
     def by_subject(self, values):
-        return np.bincount(self.d.subject, weights=values, minlength=self.d.n)
+        """Sums of ``values`` (observations first, any trailing shape) per subject: ``np.add.at``'s sums, in the same
+        order (so the same to the bit), several times faster (one ``bincount`` per trailing entry)."""
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            return np.bincount(self.d.subject, weights=values, minlength=self.d.n)
+        flat = values.reshape(len(values), -1)
+        sums = [np.bincount(self.d.subject, weights=flat[:, k], minlength=self.d.n) for k in range(flat.shape[1])]
+        return np.stack(sums, axis=1).reshape((self.d.n,) + values.shape[1:])
 
     # -- the data terms t_j(f) and their derivatives ---------------------------------------------------
     def _blq_term(self, f, sigma, v0):
@@ -318,8 +325,7 @@ class Objective:
     def first_order_hessian(self, f, g, omega, sigma, v0=None, omega_inv=None):
         """``H_i = Omega^-1 + 1/2 sum_j w_j g_j g_j'`` per subject (subjects, q, q)."""
         _, _, w = self.terms(f, sigma, v0)
-        hess = np.zeros((self.d.n, self.q, self.q))
-        np.add.at(hess, self.d.subject, 0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
+        hess = self.by_subject(0.5 * np.einsum("j,jk,jl->jkl", w, g, g))
         return hess + (np.linalg.inv(omega) if omega_inv is None else omega_inv)
 
     def population_variance(self, theta, sigma):
@@ -457,14 +463,10 @@ class Objective:
                 s = states[j]
                 f, g, c, eta = s["f"], s["g"], s["c"], s["eta"]
                 _, dt, w = self.terms(f, sigma, v0, exact=True)
-                grad = np.zeros((self.d.n, self.q))                  # half the gradient of O_i
-                np.add.at(grad, sub, 0.5 * g * dt[:, None])
-                grad += eta @ omega_inv
+                grad = self.by_subject(0.5 * g * dt[:, None]) + eta @ omega_inv     # half the gradient of O_i
                 # Newton's Hessian (exact in f, with the curvature of f); where it is not positive definite,
                 # the first-order one (Gauss-Newton), which always is
-                hess = np.zeros((self.d.n, self.q, self.q))
-                np.add.at(hess, sub, 0.5 * (np.einsum("j,jk,jl->jkl", w, g, g) + dt[:, None, None] * c))
-                hess += omega_inv
+                hess = self.by_subject(0.5 * (np.einsum("j,jk,jl->jkl", w, g, g) + dt[:, None, None] * c)) + omega_inv
                 not_pd = np.linalg.eigvalsh(hess)[:, 0] <= 0
                 if not_pd.any():
                     hess[not_pd] = self.first_order_hessian(f, g, None, sigma, v0, omega_inv)[not_pd]
