@@ -31,6 +31,8 @@ __all__ = ["ode_states"]
 
 
 SOLVERS = ("dp5", "compiled", "dop853", "rodas", "bdf", "radau", "lsoda", "exact")
+#: the solvers of the compiled kernel (:mod:`pkpd.engine._compiled`)
+COMPILED = ("compiled", "dop853", "rodas")
 _SCIPY_METHOD = {"bdf": "BDF", "radau": "Radau", "lsoda": "LSODA"}  # solve_ivp's spelling of the stiff solvers
 
 
@@ -69,7 +71,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
     du, dt = (ou, ot) if d_idx is None else (ou[d_idx], ot[d_idx])
     start = Start(sc.unit_start.astype(float), problem.x0.copy(), np.zeros((sc.n_units, S)))
     outputs = Outputs(s_idx.size, du, dt, needed)
-    if solver in ("dp5", "compiled", "dop853", "rodas", "exact"):
+    if solver in ("dp5", "exact", *COMPILED):
         _, snapshots, dense = _integrator(solver)(model, problem.params, start, course, outputs,
                                                   StepOptions(rtol, atol, solver))
     else:
@@ -89,7 +91,7 @@ def ode_states(model, schedule: Schedule, p: dict, *, rtol: float = 1e-6, atol: 
 def _integrator(solver: str):
     """The breakpoint integrator of ``solver``: "dp5" (numpy), "compiled", "dop853" or "rodas" (numba; explicit or
     stiff) or "exact" (matrix exponentials)."""
-    if solver in ("compiled", "dop853", "rodas"):
+    if solver in COMPILED:
         from ._compiled import integrate_compiled
 
         return integrate_compiled
@@ -448,8 +450,8 @@ class _IntervalMap:
 
     def __init__(self, model, ps, tr: _Trains, options: StepOptions, solver: str = "dp5"):
         self.model, self.ps, self.tr, self.options = model, ps, tr, options
-        self.integrate = _integrator(solver if solver in ("exact", "compiled", "dop853", "rodas") else "dp5")
-        if solver in ("compiled", "dop853", "rodas"):
+        self.integrate = _integrator(solver if solver in ("exact", *COMPILED) else "dp5")
+        if solver in COMPILED:
             self.options = options._replace(method=solver)
         per, phi, D = tr.period, tr.phase, tr.duration
         # copies running at the window start (started before it, ending at or after it)

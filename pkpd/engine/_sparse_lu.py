@@ -62,6 +62,7 @@ def lu_source(pattern: np.ndarray, decorator: str | None = None) -> str:
     S = len(F)
     lower, upper = np.tril(F, -1), np.triu(F, 1)
     updates = sum(int(lower[:, k].sum()) * int(upper[k].sum()) for k in range(S))
+
     def header(name, signature):
         return ([decorator.format(signature)] if decorator else []) + [f"def {name}:"]
 
