@@ -463,7 +463,8 @@ class Objective:
             a = (p.copy(), *fresh[j]) if j in fresh else anchor
             f, g, c = self._extrapolate(a, p) if j not in fresh else fresh[j]
             states.append({"eta": p.copy(), "f": f, "g": g, "c": c, "anchor": a,
-                           "lam": np.full(self.d.n, self.DAMPING), "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
+                           "lam": np.full(self.d.n, self.DAMPING),
+                           "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
                            "gmax": np.full(self.d.n, np.inf)})
         active = list(range(len(states)))
         for iteration in range(max(caps)):
