@@ -2,7 +2,7 @@
 
 After a rejected step the Levenberg damping jumps to the scale of the Hessian (``Objective.DAMPING``): the search
 from eta = 0 at nlme's fm3Theo start on the theophylline data (Pinheiro & Bates 2000, Mixed-Effects Models in S and
-S-PLUS, sec. 8.2) takes 8 batched simulations where tenfold growth of the damping alone took 15, and ends at the same
+S-PLUS, ch. 8) takes 8 batched simulations where tenfold growth of the damping alone took 15, and ends at the same
 EBEs: the objective of a search to a tolerance a thousand times tighter.
 """
 
@@ -38,7 +38,7 @@ def _search_from_zero(pm, data, tol):
     predict = objective.d.predict_many
     objective.d.predict_many = lambda *a, **k: calls.append(1) or predict(*a, **k)
     omega = objective.subject_omega(pm.omega_matrix)
-    eta, f, g, obj, v0 = objective.ebe(pm.theta_values, omega, dict(pm.error.parameters), tol=tol, starts="zero")
+    eta = objective.ebe(pm.theta_values, omega, dict(pm.error.parameters), tol=tol, starts="zero")[0]
     return objective, eta, len(calls)
 
 
