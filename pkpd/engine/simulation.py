@@ -106,15 +106,50 @@ def _events_of(regimen) -> pd.DataFrame:
     return events.loc[events["EVID"].isin([1, 3, 4]), list(EVENT_COLUMNS)].reset_index(drop=True)
 
 
-def _options(model, method, rtol, atol, solver, states):
+#: ``solver="auto"`` takes the compiled Dormand-Prince kernel for a non-stiff model when a subject has at least this
+#: many doses (ADDL copies counted): the same steps as the numpy engine (results equal to rounding), which pays Python
+#: overhead on every step of every dosing interval: 30-75 ms an interval for the composed drug models (phenytoin, 28
+#: days once daily: 1.0 s; clobazam, 90 days twice daily: 13 s), where the compiled kernel takes 8-20 ms after its
+#: first call in a process (1-2 s, loaded from the kernel cache). Shorter regimens keep the numpy engine, which
+#: needs no compilation.
+LONG_REGIMEN = 30
+
+
+def _options(model, method, rtol, atol, solver, states, doses: int = 0):
+    """The ODE engine's options; ``doses``: the most doses any subject has (:func:`most_doses`), which decides
+    ``solver="auto"`` (:data:`LONG_REGIMEN`)."""
     if method != "ode":
         return {}
     if solver == "auto":
-        solver = "lsoda" if model.stiff else "dp5"
+        solver = "lsoda" if model.stiff else ("compiled" if doses >= LONG_REGIMEN and _compiles(model) else "dp5")
     needed = None
     if not states and model.output_states is not None:
         needed = np.array([model.state_index(s) for s in model.output_states])
     return {"rtol": rtol, "atol": atol, "solver": solver, "needed": needed}
+
+
+def most_doses(events: pd.DataFrame) -> int:
+    """The most doses (EVID 1 and 4 records with their ADDL copies) of any subject of an event table."""
+    dosing = events["EVID"].isin((1, 4)).to_numpy()
+    if not dosing.any():
+        return 0
+    subject = pd.factorize(events["ID"].to_numpy()[dosing])[0]
+    copies = 1 + np.nan_to_num(events["ADDL"].to_numpy(dtype=float)[dosing])
+    return int(np.bincount(subject, weights=copies).max())
+
+
+def _compiles(model) -> bool:
+    """Whether ``model`` runs on the compiled kernel here: numba is installed and its equations are declared or can
+    be traced from its ``rhs`` (checked once per model; numba itself is not imported to answer)."""
+    from ._compiled import available, equations_of
+
+    if not available():
+        return False
+    try:
+        equations_of(model)
+    except SimulationError:
+        return False
+    return True
 
 
 def simulate_regimen(
@@ -154,6 +189,7 @@ def simulate_regimen(
     chunk = chunk_size or (1000 if method == "ode" else 2000)
     names = list(model.outputs) + (list(model.states) if states else [])
     values = {k: np.empty((n, m)) for k in names}
+    options = _options(model, method, rtol, atol, solver, states, most_doses(dose_events))
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         k = hi - lo
@@ -163,7 +199,7 @@ def simulate_regimen(
         # outputs are not records: each subject's sorted times, after every dose at the same time
         extra = (np.repeat(np.arange(k), m), np.tile(times[t_order], k))
         schedule, st = _solve(model, events, np.repeat(np.arange(k), r), p_chunk, np.zeros(k * r, bool),
-                              method, _options(model, method, rtol, atol, solver, states), extra_outputs=extra)
+                              method, options, extra_outputs=extra)
         st = st.reshape(k, m, -1)
         if not in_order:
             st = st[:, inverse]
@@ -255,7 +291,9 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     solver : {"auto", "dp5", "compiled", "dop853", "rodas", "bdf", "radau", "lsoda", "exact"}
         ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff models;
         ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each subject's error, whereas
-        the stacked BDF/Radau error norm averages over the batch), else ``"dp5"``. ``"compiled"``: the same method and
+        the stacked BDF/Radau error norm averages over the batch), else ``"dp5"`` -- or ``"compiled"`` when a subject
+        has :data:`LONG_REGIMEN` doses or more (ADDL copies counted), numba is installed and the model compiles: the
+        same steps, without the per-step overhead that dominates long regimens. ``"compiled"``: the same method and
         steps as ``"dp5"``, compiled with numba from the model's :class:`~pkpd.models.Equations` and run on threads; the
         first use of a model compiles it (seconds), later runs and processes load it from the kernel cache
         (:mod:`pkpd.engine._compiled`); every model compiles (a model without declared equations is traced from its
@@ -362,7 +400,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         # subject-level values: the first record's (placeholders: the schedule gives each unit its own)
         first_row = np.unique(subj_of_record, return_index=True)[1]
         p = dict(p, **{k: v[first_row] for k, v in record_params.items()})
-    values = plan.predict(p, _options(model, method, rtol, atol, solver, states), states=states,
+    values = plan.predict(p, _options(model, method, rtol, atol, solver, states, most_doses(events)), states=states,
                           record_params=record_params, carry=carry)
     return SimulationResult(
         model=model.name,
@@ -443,8 +481,8 @@ def _check_compartments(model, data):
             i = int(np.argmax(codes == k))
             names = ", ".join(f"{j + 1}={s}" for j, s in enumerate(model.states))
             raise DatasetError(f"record {i + 1} (ID {_show(e['ID'].iloc[i])}, TIME {_show(e['TIME'].iloc[i])}): "
-                               f"column CMT: value {_show(value)} is not a compartment of {model.name}; expected one of "
-                               f"{names}") from None
+                               f"column CMT: value {_show(value)} is not a compartment of {model.name}; expected one "
+                               f"of {names}") from None
 
 
 def _outputs(model, st: np.ndarray, p: dict, subj: np.ndarray, n: int, record_params, out_row) -> dict:

@@ -25,7 +25,7 @@ import pytest
 import pkpd
 from pkpd.engine import _compiled
 from pkpd.engine._codegen import kernel_source
-from pkpd.engine.simulation import simulate
+from pkpd.engine.simulation import LONG_REGIMEN, _options, most_doses, simulate
 from pkpd.models import Equations, OneCompartmentOral, from_text, pk
 from pkpd.population import PopulationModel, population_ofv, synthetic
 
@@ -110,6 +110,39 @@ def test_without_numba_compiled_says_why_and_auto_keeps_numpy(monkeypatch):
         model.simulate(pkpd.Bolus(100), [1.0], method="ode", solver="compiled")
     r = model.simulate(pkpd.Bolus(100), [1.0], method="ode")
     assert r["CP"][0] == pytest.approx(2.0 * math.exp(-0.1), rel=1e-6)
+
+
+def test_most_doses_counts_each_subjects_dose_records_and_their_copies():
+    events = pd.DataFrame({"ID": [1, 1, 1, 2, 2], "EVID": [1, 0, 4, 1, 1], "ADDL": [9, 0, 2, 28, 0]})
+    assert most_doses(events) == 30          # subject 2: 1 + 28 copies + 1; subject 1: 10 + 3
+    assert most_doses(events.assign(EVID=0)) == 0
+
+
+class _Branching(pk.OneCompartment):          # a right-hand side the compiled engine cannot trace
+    def rhs(self, t, y, p, rate):
+        return rate - (p["CL"] / p["V"])[:, None] * y if y[0, 0] > -1 else rate
+
+
+class _Stiff(pk.OneCompartment):
+    stiff = True
+
+
+def test_auto_takes_the_compiled_steps_from_thirty_doses(monkeypatch):
+    """``solver="auto"``: Dormand-Prince in numpy below :data:`LONG_REGIMEN` doses a subject, the same steps
+    compiled from there on (equal to rounding); numpy where numba is missing or the model cannot be traced."""
+    model = pk.OneCompartment()
+    assert LONG_REGIMEN == 30
+    chosen = {doses: _options(model, "ode", 1e-6, 1e-9, "auto", False, doses)["solver"] for doses in (29, 30)}
+    assert chosen == {29: "dp5", 30: "compiled"}
+    assert _options(_Branching(), "ode", 1e-6, 1e-9, "auto", False, 30)["solver"] == "dp5"
+    assert _options(_Stiff(), "ode", 1e-6, 1e-9, "auto", False, 30)["solver"] == "lsoda"
+
+    regimen, times = pkpd.Bolus(100, ii=12, addl=29), np.arange(0.0, 400.0, 5.0)
+    auto = model.simulate(regimen, times, method="ode")["CP"]
+    np.testing.assert_array_equal(auto, model.simulate(regimen, times, method="ode", solver="compiled")["CP"])
+    np.testing.assert_allclose(auto, model.simulate(regimen, times, method="ode", solver="dp5")["CP"], rtol=1e-12)
+    monkeypatch.setattr(_compiled, "available", lambda: False)
+    assert _options(model, "ode", 1e-6, 1e-9, "auto", False, 30)["solver"] == "dp5"
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
