@@ -106,12 +106,14 @@ def _events_of(regimen) -> pd.DataFrame:
     return events.loc[events["EVID"].isin([1, 3, 4]), list(EVENT_COLUMNS)].reset_index(drop=True)
 
 
-#: ``solver="auto"`` takes the compiled Dormand-Prince kernel for a non-stiff model when a subject has at least this
-#: many doses (ADDL copies counted): the same steps as the numpy engine (results equal to rounding), which pays Python
+#: ``solver="auto"`` takes the compiled kernel when a subject has at least this many doses (ADDL copies counted):
+#: Dormand-Prince for a non-stiff model -- the numpy engine's steps (results equal to rounding) without its Python
 #: overhead on every step of every dosing interval: 30-75 ms an interval for the composed drug models (phenytoin, 28
 #: days once daily: 1.0 s; clobazam, 90 days twice daily: 13 s), where the compiled kernel takes 8-20 ms after its
-#: first call in a process (1-2 s, loaded from the kernel cache). Shorter regimens keep the numpy engine, which
-#: needs no compilation.
+#: first call in a process (1-2 s, loaded from the kernel cache) -- and Rodas5P for a stiff one instead of LSODA
+#: (four weeks of carbamazepine, then SE and midazolam, 4 subjects: LSODA 23 s, Rodas5P 0.02 s once compiled, 14 s
+#: for its first compile; outputs within 2e-6 of each other). Shorter regimens keep numpy or LSODA, which compile
+#: nothing.
 LONG_REGIMEN = 30
 
 
@@ -121,7 +123,8 @@ def _options(model, method, rtol, atol, solver, states, doses: int = 0):
     if method != "ode":
         return {}
     if solver == "auto":
-        solver = "lsoda" if model.stiff else ("compiled" if doses >= LONG_REGIMEN and _compiles(model) else "dp5")
+        long = doses >= LONG_REGIMEN and _compiles(model, model.stiff)
+        solver = ("rodas" if long else "lsoda") if model.stiff else ("compiled" if long else "dp5")
     needed = None
     if not states and model.output_states is not None:
         needed = np.array([model.state_index(s) for s in model.output_states])
@@ -138,15 +141,16 @@ def most_doses(events: pd.DataFrame) -> int:
     return int(np.bincount(subject, weights=copies).max())
 
 
-def _compiles(model) -> bool:
+def _compiles(model, stiff: bool = False) -> bool:
     """Whether ``model`` runs on the compiled kernel here: numba is installed and its equations are declared or can
-    be traced from its ``rhs`` (checked once per model; numba itself is not imported to answer)."""
-    from ._compiled import available, equations_of
+    be traced from its ``rhs`` -- with their Jacobian for the ``stiff`` method (checked once per model; numba itself
+    is not imported to answer)."""
+    from ._compiled import available, equations_of, jacobian_of
 
     if not available():
         return False
     try:
-        equations_of(model)
+        jacobian_of(model) if stiff else equations_of(model)
     except SimulationError:
         return False
     return True
@@ -291,9 +295,10 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
     solver : {"auto", "dp5", "compiled", "dop853", "rodas", "bdf", "radau", "lsoda", "exact"}
         ODE solver: the explicit per-subject engine (Dormand-Prince 5(4)), or an implicit one for stiff models;
         ``"auto"`` takes ``"lsoda"`` for models marked stiff (``Model.stiff``: it controls each subject's error, whereas
-        the stacked BDF/Radau error norm averages over the batch), else ``"dp5"`` -- or ``"compiled"`` when a subject
-        has :data:`LONG_REGIMEN` doses or more (ADDL copies counted), numba is installed and the model compiles: the
-        same steps, without the per-step overhead that dominates long regimens. ``"compiled"``: the same method and
+        the stacked BDF/Radau error norm averages over the batch), else ``"dp5"`` -- or, when a subject has
+        :data:`LONG_REGIMEN` doses or more (ADDL copies counted), numba is installed and the model compiles,
+        ``"rodas"`` and ``"compiled"`` instead, without the per-step overhead that dominates long regimens.
+        ``"compiled"``: the same method and
         steps as ``"dp5"``, compiled with numba from the model's :class:`~pkpd.models.Equations` and run on threads; the
         first use of a model compiles it (seconds), later runs and processes load it from the kernel cache
         (:mod:`pkpd.engine._compiled`); every model compiles (a model without declared equations is traced from its

@@ -462,8 +462,8 @@ class Model(Immutable):
         **options
             ``states`` (bool, default True: report the states too), ``rtol`` and ``atol`` (ODE tolerances,
             default 1e-6 and 1e-9), ``solver`` (``"auto"``: ``"lsoda"`` for models marked stiff, else
-            ``"dp5"``, the explicit per-subject engine, compiled when the regimen has 30 doses or more; or one
-            named as in :func:`pkpd.simulate`) and ``chunk_size`` (subjects solved together).
+            ``"dp5"``, the explicit per-subject engine; from 30 doses, compiled: ``"rodas"`` and ``"compiled"``;
+            or one named as in :func:`pkpd.simulate`) and ``chunk_size`` (subjects solved together).
 
         Returns
         -------
