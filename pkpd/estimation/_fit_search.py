@@ -1,17 +1,18 @@
 """The outer search of a population fit, and its check of itself.
 
 1. L-BFGS-B on the estimated quantities (:mod:`pkpd.estimation._parameters`) in steps of unit curvature at the
-   start (central differences), as NONMEM scales its parameters, with forward differences of :data:`FD_STEP`; the objective's EBE search starts from both the
-   previous EBEs and ``eta = 0`` once per iteration (:meth:`Objective.ebe`).
+   start (central differences), as NONMEM scales its parameters, with forward differences of :data:`FD_STEP`; the
+   objective's EBE search starts from both the previous EBEs and ``eta = 0`` once per iteration
+   (:meth:`Objective.ebe`).
 2. After convergence, the end point is checked: where Omega has a block on the boundary of the parameter space
    (a correlation of +-1: singular), the search restarts from the same point with that block's correlations
    halved; elsewhere a Nelder-Mead polish probes the neighbourhood (its simplex: steps of 0.2 unit curvature
    from the end point, alternately up and down, :data:`POLISH_EVALUATIONS` evaluations per estimated quantity --
    one: the simplex alone). Either must not find a lower objective; if it does (by more than
    :data:`IMPROVEMENT`), L-BFGS-B continues from the lower point, rescaled to unit curvature there, and the fit
-   says so (``RESTART_IMPROVED`` with the drop of the OFV). Local searches stop at any stationary point, so a self-check of this kind is the usual
-   safeguard (Nocedal & Wright 2006, Numerical Optimization, 2nd ed., ch. 2 and 9; Lagarias et al. 1998, SIAM
-   J Optim 9:112, for Nelder-Mead).
+   says so (``RESTART_IMPROVED`` with the drop of the OFV). Local searches stop at any stationary point, so a
+   self-check of this kind is the usual safeguard (Nocedal & Wright 2006, Numerical Optimization, 2nd ed., ch. 2
+   and 9; Lagarias et al. 1998, SIAM J Optim 9:112, for Nelder-Mead).
 """
 
 from __future__ import annotations
@@ -38,18 +39,21 @@ POLISH_STEP = 0.2
 #: rounds of check-and-continue at most
 ROUNDS = 3
 #: L-BFGS-B's forward-difference step, in steps of unit curvature at the start. The objective is smooth only to
-#: about 1e-8 (the EBE search's tolerance, the ODE's rtol), so a step h costs an error of about 1e-8 / h in the
-#: gradient, and the differences' truncation another h / 2 (unit curvature): h near sqrt(1e-8) balances the two
-#: (Nocedal & Wright 2006, Numerical Optimization, 2nd ed., sec. 8.1). At 1e-6 the gradient's error was about
-#: 1e-2: the search stalled in line searches near the minimum and stopped above it (200 two-compartment ODE
-#: subjects: OFV 5.2e-5 above the minimum found with 1e-4, in 419 objective evaluations against 319).
-FD_STEP = 1e-4
+#: about 1e-9 in closed form and 1e-8 on the ODE engine (the EBE search's tolerance, the ODE's rtol), so a step h
+#: costs an error of about that over h in the gradient, and the differences' truncation another h / 2 (unit
+#: curvature): h near the square root of the noise balances the two (Nocedal & Wright 2006, Numerical
+#: Optimization, 2nd ed., sec. 8.1). At 1e-6 the gradient's error was 1e-3 to 1e-2: the search stalled in line
+#: searches near the minimum and stopped above it (200 two-compartment ODE subjects: OFV 5.3e-5 above the minimum
+#: found with 1e-5, in 419 objective evaluations against 309). 1e-5 is at the low end of the balance: with 1e-4
+#: the accurate gradient followed the valley towards a singular Omega block (pharmpy's pheno_iov) for 5000
+#: evaluations, where the search is meant to converge on the boundary and restart off it.
+FD_STEP = 1e-5
 #: While it searches, the objective extrapolates its predictions over this distance in eta instead of simulating
 #: (:attr:`Objective.extrapolate_below`; 1e-6 elsewhere): a step of :data:`FD_STEP` in Omega or sigma moves the
 #: EBEs by about as much, and would simulate otherwise. Every step of one gradient extrapolates from the same
-#: anchor, so their errors (~1e-6 in the OFV of 200 ODE subjects after a step of 1e-4, < 1e-9 in closed form) are
+#: anchor, so their errors (~1e-7 in the OFV of 200 ODE subjects after a step of 1e-5, < 1e-9 in closed form) are
 #: smooth in the step; the fit's OFV, covariance step and diagnostics are evaluated at 1e-6.
-SEARCH_EXTRAPOLATION = 1e-4
+SEARCH_EXTRAPOLATION = 1e-5
 
 
 def search(fun, x0, box, par, objective, max_evaluations):

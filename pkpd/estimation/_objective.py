@@ -561,7 +561,7 @@ class Objective:
         """The second eta-derivatives of the last anchor when ``theta`` is a small step from its fixed effects (at
         most :data:`SHIFT_BELOW` relative) and ``points`` lie within :data:`CURVATURE_NEAR` of its random effects;
         else None. The curvature changes with theta and eta only to first order: at most ~1e-6 relative over such
-        steps, which moves a Newton step by as little and an extrapolation over 1e-4 by ~1e-14 -- while its cross
+        steps, which moves a Newton step by as little and an extrapolation over 1e-5 by ~1e-16 -- while its cross
         terms take ``q (q - 1) / 2`` of the ``1 + 2 q + q (q - 1) / 2`` sets a simulation predicts. Finite-difference
         steps in fixed effects that no random effect reproduces (:meth:`_anchor_for`) simulate without them."""
         if not self._anchors:
