@@ -2,12 +2,12 @@
 
 L-BFGS-B differences the objective with steps of ``FD_STEP`` (1e-5 in steps of unit curvature): the objective is
 smooth only to about 1e-9 (closed form) to 1e-8 (ODE), and a step near the square root of that balances its noise
-against the truncation of the differences (Nocedal & Wright 2006, Numerical Optimization, 2nd ed., sec. 8.1). While it searches, the objective
-extrapolates its predictions over ``SEARCH_EXTRAPOLATION`` in eta, so that those steps in Omega and sigma simulate
-nothing; the fit's OFV, covariance step and diagnostics are evaluated at the precise ``EXTRAPOLATE_BELOW``. On
-theophylline from nlme's fm3Theo start (Pinheiro & Bates 2000, Mixed-Effects Models in S and S-PLUS, ch. 8) the fit
-takes at most 100 objective evaluations and 105 batched simulations (97 and 102), where a step of 1e-6 took 125 and
-119.
+against the truncation of the differences (Nocedal & Wright 2006, Numerical Optimization, 2nd ed., sec. 8.1). While
+it searches, the objective extrapolates its predictions over ``SEARCH_EXTRAPOLATION`` in eta, so that those steps in
+Omega and sigma simulate nothing; the fit's OFV, covariance step and diagnostics are evaluated at the precise
+``EXTRAPOLATE_BELOW``. On theophylline from nlme's fm3Theo start (Pinheiro & Bates 2000, Mixed-Effects Models in S
+and S-PLUS, ch. 8) the fit takes at most 100 objective evaluations and 105 batched simulations (97 and 102), where a
+step of 1e-6 took 125 and 119.
 """
 
 from __future__ import annotations
