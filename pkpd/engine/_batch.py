@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..io import Dataset
 from ..errors import ParameterError
-from .simulation import _choose_method, _options, _Prepared, _record_params, most_doses
+from .simulation import _choose_method, _options, _Prepared, _record_params
 
 __all__ = ["BatchPredictor", "ODE_RTOL", "ODE_ATOL"]
 
@@ -79,7 +79,7 @@ class BatchPredictor:
             # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
             self._plans[k, method] = (
                 _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs), keep_schedules=True),
-                _options(self.model, method, self.rtol, ODE_ATOL, self.solver, False, most_doses(self.events)))
+                _options(self.model, method, self.rtol, ODE_ATOL, self.solver, False, self.events))
         plan, options = self._plans[k, method]
         columns = {}
         for name, default in self.defaults.items():

@@ -117,13 +117,13 @@ def _events_of(regimen) -> pd.DataFrame:
 LONG_REGIMEN = 30
 
 
-def _options(model, method, rtol, atol, solver, states, doses: int = 0):
-    """The ODE engine's options; ``doses``: the most doses any subject has (:func:`most_doses`), which decides
-    ``solver="auto"`` (:data:`LONG_REGIMEN`)."""
+def _options(model, method, rtol, atol, solver, states, events: pd.DataFrame | None = None):
+    """The ODE engine's options; ``events``: the dosing records, whose most doses in a subject (:func:`most_doses`)
+    decide ``solver="auto"`` (:data:`LONG_REGIMEN`)."""
     if method != "ode":
         return {}
     if solver == "auto":
-        long = doses >= LONG_REGIMEN and _compiles(model, model.stiff)
+        long = events is not None and most_doses(events) >= LONG_REGIMEN and _compiles(model, model.stiff)
         solver = ("rodas" if long else "lsoda") if model.stiff else ("compiled" if long else "dp5")
     needed = None
     if not states and model.output_states is not None:
@@ -193,7 +193,7 @@ def simulate_regimen(
     chunk = chunk_size or (1000 if method == "ode" else 2000)
     names = list(model.outputs) + (list(model.states) if states else [])
     values = {k: np.empty((n, m)) for k in names}
-    options = _options(model, method, rtol, atol, solver, states, most_doses(dose_events))
+    options = _options(model, method, rtol, atol, solver, states, dose_events)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         k = hi - lo
@@ -405,7 +405,7 @@ def simulate(model, dataset, params=None, method: str = "auto", *, states: bool 
         # subject-level values: the first record's (placeholders: the schedule gives each unit its own)
         first_row = np.unique(subj_of_record, return_index=True)[1]
         p = dict(p, **{k: v[first_row] for k, v in record_params.items()})
-    values = plan.predict(p, _options(model, method, rtol, atol, solver, states, most_doses(events)), states=states,
+    values = plan.predict(p, _options(model, method, rtol, atol, solver, states, events), states=states,
                           record_params=record_params, carry=carry)
     return SimulationResult(
         model=model.name,

@@ -31,6 +31,7 @@ from pkpd.population import PopulationModel, population_ofv, synthetic
 
 # tests/unit is on sys.path
 from test_exact_engine import CASES, MODELS, _dataset, _population, _rel, _schedules, _varying
+from test_trace import _Branching                       # a right-hand side that cannot be traced
 
 LIBRARY = [getattr(pk, name) for name in pk.__all__
            if isinstance(getattr(pk, name), type) and issubclass(getattr(pk, name), pkpd.models.Model)]
@@ -119,11 +120,6 @@ def test_most_doses_counts_each_subjects_dose_records_and_their_copies():
     assert most_doses(events.assign(EVID=0)) == 0
 
 
-class _Branching(pk.OneCompartment):          # a right-hand side the compiled engine cannot trace
-    def rhs(self, t, y, p, rate):
-        return rate - (p["CL"] / p["V"])[:, None] * y if y[0, 0] > -1 else rate
-
-
 class _Stiff(pk.OneCompartment):
     stiff = True
 
@@ -132,20 +128,22 @@ def test_auto_takes_the_compiled_kernel_from_thirty_doses(monkeypatch):
     """``solver="auto"``: Dormand-Prince in numpy (LSODA for a stiff model) below :data:`LONG_REGIMEN` doses a
     subject, the same steps compiled (Rodas5P) from there on; numpy where numba is missing or the model cannot be
     traced."""
+    def solver(model, doses):
+        events = pd.DataFrame({"ID": [1], "EVID": [1], "ADDL": [doses - 1]})
+        return _options(model, "ode", 1e-6, 1e-9, "auto", False, events)["solver"]
+
     model = pk.OneCompartment()
     assert LONG_REGIMEN == 30
-    chosen = {doses: _options(model, "ode", 1e-6, 1e-9, "auto", False, doses)["solver"] for doses in (29, 30)}
-    assert chosen == {29: "dp5", 30: "compiled"}
-    assert _options(_Branching(), "ode", 1e-6, 1e-9, "auto", False, 30)["solver"] == "dp5"
-    stiff = [_options(_Stiff(), "ode", 1e-6, 1e-9, "auto", False, doses)["solver"] for doses in (29, 30)]
-    assert stiff == ["lsoda", "rodas"]
+    assert [solver(model, 29), solver(model, 30)] == ["dp5", "compiled"]
+    assert solver(_Branching(), 30) == "dp5"
+    assert [solver(_Stiff(), 29), solver(_Stiff(), 30)] == ["lsoda", "rodas"]
 
     regimen, times = pkpd.Bolus(100, ii=12, addl=29), np.arange(0.0, 400.0, 5.0)
     auto = model.simulate(regimen, times, method="ode")["CP"]
     np.testing.assert_array_equal(auto, model.simulate(regimen, times, method="ode", solver="compiled")["CP"])
     np.testing.assert_allclose(auto, model.simulate(regimen, times, method="ode", solver="dp5")["CP"], rtol=1e-12)
     monkeypatch.setattr(_compiled, "available", lambda: False)
-    assert _options(model, "ode", 1e-6, 1e-9, "auto", False, 30)["solver"] == "dp5"
+    assert solver(model, 30) == "dp5"
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
