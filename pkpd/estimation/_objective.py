@@ -43,7 +43,8 @@ import numpy as np
 
 from .._internal.lazy import special
 from ..errors import DatasetError, ParameterError, SimulationError
-from ..engine import BatchPredictor
+from ..engine import BatchPredictor, explicit_solver
+from ._error_codes import error_codes
 from ._eta_shift import eta_shift
 from ._observations import observation_records
 from ..io import Dataset
@@ -75,6 +76,8 @@ class PopData:
         self.rows, self.blq = obs.rows, obs.blq
         self.output_index = popmodel.observation_outputs(data.events, self.rows)
         self.error = popmodel.bound_error(self.output_index)
+        #: the error models coded for the compiled EBE search (None: an error model of its own ``stdev``)
+        self.codes = error_codes(self.error, len(self.rows))
         #: observations whose error compares logs (log-transform both sides)
         self.log = log_rows(self.error, len(self.rows))
         #: per observation: the log compared where the prediction is <= 0 (-inf: none; ExponentialError's guard)
@@ -168,6 +171,9 @@ class Objective:
         #: the distance in eta within which predictions are extrapolated, not simulated (:data:`EXTRAPOLATE_BELOW`)
         self.extrapolate_below = self.EXTRAPOLATE_BELOW
         self.converged = True
+        #: the EBE search's iterations run compiled (:mod:`pkpd.estimation._newton_kernel`), where numba is installed,
+        #: the error models are the library's and no observation is BLQ (M3); else in numpy
+        self.compiled = explicit_solver() == "compiled" and pdata.codes is not None and not pdata.blq.any()
         #: ``(theta, anchor)`` of the last EBE searches at different fixed effects, the latest last: where each ended
         #: (its last simulated point, or one moved from it by :meth:`_anchor_for`)
         self._anchors = ()
@@ -470,6 +476,8 @@ class Objective:
                            "lam": np.full(self.d.n, self.DAMPING),
                            "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
                            "gmax": np.full(self.d.n, np.inf)})
+        if self.compiled:
+            return self._iterate_compiled(theta, states, omega_inv, sigma, v0, tol, caps)
         active = list(range(len(states)))
         for iteration in range(max(caps)):
             trials = []
@@ -525,6 +533,48 @@ class Objective:
                     s["anchor"] = (np.where(better[:, None], trial, a[0]), np.where(keep_obs, f_t, a[1]),
                                    np.where(keep_obs[:, None], g_t, a[2]), np.where(keep_obs[:, None, None], c_t, a[3]))
         return [(s["eta"], s["f"], s["g"], s["c"], s["obj"], s["gmax"], *s["anchor"]) for s in states]
+
+    def _iterate_compiled(self, theta, states, omega_inv, sigma, v0, tol, caps):
+        """:meth:`_newton`'s iterations from ``states`` by :mod:`pkpd.estimation._newton_kernel`: each start runs
+        compiled until it ends or needs a simulation; the starts that need one are simulated together."""
+        from . import _newton_kernel as kernel
+
+        d = self.d
+        a, b = d.codes.numbers(sigma)
+        v0 = np.empty(0) if v0 is None else np.ascontiguousarray(v0, dtype=float)
+        data = (np.ascontiguousarray(d.subject, dtype=np.int64), np.ascontiguousarray(d.y, dtype=float),
+                d.codes.kind, a, b, v0, bool(d.log.any()), np.ascontiguousarray(omega_inv, dtype=float))
+        # each start's state, as own contiguous copies (the kernel writes them; anchors may be shared)
+        own = [[np.array(x, dtype=float, order="C") for x in
+                (s["eta"], s["f"], s["g"], s["c"], s["lam"], s["obj"], s["gmax"], np.zeros(d.n), *s["anchor"])]
+               for s in states]
+        trials = [np.empty_like(x[0]) for x in own]
+        iteration, last = [0] * len(own), max(caps)
+        pending = list(range(len(own)))
+        while pending:
+            need = []
+            for j in pending:
+                status, iteration[j] = kernel.run(*own[j], trials[j], *data, tol, iteration[j], caps[j], last,
+                                                  self.extrapolate_below)
+                if status == kernel.SIMULATE:
+                    need.append(j)
+            if not need:
+                break
+            try:
+                simulated = self.f_and_g_many(theta, [trials[j] for j in need], curvature=True)
+            except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
+                simulated = None
+            for k, j in enumerate(need):
+                if simulated is None:
+                    at_trial = [np.full_like(x, np.nan) for x in own[j][1:4]]
+                else:
+                    at_trial = [np.ascontiguousarray(x, dtype=float) for x in simulated[k]]
+                eta, f, g, c, lam, obj, _, curv, *anchor = own[j]
+                kernel.accept(eta, f, g, c, lam, obj, curv, *anchor, trials[j], *at_trial, simulated is not None,
+                              *data)
+                iteration[j] += 1
+            pending = need
+        return [(x[0], x[1], x[2], x[3], x[5], x[6], *x[8:]) for x in own]
 
     def _anchor_for(self, theta):
         """The anchor of an earlier EBE search at ``theta``; else one moved in eta where ``theta`` differs from its
