@@ -9,9 +9,10 @@ formulas (the data terms of :meth:`~pkpd.estimation._objective.Objective.terms`,
 :func:`pkpd.estimation._error_codes.error_codes`). An outer step in Omega or sigma, which moves the EBEs less than
 the extrapolation distance, then costs one call.
 
-Each function works on one start's state in place (``eta``, ``f``, ``g``, ``c``, ``lam``, ``obj``, ``gmax``,
-``curv`` and the anchor ``a_eta``, ``a_f``, ``a_g``, ``a_c``); the data (``y``, ``subject``, the error codes) and
-the options come as arguments. The machine code is cached beside this module (``cache=True``).
+:func:`run` is the one entry: it works on one start's state in place (``eta``, ``f``, ``g``, ``c``, ``lam``,
+``obj``, ``gmax``, ``curv`` and the anchor ``a_eta``, ``a_f``, ``a_g``, ``a_c``), given the data (``y``,
+``subject``, the error codes) and the options. The machine code is cached beside this module (``cache=True``): the
+first fit on a machine compiles it (about 12 s on 2 slow cores), later processes load it (under a second).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ._error_codes import COMBINED_VARIANCE, CONSTANT, PROPORTIONAL
 DONE, SIMULATE = 0, 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _variance(kind, a, b, f):
     if kind == CONSTANT:
         sd = a
@@ -40,7 +41,7 @@ def _variance(kind, a, b, f):
     return sd * sd
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _terms(j, f, y, kind, a, b, v0, any_log):
     """``t``, ``dt/df``, the exact and the expected second derivative of observation ``j`` at prediction ``f``."""
     if v0.size:                                   # FOCE: the population variance, constant in f
@@ -64,18 +65,7 @@ def _terms(j, f, y, kind, a, b, v0, any_log):
     return t, dt, exact, 2.0 / v + (dv / v) ** 2
 
 
-@njit(cache=True, nogil=True)
-def _largest(values):
-    """The largest of ``values``, NaN if any is NaN (as ``np.max``)."""
-    out = values[0]
-    for v in values:
-        if math.isnan(v):
-            return math.nan
-        out = v if v > out else out
-    return out
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _larger(x, y):
     """The larger of ``x`` and ``y``, NaN if either is NaN (as ``np.maximum``)."""
     if math.isnan(x) or math.isnan(y):
@@ -83,7 +73,7 @@ def _larger(x, y):
     return x if x > y else y
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _quadratic(eta, i, omega_inv):
     q = eta.shape[1]
     acc = 0.0
@@ -93,7 +83,7 @@ def _quadratic(eta, i, omega_inv):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def objective(f, eta, subject, y, kind, a, b, v0, any_log, omega_inv, out):
     """The inner objective of every subject (:meth:`~pkpd.estimation._objective.Objective.subject_objective`)."""
     n = eta.shape[0]
@@ -105,7 +95,7 @@ def objective(f, eta, subject, y, kind, a, b, v0, any_log, omega_inv, out):
         out[i] += _quadratic(eta, i, omega_inv)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cholesky(m, low):
     """Lower Cholesky factor of ``m`` in ``low``; False when ``m`` is not positive definite."""
     q = m.shape[0]
@@ -123,14 +113,16 @@ def _cholesky(m, low):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _newton_system(f, g, c, eta, subject, y, kind, a, b, v0, any_log, omega_inv, grad, hess, fo):
     """Half the gradient of each subject's inner objective, and Newton's Hessian (exact in f, with the curvature of
     f) or, where that is not positive definite, the first-order one (in ``hess``; ``fo``: scratch)."""
     n, q = eta.shape
-    grad[:] = 0.0
-    hess[:] = 0.0
-    fo[:] = 0.0
+    for i in range(n):
+        for k in range(q):
+            grad[i, k] = 0.0
+            for m in range(q):
+                hess[i, k, m] = fo[i, k, m] = 0.0
     for j in range(f.shape[0]):
         i = subject[j]
         _, dt, exact, expected = _terms(j, f[j], y, kind, a, b, v0, any_log)
@@ -147,16 +139,19 @@ def _newton_system(f, g, c, eta, subject, y, kind, a, b, v0, any_log, omega_inv,
                 hess[i, k, m] += omega_inv[k, m]
                 fo[i, k, m] += omega_inv[k, m]
         if not _cholesky(hess[i], low):
-            hess[i] = fo[i]
+            for k in range(q):
+                for m in range(q):
+                    hess[i, k, m] = fo[i, k, m]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _solve_spd(m, rhs, out):
     """``m^-1 rhs`` for a symmetric positive definite ``m`` (by Cholesky; NaN when it is not)."""
     q = m.shape[0]
     low = np.zeros((q, q))
     if not _cholesky(m, low):
-        out[:] = np.nan
+        for k in range(q):
+            out[k] = math.nan
         return
     for k in range(q):
         acc = rhs[k]
@@ -170,7 +165,7 @@ def _solve_spd(m, rhs, out):
         out[k] = acc / low[k, k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def extrapolate(a_eta, a_f, a_g, a_c, eta, subject, f, g, c):
     """Predictions and their eta-derivatives at ``eta`` from those at the anchor, to second order (in ``f``, ``g``,
     ``c``; :meth:`~pkpd.estimation._objective.Objective._extrapolate`)."""
@@ -182,10 +177,13 @@ def extrapolate(a_eta, a_f, a_g, a_c, eta, subject, f, g, c):
         for k in range(q):
             d[k] = eta[i, k] - a_eta[i, k]
             moved = moved or d[k] != 0.0
-        c[j] = a_c[j]
+        for k in range(q):
+            for m in range(q):
+                c[j, k, m] = a_c[j, k, m]
         if not moved:
             f[j] = a_f[j]
-            g[j] = a_g[j]
+            for k in range(q):
+                g[j, k] = a_g[j, k]
             continue
         value = a_f[j]
         for k in range(q):
@@ -197,7 +195,7 @@ def extrapolate(a_eta, a_f, a_g, a_c, eta, subject, f, g, c):
         f[j] = value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def accept(eta, f, g, c, lam, obj, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, c_t, simulated, subject, y, kind,
            a, b, v0, any_log, omega_inv):
     """Keep each subject's trial EBEs where they lower its inner objective (and loosen its damping), else tighten the
@@ -209,47 +207,66 @@ def accept(eta, f, g, c, lam, obj, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, 
     for i in range(n):
         better[i] = math.isfinite(obj_t[i]) and obj_t[i] <= obj[i] + 1e-12
         if better[i]:
-            eta[i] = trial[i]
             obj[i] = obj_t[i]
             lam[i] *= 0.1
-            if simulated:
-                a_eta[i] = trial[i]
+            for k in range(q):
+                eta[i, k] = trial[i, k]
+                if simulated:
+                    a_eta[i, k] = trial[i, k]
         else:
             lam[i] = _larger(lam[i] * 10.0, curv[i])
     for j in range(f.shape[0]):
-        if better[subject[j]]:
-            f[j], g[j], c[j] = f_t[j], g_t[j], c_t[j]
+        if not better[subject[j]]:
+            continue
+        f[j] = f_t[j]
+        if simulated:
+            a_f[j] = f_t[j]
+        for k in range(q):
+            g[j, k] = g_t[j, k]
             if simulated:
-                a_f[j], a_g[j], a_c[j] = f_t[j], g_t[j], c_t[j]
+                a_g[j, k] = g_t[j, k]
+            for m in range(q):
+                c[j, k, m] = c_t[j, k, m]
+                if simulated:
+                    a_c[j, k, m] = c_t[j, k, m]
 
 
-@njit(cache=True, nogil=True)
-def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, subject, y, kind, a, b, v0, any_log,
-        omega_inv, tol, iteration, cap, last, extrapolate_below):
+@njit(cache=True, nogil=True, error_model="numpy")
+def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, c_t, judge, simulated, subject, y,
+        kind, a, b, v0, any_log, omega_inv, tol, iteration, cap, last, extrapolate_below):
     """Iterations from ``iteration`` until every subject's gradient is below ``tol``, ``cap`` steps are taken (the
     gradient at the end computed) or ``last`` (not computed: the end of the batched loop), or a trial moves a subject
-    farther than ``extrapolate_below`` from the anchor. Returns ``(status, iteration)``: :data:`DONE`, or
-    :data:`SIMULATE` with the trial EBEs in ``trial`` (predict there, then :func:`accept` and call again from
-    ``iteration + 1``)."""
+    farther than ``extrapolate_below`` from the anchor.
+
+    Returns ``(status, iteration)``: :data:`DONE`, or :data:`SIMULATE` with the trial EBEs in ``trial``. Then predict
+    there and call again with the predictions in ``f_t``, ``g_t``, ``c_t`` and ``judge`` and ``simulated`` set (where
+    the simulation failed: NaN predictions, ``simulated`` not set): the trial is judged first. ``f_t``, ``g_t``,
+    ``c_t`` are otherwise scratch (the extrapolated predictions)."""
     n, q = eta.shape
-    m = f.shape[0]
     grad, hess, fo = np.empty((n, q)), np.empty((n, q, q)), np.empty((n, q, q))
-    f_t, g_t, c_t = np.empty(m), np.empty((m, q)), np.empty((m, q, q))
     shifted, step = np.empty((q, q)), np.empty(q)
     while iteration < last:
+        if judge:
+            accept(eta, f, g, c, lam, obj, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, c_t, simulated, subject, y,
+                   kind, a, b, v0, any_log, omega_inv)
+            iteration += 1
+            judge, simulated = False, False
+            continue
         _newton_system(f, g, c, eta, subject, y, kind, a, b, v0, any_log, omega_inv, grad, hess, fo)
         worst = 0.0
         for i in range(n):
-            gmax[i] = _largest(np.abs(grad[i]))
-            curv[i] = _largest(np.diag(hess[i]))
+            gmax[i] = curv[i] = -math.inf
+            for k in range(q):
+                gmax[i] = _larger(gmax[i], abs(grad[i, k]))
+                curv[i] = _larger(curv[i], hess[i, k, k])
             worst = _larger(worst, gmax[i])
         if worst < tol or iteration >= cap:
             return DONE, iteration
         far, lost = False, False          # (as numpy's max over the start: a NaN anywhere means no simulation)
         for i in range(n):
-            shifted[:] = hess[i]
             for k in range(q):
-                shifted[k, k] += lam[i]
+                for m in range(q):
+                    shifted[k, m] = hess[i, k, m] + (lam[i] if k == m else 0.0)
             _solve_spd(shifted, grad[i], step)
             for k in range(q):
                 move = -step[k]                       # trust region: at most e-fold per iteration
@@ -257,11 +274,8 @@ def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, subject
                 distance = abs(trial[i, k] - a_eta[i, k])
                 far = far or distance > extrapolate_below
                 lost = lost or math.isnan(distance)
-        far = far and not lost
-        if far:
+        if far and not lost:
             return SIMULATE, iteration
         extrapolate(a_eta, a_f, a_g, a_c, trial, subject, f_t, g_t, c_t)
-        accept(eta, f, g, c, lam, obj, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, c_t, False, subject, y, kind,
-               a, b, v0, any_log, omega_inv)
-        iteration += 1
+        judge = True
     return DONE, iteration

@@ -548,31 +548,26 @@ class Objective:
         own = [[np.array(x, dtype=float, order="C") for x in
                 (s["eta"], s["f"], s["g"], s["c"], s["lam"], s["obj"], s["gmax"], np.zeros(d.n), *s["anchor"])]
                for s in states]
-        trials = [np.empty_like(x[0]) for x in own]
-        iteration, last = [0] * len(own), max(caps)
+        at_trial = [[np.empty_like(x[0]), np.empty_like(x[1]), np.empty_like(x[2]), np.empty_like(x[3])] for x in own]
+        iteration, last, judge = [0] * len(own), max(caps), [(False, False)] * len(own)
         pending = list(range(len(own)))
         while pending:
             need = []
             for j in pending:
-                status, iteration[j] = kernel.run(*own[j], trials[j], *data, tol, iteration[j], caps[j], last,
-                                                  self.extrapolate_below)
+                status, iteration[j] = kernel.run(*own[j], *at_trial[j], *judge[j], *data, tol, iteration[j], caps[j],
+                                                  last, self.extrapolate_below)
                 if status == kernel.SIMULATE:
                     need.append(j)
             if not need:
                 break
             try:
-                simulated = self.f_and_g_many(theta, [trials[j] for j in need], curvature=True)
+                simulated = self.f_and_g_many(theta, [at_trial[j][0] for j in need], curvature=True)
             except (SimulationError, ValueError, ArithmeticError):   # extreme trial parameters: reject all
                 simulated = None
             for k, j in enumerate(need):
-                if simulated is None:
-                    at_trial = [np.full_like(x, np.nan) for x in own[j][1:4]]
-                else:
-                    at_trial = [np.ascontiguousarray(x, dtype=float) for x in simulated[k]]
-                eta, f, g, c, lam, obj, _, curv, *anchor = own[j]
-                kernel.accept(eta, f, g, c, lam, obj, curv, *anchor, trials[j], *at_trial, simulated is not None,
-                              *data)
-                iteration[j] += 1
+                for into, value in zip(at_trial[j][1:], (np.nan,) * 3 if simulated is None else simulated[k]):
+                    into[...] = value
+                judge[j] = (True, simulated is not None)
             pending = need
         return [(x[0], x[1], x[2], x[3], x[5], x[6], *x[8:]) for x in own]
 
