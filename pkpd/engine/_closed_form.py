@@ -100,6 +100,10 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cach
     n_subj = A.shape[0]
     x0 = np.broadcast_to(np.asarray(model.initial_state(p), dtype=float), (n_subj, S))
     has_x0 = bool(np.any(x0 != 0))
+    if cache is not None and not has_x0 and _compiled_expm():
+        compiled = _compiled_boluses(model, schedule, A, cache)
+        if compiled is not None:
+            return compiled
     lam, V, W, deg = _decompose(model, A)
 
     ctx = _prepare(schedule, lam, W, deg, cache)
@@ -191,6 +195,42 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cach
             states[o] += np.einsum("nij,nj->ni", E, x0[out_subj[o]])
     if ctx.n or has_x0:
         _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0 if has_x0 else None, t_ref, cache)
+    return states
+
+
+def _compiled_boluses(model, schedule, A, cache):
+    """The states of a schedule of boluses alone by :func:`pkpd.engine._bolus_kernel.bolus_states` (estimation, whose
+    ``cache`` keeps what does not depend on the parameters); None for other schedules and where a subject is
+    degenerate or has complex eigenvalues (the numpy route then handles or reports it)."""
+    if "boluses" not in cache:
+        ctx = cache.setdefault("structure", _structure(schedule))
+        plan = None
+        if ctx.n and ctx.single_kind == _BOLUS and _BOLUS_SCAN:
+            out_t = np.asarray(schedule.out_time, dtype=float)
+            if "ranges" not in cache:
+                cache["ranges"] = _candidate_ranges(schedule, ctx, out_t, np.asarray(schedule.out_key, dtype=float))
+            lo, hi, t_ref = cache["ranges"]
+            plan = (np.ascontiguousarray(ctx.subj, dtype=np.int64), np.ascontiguousarray(ctx.cmt, dtype=np.int64),
+                    np.ascontiguousarray(ctx.q, dtype=float), np.ascontiguousarray(ctx.time, dtype=float),
+                    np.ascontiguousarray(ctx.g_lo, dtype=np.int64),
+                    np.ascontiguousarray(np.asarray(schedule.unit_subject)[schedule.out_unit], dtype=np.int64),
+                    out_t, np.where(hi > lo, hi - 1, -1).astype(np.int64))
+        cache["boluses"] = plan
+    plan = cache["boluses"]
+    if plan is None or not np.all(np.isfinite(A)):           # (non-finite entries: the numpy route says so)
+        return None
+    from ._bolus_kernel import bolus_states
+
+    states = np.empty((len(plan[5]), A.shape[1]))
+    try:
+        done = bolus_states(np.ascontiguousarray(A, dtype=float), *plan, states)
+    except ValueError:                                       # complex eigenvalues (LAPACK's geev in numba)
+        return None
+    if not done:
+        return None
+    ctx = cache["structure"]
+    lo, hi, t_ref = cache["ranges"]
+    _structural_zeros(states, A, ctx, lo, hi, plan[6], plan[5], None, t_ref, cache)
     return states
 
 

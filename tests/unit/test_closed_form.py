@@ -367,3 +367,39 @@ def test_100k_subjects():
                             "II": 0.0, "ADDL": 0, "SS": 0})
         s1, p1 = schedule_for(model, ev1, {k: v[i] for k, v in p.items()})
         np.testing.assert_allclose(x[4 * i:4 * i + 4], closed_form_states(model, s1, p1), rtol=1e-13, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------- compiled boluses
+
+
+@pytest.mark.parametrize("model,ranges,dose_cmts", MODELS, ids=[m.name for m, _, _ in MODELS])
+def test_compiled_boluses_match_the_reference_and_the_numpy_route(model, ranges, dose_cmts):
+    """Estimation's route (a cache kept with the schedule) for boluses alone -- ADDL, lag, F, EVID 3/4, several dose
+    compartments -- is :mod:`pkpd.engine._bolus_kernel`, triangular systems by substitution, the others by LAPACK:
+    the sequential reference to 1e-9 and the numpy route to rounding."""
+    rng = np.random.default_rng(17)
+    ev = random_events(rng, 15, dose_cmts, len(model.states), max_doses=6)
+    ev.loc[ev["EVID"] != 0, "RATE"] = 0.0
+    sched, p = schedule_for(model, ev, random_params(rng, ranges, 15))
+    cache = {}
+    got = closed_form_states(model, sched, p, cache=cache)
+    assert cache["boluses"] is not None                     # (the compiled route was taken)
+    ref = reference_states(model, ev, p)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-11 * np.abs(ref).max())
+    np.testing.assert_allclose(got, closed_form_states(model, sched, p), rtol=1e-12, atol=1e-13 * np.abs(ref).max())
+    assert np.array_equal(got == 0, closed_form_states(model, sched, p) == 0)     # the same structural zeros
+
+
+def test_compiled_boluses_leave_degenerate_subjects_and_infusions_to_numpy():
+    """A repeated eigenvalue (KA = the disposition rate) or an infusion in the schedule: the numpy route's answer."""
+    model = pk.OneCompartmentOral()
+    rng = np.random.default_rng(2)
+    ev = random_events(rng, 4, [1], 2)
+    boluses = ev.assign(RATE=np.where(ev["EVID"] != 0, 0.0, ev["RATE"]))
+    par = {"CL": 4.0, "V": 40.0, "KA": [0.1, 0.5, 1.0, 2.0]}             # subject 1: KA = CL / V
+    for events, plan in ((boluses, True), (ev, False)):
+        sched, p = schedule_for(model, events, par)
+        cache = {}
+        got = closed_form_states(model, sched, p, cache=cache)
+        assert (cache["boluses"] is not None) == plan
+        np.testing.assert_allclose(got, reference_states(model, events, p), rtol=1e-9, atol=1e-12)
