@@ -22,8 +22,6 @@ import math
 import numpy as np
 from numba import njit
 
-from ._closed_form import _COND_TOL, _GAP_TOL, _ZERO_TOL
-
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _lower_triangular(a):
@@ -67,9 +65,9 @@ def _eigen(a, lam, v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _decompose_one(a, lam, v, w):
-    """:func:`~pkpd.engine._closed_form._decompose` for one subject: False where it would call the subject
-    degenerate."""
+def _decompose_one(a, lam, v, w, zero_tol, gap_tol, cond_tol):
+    """:func:`~pkpd.engine._closed_form._decompose` for one subject, with its tolerances: False where it would call
+    the subject degenerate."""
     n = a.shape[0]
     if not _eigen(a, lam, v):
         return False
@@ -77,11 +75,11 @@ def _decompose_one(a, lam, v, w):
     for k in range(n):
         scale = max(scale, abs(lam[k]))
     for k in range(n):
-        if abs(lam[k]) <= _ZERO_TOL * scale:
+        if abs(lam[k]) <= zero_tol * scale:
             lam[k] = 0.0
     for k in range(n):
         for m in range(n):
-            if k != m and abs(lam[k] - lam[m]) <= _GAP_TOL * max(abs(lam[k]), abs(lam[m])):
+            if k != m and abs(lam[k] - lam[m]) <= gap_tol * max(abs(lam[k]), abs(lam[m])):
                 return False
     if n > 1 and not abs(np.linalg.det(v)) > 1e-12:
         return False
@@ -91,21 +89,23 @@ def _decompose_one(a, lam, v, w):
         for m in range(n):
             norm_v += v[k, m] * v[k, m]
             norm_w += w[k, m] * w[k, m]
-    return math.sqrt(norm_v) * math.sqrt(norm_w) <= _COND_TOL
+    return math.sqrt(norm_v) * math.sqrt(norm_w) <= cond_tol
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bolus_states(A, inp_subj, inp_cmt, inp_amount, inp_time, group_start, out_subj, out_time, latest, states):
+def bolus_states(A, inp_subj, inp_cmt, inp_amount, inp_time, group_start, out_subj, out_time, latest, states,
+                 tolerances):
     """States at each output (rows of ``states``) of a schedule of boluses.
 
     ``A``: system matrices (subjects, S, S); per input (in scan order): subject, compartment, amount, time and the
     first input of its group (the inputs of its unit since the latest reset); per output: subject, time and the
-    latest input it sees (-1: none). Returns False, with ``states`` unfinished, where a subject is degenerate.
+    latest input it sees (-1: none); ``tolerances``: those of :func:`~pkpd.engine._closed_form._decompose` (zero
+    eigenvalue, eigenvalue gap, condition). Returns False, with ``states`` unfinished, where a subject is degenerate.
     """
     n, S = A.shape[0], A.shape[1]
     lam, V, W = np.empty((n, S)), np.empty((n, S, S)), np.empty((n, S, S))
     for i in range(n):
-        if not _decompose_one(A[i], lam[i], V[i], W[i]):
+        if not _decompose_one(A[i], lam[i], V[i], W[i], tolerances[0], tolerances[1], tolerances[2]):
             return False
     Z = np.empty((len(inp_subj), S))
     for p in range(len(inp_subj)):

@@ -223,7 +223,7 @@ def _compiled_boluses(model, schedule, A, cache):
 
     states = np.empty((len(plan[5]), A.shape[1]))
     try:
-        done = bolus_states(np.ascontiguousarray(A, dtype=float), *plan, states)
+        done = bolus_states(np.ascontiguousarray(A, dtype=float), *plan, states, (_ZERO_TOL, _GAP_TOL, _COND_TOL))
     except ValueError:                                       # complex eigenvalues (LAPACK's geev in numba)
         return None
     if not done:
