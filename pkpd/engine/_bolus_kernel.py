@@ -5,10 +5,11 @@ bolus doses only (oral doses into a depot, IV pushes): every output sees a run o
 :func:`pkpd.engine._closed_form.closed_form_states` then takes one exponential per eigenvalue from the latest bolus
 (``states = V (e^{lam (t - t_a)} Z_a)``, ``Z_a = sum_i e^{lam (t_a - t_i)} V^-1 e_c q_i``) in ~60 numpy calls,
 which for a dataset of a few hundred observations cost far more than their arithmetic. :func:`bolus_states` does the
-same per subject and per output in compiled loops: the eigendecomposition of ``A`` (by substitution where ``A`` is
-lower triangular -- a chain of compartments, e.g. depot to central --, else LAPACK's ``geev``, as numpy), its checks
-(the same tolerances as :func:`~pkpd.engine._closed_form._decompose`), the modal weights of the inputs, the scan over
-each group of boluses (sequential here, a doubling scan in numpy: equal to rounding) and the outputs.
+same per subject and per output in compiled loops: the eigendecomposition of ``A`` (by substitution where every ``A``
+is lower triangular -- a chain of compartments, e.g. depot to central --; else numpy's ``eig`` comes in), its checks
+(the same tolerances as :func:`~pkpd.engine._closed_form._decompose`; ``V^-1`` by Gauss-Jordan elimination), the
+modal weights of the inputs, the scan over each group of boluses (sequential here, a doubling scan in numpy: equal
+to rounding) and the outputs. No LAPACK call is compiled: numba's bindings to it took 12 s to compile.
 
 A subject whose eigenvectors are degenerate or whose eigenvalues are complex makes :func:`bolus_states` return
 False: the caller then takes the numpy route, which handles (or reports) them. The machine code is cached beside
@@ -24,25 +25,10 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _lower_triangular(a):
+def _triangular_eigen(a, lam, v):
+    """Eigenvalues and unit eigenvectors (columns) of a lower triangular ``a``; False when an eigenvalue repeats a
+    later diagonal entry (degenerate: the numpy route's matrix exponentials)."""
     n = a.shape[0]
-    for r in range(n):
-        for c in range(r + 1, n):
-            if a[r, c] != 0.0:
-                return False
-    return True
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _eigen(a, lam, v):
-    """Eigenvalues and unit eigenvectors (columns) of ``a``; False when an eigenvalue repeats a later diagonal entry
-    of a triangular ``a`` (degenerate: the numpy route's matrix exponentials)."""
-    n = a.shape[0]
-    if not _lower_triangular(a):
-        w, vec = np.linalg.eig(a)          # (raises on complex eigenvalues: the caller takes the numpy route)
-        lam[:] = w
-        v[:, :] = vec
-        return True
     for i in range(n):                    # column i: zero above i, 1 at i, forward substitution below
         lam[i] = a[i, i]
         for r in range(i):
@@ -65,12 +51,43 @@ def _eigen(a, lam, v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _decompose_one(a, lam, v, w, zero_tol, gap_tol, cond_tol):
-    """:func:`~pkpd.engine._closed_form._decompose` for one subject, with its tolerances: False where it would call
-    the subject degenerate."""
-    n = a.shape[0]
-    if not _eigen(a, lam, v):
-        return False
+def _inverse(v, w):
+    """``w = v^-1`` by Gauss-Jordan elimination with partial pivoting; returns ``|det v|``."""
+    n = v.shape[0]
+    m = v.copy()
+    for r in range(n):
+        for c in range(n):
+            w[r, c] = 1.0 if r == c else 0.0
+    det = 1.0
+    for c in range(n):
+        p = c
+        for r in range(c + 1, n):
+            if abs(m[r, c]) > abs(m[p, c]):
+                p = r
+        det *= abs(m[p, c])
+        if m[p, c] == 0.0:
+            return 0.0
+        for k in range(n):
+            m[c, k], m[p, k] = m[p, k], m[c, k]
+            w[c, k], w[p, k] = w[p, k], w[c, k]
+        pivot = m[c, c]
+        for k in range(n):
+            m[c, k] /= pivot
+            w[c, k] /= pivot
+        for r in range(n):
+            if r != c and m[r, c] != 0.0:
+                factor = m[r, c]
+                for k in range(n):
+                    m[r, k] -= factor * m[c, k]
+                    w[r, k] -= factor * w[c, k]
+    return det
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _decompose_one(lam, v, w, zero_tol, gap_tol, cond_tol):
+    """:func:`~pkpd.engine._closed_form._decompose`'s checks for one subject, with its tolerances (zero eigenvalues
+    snapped to 0 in ``lam``; ``w = v^-1``): False where it would call the subject degenerate."""
+    n = lam.shape[0]
     scale = 0.0
     for k in range(n):
         scale = max(scale, abs(lam[k]))
@@ -81,9 +98,8 @@ def _decompose_one(a, lam, v, w, zero_tol, gap_tol, cond_tol):
         for m in range(n):
             if k != m and abs(lam[k] - lam[m]) <= gap_tol * max(abs(lam[k]), abs(lam[m])):
                 return False
-    if n > 1 and not abs(np.linalg.det(v)) > 1e-12:
+    if not _inverse(v, w) > 1e-12 and n > 1:
         return False
-    w[:, :] = np.linalg.inv(v)
     norm_v = norm_w = 0.0
     for k in range(n):
         for m in range(n):
@@ -93,19 +109,25 @@ def _decompose_one(a, lam, v, w, zero_tol, gap_tol, cond_tol):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bolus_states(A, inp_subj, inp_cmt, inp_amount, inp_time, group_start, out_subj, out_time, latest, states,
+def bolus_states(A, lam, V, inp_subj, inp_cmt, inp_amount, inp_time, group_start, out_subj, out_time, latest, states,
                  tolerances):
     """States at each output (rows of ``states``) of a schedule of boluses.
 
-    ``A``: system matrices (subjects, S, S); per input (in scan order): subject, compartment, amount, time and the
+    ``A``: system matrices (subjects, S, S), lower triangular unless their eigenvalues ``lam`` (subjects, S) and
+    eigenvectors ``V`` (subjects, S, S) are given (else empty); per input (in scan order): subject, compartment, amount, time and the
     first input of its group (the inputs of its unit since the latest reset); per output: subject, time and the
     latest input it sees (-1: none); ``tolerances``: those of :func:`~pkpd.engine._closed_form._decompose` (zero
     eigenvalue, eigenvalue gap, condition). Returns False, with ``states`` unfinished, where a subject is degenerate.
     """
     n, S = A.shape[0], A.shape[1]
-    lam, V, W = np.empty((n, S)), np.empty((n, S, S)), np.empty((n, S, S))
+    W = np.empty((n, S, S))
+    if lam.size == 0:
+        lam, V = np.empty((n, S)), np.empty((n, S, S))
+        for i in range(n):
+            if not _triangular_eigen(A[i], lam[i], V[i]):
+                return False
     for i in range(n):
-        if not _decompose_one(A[i], lam[i], V[i], W[i], tolerances[0], tolerances[1], tolerances[2]):
+        if not _decompose_one(lam[i], V[i], W[i], tolerances[0], tolerances[1], tolerances[2]):
             return False
     Z = np.empty((len(inp_subj), S))
     for p in range(len(inp_subj)):

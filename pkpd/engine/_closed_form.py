@@ -221,12 +221,16 @@ def _compiled_boluses(model, schedule, A, cache):
         return None
     from ._bolus_kernel import bolus_states
 
+    A = np.ascontiguousarray(A, dtype=float)
+    if np.any(np.triu(A, 1)):                                # not a chain of compartments: numpy's eig
+        lam, V = np.linalg.eig(A)
+        if np.iscomplexobj(lam):                             # (complex eigenvalues: the numpy route)
+            return None
+        lam, V = np.ascontiguousarray(lam), np.ascontiguousarray(V)
+    else:
+        lam, V = np.empty((0, 0)), np.empty((0, 0, 0))
     states = np.empty((len(plan[5]), A.shape[1]))
-    try:
-        done = bolus_states(np.ascontiguousarray(A, dtype=float), *plan, states, (_ZERO_TOL, _GAP_TOL, _COND_TOL))
-    except ValueError:                                       # complex eigenvalues (LAPACK's geev in numba)
-        return None
-    if not done:
+    if not bolus_states(A, lam, V, *plan, states, (_ZERO_TOL, _GAP_TOL, _COND_TOL)):
         return None
     ctx = cache["structure"]
     lo, hi, t_ref = cache["ranges"]

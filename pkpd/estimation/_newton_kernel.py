@@ -12,7 +12,7 @@ the extrapolation distance, then costs one call.
 :func:`run` is the one entry: it works on one start's state in place (``eta``, ``f``, ``g``, ``c``, ``lam``,
 ``obj``, ``gmax``, ``curv`` and the anchor ``a_eta``, ``a_f``, ``a_g``, ``a_c``), given the data (``y``,
 ``subject``, the error codes) and the options. The machine code is cached beside this module (``cache=True``): the
-first fit on a machine compiles it (about 12 s on 2 slow cores), later processes load it (under a second).
+first fit on a machine compiles it (about 7 s on 2 slow cores), later processes load it (under a second).
 """
 
 from __future__ import annotations
