@@ -60,6 +60,8 @@ class BatchPredictor:
         self.rank, ids = pd.factorize(self.events["ID"])
         self.ids, self.n_subjects = np.asarray(ids), len(ids)
         self.defaults = {p.name: p.default for p in model.parameters}
+        self._lower = np.array([p.lower for p in model.parameters], dtype=float)[:, None, None]
+        self._upper = np.array([p.upper for p in model.parameters], dtype=float)[:, None, None]
         self._plans = {}
 
     def __call__(self, sets, record_params=None, carry: str = "nocb") -> np.ndarray:
@@ -81,13 +83,17 @@ class BatchPredictor:
                 _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs), keep_schedules=True),
                 _options(self.model, method, self.rtol, ODE_ATOL, self.solver, False, self.events))
         plan, options = self._plans[k, method]
-        columns = {}
-        for name, default in self.defaults.items():
-            block = columns[name] = np.empty((k, n))
+        block = np.empty((len(self.defaults), k, n))
+        for i, (name, default) in enumerate(self.defaults.items()):
             for j, s in enumerate(sets):
-                block[j] = s.get(name, default)
-            columns[name] = block.reshape(k * n)
-        _, p = self.model.resolve_params(columns)  # bounds and finiteness, as simulate() checks them
+                block[i, j] = s.get(name, default)
+        columns = dict(zip(self.defaults, block.reshape(len(self.defaults), k * n)))
+        # bounds and finiteness, as simulate() checks them: at once, and by resolve_params (which names the value)
+        # where they fail
+        if np.isfinite(block).all() and (block >= self._lower).all() and (block <= self._upper).all():
+            p = columns
+        else:
+            _, p = self.model.resolve_params(columns)
         if record_params is None:
             res = plan.predict(p, options)
         else:

@@ -251,7 +251,13 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
     leaves a state empty are touched. Without an initial state the answer depends on the schedule and the flow
     graph only, so it is kept in ``cache`` (estimation asks at every evaluation).
     """
-    reach = _reach(A)
+    if cache is not None:                  # (the closure depends on the pattern of flows alone)
+        pattern = ("reach", (A != 0).any(axis=0).tobytes())
+        if pattern not in cache:
+            cache[pattern] = _reach(A)
+        reach = cache[pattern]
+    else:
+        reach = _reach(A)
     key = ("structural_zeros", reach.tobytes())
     if x0 is None and cache is not None and key in cache:          # estimation: the same answer at every call
         rows, keep = cache[key]

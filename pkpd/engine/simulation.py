@@ -35,6 +35,11 @@ def _choose_method(model, method: str) -> str:
     return method
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal(a, b, equal_nan=True)``, by their bytes first (the common case, several times faster)."""
+    return (a.shape == b.shape and a.tobytes() == b.tobytes()) or np.array_equal(a, b, equal_nan=True)
+
+
 def _solve(model, events, subject_index, p, output_mask, method, options, extra_outputs=None, record_params=None,
            carry="nocb", store=None):
     """States at the outputs of one chunk (records in ``output_mask``, then ``extra_outputs``).
@@ -48,7 +53,7 @@ def _solve(model, events, subject_index, p, output_mask, method, options, extra_
     if record_params is None:
         mats = model.dosing_matrices(p, len(next(iter(p.values()))))
         kept = None if store is None else store.get("schedule")
-        if kept is not None and all(np.array_equal(kept[0][k], mats[k], equal_nan=True) for k in mats):
+        if kept is not None and all(_same(kept[0][k], mats[k]) for k in mats):
             schedule = kept[1]
         else:
             schedule = compile_schedule(events, model, subject_index, mats, output_mask=output_mask,

@@ -238,6 +238,8 @@ def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_
     gradient at the end computed) or ``last`` (not computed: the end of the batched loop), or a trial moves a subject
     farther than ``extrapolate_below`` from the anchor.
 
+    The first call (``iteration`` 0) computes the inner objectives ``obj`` of the start.
+
     Returns ``(status, iteration)``: :data:`DONE`, or :data:`SIMULATE` with the trial EBEs in ``trial``. Then predict
     there and call again with the predictions in ``f_t``, ``g_t``, ``c_t`` and ``judge`` and ``simulated`` set (where
     the simulation failed: NaN predictions, ``simulated`` not set): the trial is judged first. ``f_t``, ``g_t``,
@@ -245,6 +247,8 @@ def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_
     n, q = eta.shape
     grad, hess, fo = np.empty((n, q)), np.empty((n, q, q)), np.empty((n, q, q))
     shifted, step = np.empty((q, q)), np.empty(q)
+    if iteration == 0 and not judge:              # a start: its inner objectives
+        objective(f, eta, subject, y, kind, a, b, v0, any_log, omega_inv, obj)
     while iteration < last:
         if judge:
             accept(eta, f, g, c, lam, obj, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_t, c_t, simulated, subject, y,
@@ -279,3 +283,30 @@ def run(eta, f, g, c, lam, obj, gmax, curv, a_eta, a_f, a_g, a_c, trial, f_t, g_
         extrapolate(a_eta, a_f, a_g, a_c, trial, subject, f_t, g_t, c_t)
         judge = True
     return DONE, iteration
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def laplace(f, g, eta, subject, y, kind, a, b, v0, any_log, omega_inv, obj, out):
+    """Each subject's ``obj + log det H`` (``inf`` where ``H`` is not positive definite), ``H = Omega^-1 + 1/2 sum_j
+    w_j g_j g_j'`` with the expected second derivatives ``w`` (the first-order Hessian of
+    :meth:`~pkpd.estimation._objective.Objective.first_order_hessian`)."""
+    n, q = eta.shape
+    hess = np.zeros((n, q, q))
+    for j in range(f.shape[0]):
+        i = subject[j]
+        expected = _terms(j, f[j], y, kind, a, b, v0, any_log)[3]
+        for k in range(q):
+            for m in range(q):
+                hess[i, k, m] += 0.5 * expected * g[j, k] * g[j, m]
+    low = np.empty((q, q))
+    for i in range(n):
+        for k in range(q):
+            for m in range(q):
+                hess[i, k, m] += omega_inv[k, m]
+        if not _cholesky(hess[i], low):
+            out[i] = math.inf
+            continue
+        logdet = 0.0
+        for k in range(q):
+            logdet += 2.0 * math.log(low[k, k])
+        out[i] = obj[i] + logdet

@@ -474,7 +474,8 @@ class Objective:
             f, g, c = self._extrapolate(a, p) if j not in fresh else fresh[j]
             states.append({"eta": p.copy(), "f": f, "g": g, "c": c, "anchor": a,
                            "lam": np.full(self.d.n, self.DAMPING),
-                           "obj": self.subject_objective(f, p, omega_inv, sigma, v0),
+                           "obj": (np.empty(self.d.n) if self.compiled      # (computed by the kernel)
+                                   else self.subject_objective(f, p, omega_inv, sigma, v0)),
                            "gmax": np.full(self.d.n, np.inf)})
         if self.compiled:
             return self._iterate_compiled(theta, states, omega_inv, sigma, v0, tol, caps)
@@ -540,10 +541,7 @@ class Objective:
         from . import _newton_kernel as kernel
 
         d = self.d
-        a, b = d.codes.numbers(sigma)
-        v0 = np.empty(0) if v0 is None else np.ascontiguousarray(v0, dtype=float)
-        data = (np.ascontiguousarray(d.subject, dtype=np.int64), np.ascontiguousarray(d.y, dtype=float),
-                d.codes.kind, a, b, v0, bool(d.log.any()), np.ascontiguousarray(omega_inv, dtype=float))
+        data = self._kernel_data(sigma, v0, omega_inv)
         # each start's state, as own contiguous copies (the kernel writes them; anchors may be shared)
         own = [[np.array(x, dtype=float, order="C") for x in
                 (s["eta"], s["f"], s["g"], s["c"], s["lam"], s["obj"], s["gmax"], np.zeros(d.n), *s["anchor"])]
@@ -570,6 +568,15 @@ class Objective:
                 judge[j] = (True, simulated is not None)
             pending = need
         return [(x[0], x[1], x[2], x[3], x[5], x[6], *x[8:]) for x in own]
+
+    def _kernel_data(self, sigma, v0, omega_inv) -> tuple:
+        """The data and error arguments of :mod:`pkpd.estimation._newton_kernel`'s functions: ``subject``, ``y``,
+        the error codes and numbers, ``v0`` (empty: the individual variance), ``any_log``, ``omega_inv``."""
+        d = self.d
+        a, b = d.codes.numbers(sigma)
+        v0 = np.empty(0) if v0 is None else np.ascontiguousarray(v0, dtype=float)
+        return (np.ascontiguousarray(d.subject, dtype=np.int64), np.ascontiguousarray(d.y, dtype=float), d.codes.kind,
+                a, b, v0, bool(d.log.any()), np.ascontiguousarray(omega_inv, dtype=float))
 
     def _anchor_for(self, theta):
         """The anchor of an earlier EBE search at ``theta``; else one moved in eta where ``theta`` differs from its
@@ -651,6 +658,14 @@ class Objective:
         if self.method == "FO":
             return self._fo(theta, omega, sigma)
         eta, f, g, obj, v0 = self.ebe(theta, omega, sigma)
+        if self.compiled:
+            from ._newton_kernel import laplace
+
+            out = np.empty(self.d.n)
+            laplace(np.ascontiguousarray(f, dtype=float), np.ascontiguousarray(g, dtype=float),
+                    np.ascontiguousarray(eta, dtype=float), *self._kernel_data(sigma, v0, np.linalg.inv(omega)),
+                    np.ascontiguousarray(obj, dtype=float), out)
+            return out + logdet_o
         with np.errstate(invalid="ignore"):          # a Hessian with NaN entries (no finite prediction): inf below
             sign, logdet_h = np.linalg.slogdet(self.first_order_hessian(f, g, omega, sigma, v0))
         return np.where(sign > 0, obj + logdet_o + logdet_h, math.inf)
