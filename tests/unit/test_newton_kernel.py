@@ -91,3 +91,12 @@ def test_without_numba_the_search_runs_in_numpy(cohort, monkeypatch):
     pm = PopulationModel(OneCompartmentOral(), {"CL": 2.5, "V": 18.0, "KA": 0.8}, {"CL": 0.05},
                          pkpd.ProportionalError(0.1))
     assert not Objective(pm, PopData(pm, pkpd.io.as_dataset(cohort), "auto"), "FOCEI").compiled
+
+
+def test_ode_predictions_keep_the_numpy_iterations(cohort):
+    """With ODE predictions the simulations are the cost: the inner step stays in numpy."""
+    pm = PopulationModel(OneCompartmentOral(), {"CL": 2.5, "V": 18.0, "KA": 0.8}, {"CL": 0.05},
+                         pkpd.ProportionalError(0.1))
+    data = pkpd.io.as_dataset(cohort)
+    assert Objective(pm, PopData(pm, data, "auto"), "FOCEI").compiled
+    assert not Objective(pm, PopData(pm, data, "ode"), "FOCEI").compiled
