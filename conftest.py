@@ -1,6 +1,33 @@
 """Test collection for the whole repository (doctests of pkpd/ and tests/)."""
 
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parent
+#: numba's cache index of each kernel module, beside it (``cache=True``): present once compiled on this machine
+_KERNEL_CACHES = ("pkpd/engine/__pycache__/_kernel.*.nbi", "pkpd/engine/__pycache__/_expm_kernel.*.nbi",
+                  "pkpd/engine/__pycache__/_bolus_kernel.*.nbi", "pkpd/estimation/__pycache__/_newton_kernel.*.nbi")
+
+
+def pytest_configure(config):
+    """On an empty kernel cache (a fresh clone) and several workers: compile the numba kernels in two processes at
+    once (``tests/warm_kernels.py``) before the workers start, instead of in every worker and subprocess at the same
+    time. Only the controller does it; a failure only means the tests compile as they go."""
+    workers = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or not workers or importlib.util.find_spec("numba") is None:
+        return
+    if all(any(ROOT.glob(pattern)) for pattern in _KERNEL_CACHES):
+        return
+    script = ROOT / "tests" / "warm_kernels.py"
+    runs = [subprocess.Popen([sys.executable, str(script), part], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for part in ("engine", "estimation")]
+    for run in runs:
+        run.wait()
+
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which writes the groups into the test IDs
 def pytest_collection_modifyitems(items):
