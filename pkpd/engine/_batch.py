@@ -88,11 +88,13 @@ class BatchPredictor:
             for j, s in enumerate(sets):
                 block[i, j] = s.get(name, default)
         columns = dict(zip(self.defaults, block.reshape(len(self.defaults), k * n)))
-        # bounds and finiteness, as simulate() checks them: at once, and by resolve_params (which names the value)
-        # where they fail
+        # bounds and finiteness, as simulate() checks them: all sets at once, and set by set by resolve_params (which
+        # names the value) where they fail
         if np.isfinite(block).all() and (block >= self._lower).all() and (block <= self._upper).all():
             p = columns
         else:
+            for j in range(k):             # the first set that fails, its subject named by its dataset ID
+                self.model.resolve_params(pd.DataFrame({"ID": self.ids, **dict(zip(self.defaults, block[:, j]))}))
             _, p = self.model.resolve_params(columns)
         if record_params is None:
             res = plan.predict(p, options)

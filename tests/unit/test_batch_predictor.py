@@ -1,4 +1,5 @@
-"""BatchPredictor checks every parameter set at once and, where one fails, names it as ``simulate()`` does."""
+"""BatchPredictor checks every parameter set at once and, where one fails, names the value and its subject's ID as
+``simulate()`` does."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def test_sets_within_bounds_predict_as_one_set_at_a_time(predictor):
     np.testing.assert_array_equal(together[1], predictor(sets[1:])[0])
 
 
-@pytest.mark.parametrize("value,message", [(-1.0, r"parameter CL for ID \d+: value -1.0 outside \[0.0, inf\]"),
-                                           (np.nan, r"parameter CL for ID \d+: value nan is not finite")])
+@pytest.mark.parametrize("value,message", [(-1.0, r"parameter CL for ID 2: value -1.0 outside \[0.0, inf\]"),
+                                           (np.nan, r"parameter CL for ID 2: value nan is not finite")])
 def test_a_value_out_of_bounds_is_named(predictor, value, message):
     cl = np.full(12, 2.0)
     cl[1] = value

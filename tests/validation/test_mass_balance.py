@@ -16,8 +16,10 @@ def _amount(res, model, drug, row):
     return sum(res[s][row] for s in names)
 
 
-@pytest.mark.parametrize("solver", ["dp5", "bdf"])
+@pytest.mark.parametrize("solver", ["compiled", "bdf"])
 def test_dosed_equals_eliminated_plus_remaining(solver, validation):
+    """An explicit method (Dormand-Prince 5(4), compiled: the numpy engine's steps, tests/unit/test_compiled_engine.py;
+    at rtol 1e-10 over 119 h the numpy engine took 15 s) and an implicit one (BDF)."""
     model = compose(
         OneCompartmentOral(drug="CBZ"),
         TwoCompartmentOral(drug="MDZ"),
