@@ -114,10 +114,11 @@ def bolus_states(A, lam, V, inp_subj, inp_cmt, inp_amount, inp_time, group_start
     """States at each output (rows of ``states``) of a schedule of boluses.
 
     ``A``: system matrices (subjects, S, S), lower triangular unless their eigenvalues ``lam`` (subjects, S) and
-    eigenvectors ``V`` (subjects, S, S) are given (else empty); per input (in scan order): subject, compartment, amount, time and the
-    first input of its group (the inputs of its unit since the latest reset); per output: subject, time and the
-    latest input it sees (-1: none); ``tolerances``: those of :func:`~pkpd.engine._closed_form._decompose` (zero
-    eigenvalue, eigenvalue gap, condition). Returns False, with ``states`` unfinished, where a subject is degenerate.
+    eigenvectors ``V`` (subjects, S, S) are given (else empty); per input (in scan order): subject, compartment,
+    amount, time and the first input of its group (the inputs of its unit since the latest reset); per output:
+    subject, time and the latest input it sees (-1: none); ``tolerances``: those of
+    :func:`~pkpd.engine._closed_form._decompose` (zero eigenvalue, eigenvalue gap, condition). Returns False, with
+    ``states`` unfinished, where a subject is degenerate.
     """
     n, S = A.shape[0], A.shape[1]
     W = np.empty((n, S, S))
