@@ -24,7 +24,7 @@ def pytest_configure(config):
         return
     script = ROOT / "tests" / "warm_kernels.py"
     runs = [subprocess.Popen([sys.executable, str(script), part], cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for part in ("engine", "estimation")]
+                             stderr=subprocess.DEVNULL) for part in ("1", "2")]
     for run in runs:
         run.wait()
 

@@ -1,4 +1,5 @@
-"""Compile pkpd's numba kernels into their caches: ``python tests/warm_kernels.py engine|estimation``.
+"""Compile pkpd's numba kernels into their caches: ``python tests/warm_kernels.py 1|2`` (two halves of about equal
+compile time).
 
 The root ``conftest.py`` runs both halves at once, before the test workers start, when the caches are empty (a
 fresh clone): otherwise each worker, notebook kernel and command-line process that needs a kernel first compiles
@@ -15,17 +16,14 @@ import pkpd
 from pkpd.models import OneCompartmentOral, TwoCompartmentOral
 
 
-def engine():
-    """The integrator of each method (Dormand-Prince, DOP853, Rodas5P) and the matrix exponential."""
-    from pkpd.engine._closed_form import _expm
-
+def integrate(*solvers):
+    """The integrator of each method: "compiled" (the explicit one: Dormand-Prince and DOP853), "rodas" (Rodas5P)."""
     model = TwoCompartmentOral()
-    for solver in ("compiled", "dop853", "rodas"):
+    for solver in solvers:
         model.simulate(pkpd.Bolus(100, cmt="DEPOT"), times=[1.0, 2.0], method="ode", solver=solver)
-    _expm(np.array([[[-1.0, 0.0], [1.0, -1.0]]]))
 
 
-def estimation():
+def estimate():
     """The EBE search's Newton kernel and the closed form of bolus schedules (triangular and not)."""
     from pkpd.population import PopulationModel, fit_population, synthetic
 
@@ -37,5 +35,16 @@ def estimation():
         fit_population(pm, data, covariance=False, progress=False)
 
 
+def half(which: str):
+    if which == "1":
+        integrate("compiled")
+        estimate()
+    else:
+        from pkpd.engine._closed_form import _expm
+
+        integrate("rodas")
+        _expm(np.array([[[-1.0, 0.0], [1.0, -1.0]]]))
+
+
 if __name__ == "__main__":
-    {"engine": engine, "estimation": estimation}[sys.argv[1]]()
+    half(sys.argv[1])
