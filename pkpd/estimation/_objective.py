@@ -175,7 +175,7 @@ class Objective:
         #: predictions by the closed form -- and numba is installed, the error models are the library's and no
         #: observation is BLQ (M3); else in numpy (with ODE predictions the simulations are the cost; there the
         #: compiled iterations, equal per evaluation to 5e-9, made the 200-subject benchmark's search take more
-        #: evaluations in 8 of 8 seeds)
+        #: evaluations in 8 of 10 seeds, as many in 2)
         self.compiled = (explicit_solver() == "compiled" and not pdata.predict_many.uses_ode
                          and pdata.codes is not None and not pdata.blq.any())
         #: ``(theta, anchor)`` of the last EBE searches at different fixed effects, the latest last: where each ended
