@@ -100,7 +100,7 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cach
     n_subj = A.shape[0]
     x0 = np.broadcast_to(np.asarray(model.initial_state(p), dtype=float), (n_subj, S))
     has_x0 = bool(np.any(x0 != 0))
-    if cache is not None and not has_x0 and _compiled_expm():
+    if cache is not None and not has_x0 and _numba():
         compiled = _compiled_boluses(model, schedule, A, cache)
         if compiled is not None:
             return compiled
@@ -699,8 +699,9 @@ def _eigen_block(ctx, lam, o, K, lo, hi, subj, out_t):
 
 
 
-def _compiled_expm() -> bool:
-    """Whether :mod:`pkpd.engine._expm_kernel` (numba) computes :func:`_expm`: where numba is installed."""
+def _numba() -> bool:
+    """Whether numba is installed: then :mod:`pkpd.engine._expm_kernel` computes :func:`_expm`, and
+    :mod:`pkpd.engine._bolus_kernel` the states of estimation's bolus schedules."""
     from ._compiled import available
 
     return available()
@@ -722,7 +723,7 @@ def _expm(M):
     eye = np.eye(n)
     if M.shape[0] == 0:
         return np.empty_like(M)
-    if _compiled_expm():
+    if _numba():
         from ._compiled import run_ranges
         from ._expm_kernel import expm_range
 

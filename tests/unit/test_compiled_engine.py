@@ -350,7 +350,7 @@ def test_the_batched_matrix_exponential_matches_scipy(monkeypatch, compiled):
 
     from pkpd.engine import _closed_form
 
-    monkeypatch.setattr(_closed_form, "_compiled_expm", lambda: compiled)
+    monkeypatch.setattr(_closed_form, "_numba", lambda: compiled)
     rng = np.random.default_rng(4)
     stack = np.concatenate([rng.standard_normal((20, 4, 4)) * scale
                             for scale in (1e-3, 3e-3, 0.05, 0.2, 0.4, 1.0, 30.0)])
