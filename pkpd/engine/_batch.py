@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..io import Dataset
 from ..errors import ParameterError
+from ._bolus_batch import BolusBatch
 from .simulation import _choose_method, _options, _Prepared, _record_params
 
 __all__ = ["BatchPredictor", "ODE_RTOL", "ODE_ATOL"]
@@ -28,6 +29,8 @@ ODE_RTOL, ODE_ATOL = 1e-9, 1e-12
 #: Dormand-Prince 5(4)'s (4.7e-9); at rtol 1e-10 it is below (1.7e-9; 99th percentile 4e-11 vs 2.8e-9) in half the
 #: time (tests/unit/test_compiled_engine.py, benchmarks/bench_foce.py).
 DOP853_RTOL_FACTOR = 1e-2
+#: :attr:`BatchPredictor._boluses` before its first call
+_UNBUILT = object()
 
 
 class BatchPredictor:
@@ -56,13 +59,14 @@ class BatchPredictor:
         self.solver = "dop853" if engine == "compiled" else "auto"
         self.method = _choose_method(model, "ode" if engine == "compiled" else engine)
         self.uses_ode = self.method == "ode"
-        self.events = data.events
+        self.data, self.events = data, data.events
         self.rank, ids = pd.factorize(self.events["ID"])
         self.ids, self.n_subjects = np.asarray(ids), len(ids)
         self.defaults = {p.name: p.default for p in model.parameters}
         self._lower = np.array([p.lower for p in model.parameters], dtype=float)[:, None, None]
         self._upper = np.array([p.upper for p in model.parameters], dtype=float)[:, None, None]
         self._plans = {}
+        self._boluses = None if self.method != "analytic" else _UNBUILT
 
     def __call__(self, sets, record_params=None, carry: str = "nocb") -> np.ndarray:
         """Predictions (len(sets), len(rows)); each set maps parameter names to a value for every subject
@@ -72,19 +76,12 @@ class BatchPredictor:
         one mapping per set (or one mapping for every set) of names to arrays over the dataset's records.
         A set whose mapping lacks a name that another set has takes its subject-level value there."""
         k, n = len(sets), self.n_subjects
-        method = self.method
-        if (k, method) not in self._plans:
-            m = len(self.events)                     # copy j: every record, IDs j * n + rank + 1
-            table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
-            table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
-            # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, checked and
-            # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
-            self._plans[k, method] = (
-                _Prepared(self.model, Dataset(table), method, n_names=len(self.model.outputs), keep_schedules=True),
-                _options(self.model, method, self.rtol, ODE_ATOL, self.solver, False, self.events))
-        plan, options = self._plans[k, method]
         block = np.empty((len(self.defaults), k, n))
+        given = set().union(*sets)
         for i, (name, default) in enumerate(self.defaults.items()):
+            if name not in given:
+                block[i] = default
+                continue
             for j, s in enumerate(sets):
                 block[i, j] = s.get(name, default)
         columns = dict(zip(self.defaults, block.reshape(len(self.defaults), k * n)))
@@ -96,6 +93,13 @@ class BatchPredictor:
             for j in range(k):             # the first set that fails, its subject named by its dataset ID
                 self.model.resolve_params(pd.DataFrame({"ID": self.ids, **dict(zip(self.defaults, block[:, j]))}))
             _, p = self.model.resolve_params(columns)
+        if record_params is None and self._boluses is not None:
+            if self._boluses is _UNBUILT:
+                self._boluses = BolusBatch.of(self.model, self.data, self.rank, self.rows)
+            out = None if self._boluses is None else self._boluses(p, k, self.output, given)
+            if out is not None:
+                return out
+        plan, options = self._plan(k)
         if record_params is None:
             res = plan.predict(p, options)
         else:
@@ -110,6 +114,21 @@ class BatchPredictor:
             which = self.output == name
             out[:, which] = np.asarray(res[name], dtype=float).reshape(k, len(self.events))[:, self.rows[which]]
         return out
+
+    def _plan(self, k):
+        """The general route for ``k`` sets: the dataset replicated ``k`` times (copy ``j``: every record, IDs
+        ``j * n + rank + 1``), prepared for the engine once, and the engine's options."""
+        if k not in self._plans:
+            n, m = self.n_subjects, len(self.events)
+            table = self.events.iloc[np.tile(np.arange(m), k)].reset_index(drop=True)
+            table["ID"] = np.repeat(np.arange(k) * n, m) + np.tile(self.rank, k) + 1
+            # copies of a validated dataset with fresh IDs are valid by construction: a Dataset, checked and
+            # chunked once, its compiled schedules kept (the objective's hot path predicts from arrays)
+            self._plans[k] = (
+                _Prepared(self.model, Dataset(table), self.method, n_names=len(self.model.outputs),
+                          keep_schedules=True),
+                _options(self.model, self.method, self.rtol, ODE_ATOL, self.solver, False, self.events))
+        return self._plans[k]
 
     def _replicate(self, sets, record_params):
         """Per-record arrays of every set, concatenated in the order of the replicated table."""

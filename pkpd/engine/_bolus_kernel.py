@@ -118,9 +118,14 @@ def bolus_states(A, lam, V, inp_subj, inp_cmt, inp_amount, inp_time, group_start
     amount, time and the first input of its group (the inputs of its unit since the latest reset); per output:
     subject, time and the latest input it sees (-1: none); ``tolerances``: those of
     :func:`~pkpd.engine._closed_form._decompose` (zero eigenvalue, eigenvalue gap, condition). Returns False, with
-    ``states`` unfinished, where a subject is degenerate.
+    ``states`` unfinished, where an entry of ``A`` is not finite or a subject is degenerate.
     """
     n, S = A.shape[0], A.shape[1]
+    for i in range(n):
+        for r in range(S):
+            for c in range(S):
+                if not math.isfinite(A[i, r, c]):
+                    return False
     W = np.empty((n, S, S))
     if lam.size == 0:
         lam, V = np.empty((n, S)), np.empty((n, S, S))

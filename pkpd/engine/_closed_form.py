@@ -199,9 +199,22 @@ def closed_form_states(model, schedule, p, *, chunk_pairs: int = 2_000_000, cach
 
 
 def _compiled_boluses(model, schedule, A, cache):
-    """The states of a schedule of boluses alone by :func:`pkpd.engine._bolus_kernel.bolus_states` (estimation, whose
-    ``cache`` keeps what does not depend on the parameters); None for other schedules and where a subject is
-    degenerate or has complex eigenvalues (the numpy route then handles or reports it)."""
+    """The states of a schedule of boluses alone by :func:`bolus_scan` (estimation, whose ``cache`` keeps what does
+    not depend on the parameters); None for other schedules and where a subject is degenerate or has complex
+    eigenvalues (the numpy route then handles or reports it)."""
+    plan = bolus_plan(schedule, cache)
+    states = None if plan is None else bolus_scan(A, plan)
+    if states is not None:
+        lo, hi, t_ref = cache["ranges"]
+        _structural_zeros(states, A, cache["structure"], lo, hi, plan[6], plan[5], None, t_ref, cache)
+    return states
+
+
+def bolus_plan(schedule, cache: dict):
+    """The arguments of :func:`pkpd.engine._bolus_kernel.bolus_states` that depend on ``schedule`` alone, kept in
+    ``cache`` with its sorted inputs (``"structure"``) and each output's range of them (``"ranges"``): per input, in
+    scan order, its subject, compartment, amount, time and the first input of its group; per output, its subject,
+    time and the latest input it sees (-1: none). None unless every input is a bolus."""
     if "boluses" not in cache:
         ctx = cache.setdefault("structure", _structure(schedule))
         plan = None
@@ -216,30 +229,51 @@ def _compiled_boluses(model, schedule, A, cache):
                     np.ascontiguousarray(np.asarray(schedule.unit_subject)[schedule.out_unit], dtype=np.int64),
                     out_t, np.where(hi > lo, hi - 1, -1).astype(np.int64))
         cache["boluses"] = plan
-    plan = cache["boluses"]
-    if plan is None or not np.all(np.isfinite(A)):           # (non-finite entries: the numpy route says so)
-        return None
-    from ._bolus_kernel import bolus_states
+    return cache["boluses"]
 
+
+def bolus_scan(A, plan, flows=None):
+    """The states at the outputs of a :func:`bolus_plan` for the system matrices ``A`` (subjects, S, S), compiled
+    (:func:`pkpd.engine._bolus_kernel.bolus_states`); None where an entry of ``A`` is not finite, a subject is
+    degenerate or has complex eigenvalues (the numpy route handles or reports them). No structural zeros are set.
+    ``flows``: ``(A != 0).any(axis=0)``, when the caller has it."""
+    global _bolus_states
+    if _bolus_states is None:
+        from ._bolus_kernel import bolus_states as _bolus_states
     A = np.ascontiguousarray(A, dtype=float)
-    if np.any(np.triu(A, 1)):                                # not a chain of compartments: numpy's eig
+    flows = (A != 0).any(axis=0) if flows is None else flows
+    if any(flows[i, i + 1:].any() for i in range(len(flows))):     # not a chain of compartments: numpy's eig
+        if not np.all(np.isfinite(A)):                              # (the numpy route says where)
+            return None
         lam, V = np.linalg.eig(A)
-        if np.iscomplexobj(lam):                             # (complex eigenvalues: the numpy route)
+        if np.iscomplexobj(lam):                                    # (complex eigenvalues: the numpy route)
             return None
         lam, V = np.ascontiguousarray(lam), np.ascontiguousarray(V)
     else:
-        lam, V = np.empty((0, 0)), np.empty((0, 0, 0))
+        lam, V = _NO_EIGEN
     states = np.empty((len(plan[5]), A.shape[1]))
-    if not bolus_states(A, lam, V, *plan, states, (_ZERO_TOL, _GAP_TOL, _COND_TOL)):
+    if not _bolus_states(A, lam, V, *plan, states, _TOLERANCES):
         return None
-    ctx = cache["structure"]
-    lo, hi, t_ref = cache["ranges"]
-    _structural_zeros(states, A, ctx, lo, hi, plan[6], plan[5], None, t_ref, cache)
     return states
 
 
+#: :func:`pkpd.engine._bolus_kernel.bolus_states` once imported (numba compiles or loads it), its arguments for a
+#: chain of compartments (no eigensystem given) and the tolerances of :func:`_decompose`
+_bolus_states = None
+_NO_EIGEN = np.empty((0, 0)), np.empty((0, 0, 0))
+_TOLERANCES = (_ZERO_TOL, _GAP_TOL, _COND_TOL)
+
+
 def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=None):
-    """Set to 0 each output's states that no drug can have reached (in place).
+    """Set to 0 each output's states that no drug can have reached (in place), :func:`empty_states`."""
+    rows, keep = empty_states(A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache)
+    if rows is not None:
+        states[rows] = np.where(keep, states[rows], 0.0)
+
+
+def empty_states(A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=None, flows=None):
+    """``(rows, keep)``: the outputs with a state no drug can have reached, and which of their states can hold drug;
+    ``(None, None)`` when there are too many conditions to code.
 
     A compartment holds drug at an output only if an input or the initial state reaches it: an input that arrived
     before the output (or a steady-state train) reaches every compartment downstream of its own (a flow ``i -> j``
@@ -249,10 +283,11 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
     bits) leaves no 1e-16 residue: e.g. the central compartment at the time of an oral dose, which a control
     stream's ``IF (F.GT.0)`` tests. Outputs are coded by which of these conditions hold; only rows whose code
     leaves a state empty are touched. Without an initial state the answer depends on the schedule and the flow
-    graph only, so it is kept in ``cache`` (estimation asks at every evaluation).
+    graph only, so it is kept in ``cache`` (estimation asks at every evaluation). ``flows``: ``(A != 0).any(axis=0)``,
+    when the caller has it.
     """
     if cache is not None:                  # (the closure depends on the pattern of flows alone)
-        pattern = ("reach", (A != 0).any(axis=0).tobytes())
+        pattern = ("reach", ((A != 0).any(axis=0) if flows is None else flows).tobytes())
         if pattern not in cache:
             cache[pattern] = _reach(A)
         reach = cache[pattern]
@@ -260,18 +295,15 @@ def _structural_zeros(states, A, ctx, lo, hi, out_t, out_subj, x0, t_ref, cache=
         reach = _reach(A)
     key = ("structural_zeros", reach.tobytes())
     if x0 is None and cache is not None and key in cache:          # estimation: the same answer at every call
-        rows, keep = cache[key]
-    else:
-        rows, keep = _empty_states(reach, ctx, lo, hi, out_t, out_subj, x0, t_ref)
-        if x0 is None and cache is not None:
-            cache[key] = rows, keep
-    if rows is not None:
-        states[rows] = np.where(keep, states[rows], 0.0)
+        return cache[key]
+    rows, keep = _empty_states(reach, ctx, lo, hi, out_t, out_subj, x0, t_ref)
+    if x0 is None and cache is not None:
+        cache[key] = rows, keep
+    return rows, keep
 
 
 def _empty_states(reach, ctx, lo, hi, out_t, out_subj, x0, t_ref):
-    """``(rows, keep)``: the outputs with a state no drug can have reached, and which of their states can hold
-    drug (:func:`_structural_zeros`); ``(None, None)`` when there are too many conditions to code."""
+    """:func:`empty_states` for the closure ``reach`` of the flow graph (:func:`_reach`)."""
     S = reach.shape[0]
     seen = []                                     # (outputs it holds for, states it reaches) per condition
     if ctx.n:

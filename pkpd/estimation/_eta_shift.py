@@ -49,33 +49,37 @@ def eta_shift(popmodel, design, theta_from, theta_to, eta: np.ndarray) -> np.nda
         return None
     if theta_to.keys() != theta_from.keys():
         return None
-    n, q = eta.shape
+    q = eta.shape[1]
+    steps, probes = 1e-4 * np.eye(q), np.vstack([np.zeros(q), 0.1 * np.eye(q)])
     try:
         with np.errstate(all="ignore"):
-            base, target = _parameters(popmodel, design, theta_from, eta), _parameters(popmodel, design, theta_to, eta)
+            base, *stepped = _parameters(popmodel, design, theta_from, [eta] + [eta + h for h in steps])
+            expected = _parameters(popmodel, design, theta_to, [eta + probe for probe in probes])
+            target = expected[0]
             if not (np.all(np.isfinite(base)) and np.all(np.isfinite(target))):
                 return None
             scale = np.maximum(np.abs(base), 1e-300)
-            h = 1e-4
-            jac = np.stack([(_parameters(popmodel, design, theta_from, eta + h * e) - base) / (h * scale)
-                            for e in np.eye(q)], axis=2)                      # (subjects, parameters, effects)
+            jac = np.stack([(moved - base) / (1e-4 * scale) for moved in stepped], axis=2)  # (subjects, params, effects)
             solve = np.linalg.pinv(jac)
             shift = (solve @ ((target - base) / scale)[..., None])[..., 0]
             # one Newton correction: the parameters are not linear in eta (exp), and the tolerance is tight
-            moved = _parameters(popmodel, design, theta_from, eta + shift)
+            moved = _parameters(popmodel, design, theta_from, [eta + shift])[0]
             shift += (solve @ ((target - moved) / scale)[..., None])[..., 0]
-            for probe in np.vstack([np.zeros(q), 0.1 * np.eye(q)]):
-                expected = _parameters(popmodel, design, theta_to, eta + probe)
-                got = _parameters(popmodel, design, theta_from, eta + shift + probe)
-                if not np.all(np.abs(got - expected) <= TOLERANCE * np.maximum(np.abs(expected), 1e-12)):
+            got = _parameters(popmodel, design, theta_from, [eta + shift + probe for probe in probes])
+            for g, e in zip(got, expected):
+                if not np.all(np.abs(g - e) <= TOLERANCE * np.maximum(np.abs(e), 1e-12)):
                     return None
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
     return shift
 
 
-def _parameters(popmodel, design, theta, eta) -> np.ndarray:
-    """The individual parameters (subjects, parameters), in the order of the model's parameter function."""
-    values = popmodel.parameters_for(theta, eta, design.subjects, checked=design.subject_values)
-    n = len(eta)
-    return np.column_stack([np.broadcast_to(np.asarray(values[k], dtype=float), (n,)) for k in values])
+def _parameters(popmodel, design, theta, etas) -> list[np.ndarray]:
+    """The individual parameters (subjects, parameters) at each of ``etas``, in the order of the model's parameter
+    function (:meth:`~pkpd.population.PopulationModel.parameters_many`: one call for them all)."""
+    many = popmodel.parameters_many(theta, etas, design.subjects, checked=design.subject_values)
+    out = np.empty((len(etas), len(etas[0]), len(many[0])))
+    for j, values in enumerate(many):
+        for k, name in enumerate(values):
+            out[j, :, k] = values[name]
+    return list(out)

@@ -189,6 +189,8 @@ class Objective:
         self.eta_zero = np.zeros((pdata.n, self.q))
         #: per subject: the last multi-start search ended at different EBEs from its starts
         self.modes = np.zeros(pdata.n, dtype=bool)
+        #: the last arguments of the compiled kernels and their key (:meth:`_kernel_data`)
+        self._kernel_args = None
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
 
@@ -575,12 +577,18 @@ class Objective:
 
     def _kernel_data(self, sigma, v0, omega_inv) -> tuple:
         """The data and error arguments of :mod:`pkpd.estimation._newton_kernel`'s functions: ``subject``, ``y``,
-        the error codes and numbers, ``v0`` (empty: the individual variance), ``any_log``, ``omega_inv``."""
-        d = self.d
-        a, b = d.codes.numbers(sigma)
+        the error codes and numbers, ``v0`` (empty: the individual variance), ``any_log``, ``omega_inv``. The last
+        one is kept: an evaluation's EBE search and its Laplace term ask for the same."""
+        omega_inv = np.ascontiguousarray(omega_inv, dtype=float)
         v0 = np.empty(0) if v0 is None else np.ascontiguousarray(v0, dtype=float)
-        return (np.ascontiguousarray(d.subject, dtype=np.int64), np.ascontiguousarray(d.y, dtype=float), d.codes.kind,
-                a, b, v0, bool(d.log.any()), np.ascontiguousarray(omega_inv, dtype=float))
+        key = (tuple(sigma.items()), v0.tobytes(), omega_inv.tobytes())
+        if self._kernel_args is None or self._kernel_args[0] != key:
+            d = self.d
+            a, b = d.codes.numbers(sigma)
+            self._kernel_args = key, (np.ascontiguousarray(d.subject, dtype=np.int64),
+                                      np.ascontiguousarray(d.y, dtype=float), d.codes.kind, a, b, v0, bool(d.log.any()),
+                                      omega_inv)
+        return self._kernel_args[1]
 
     def _anchor_for(self, theta):
         """The anchor of an earlier EBE search at ``theta``; else one moved in eta where ``theta`` differs from its

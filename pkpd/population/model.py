@@ -391,11 +391,19 @@ class PopulationModel:
         caller has already read them."""
         if self.individual is not None:
             return self.individual(theta, eta, covariates) if self._takes_covariates else self.individual(theta, eta)
-        n = len(eta)
+        return self._shifted(self._typical(theta, len(eta), covariates, checked), eta, iov)
+
+    def _typical(self, theta: Mapping[str, float], n: int, covariates: pd.DataFrame, checked: tuple | None) -> dict:
+        """The built-in typical values of ``n`` subjects (arrays), with their covariate effects."""
         typical = {k: np.full(n, float(theta[k])) for k in self.theta}
         checked = self.covariate_values(covariates) if checked is None else checked
         for effect, values in zip(self.covariates, checked):
             typical[effect.parameter] = typical[effect.parameter] * effect.multiplier(theta, values)
+        return typical
+
+    def _shifted(self, typical: dict, eta: np.ndarray, iov: np.ndarray | None = None) -> dict:
+        """The individual parameters from their typical values (arrays over the rows of ``eta``) and the random
+        effects, each on its transform's scale."""
         shift = {name: eta[:, j] for j, name in enumerate(self.eta_names)}
         if iov is not None:
             for j, name in enumerate(self.iov.names):
@@ -409,6 +417,35 @@ class PopulationModel:
             else:
                 out[name] = tv
         return out
+
+    def parameters_many(self, theta: Mapping[str, float], etas, covariates: pd.DataFrame, *,
+                        checked: tuple | None = None) -> list[dict]:
+        """:meth:`parameters_for` at each of several eta arrays (each (subjects, effects)): a list of dicts.
+
+        The built-in parameters are computed for all of them at once (the typical values once), as is a parameter
+        function that does not read covariates (called once on the etas stacked, its values split): estimation asks
+        for a dozen sets at every step. A parameter function whose values are not one per stacked row (or a scalar),
+        or that fails on the stack, is called once per eta array instead, as :meth:`parameters_for` calls it."""
+        etas = list(etas)
+        if len(etas) < 2 or (self.individual is not None and self._takes_covariates):
+            return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
+        n = len(etas[0])
+        if any(eta.shape != etas[0].shape for eta in etas):
+            return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
+        rows = n * len(etas)
+        if self.individual is None:
+            typical = self._typical(theta, n, covariates, checked)
+            stacked = self._shifted({k: np.tile(v, len(etas)) for k, v in typical.items()}, np.concatenate(etas))
+        else:
+            try:
+                stacked = self.individual(theta, np.concatenate(etas))
+                ok = all(np.ndim(v) == 0 or np.shape(v) == (rows,) for v in stacked.values())
+            except Exception:  # noqa: BLE001 -- a function written for one set of subjects: called set by set
+                ok = False
+            if not ok:
+                return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
+        arrays = [k for k, v in stacked.items() if np.ndim(v)]
+        return [dict(stacked, **{k: stacked[k][j * n: (j + 1) * n] for k in arrays}) for j in range(len(etas))]
 
     def covariate_values(self, covariates: pd.DataFrame) -> tuple:
         """Each covariate effect's values in ``covariates`` (:meth:`CovariateEffect.values`: checked, and raising
@@ -487,7 +524,7 @@ class PopulationModel:
         effects (each (subjects, :meth:`n_effects`)), with the parameters that time-varying covariates or
         occasions drive changing at their records."""
         q = len(self.eta_names)
-        sets = [self.parameters_for(theta, eta[:, :q], design.subjects, checked=design.subject_values) for eta in etas]
+        sets = self.parameters_many(theta, [eta[:, :q] for eta in etas], design.subjects, checked=design.subject_values)
         if design.records is None:
             return predictor(sets)
         n = len(design.records)
