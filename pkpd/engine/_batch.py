@@ -84,6 +84,21 @@ class BatchPredictor:
                 continue
             for j, s in enumerate(sets):
                 block[i, j] = s.get(name, default)
+        return self._predict(block, given, sets, record_params, carry)
+
+    def stacked(self, values, k: int) -> np.ndarray:
+        """:meth:`__call__` for ``k`` sets given stacked: ``values`` maps names to a scalar (every subject of every set)
+        or an array over the subjects of each set in turn, ``(k * n_subjects,)``."""
+        block = np.empty((len(self.defaults), k * self.n_subjects))
+        for i, (name, default) in enumerate(self.defaults.items()):
+            block[i] = values.get(name, default)
+        block = block.reshape(len(self.defaults), k, self.n_subjects)
+        return self._predict(block, values.keys(), None, None, "nocb")
+
+    def _predict(self, block, given, sets, record_params, carry):
+        """The predictions for the parameters ``block`` (parameters, sets, subjects); ``given``: the names the sets
+        gave (the others are defaults); ``sets``: as given to :meth:`__call__` (read with ``record_params``)."""
+        k, n = block.shape[1:]
         columns = dict(zip(self.defaults, block.reshape(len(self.defaults), k * n)))
         # bounds and finiteness, as simulate() checks them: all sets at once, and set by set by resolve_params (which
         # names the value) where they fail

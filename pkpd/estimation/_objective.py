@@ -80,6 +80,7 @@ class PopData:
         self.codes = error_codes(self.error, len(self.rows))
         #: observations whose error compares logs (log-transform both sides)
         self.log = log_rows(self.error, len(self.rows))
+        self.any_log = bool(self.log.any())
         #: per observation: the log compared where the prediction is <= 0 (-inf: none; ExponentialError's guard)
         self.zero_log = zero_log_rows(self.error, len(self.rows))
         #: the observations as given (natural scale); ``y`` and ``lloq`` are on the error's scale
@@ -189,8 +190,9 @@ class Objective:
         self.eta_zero = np.zeros((pdata.n, self.q))
         #: per subject: the last multi-start search ended at different EBEs from its starts
         self.modes = np.zeros(pdata.n, dtype=bool)
-        #: the last arguments of the compiled kernels and their key (:meth:`_kernel_data`)
-        self._kernel_args = None
+        #: the last arguments of the compiled kernels, the last inverse of Omega, with their keys (:meth:`_kernel_data`,
+        #: :meth:`_inverse`)
+        self._kernel_args = self._omega_inv = None
         if method == "FO" and pdata.blq.any():
             raise ParameterError("method 'FO' does not handle BLQ records by M3; use FOCEI or blq='M1'")
 
@@ -253,20 +255,21 @@ class Objective:
             sets += [eta + eye[k] + eye[m] for k, m in pairs]
         f_all = to_error_scale(self.pm.predict(self.d.predict_many, theta, sets, self.d.design), self.d.log,
                                self.d.zero_log)
-        return [self._derivatives(f_all[i * per: (i + 1) * per], pairs, curvature) for i in range(len(etas))]
+        with np.errstate(invalid="ignore"):
+            return [self._derivatives(f_all[i * per: (i + 1) * per], pairs, curvature) for i in range(len(etas))]
 
     def _derivatives(self, f, pairs, curvature):
+        """The finite differences of :meth:`f_and_g_many` (under its ``errstate``)."""
         q, h = self.q, self.h
         f0, plus, minus = f[0], f[1: q + 1], f[q + 1: 2 * q + 1]
-        with np.errstate(invalid="ignore"):
-            g = ((plus - minus) / (2 * h)).T
-            if curvature:
-                c = np.zeros((len(f0), q, q))
-                for k in range(q):
-                    c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
-                for i, (k, m) in enumerate(pairs):
-                    c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
-        if self.d.log.any():
+        g = ((plus - minus) / (2 * h)).T
+        if curvature:
+            c = np.zeros((len(f0), q, q))
+            for k in range(q):
+                c[:, k, k] = (plus[k] - 2 * f0 + minus[k]) / h**2
+            for i, (k, m) in enumerate(pairs):
+                c[:, k, m] = c[:, m, k] = (f[2 * q + 1 + i] - plus[k] - plus[m] + f0) / h**2
+        if self.d.any_log:
             # log f = -inf (f <= 0) at or next to eta: no usable slope; the data term there is 0 (BLQ) or
             # +inf (quantified), so the slope does not matter
             g = np.where(np.isfinite(g), g, 0.0)
@@ -322,7 +325,7 @@ class Objective:
                      - (dv / v) ** 2)
             else:
                 w = 2.0 / v + (dv / v) ** 2
-        if self.d.log.any():
+        if self.d.any_log:
             # log f = -inf at a quantified observation: t = +inf (likelihood 0); no finite slope to follow
             dead = ~np.isfinite(f)
             dt, w = np.where(dead, 0.0, dt), np.where(dead, 2.0 / v, w)
@@ -400,7 +403,7 @@ class Objective:
         at different EBEs (:attr:`modes`), a third starts from the better one's neighbourhood (half a standard
         deviation beyond it, away from the worse one).
         """
-        omega_inv = np.linalg.inv(omega)
+        omega_inv = self._inverse(omega)
         starts = starts or ("tracks" if self.multistart else "warm")
         self.multistart = False
         v0 = self.population_variance(theta, sigma) if (method or self.method) == "FOCE" else None
@@ -575,6 +578,13 @@ class Objective:
             pending = need
         return [(x[0], x[1], x[2], x[3], x[5], x[6], *x[8:]) for x in own]
 
+    def _inverse(self, omega) -> np.ndarray:
+        """``omega``'s inverse; the last one kept (an evaluation's EBE search and its Laplace term ask for it)."""
+        key = np.asarray(omega, dtype=float).tobytes()
+        if self._omega_inv is None or self._omega_inv[0] != key:
+            self._omega_inv = key, np.linalg.inv(omega)
+        return self._omega_inv[1]
+
     def _kernel_data(self, sigma, v0, omega_inv) -> tuple:
         """The data and error arguments of :mod:`pkpd.estimation._newton_kernel`'s functions: ``subject``, ``y``,
         the error codes and numbers, ``v0`` (empty: the individual variance), ``any_log``, ``omega_inv``. The last
@@ -586,7 +596,7 @@ class Objective:
             d = self.d
             a, b = d.codes.numbers(sigma)
             self._kernel_args = key, (np.ascontiguousarray(d.subject, dtype=np.int64),
-                                      np.ascontiguousarray(d.y, dtype=float), d.codes.kind, a, b, v0, bool(d.log.any()),
+                                      np.ascontiguousarray(d.y, dtype=float), d.codes.kind, a, b, v0, d.any_log,
                                       omega_inv)
         return self._kernel_args[1]
 
@@ -675,7 +685,7 @@ class Objective:
 
             out = np.empty(self.d.n)
             laplace(np.ascontiguousarray(f, dtype=float), np.ascontiguousarray(g, dtype=float),
-                    np.ascontiguousarray(eta, dtype=float), *self._kernel_data(sigma, v0, np.linalg.inv(omega)),
+                    np.ascontiguousarray(eta, dtype=float), *self._kernel_data(sigma, v0, self._inverse(omega)),
                     np.ascontiguousarray(obj, dtype=float), out)
             return out + logdet_o
         with np.errstate(invalid="ignore"):          # a Hessian with NaN entries (no finite prediction): inf below

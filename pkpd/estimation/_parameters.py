@@ -21,6 +21,7 @@ class Parameterisation:
     def __init__(self, popmodel):
         pm = self.pm = popmodel
         self.free = list(pm.estimated)
+        self._backward = [pm.backward_transform(k) for k in self.free]    # (internal -> natural scale, per entry)
         self.fixed = {k: v for k, v in pm.theta_values.items() if k not in self.free}
         self.eta = list(pm.random_effect_names)
         matrix = pm.random_effect_matrix
@@ -51,7 +52,7 @@ class Parameterisation:
         """``(theta, omega matrix, sigma)`` from the vector."""
         x = np.asarray(x, dtype=float)
         k = len(self.free)
-        theta = {**self.fixed, **{n: self.pm.from_internal(n, v) for n, v in zip(self.free, x[:k])}}
+        theta = {**self.fixed, **{n: float(back(v)) for n, back, v in zip(self.free, self._backward, x[:k])}}
         q = len(self.eta)
         omega = np.zeros((q, q))
         for block in self.blocks:

@@ -295,7 +295,7 @@ class PopulationModel:
                 + (f"<p>between-occasion variability by {self.iov.column} (one occasion's variances and "
                    f"covariances)</p>{self.iov.omega._repr_html_()}" if self.iov is not None else ""))
 
-    @property
+    @cached_property
     def eta_names(self) -> tuple:
         """The parameters with between-subject random effects (``omega``'s names)."""
         return tuple(self.omega.index)
@@ -374,7 +374,11 @@ class PopulationModel:
         return float(_FORWARD[self.transform_of(name)](value))
 
     def from_internal(self, name: str, value: float) -> float:
-        return float(_BACKWARD[self.transform_of(name)](value))
+        return float(self.backward_transform(name)(value))
+
+    def backward_transform(self, name: str):
+        """The function from ``name``'s estimation scale (:meth:`transform_of`) to its value."""
+        return _BACKWARD[self.transform_of(name)]
 
     @cached_property
     def _takes_covariates(self) -> bool:
@@ -427,25 +431,29 @@ class PopulationModel:
         for a dozen sets at every step. A parameter function whose values are not one per stacked row (or a scalar),
         or that fails on the stack, is called once per eta array instead, as :meth:`parameters_for` calls it."""
         etas = list(etas)
-        if len(etas) < 2 or (self.individual is not None and self._takes_covariates):
+        stacked = self._parameters_stacked(theta, etas, covariates, checked)
+        if stacked is None:
             return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
         n = len(etas[0])
-        if any(eta.shape != etas[0].shape for eta in etas):
-            return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
-        rows = n * len(etas)
-        if self.individual is None:
-            typical = self._typical(theta, n, covariates, checked)
-            stacked = self._shifted({k: np.tile(v, len(etas)) for k, v in typical.items()}, np.concatenate(etas))
-        else:
-            try:
-                stacked = self.individual(theta, np.concatenate(etas))
-                ok = all(np.ndim(v) == 0 or np.shape(v) == (rows,) for v in stacked.values())
-            except Exception:  # noqa: BLE001 -- a function written for one set of subjects: called set by set
-                ok = False
-            if not ok:
-                return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
         arrays = [k for k, v in stacked.items() if np.ndim(v)]
         return [dict(stacked, **{k: stacked[k][j * n: (j + 1) * n] for k in arrays}) for j in range(len(etas))]
+
+    def _parameters_stacked(self, theta, etas: list, covariates, checked) -> dict | None:
+        """:meth:`parameters_many`'s values of all the sets in one dict, each a scalar or an array over the etas'
+        rows stacked (set by set); None where they must be computed set by set."""
+        if len(etas) < 2 or (self.individual is not None and self._takes_covariates) or \
+                any(eta.shape != etas[0].shape for eta in etas):
+            return None
+        n = len(etas[0])
+        if self.individual is None:
+            typical = self._typical(theta, n, covariates, checked)
+            return self._shifted({k: np.tile(v, len(etas)) for k, v in typical.items()}, np.concatenate(etas))
+        try:
+            stacked = self.individual(theta, np.concatenate(etas))
+            ok = all(np.ndim(v) == 0 or np.shape(v) == (n * len(etas),) for v in stacked.values())
+        except Exception:  # noqa: BLE001 -- a function written for one set of subjects: called set by set
+            ok = False
+        return stacked if ok else None
 
     def covariate_values(self, covariates: pd.DataFrame) -> tuple:
         """Each covariate effect's values in ``covariates`` (:meth:`CovariateEffect.values`: checked, and raising
@@ -498,14 +506,15 @@ class PopulationModel:
 
         names = [c for c in events.columns if c not in CANONICAL_COLUMNS]
         records = events[names]
-        if names:
+        if names and records.isna().any().any():
             grouped = records.groupby(rank, sort=False)
             first, second = (grouped.bfill, grouped.ffill) if self.carry == "nocb" else (grouped.ffill, grouped.bfill)
             records = first()
             records = records.fillna(second()) if records.isna().any().any() else records
+        # filled, a subject's column is missing throughout or nowhere: its first record holds its value
         read = sorted({c for e in self.covariates for c in e.columns}) if self.individual is None else names
-        varying = [c for c in read if c in records and records[c].groupby(rank).nunique().max() > 1]
-        subjects = records.groupby(rank, sort=True).first().reset_index(drop=True)
+        varying = _varying_within(records, [c for c in read if c in records], np.asarray(rank))
+        subjects = records.iloc[np.unique(rank, return_index=True)[1]].reset_index(drop=True)
         subject_values = self.check_covariates(subjects)
         occasion, occasions = (self.iov.occasions_of(events, rank, self.carry) if self.iov is not None
                                else (None, ()))
@@ -524,6 +533,11 @@ class PopulationModel:
         effects (each (subjects, :meth:`n_effects`)), with the parameters that time-varying covariates or
         occasions drive changing at their records."""
         q = len(self.eta_names)
+        if design.records is None:
+            stacked = self._parameters_stacked(theta, [eta[:, :q] for eta in etas], design.subjects,
+                                               design.subject_values)
+            if stacked is not None:
+                return predictor.stacked(stacked, len(etas))
         sets = self.parameters_many(theta, [eta[:, :q] for eta in etas], design.subjects, checked=design.subject_values)
         if design.records is None:
             return predictor(sets)
@@ -612,3 +626,17 @@ class PopulationModel:
             out["LLOQ"] = lloq
             out["BLQ"] = (out["DV"].to_numpy() < lloq).astype(int)
         return out
+
+
+def _varying_within(records: pd.DataFrame, columns: list, rank: np.ndarray) -> list:
+    """The ``columns`` whose values differ between records of one subject (``rank``: each record's subject), missing
+    values filled within subjects (a subject's column is then missing throughout or nowhere)."""
+    order = np.argsort(rank, kind="stable")
+    same_subject = rank[order][1:] == rank[order][:-1]
+    out = []
+    for c in columns:
+        v = records[c].to_numpy()[order]
+        missing = pd.isna(v)
+        if np.any(same_subject & (v[1:] != v[:-1]) & ~(missing[1:] & missing[:-1])):
+            out.append(c)
+    return out

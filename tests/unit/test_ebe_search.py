@@ -32,11 +32,29 @@ def objective_parts():
     return pm, data
 
 
+class Counting:
+    """A :class:`~pkpd.engine.BatchPredictor` that appends the number of parameter sets of each prediction to
+    ``counts``, given as a list of sets or stacked."""
+
+    def __init__(self, predictor, counts):
+        self._predictor, self._counts = predictor, counts
+
+    def __call__(self, sets, *args, **kwargs):
+        self._counts.append(len(sets))
+        return self._predictor(sets, *args, **kwargs)
+
+    def stacked(self, values, k):
+        self._counts.append(k)
+        return self._predictor.stacked(values, k)
+
+    def __getattr__(self, name):
+        return getattr(self._predictor, name)
+
+
 def _search_from_zero(pm, data, tol):
     objective = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
     calls = []
-    predict = objective.d.predict_many
-    objective.d.predict_many = lambda *a, **k: calls.append(1) or predict(*a, **k)
+    objective.d.predict_many = Counting(objective.d.predict_many, calls)
     omega = objective.subject_omega(pm.omega_matrix)
     eta = objective.ebe(pm.theta_values, omega, dict(pm.error.parameters), tol=tol, starts="zero")[0]
     return objective, eta, len(calls)

@@ -19,6 +19,7 @@ from pkpd.estimation._eta_shift import eta_shift
 from pkpd.estimation._objective import Objective, PopData
 from pkpd.models import OneCompartmentOral
 from pkpd.population import PopulationModel
+from test_ebe_search import Counting       # (tests/unit is on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,7 @@ def test_the_objective_after_a_shifted_step_is_the_objective_a_simulation_gives(
     shifting = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
     shifting(theta, omega, sigma)
     calls = []
-    predict = shifting.d.predict_many
-    shifting.d.predict_many = lambda *a, **k: calls.append(1) or predict(*a, **k)
+    shifting.d.predict_many = Counting(shifting.d.predict_many, calls)
     shifted = shifting(stepped, omega, sigma)
     assert calls == []                                          # no simulation
     fresh = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
@@ -101,8 +101,7 @@ def test_a_small_step_in_another_fixed_effect_reuses_the_cross_curvature(theoph)
     reusing = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
     reusing(theta, omega, sigma)
     sets = []
-    predict = reusing.d.predict_many
-    reusing.d.predict_many = lambda s, *a, **k: sets.append(len(s)) or predict(s, *a, **k)
+    reusing.d.predict_many = Counting(reusing.d.predict_many, sets)
     value = reusing(stepped, omega, sigma)
     assert sets[0] == 1 + 2 * 2                                     # f and g at the EBEs; no cross term (would be 6)
     fresh = Objective(pm, PopData(pm, data, "auto"), "FOCEI")
@@ -123,8 +122,7 @@ def test_a_step_after_a_step_in_another_fixed_effect_is_a_shift_from_the_centre(
     objective(theta, omega, sigma)
     objective(dict(theta, V=theta["V"] * (1 + 1e-7)), omega, sigma)
     calls = []
-    predict = objective.d.predict_many
-    objective.d.predict_many = lambda *a, **k: calls.append(1) or predict(*a, **k)
+    objective.d.predict_many = Counting(objective.d.predict_many, calls)
     stepped = dict(theta, KA=theta["KA"] * (1 + 1e-7))         # (steps of the outer search's size: EBEs in reach)
     shifted = objective(stepped, omega, sigma)
     assert calls == []                                              # no simulation
@@ -132,3 +130,4 @@ def test_a_step_after_a_step_in_another_fixed_effect_is_a_shift_from_the_centre(
     fresh(theta, omega, sigma)
     fresh._anchors = ()
     assert shifted == pytest.approx(fresh(stepped, omega, sigma), abs=1e-9)
+
