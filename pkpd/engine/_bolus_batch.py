@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models._base import DOSING_PARAMETER, Model
+from ..models import DOSING_PARAMETER, Model
 from .._internal.columns import EVENT_COLUMNS
 from ._closed_form import bolus_plan, bolus_scan, empty_states, _numba
 from ._schedule import compile_schedule

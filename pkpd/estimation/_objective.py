@@ -80,7 +80,7 @@ class PopData:
         self.codes = error_codes(self.error, len(self.rows))
         #: observations whose error compares logs (log-transform both sides)
         self.log = log_rows(self.error, len(self.rows))
-        self.any_log = bool(self.log.any())
+        self.any_log = bool(self.log.any())                 # (asked at every evaluation)
         #: per observation: the log compared where the prediction is <= 0 (-inf: none; ExponentialError's guard)
         self.zero_log = zero_log_rows(self.error, len(self.rows))
         #: the observations as given (natural scale); ``y`` and ``lloq`` are on the error's scale
