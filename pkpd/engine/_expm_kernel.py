@@ -147,7 +147,9 @@ def _expm_one(M, E, W):
                 acc -= U[i, k] * E[k, j]
             E[i, j] = acc / U[i, i]
     for _ in range(s):
-        T[:, :] = E
+        for i in range(n):          # (T[:, :] = E, as a loop: an array assignment compiles numba's shape-error path)
+            for j in range(n):
+                T[i, j] = E[i, j]
         _matmul(T, T, E)
 
 

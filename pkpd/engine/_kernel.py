@@ -129,6 +129,21 @@ def _initial_step(rhs, t, y, f, p, rate, span, rtol, atol, y1, f1, power):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _copy(into, values):
+    """``into[:] = values`` (vectors of one length) as a loop: an array assignment compiles numba's shape check and
+    its formatted error message, seconds of every cold compile of the integrators."""
+    for i in range(values.shape[0]):
+        into[i] = values[i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _add(into, values):
+    """``into += values`` (vectors of one length) as a loop (:func:`_copy`)."""
+    for i in range(values.shape[0]):
+        into[i] += values[i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vectors, table, table_mask, table_x0,
            y, rate, p, x0, snapshots):
     """Apply, in order, the unit's breakpoints at time ``t``; the position of its next one. A parameter change
@@ -136,22 +151,22 @@ def _apply(derive, t, ptr, stop, bp_time, bp_kind, bp_cmt, bp_value, bp_ref, vec
     while ptr < stop and bp_time[ptr] == t:
         kind = bp_kind[ptr]
         if kind == RESET:
-            y[:] = x0
+            _copy(y, x0)
         elif kind == BOLUS:
             y[bp_cmt[ptr]] += bp_value[ptr]
         elif kind == RATE:
             rate[bp_cmt[ptr]] += bp_value[ptr]
         elif kind == ADDVEC:
-            y += vectors[bp_ref[ptr]]
+            _add(y, vectors[bp_ref[ptr]])
         elif kind == OBS:
-            snapshots[bp_ref[ptr]] = y
+            _copy(snapshots[bp_ref[ptr]], y)
         elif kind == PARAMS:
             row = bp_ref[ptr]
             for j in range(table_mask.shape[0]):
                 if table_mask[j]:
                     p[j] = table[row, j]
             derive(p)
-            x0[:] = table_x0[row]     # a later reset returns to the initial state under the parameters then in force
+            _copy(x0, table_x0[row])  # a later reset returns to the initial state under the parameters then in force
         ptr += 1
     return ptr
 
@@ -256,7 +271,7 @@ def _jacobian(rhs, jac, t, y, f, p, rate, J, dfdt, work, f1):
         return True
     for j in range(S):
         delta = math.sqrt(2.2e-16 * max(1e-5, abs(y[j])))
-        work[:] = y
+        _copy(work, y)
         work[j] += delta
         rhs(t, work, p, rate, f1)
         for i in range(S):
@@ -348,7 +363,7 @@ def _rodas_step(rhs, lu_factor, lu_solve, symbolic, t, y, f, hs, p, rate, J, dfd
                 acc += RA[st, j] * K[j, i]
             stage[i] = acc
         if st == 0:
-            f_new[:] = f
+            _copy(f_new, f)
         else:
             rhs(t + RC[st] * hs, stage, p, rate, f_new)
         for i in range(S):
@@ -415,7 +430,7 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
     while target > t:
         if lands:
             while d < d_stop and dense_time[d] <= t:          # (outputs at the current time)
-                dense[d] = y
+                _copy(dense[d], y)
                 d += 1
         on_output = lands and d < d_stop and dense_time[d] < target
         stop_at = dense_time[d] if on_output else target
@@ -445,19 +460,19 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
                     _rodas_dense(y, y_new, K, Q)
             while d < d_stop and dense_time[d] <= t_new:
                 if lands:
-                    dense[d] = y_new
+                    _copy(dense[d], y_new)
                 else:
                     theta = (dense_time[d] - t) / hs
                     for i in range(S):
                         dense[d, i] = y[i] + theta * (Q[0, i] + theta * (Q[1, i] + theta * (Q[2, i] + theta * Q[3, i])))
                 d += 1
             t = t_new
-            y[:] = y_new
+            _copy(y, y_new)
             if jac is not None:
                 rhs(t, y, p, rate, f)
                 fresh = False
             else:
-                f[:] = f_new
+                _copy(f, f_new)
         elif hs <= 1e-14 * max(1.0, abs(t)):
             return UNDERFLOW, t
         # (a step shortened to land on an output does not shorten the next)
@@ -472,7 +487,7 @@ def _unit(rhs, jac, lu_factor, lu_solve, derive, u, t_start, y_start, rate_start
             if target > t:
                 rhs(t, y, p, rate, f)
                 h = _initial_step(rhs, t, y, f, p, rate, target - t, rtol, atol, stage, f_new, -exponent)
-    y_end[u] = y
+    _copy(y_end[u], y)
     return (OUTSIDE if d < d_stop else OK), t
 
 
