@@ -115,7 +115,9 @@ class PopulationModel:
     individual : callable, optional
         ``individual(theta, eta[, covariates]) -> {model parameter: array over subjects}`` instead of the
         declaration: ``theta`` a dict of floats, ``eta`` an array (subjects, random effects) in the order of
-        ``omega``, ``covariates`` a DataFrame with one row per subject.
+        ``omega``, ``covariates`` a DataFrame with one row per subject. Without ``covariates``, estimation calls
+        it once for many sets of random effects, their rows stacked (each value one per row, or a scalar); a
+        function whose values are not (one that reads per-subject arrays of its own) is called set by set.
     transforms : mapping, optional
         Scale of each declared parameter: ``"log"`` (default), ``"logit"`` or ``"identity"``.
     output : str, optional
