@@ -59,7 +59,8 @@ def eta_shift(popmodel, design, theta_from, theta_to, eta: np.ndarray) -> np.nda
             if not (np.all(np.isfinite(base)) and np.all(np.isfinite(target))):
                 return None
             scale = np.maximum(np.abs(base), 1e-300)
-            jac = np.stack([(moved - base) / (1e-4 * scale) for moved in stepped], axis=2)  # (subjects, params, effects)
+            # (subjects, parameters, effects)
+            jac = np.stack([(moved - base) / (1e-4 * scale) for moved in stepped], axis=2)
             solve = np.linalg.pinv(jac)
             shift = (solve @ ((target - base) / scale)[..., None])[..., 0]
             # one Newton correction: the parameters are not linear in eta (exp), and the tolerance is tight

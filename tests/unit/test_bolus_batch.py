@@ -16,6 +16,7 @@ from pkpd.models import pk
 
 from test_closed_form import MODELS, random_events, random_params   # (tests/unit is on sys.path)
 
+
 def _predictors(model, events, output="CP"):
     """The same predictions by the bolus route (``fast``) and the general route (``general``)."""
     data = pkpd.read_nonmem(events.assign(MDV=(events["EVID"] != 0).astype(int), DV=0.0))

@@ -130,4 +130,3 @@ def test_a_step_after_a_step_in_another_fixed_effect_is_a_shift_from_the_centre(
     fresh(theta, omega, sigma)
     fresh._anchors = ()
     assert shifted == pytest.approx(fresh(stepped, omega, sigma), abs=1e-9)
-
