@@ -28,8 +28,6 @@ import math
 import numpy as np
 from numba import njit, types
 
-from scipy.integrate._ivp import dop853_coefficients as _DOP853
-
 from pkpd.engine._explicit import _DP5, Kind
 
 RESET, BOLUS, RATE, ADDVEC, OBS, PARAMS = (int(k) for k in Kind)    # what a breakpoint does
@@ -44,6 +42,29 @@ P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
 # DOP853 (Hairer, Norsett & Wanner 1993, II.10; order 8, its error estimated from embedded orders 5 and 3): scipy's
 # tableau (scipy.integrate.DOP853 takes the same steps). At the tolerances of estimation (rtol 1e-8 to 1e-9) it takes
 # about a fifth of Dormand-Prince 5(4)'s steps. Its outputs are steps' ends, not interpolated (see _unit).
+
+
+def _scipy_dop853():
+    """scipy's DOP853 tableau, ``scipy/integrate/_ivp/dop853_coefficients.py`` (numpy arrays alone), read without
+    importing ``scipy.integrate``: that costs 0.2-0.4 s, and every compiled simulation imports this module (a warm
+    ``pkpd demo`` takes 5 s). Where scipy keeps the file elsewhere, imported as usual."""
+    import importlib.util
+    from pathlib import Path
+
+    import scipy
+
+    path = Path(scipy.__file__).parent / "integrate" / "_ivp" / "dop853_coefficients.py"
+    if not path.is_file():
+        from scipy.integrate._ivp import dop853_coefficients
+
+        return dop853_coefficients
+    spec = importlib.util.spec_from_file_location("_pkpd_dop853_coefficients", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_DOP853 = _scipy_dop853()
 C8, A8, B8 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.C, _DOP853.A, _DOP853.B))
 E3, E5 = (np.ascontiguousarray(x, dtype=np.float64) for x in (_DOP853.E3, _DOP853.E5))
 STAGES8 = _DOP853.N_STAGES
