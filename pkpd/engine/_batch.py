@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..io import Dataset
 from ..errors import ParameterError
-from ._bolus_batch import BolusBatch
+from ._bolus_batch import BolusBatch, pick_outputs
 from .simulation import _choose_method, _options, _Prepared, _record_params
 
 __all__ = ["BatchPredictor", "ODE_RTOL", "ODE_ATOL"]
@@ -122,13 +122,8 @@ class BatchPredictor:
             first_row = np.unique(plan.subj_of_record, return_index=True)[1]
             p = dict(p, **{name: v[first_row] for name, v in record_params.items()})
             res = plan.predict(p, options, record_params=record_params, carry=carry)
-        if isinstance(self.output, str):
-            return np.asarray(res[self.output], dtype=float).reshape(k, len(self.events))[:, self.rows]
-        out = np.empty((k, len(self.rows)))
-        for name in np.unique(self.output):
-            which = self.output == name
-            out[:, which] = np.asarray(res[name], dtype=float).reshape(k, len(self.events))[:, self.rows[which]]
-        return out
+        return pick_outputs(self.output, lambda name: np.asarray(res[name], dtype=float).reshape(
+            k, len(self.events))[:, self.rows], (k, len(self.rows)))
 
     def _plan(self, k):
         """The general route for ``k`` sets: the dataset replicated ``k`` times (copy ``j``: every record, IDs

@@ -20,14 +20,15 @@ from ._closed_form import bolus_plan, bolus_scan, empty_states, _numba
 from ._schedule import compile_schedule
 from .simulation import _check_compartments
 
-__all__ = ["BolusBatch"]
+__all__ = ["BolusBatch", "pick_outputs"]
 
 
 class BolusBatch:
     """States and outputs of ``model`` at the records ``rows`` of ``events`` for ``k`` parameter sets at once.
 
     Built by :meth:`of` (None where the route does not apply); called with the parameters of every set,
-    ``{name: array (k * n_subjects,)}`` (set by set, subjects in order of their first record), and ``k``.
+    ``{name: array (k * n_subjects,)}`` (set by set, subjects in order of their first record), ``k``, the output
+    name(s) and the names the sets gave.
     """
 
     def __init__(self, model, n_subjects, cache, plan, selected):
@@ -91,13 +92,7 @@ class BolusBatch:
             if model.nonnegative:
                 np.maximum(states, 0.0, out=states)
             outs = model.output(states, {name: v[subject] for name, v in p.items()})
-        if isinstance(output, str):
-            values = np.asarray(outs[output], dtype=float).reshape(k, m)
-        else:
-            values = np.empty((k, m))
-            for name in np.unique(output):
-                which = output == name
-                values[:, which] = np.asarray(outs[name], dtype=float).reshape(k, m)[:, which]
+        values = pick_outputs(output, lambda name: np.asarray(outs[name], dtype=float).reshape(k, m), (k, m))
         return values if np.all(np.isfinite(values)) else None      # (inf: the general route names the dose)
 
     def _plan(self, k):
@@ -116,3 +111,15 @@ class BolusBatch:
                     np.tile(out_time, k), latest_k)
             self._tiled[k] = (tuple(np.ascontiguousarray(a) for a in plan), out_k)
         return self._tiled[k]
+
+
+def pick_outputs(output, values_of, shape) -> np.ndarray:
+    """The predictions ``shape`` (sets, rows) of ``output``: one name, or one name per row, each taken from
+    ``values_of(name)`` (an array of ``shape``)."""
+    if isinstance(output, str):
+        return values_of(output)
+    out = np.empty(shape)
+    for name in np.unique(output):
+        which = output == name
+        out[:, which] = values_of(name)[:, which]
+    return out
