@@ -187,6 +187,10 @@ class Traced(NDArrayOperatorsMixin):
     def __setitem__(self, key, value):
         self.nodes[key] = self._objects(value)
 
+    def expit(self):
+        """The logistic function (:func:`pkpd._internal.logistic.expit`), recorded as ``scipy.special.expit`` is."""
+        return self._map("expit", self)
+
     def reshape(self, *shape):
         return self._wrap(self.nodes.reshape(*shape))
 

@@ -83,7 +83,7 @@ import math
 
 import numpy as np
 
-from .._internal.lazy import special
+from .._internal.logistic import expit
 from ..dosing import Infusion
 from ..errors import ModelError
 from ..models import Component, Parameter
@@ -228,7 +228,7 @@ class Seizure(Component):
 
     def derivatives(self, t, y, p, q, rate):
         a = y["ACTIVITY"]
-        s = special.expit(q[SEIZURE_DRIVE] / p["W"])
+        s = expit(q[SEIZURE_DRIVE] / p["W"])
         return {"ACTIVITY": p["K_ON"] * (1.0 - a) * s - p["K_OFF"] * a * (1.0 - s) + rate["ACTIVITY"]}
 
 

@@ -186,10 +186,16 @@ def dose_escalation(drug: str = "midazolam", dose: float | None = None, *, n: in
         Columns :data:`ESCALATION_COLUMNS`, one row per delay and dose, sorted by delay then dose.
     """
     base = float(scenarios.DRUGS[drug]["dose"] if dose is None else dose)
+    return escalation_table({m: scenarios.cohort_outcomes(tuple(delays), n, seed, (drug,), doses=[m * base])
+                             for m in multiples}, base, n)
+
+
+def escalation_table(outcomes: dict, base: float, n: int) -> pd.DataFrame:
+    """The :func:`dose_escalation` table of ``outcomes`` (multiple of the dose ``base`` -> its
+    :func:`pkpd.se.scenarios.cohort_outcomes` table, one row per delay) in a cohort of ``n``."""
     rows = []
-    for multiple in multiples:
-        outcomes = scenarios.cohort_outcomes(tuple(delays), n, seed, (drug,), doses=[multiple * base])
-        for delay, r in outcomes.iterrows():
+    for multiple, table in outcomes.items():
+        for delay, r in table.iterrows():
             row = {"delay_min": float(delay), "dose_mg": multiple * base, "n": n}
             for outcome in _OUTCOMES:
                 row[outcome] = float(r[outcome])

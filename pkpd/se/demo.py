@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ from ._demo_figures import plot_brain, plot_cohort, plot_escalation, plot_timeco
 from ._demo_report import write_report
 from ._demo_study import (BENZODIAZEPINES, BRAIN_WINDOW_H, DELAYS_MIN, ESCALATION_COLUMNS, ESCALATION_DELAYS_MIN,
                           ESCALATION_MULTIPLES, SUMMARY_COLUMNS, _BRAIN_STEP_MIN, _wilson, dose_escalation,
-                          summarise_barrier, summarise_patient, time_to_termination, typical_patient)
+                          escalation_table, summarise_barrier, summarise_patient, time_to_termination, typical_patient)
 
 __all__ = ["DELAYS_MIN", "ESCALATION_DELAYS_MIN", "ESCALATION_MULTIPLES", "BRAIN_WINDOW_H", "BENZODIAZEPINES",
            "SUMMARY_COLUMNS", "ESCALATION_COLUMNS", "DemoResult", "run_demo", "typical_patient", "summarise_patient",
@@ -132,12 +133,24 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
                for d in delays}
     rows = [{**summarise_patient(courses[d], d, drug=drug, dose=dose), **summarise_barrier(barrier[d], drug=drug)}
             for d in delays]
-    say(f"virtual cohort of {n}: untreated")
-    untreated = scenarios.cohort_termination(delays[:1], n=n, seed=seed, drugs=(drug,), doses=[0.0])
-    say(f"virtual cohort of {n}: {drug} alone")
-    alone = scenarios.cohort_outcomes(delays, n, seed, (drug,), doses=[dose])
-    say(f"virtual cohort of {n}: {drug} + ketamine")
-    both = scenarios.cohort_termination(delays, n=n, seed=seed, drugs=(drug, "ketamine"), doses=[dose, None])
+    # The virtual cohorts run on two worker threads (the compiled kernels release the GIL) while this thread
+    # draws the typical patient's figures: matplotlib is not thread-safe, so every figure is drawn on this thread.
+    base = float(scenarios.DRUGS[drug]["dose"] if dose is None else dose)
+    cohorts = _virtual_cohorts(delays, n, seed, drug, base)
+    say(f"virtual cohorts of {n}: {', '.join(cohorts)}")
+    workers = ThreadPoolExecutor(2, thread_name_prefix="pkpd-demo")
+    try:
+        running = {key: workers.submit(job) for key, job in cohorts.items()}
+        say("figures of the typical patient")
+        _save_figures(folder, {"timecourse": lambda: plot_timecourses(courses, drug),
+                               "brain": lambda: plot_brain(courses, barrier, drug)})
+        done = {key: job.result() for key, job in running.items()}
+    finally:                                    # after an error or Ctrl-C the cohorts not yet started are dropped
+        workers.shutdown(cancel_futures=True)
+    untreated, alone, both = done["untreated"], done[f"{drug} alone"], done[f"{drug} + ketamine"]
+    late = list(ESCALATION_DELAYS_MIN)
+    escalation = escalation_table({m: done[key] if (key := f"{drug} {m:g}x") in done else alone.loc[late]
+                                   for m in ESCALATION_MULTIPLES}, base, n)
     for row in rows:
         d = row["delay_min"]
         row.update(drug=drug, cohort_n=n)
@@ -149,20 +162,38 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
             row[column] = float(p)
             row[f"{column}_low"], row[f"{column}_high"] = _wilson(float(p), n)
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    multiples = " ".join(f"{m:g}x" for m in ESCALATION_MULTIPLES)
-    say(f"virtual cohort of {n}: {drug} at {multiples} the dose, "
-        f"{' and '.join(f'{d:g}' for d in ESCALATION_DELAYS_MIN)} min")
-    escalation = dose_escalation(drug, dose, n=n, seed=seed)
-
-    say("figures, summary.csv, escalation.csv and report.md")
-    import matplotlib.pyplot as plt
-
-    for key, fig in (("timecourse", plot_timecourses(courses, drug)), ("cohort", plot_cohort(summary)),
-                     ("escalation", plot_escalation(escalation, drug)), ("brain", plot_brain(courses, barrier, drug))):
-        folder.save_figure(key, fig, dpi=120)
-        plt.close(fig)
+    say("figures of the cohort, summary.csv, escalation.csv and report.md")
+    _save_figures(folder, {"cohort": lambda: plot_cohort(summary),
+                           "escalation": lambda: plot_escalation(escalation, drug)})
     folder.write_csv("summary", summary, index=False)
     folder.write_csv("escalation_table", escalation, index=False)
     seconds = time.perf_counter() - start
     folder.write_text("report", write_report(summary, escalation, n=n, seed=seed, seconds=seconds))
     return DemoResult(folder.path, folder.files, summary, seconds, escalation)
+
+
+def _virtual_cohorts(delays, n, seed, drug, dose) -> dict:
+    """The virtual cohorts of the demo, by name, as functions to run: ``drug`` at ``dose`` (mg) alone, with
+    ketamine added, untreated, and at the multiples of the dose of the escalation (``"<drug> <m>x"``) but 1x
+    where ``delays`` hold the escalation's (``drug`` alone gives it: the same patients and dose)."""
+    late = tuple(ESCALATION_DELAYS_MIN)
+    cohorts = {
+        f"{drug} alone": lambda: scenarios.cohort_outcomes(delays, n, seed, (drug,), doses=[dose]),
+        f"{drug} + ketamine": lambda: scenarios.cohort_termination(delays, n=n, seed=seed, drugs=(drug, "ketamine"),
+                                                                   doses=[dose, None]),
+        "untreated": lambda: scenarios.cohort_termination(delays[:1], n=n, seed=seed, drugs=(drug,), doses=[0.0]),
+    }
+    for m in ESCALATION_MULTIPLES:
+        if m != 1 or not set(late) <= set(delays):
+            cohorts[f"{drug} {m:g}x"] = lambda m=m: scenarios.cohort_outcomes(late, n, seed, (drug,), doses=[m * dose])
+    return cohorts
+
+
+def _save_figures(folder: OutputFolder, drawers: dict) -> None:
+    """Draw each figure (``key -> function``), save it at 120 dpi and close it."""
+    import matplotlib.pyplot as plt
+
+    for key, draw in drawers.items():
+        fig = draw()
+        folder.save_figure(key, fig, dpi=120)
+        plt.close(fig)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._internal.lazy import special
 
 __all__ = ["TrialResult", "wilson", "median_ci", "LEVELS", "QUANTILES"]
 
@@ -52,7 +52,7 @@ def wilson(k: int, n: int, ci: float = 0.95) -> tuple:
     """
     if n == 0:
         return (math.nan, math.nan)
-    z = float(special.ndtri(0.5 + ci / 2))
+    z = NormalDist().inv_cdf(0.5 + ci / 2)
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -71,7 +71,7 @@ def median_ci(values, ci: float = 0.95) -> tuple:
     if n == 0:
         return (math.nan, math.nan, math.nan)
     med = float(np.median(v)) if np.isfinite(v[(n - 1) // 2]) and np.isfinite(v[n // 2]) else math.inf
-    z = float(special.ndtri(0.5 + ci / 2))
+    z = NormalDist().inv_cdf(0.5 + ci / 2)
     lo = int(math.floor(n / 2 - z * math.sqrt(n) / 2))
     hi = int(math.ceil(1 + n / 2 + z * math.sqrt(n) / 2))
     lo, hi = min(max(lo, 1), n), min(max(hi, 1), n)

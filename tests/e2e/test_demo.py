@@ -182,6 +182,9 @@ def test_options_choose_the_drug_dose_and_delays(tmp_path):
     assert escalation["dose_mg"].tolist() == [2.0, 4.0, 6.0] * 2 and (escalation["n"] == 40).all()
     late = scenarios.cohort_outcomes((60,), 40, 2024, ("lorazepam",), doses=[6.0])
     assert escalation.iloc[-1]["paradoxical"] == late.loc[60, "paradoxical"]
+    # delays without the escalation's: its 1x cohort is simulated, not taken from the summary's
+    early = scenarios.cohort_outcomes((5,), 40, 2024, ("lorazepam",), doses=[2.0])
+    assert escalation.iloc[0][list(OUTCOMES)].tolist() == early.loc[5, list(OUTCOMES)].tolist()
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "lorazepam 2 mg" in report and "lorazepam at 2, 4, 6 mg" in report
 

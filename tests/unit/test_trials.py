@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import special
 
 import pkpd
 from pkpd.trials import endpoints
@@ -297,6 +298,10 @@ def test_wilson_interval_hand_values():
     lo, hi = wilson(8, 10)                      # Wilson 1927 / Newcombe 1998 method 3: 0.4902-0.9433
     assert (round(lo, 4), round(hi, 4)) == (0.4902, 0.9433)
     assert wilson(0, 20)[0] == 0.0 and wilson(20, 20)[1] == 1.0
+    for ci in (0.5, 0.9, 0.95, 0.99):               # the normal quantile without scipy: ndtri's to 1e-15
+        z = float(special.ndtri(0.5 + ci / 2))
+        centre, half = (0.8 + z * z / 20) / (1 + z * z / 10), z / (1 + z * z / 10) * math.sqrt(0.016 + z * z / 400)
+        assert wilson(8, 10, ci) == pytest.approx((centre - half, centre + half), rel=1e-15)
 
 
 def test_median_ci_with_censoring():
