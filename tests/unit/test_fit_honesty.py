@@ -67,12 +67,13 @@ def multiple_dose_data(n=8, seed=2026, cv=0.1, steady_state=False):
 
 # -- the default error model and the pre-dose sample ----------------------------------------------------------
 def test_default_error_model_is_the_same_in_the_api_and_the_cli(theo):
-    from pkpd.cli.commands import DEFAULT_ERROR_NAME, make_error
-    from pkpd.cli.main import build_parser
+    from pkpd.cli.commands import DEFAULT_ERROR_NAME, ERROR_NAMES, make_error
+    from pkpd.cli.main import FIT_ERRORS, build_parser
 
     assert default_error() == AdditiveError()
     args = build_parser().parse_args(["fit", "theo.csv", "--model", "OneCompartmentOral"])
     assert args.error == DEFAULT_ERROR_NAME == "additive"
+    assert FIT_ERRORS == ERROR_NAMES                 # the parser's choices are the errors make_error builds
     assert make_error(args.error) == default_error()
     assert fit_individual(OneCompartmentOral(), theo.subject(2)).error == AdditiveError()
 

@@ -30,3 +30,11 @@ def test_the_upper_layers_import_on_first_use_of_a_public_name():
             "print(f.__module__, pkpd.fitting is pkpd.estimation, pkpd.scenarios.__name__, 'IOV' in dir(pkpd))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["False False False False False", "pkpd.estimation.population_fit True pkpd.se.scenarios True"]
+
+
+def test_the_command_line_parser_leaves_the_estimation_layer_unimported():
+    """Every ``pkpd`` command parses its arguments first: ``pkpd demo`` never needs the estimation package."""
+    code = ("import sys; from pkpd.cli.main import build_parser; "
+            "build_parser().parse_args(['demo', '--quiet']); print('pkpd.estimation' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
+        == "False"
