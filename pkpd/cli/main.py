@@ -202,8 +202,16 @@ def _demo(args) -> int:
             print(f"[{time.perf_counter() - start:5.1f} s] {message}", file=sys.stderr, flush=True)
 
     options = {} if args.delays is None else {"delays": args.delays}
-    result = run_demo(args.out, n=args.n, seed=args.seed, drug=args.drug, dose=args.dose, progress=progress,
-                      force=args.force, **options)
+    # Full garbage collections walk every object numba and matplotlib create at import (200 000): four of them
+    # took 0.2 s of a 4 s demo. Deferred while it runs (after 1000 collections of the middle generation, not 10):
+    # the demo's garbage is young, and young collections still run.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*thresholds[:2], 1000)
+    try:
+        result = run_demo(args.out, n=args.n, seed=args.seed, drug=args.drug, dose=args.dose, progress=progress,
+                          force=args.force, **options)
+    finally:
+        gc.set_threshold(*thresholds)
     if not args.quiet:
         print(result.summary[["delay_min", "cohort_terminated", "cohort_terminated_with_ketamine",
                               "cohort_terminated_untreated", "surface_gabaa_at_dose",

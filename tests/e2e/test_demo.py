@@ -2,6 +2,7 @@
 and ``escalation.csv`` are those of a direct simulation with :mod:`pkpd.se.scenarios`; the report explains each
 panel from those tables; its options (drug, dose, delays)."""
 
+import gc
 import math
 import shutil
 import subprocess
@@ -24,7 +25,9 @@ OUTCOMES = ("terminated", "respiratory_depression", "paradoxical")
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "pkpd-demo"
+    thresholds = gc.get_threshold()
     assert main(["demo", "--out", str(out), "--quiet", "--n", str(N)]) == 0
+    assert gc.get_threshold() == thresholds            # deferred full collections while it ran, not after
     return out
 
 
