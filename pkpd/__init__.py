@@ -25,14 +25,15 @@ from .dosing import Bolus, Infusion, Regimen
 from .errors import ConvergenceWarning, DatasetError, ModelError, ParameterError, PkpdError, SimulationError
 from .results import SimulationResult
 from . import models
-from .models import Component, compose, effects
-from .engine import simulate
+from .models import Component, compose
 from ._internal import moved as _moved
 
-# Estimation, populations, trials, the SE application, plots and data readers are imported on first use
-# (PEP 562, through lazy_loader): `import pkpd` stays close to importing numpy and pandas.
-_LAZY_SUBMODULES = ["drugs", "estimation", "io", "physiology", "plot", "population", "trials"]
+# The engine behind pkpd.simulate (models import it when they first simulate), estimation, populations, trials,
+# the SE application, plots and data readers are imported on first use (PEP 562, through lazy_loader):
+# `import pkpd` stays close to importing numpy and pandas.
+_LAZY_SUBMODULES = ["drugs", "engine", "estimation", "io", "physiology", "plot", "population", "trials"]
 _lazy_getattr, _, _ = _lazy.attach(__name__, submodules=_LAZY_SUBMODULES, submod_attrs={
+    "engine": ["simulate"],
     "io": ["Dataset", "load_dataset", "load_truth", "read_nonmem", "write_nonmem"],
     "physiology": ["genetics"],
     "population": ["IOV", "PopulationModel", "Population", "categorical", "exponential", "linear", "power",
@@ -48,6 +49,8 @@ _lazy_getattr, _, _ = _lazy.attach(__name__, submodules=_LAZY_SUBMODULES, submod
 def __getattr__(name):
     if name == "scenarios":
         return _importlib.import_module(".se.scenarios", __name__)
+    if name == "effects":                       # pkpd.models.effects, imported on first use
+        return _importlib.import_module(".models.effects", __name__)
     # ``pkpd.fitting`` is the name earlier versions gave pkpd.estimation
     return _lazy_getattr("estimation" if name == "fitting" else name)
 

@@ -25,11 +25,13 @@ def test_a_lazy_module_imports_on_first_use_and_gives_the_real_function():
 
 
 def test_the_upper_layers_import_on_first_use_of_a_public_name():
-    code = ("import sys, pkpd; layers = ('pkpd.estimation', 'pkpd.population', 'pkpd.trials', 'pkpd.se', 'pkpd.plot'); "
-            "print(*(m in sys.modules for m in layers)); f = pkpd.fit_population; "
-            "print(f.__module__, pkpd.fitting is pkpd.estimation, pkpd.scenarios.__name__, 'IOV' in dir(pkpd))")
+    code = ("import sys, pkpd; layers = ('pkpd.estimation', 'pkpd.population', 'pkpd.trials', 'pkpd.se', 'pkpd.plot', "
+            "'pkpd.engine', 'pkpd.models.language'); print(*(m in sys.modules for m in layers)); f = pkpd.fit_population; "
+            "print(f.__module__, pkpd.fitting is pkpd.estimation, pkpd.scenarios.__name__, 'IOV' in dir(pkpd)); "
+            "print(pkpd.simulate.__module__, pkpd.simulate is pkpd.engine.simulate, pkpd.models.from_text.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out == ["False False False False False", "pkpd.estimation.population_fit True pkpd.se.scenarios True"]
+    assert out == ["False False False False False False False", "pkpd.estimation.population_fit True pkpd.se.scenarios True",
+                   "pkpd.engine.simulation True pkpd.models.language"]
 
 
 def test_the_command_line_parser_leaves_the_estimation_layer_unimported():
