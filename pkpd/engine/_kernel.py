@@ -46,8 +46,8 @@ P = np.ascontiguousarray(_DP5.P_T.T)          # dense output: (stage, power)
 
 def _scipy_dop853():
     """scipy's DOP853 tableau, ``scipy/integrate/_ivp/dop853_coefficients.py`` (numpy arrays alone), read without
-    importing ``scipy.integrate``: that costs 0.2-0.4 s, and every compiled simulation imports this module (a warm
-    ``pkpd demo`` takes 5 s). Where scipy keeps the file elsewhere, imported as usual."""
+    importing ``scipy.integrate``: that costs 0.2-0.4 s, and every process's first compiled simulation imports this
+    module. Where scipy keeps the file elsewhere, imported as usual."""
     import importlib.util
     from pathlib import Path
 

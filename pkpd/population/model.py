@@ -433,7 +433,12 @@ class PopulationModel:
         for a dozen sets at every step. A parameter function whose values are not one per stacked row (or a scalar),
         or that fails on the stack, is called once per eta array instead, as :meth:`parameters_for` calls it."""
         etas = list(etas)
-        stacked = self._parameters_stacked(theta, etas, covariates, checked)
+        return self._unstacked(self._parameters_stacked(theta, etas, covariates, checked), theta, etas, covariates,
+                               checked)
+
+    def _unstacked(self, stacked: dict | None, theta, etas: list, covariates, checked) -> list[dict]:
+        """:meth:`parameters_many`'s dicts from :meth:`_parameters_stacked`'s values, or set by set where it gave
+        None."""
         if stacked is None:
             return [self.parameters_for(theta, eta, covariates, checked=checked) for eta in etas]
         n = len(etas[0])
@@ -535,12 +540,11 @@ class PopulationModel:
         effects (each (subjects, :meth:`n_effects`)), with the parameters that time-varying covariates or
         occasions drive changing at their records."""
         q = len(self.eta_names)
-        if design.records is None:
-            stacked = self._parameters_stacked(theta, [eta[:, :q] for eta in etas], design.subjects,
-                                               design.subject_values)
-            if stacked is not None:
-                return predictor.stacked(stacked, len(etas))
-        sets = self.parameters_many(theta, [eta[:, :q] for eta in etas], design.subjects, checked=design.subject_values)
+        between = [eta[:, :q] for eta in etas]
+        stacked = self._parameters_stacked(theta, between, design.subjects, design.subject_values)
+        if design.records is None and stacked is not None:
+            return predictor.stacked(stacked, len(etas))
+        sets = self._unstacked(stacked, theta, between, design.subjects, design.subject_values)
         if design.records is None:
             return predictor(sets)
         n = len(design.records)

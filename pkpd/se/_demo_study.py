@@ -93,6 +93,15 @@ ESCALATION_COLUMNS = {
 }
 
 
+def dose_mg(drug: str, dose: float | None = None) -> float:
+    """``dose`` (mg), or ``drug``'s default of :data:`pkpd.se.scenarios.DRUGS` where it is None.
+
+    >>> dose_mg("midazolam"), dose_mg("midazolam", 5)
+    (10.0, 5.0)
+    """
+    return float(scenarios.DRUGS[drug]["dose"] if dose is None else dose)
+
+
 def typical_patient(delay_min: float, *, drug: str = "midazolam", dose: float | None = None, t_end_min: float = 240.0,
                     step_min: float = 1.0) -> pd.DataFrame:
     """Time course of the typical (median) patient given ``drug`` (default dose and route of
@@ -127,7 +136,7 @@ def summarise_patient(course: pd.DataFrame, delay_min: float, *, drug: str = "mi
     ttt = time_to_termination(t, course[Seizure.ACTIVITY])
     return {
         "delay_min": float(delay_min),
-        "dose_mg": float(scenarios.DRUGS[drug]["dose"] if dose is None else dose),
+        "dose_mg": dose_mg(drug, dose),
         "plasma_cmax_ng_ml": 1000.0 * float(course[f"{prefix}.CP"].max()),
         "brain_unbound_cmax_ng_ml": 1000.0 * float(course[f"{prefix}_BRAIN.CU"].max()),
         "surface_gabaa_at_dose": surface,
@@ -185,7 +194,7 @@ def dose_escalation(drug: str = "midazolam", dose: float | None = None, *, n: in
     pandas.DataFrame
         Columns :data:`ESCALATION_COLUMNS`, one row per delay and dose, sorted by delay then dose.
     """
-    base = float(scenarios.DRUGS[drug]["dose"] if dose is None else dose)
+    base = dose_mg(drug, dose)
     return escalation_table({m: scenarios.cohort_outcomes(tuple(delays), n, seed, (drug,), doses=[m * base])
                              for m in multiples}, base, n)
 

@@ -55,7 +55,8 @@ from ._demo_figures import plot_brain, plot_cohort, plot_escalation, plot_timeco
 from ._demo_report import write_report
 from ._demo_study import (BENZODIAZEPINES, BRAIN_WINDOW_H, DELAYS_MIN, ESCALATION_COLUMNS, ESCALATION_DELAYS_MIN,
                           ESCALATION_MULTIPLES, SUMMARY_COLUMNS, _BRAIN_STEP_MIN, _wilson, dose_escalation,
-                          escalation_table, summarise_barrier, summarise_patient, time_to_termination, typical_patient)
+                          dose_mg, escalation_table, summarise_barrier, summarise_patient, time_to_termination,
+                          typical_patient)
 
 __all__ = ["DELAYS_MIN", "ESCALATION_DELAYS_MIN", "ESCALATION_MULTIPLES", "BRAIN_WINDOW_H", "BENZODIAZEPINES",
            "SUMMARY_COLUMNS", "ESCALATION_COLUMNS", "DemoResult", "run_demo", "typical_patient", "summarise_patient",
@@ -135,7 +136,7 @@ def run_demo(out_dir="pkpd-demo", *, n: int = 500, seed: int = 2024, delays: Seq
             for d in delays]
     # The virtual cohorts run on two worker threads (the compiled kernels release the GIL) while this thread
     # draws the typical patient's figures: matplotlib is not thread-safe, so every figure is drawn on this thread.
-    base = float(scenarios.DRUGS[drug]["dose"] if dose is None else dose)
+    base = dose_mg(drug, dose)
     cohorts = _virtual_cohorts(delays, n, seed, drug, base)
     say(f"virtual cohorts of {n}: {', '.join(cohorts)}")
     workers = ThreadPoolExecutor(2, thread_name_prefix="pkpd-demo")
